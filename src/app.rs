@@ -1,0 +1,148 @@
+//! The application: shared state, startup (store, index, knowledge, model, prompts) and the
+//! server loop with graceful shutdown.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    config::{Secret, Settings},
+    events::Events,
+    http,
+    llm::{LlmClient, Prompts, TokenCounter},
+    retrieval::Retrieval,
+    storage::Store,
+};
+
+/// How long in-flight turns may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Startup failures, each naming what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("storage: {0}")]
+    Store(#[from] crate::storage::StoreError),
+    #[error("search index: {0}")]
+    Retrieval(#[from] crate::retrieval::RetrievalError),
+    #[error("prompts: {0}")]
+    Prompts(#[from] crate::llm::prompt::PromptError),
+    #[error("llm: {0}")]
+    Llm(#[from] crate::llm::LlmError),
+    #[error("{0}")]
+    Tokenizer(String),
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("missing {0}: set it in the config or environment")]
+    MissingKey(&'static str),
+}
+
+/// Everything a request handler needs; cloned per request (all handles).
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Store,
+    pub retrieval: Retrieval,
+    pub llm: Option<LlmClient>,
+    pub prompts: Prompts,
+    pub tokens: TokenCounter,
+    pub events: Events,
+    /// Turns and other background work, awaited at shutdown.
+    pub tasks: TaskTracker,
+    /// Cancelled at shutdown, so endless streams end and the server can drain.
+    pub shutdown: CancellationToken,
+    pub admin_key: Secret,
+    pub agent_key: Secret,
+}
+
+/// A built application, ready to serve.
+pub struct App {
+    pub state: Arc<AppState>,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Opens the store and index, imports the demo knowledge on first start, loads prompts and
+    /// the model client, and binds the listener. Keys must be set (see `Settings::fill_keys`).
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let admin_key = settings
+            .admin_key
+            .clone()
+            .ok_or(StartError::MissingKey("admin_key"))?;
+        let agent_key = settings
+            .agent_key
+            .clone()
+            .ok_or(StartError::MissingKey("agent_key"))?;
+        let store = Store::open(&settings.data_dir).await?;
+        let retrieval = Retrieval::open(&settings.data_dir.join("index"), store.clone()).await?;
+        retrieval
+            .import_knowledge_once(&settings.knowledge_dir)
+            .await?;
+        let prompts = Prompts::load(&settings.prompts_dir)?;
+        let tokens = match &settings.llm.tokenizer {
+            Some(path) => TokenCounter::from_file(path).map_err(StartError::Tokenizer)?,
+            None => TokenCounter::Estimate,
+        };
+        let llm = LlmClient::from_settings(&settings.llm)?;
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: settings.listen.clone(),
+                source,
+            })?;
+        let state = Arc::new(AppState {
+            settings,
+            store,
+            retrieval,
+            llm,
+            prompts,
+            tokens,
+            events: Events::default(),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            admin_key,
+            agent_key,
+        });
+        Ok(Self { state, listener })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `signal` completes, then stops accepting, ends open streams and waits
+    /// (up to a timeout) for in-flight turns.
+    pub async fn serve(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        let state = self.state.clone();
+        let router = http::router(state.clone());
+        let listener = self.listener.tap_io(|tcp| {
+            // Streaming replies must not wait on Nagle's algorithm.
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        let shutdown = state.shutdown.clone();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down: draining in-flight turns");
+                shutdown.cancel();
+            })
+            .await?;
+        state.tasks.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some turns did not finish before the drain timeout");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! The heart of the service: one customer message in, replies (and maybe a handoff) out.
+//! `turn` reads top to bottom as the pipeline of DESIGN.md.
+
+pub mod confidence;
+pub mod turn;
+
+pub use turn::{TurnEvent, post_customer_message};

@@ -1,0 +1,98 @@
+//! In-process live events: each conversation's stream (messages, mode changes) and the agents'
+//! queue feed. Channels are created on first subscription and dropped when the last
+//! subscriber leaves, so idle conversations cost nothing.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::storage::{Handoff, Message, Mode};
+
+/// Events buffered per subscriber before a slow one starts missing some (it then resyncs
+/// from the store).
+const CAPACITY: usize = 64;
+
+/// An event on a conversation's stream.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConversationEvent {
+    Message(Message),
+    Status {
+        mode: Mode,
+        handoff: Option<Handoff>,
+    },
+}
+
+/// An event on the agents' feed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// A handoff was opened or changed state.
+    Handoff(Handoff),
+    /// A message arrived in a conversation agents may be watching.
+    Message(Message),
+}
+
+/// The event hub shared by the whole service.
+#[derive(Clone)]
+pub struct Events {
+    conversations: Arc<Mutex<HashMap<String, broadcast::Sender<ConversationEvent>>>>,
+    agents: broadcast::Sender<AgentEvent>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self {
+            conversations: Arc::default(),
+            agents: broadcast::channel(256).0,
+        }
+    }
+}
+
+impl Events {
+    fn map(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<ConversationEvent>>> {
+        // The map holds no invariant a panic could break; keep serving after one.
+        self.conversations.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Follows one conversation.
+    pub fn subscribe(&self, conversation_id: &str) -> broadcast::Receiver<ConversationEvent> {
+        self.map()
+            .entry(conversation_id.to_owned())
+            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Sends an event to a conversation's followers, if any.
+    pub fn publish(&self, conversation_id: &str, event: ConversationEvent) {
+        let mut map = self.map();
+        if let Some(sender) = map.get(conversation_id)
+            && sender.send(event).is_err()
+        {
+            // No receiver is left: forget the channel.
+            map.remove(conversation_id);
+        }
+    }
+
+    /// Follows the agents' feed.
+    pub fn subscribe_agents(&self) -> broadcast::Receiver<AgentEvent> {
+        self.agents.subscribe()
+    }
+
+    /// Sends an event to every connected agent.
+    pub fn publish_agents(&self, event: AgentEvent) {
+        // An error only means no agent is connected right now.
+        let _ = self.agents.send(event);
+    }
+
+    /// Conversation channels currently open (for metrics and tests).
+    pub fn open_conversation_channels(&self) -> usize {
+        self.map().len()
+    }
+}

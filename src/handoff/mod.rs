@@ -1,0 +1,74 @@
+//! Handing a conversation to a human: opening the handoff with its summary and telling the
+//! customer's stream and the agents.
+
+pub mod summary;
+
+use crate::{
+    app::AppState,
+    events::{AgentEvent, ConversationEvent},
+    storage::{Conversation, Handoff, HandoffReason, Mode, StoreError},
+};
+
+/// Opens a handoff (or returns the one already open) and announces it. `message_id` is the
+/// customer message that led to it.
+pub async fn open(
+    state: &AppState,
+    conversation: &Conversation,
+    reason: HandoffReason,
+    message_id: Option<&str>,
+) -> Result<Handoff, StoreError> {
+    if let Some(open) = state.store.open_handoff_of(&conversation.id).await? {
+        return Ok(open);
+    }
+    let transcript = state.store.messages(&conversation.id, 0).await?;
+    let summary = summarize(state, conversation, reason, &transcript).await;
+    let (handoff, created) = state
+        .store
+        .open_handoff(&conversation.id, reason, &summary, message_id)
+        .await?;
+    if created {
+        tracing::info!(conversation = %conversation.id, reason = reason.as_str(), "handoff opened");
+        state.events.publish(
+            &conversation.id,
+            ConversationEvent::Status {
+                mode: Mode::Human,
+                handoff: Some(handoff.clone()),
+            },
+        );
+        state
+            .events
+            .publish_agents(AgentEvent::Handoff(handoff.clone()));
+    }
+    Ok(handoff)
+}
+
+async fn summarize(
+    state: &AppState,
+    conversation: &Conversation,
+    reason: HandoffReason,
+    transcript: &[crate::storage::Message],
+) -> String {
+    let fallback = || summary::fallback(conversation, reason, transcript);
+    // A failing model is itself a handoff reason; do not wait on it twice.
+    let Some(llm) = state
+        .llm
+        .as_ref()
+        .filter(|_| reason != HandoffReason::LlmUnavailable)
+    else {
+        return fallback();
+    };
+    let prompt = match state.prompts.handoff_summary(reason.as_str(), transcript) {
+        Ok(prompt) => prompt,
+        Err(error) => {
+            tracing::warn!(%error, "handoff summary prompt failed");
+            return fallback();
+        }
+    };
+    match llm.complete(&prompt).await {
+        Ok(text) => text.trim().to_owned(),
+        Err(error) => {
+            tracing::warn!(%error, "model summary failed, using the fallback summary");
+            fallback()
+        }
+    }
+}

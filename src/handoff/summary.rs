@@ -1,0 +1,146 @@
+//! Handoff summaries: written by the model from `prompts/handoff_summary.md`, or built
+//! deterministically from the same facts when no model is configured or it fails.
+
+use crate::storage::{Conversation, HandoffReason, Message, Role};
+
+/// Longest quote of a customer message in the fallback summary, in characters.
+const QUOTE_CHARS: usize = 200;
+
+/// The summary built without a model: goal, latest message, what was tried, facts, open point.
+pub fn fallback(
+    conversation: &Conversation,
+    reason: HandoffReason,
+    transcript: &[Message],
+) -> String {
+    let customer_lines: Vec<&Message> = transcript
+        .iter()
+        .filter(|m| m.role == Role::Customer)
+        .collect();
+    let mut lines = Vec::new();
+    let who = conversation
+        .customer
+        .name
+        .clone()
+        .or_else(|| conversation.customer.email.clone())
+        .unwrap_or_else(|| "anonymous customer".into());
+    let verified = match &conversation.verified_as {
+        Some(id) => format!("verified as {id}"),
+        None => "not verified".into(),
+    };
+    lines.push(format!("Customer: {who} ({verified})."));
+    if let Some(first) = customer_lines.first() {
+        lines.push(format!("Goal: \"{}\"", quote(&first.text)));
+    }
+    if let Some(last) = customer_lines.last().filter(|_| customer_lines.len() > 1) {
+        lines.push(format!("Latest: \"{}\"", quote(&last.text)));
+    }
+    let replies = transcript
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .count();
+    let mut cited: Vec<&str> = transcript
+        .iter()
+        .flat_map(|m| m.citations.iter().map(|c| c.title.as_str()))
+        .collect();
+    cited.dedup();
+    cited.sort_unstable();
+    cited.dedup();
+    let mut tried = format!("Tried: {replies} assistant repl{}", plural(replies));
+    if !cited.is_empty() {
+        tried.push_str(&format!("; articles cited: {}", cited.join(", ")));
+    }
+    lines.push(tried + ".");
+    let facts: Vec<String> = transcript
+        .iter()
+        .flat_map(|m| m.actions.iter())
+        .map(|a| {
+            format!(
+                "{} {}: {}",
+                a.name,
+                if a.ok { "ok" } else { "failed" },
+                a.result
+            )
+        })
+        .collect();
+    if !facts.is_empty() {
+        lines.push(format!("Facts: {}", facts.join("; ")));
+    }
+    lines.push(format!("Why handed off: {}.", reason.as_str()));
+    lines.push("Open: the customer is waiting for a person to reply.".into());
+    lines.join("\n")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "y" } else { "ies" }
+}
+
+fn quote(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= QUOTE_CHARS {
+        one_line
+    } else {
+        format!(
+            "{}…",
+            one_line.chars().take(QUOTE_CHARS).collect::<String>()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Citation, Customer, Mode};
+
+    fn message(seq: i64, role: Role, text: &str, cite: Option<&str>) -> Message {
+        Message {
+            id: format!("m{seq}"),
+            seq,
+            conversation_id: "c".into(),
+            role,
+            text: text.into(),
+            created_at: String::new(),
+            citations: cite
+                .map(|t| Citation {
+                    article_id: "a".into(),
+                    title: t.into(),
+                    url: None,
+                    snippet: String::new(),
+                })
+                .into_iter()
+                .collect(),
+            actions: vec![],
+            confidence: None,
+            author: None,
+        }
+    }
+
+    #[test]
+    fn fallback_summary_holds_the_facts_of_the_conversation() {
+        let conversation = Conversation {
+            id: "c".into(),
+            channel: "web".into(),
+            locale: None,
+            customer: Customer {
+                name: Some("Ana".into()),
+                ..Customer::default()
+            },
+            verified_as: None,
+            mode: Mode::Ai,
+            created_at: String::new(),
+        };
+        let transcript = [
+            message(1, Role::Customer, "How long do refunds take?", None),
+            message(2, Role::Assistant, "5-10 days", Some("Refunds")),
+            message(3, Role::Customer, "It has been 20 days!", None),
+        ];
+        let s = fallback(&conversation, HandoffReason::Frustration, &transcript);
+        assert!(s.contains("Ana (not verified)"), "{s}");
+        assert!(s.contains("Goal: \"How long do refunds take?\""), "{s}");
+        assert!(s.contains("Latest: \"It has been 20 days!\""), "{s}");
+        assert!(
+            s.contains("1 assistant reply; articles cited: Refunds"),
+            "{s}"
+        );
+        assert!(s.contains("frustration"), "{s}");
+    }
+}

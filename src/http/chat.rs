@@ -1,0 +1,384 @@
+//! Customer routes: open a conversation, post messages (JSON or SSE), read messages, follow
+//! the conversation's live stream, ask for a person, rate replies.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures_util::{Stream, StreamExt, stream};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
+
+use super::{
+    error::ApiError,
+    extract::{ApiJson, ApiQuery, Caller, digest, parse_json},
+};
+use crate::{
+    app::AppState,
+    conversation::{TurnEvent, post_customer_message},
+    events::ConversationEvent,
+    handoff,
+    storage::{Conversation, Customer, HandoffReason, NewConversation},
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversation {
+    channel: Option<String>,
+    locale: Option<String>,
+    customer: Option<Customer>,
+    identity: Option<Identity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Identity {
+    user_id: Option<String>,
+    email: Option<String>,
+    signature: Option<String>,
+}
+
+/// `POST /v1/conversations`
+pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    let request: CreateConversation = parse_json(&body)?;
+    let channel = request.channel.unwrap_or_else(|| "web".into());
+    if channel.is_empty()
+        || channel.len() > 64
+        || !channel
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "invalid_channel",
+            "channel must be 1-64 letters, digits, '-' or '_'",
+        ));
+    }
+    let verified_as = match request.identity {
+        Some(identity) => Some(verify_identity(&state, identity)?),
+        None => None,
+    };
+    let token = format!(
+        "ct_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let conversation = state
+        .store
+        .create_conversation(NewConversation {
+            channel,
+            locale: request.locale.filter(|l| !l.is_empty() && l.len() <= 35),
+            customer: request.customer.unwrap_or_default(),
+            verified_as,
+            token_hash: digest(&token),
+        })
+        .await?;
+    let mode = if state
+        .store
+        .channel_human_only(&conversation.channel)
+        .await?
+    {
+        "human"
+    } else {
+        "ai"
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "conversation_id": conversation.id,
+            "token": token,
+            "mode": mode,
+            "verified": conversation.verified_as.is_some(),
+        })),
+    )
+        .into_response())
+}
+
+/// Checks `identity.signature` = hex HMAC-SHA256(user_id or email) under the identity secret.
+fn verify_identity(state: &AppState, identity: Identity) -> Result<String, ApiError> {
+    let subject = identity
+        .user_id
+        .or(identity.email)
+        .ok_or_else(|| ApiError::invalid("invalid_identity", "identity needs user_id or email"))?;
+    let signature = identity
+        .signature
+        .ok_or_else(|| ApiError::invalid("invalid_identity", "identity needs a signature"))?;
+    let secret = state.settings.identity_secret.as_ref().ok_or_else(|| {
+        ApiError::invalid(
+            "identity_not_configured",
+            "signed identities need FRONTDESK_IDENTITY_SECRET on the server",
+        )
+    })?;
+    let signature = hex::decode(signature.trim())
+        .map_err(|_| ApiError::invalid("invalid_identity", "signature must be hex"))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .map_err(|_| ApiError::Unavailable("identity secret unusable".into()))?;
+    mac.update(subject.as_bytes());
+    mac.verify_slice(&signature)
+        .map_err(|_| ApiError::Forbidden("The identity signature does not match."))?;
+    Ok(subject)
+}
+
+async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Conversation, ApiError> {
+    caller.require_conversation(id)?;
+    state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    text: String,
+    client_message_id: Option<String>,
+}
+
+/// `POST /v1/conversations/{id}/messages`
+pub async fn post_message(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PostMessage>,
+) -> Result<Response, ApiError> {
+    let limit = state.settings.chat.max_message_chars;
+    let text = body.text.trim();
+    if text.is_empty() {
+        return Err(ApiError::invalid("empty_message", "text must not be empty"));
+    }
+    if text.chars().count() > limit {
+        return Err(ApiError::invalid(
+            "message_too_long",
+            format!("text is longer than {limit} characters"),
+        ));
+    }
+    if body
+        .client_message_id
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > 128)
+    {
+        return Err(ApiError::invalid(
+            "invalid_client_message_id",
+            "client_message_id must be 1-128 characters",
+        ));
+    }
+    let conversation = load(&state, &caller, &id).await?;
+    let (message, events) = post_customer_message(
+        &state,
+        conversation,
+        text,
+        body.client_message_id.as_deref(),
+    )
+    .await?;
+    let wants_sse = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if wants_sse {
+        let stream = UnboundedReceiverStream::new(events)
+            .map(turn_event_to_sse)
+            .chain(stream::once(async {
+                Event::default().event("done").data("{}")
+            }))
+            .map(Ok::<_, Infallible>);
+        return Ok(Sse::new(stream).into_response());
+    }
+    let mut replies = Vec::new();
+    let mut handoff = None;
+    let mut events = events;
+    while let Some(event) = events.recv().await {
+        match event {
+            TurnEvent::Delta(_) => {}
+            TurnEvent::Reply(reply) => replies.push(reply),
+            TurnEvent::Handoff(h) => handoff = Some(h),
+            TurnEvent::Error { message, .. } => return Err(ApiError::Unavailable(message)),
+        }
+    }
+    Ok(Json(json!({"message": message, "replies": replies, "handoff": handoff})).into_response())
+}
+
+fn turn_event_to_sse(event: TurnEvent) -> Event {
+    let (name, data) = match event {
+        TurnEvent::Delta(text) => ("delta", json!({ "text": text })),
+        TurnEvent::Reply(message) => ("reply", json!(message)),
+        TurnEvent::Handoff(handoff) => ("handoff", json!(handoff)),
+        TurnEvent::Error { code, message } => ("error", json!({"code": code, "message": message})),
+    };
+    Event::default().event(name).data(data.to_string())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct After {
+    after: Option<i64>,
+}
+
+/// `GET /v1/conversations/{id}/messages?after=<seq>`
+pub async fn list_messages(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<After>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    load(&state, &caller, &id).await?;
+    let messages = state.store.messages(&id, query.after.unwrap_or(0)).await?;
+    Ok(Json(json!({ "messages": messages })))
+}
+
+/// `GET /v1/conversations/{id}/stream`: missed messages first (after `?after=` or the
+/// `Last-Event-ID` header), then live ones; each message event carries its `seq` as SSE id.
+pub async fn stream_conversation(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<After>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    load(&state, &caller, &id).await?;
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .or(query.after);
+    // Subscribe before reading the backlog so nothing falls between the two.
+    let live = state.events.subscribe(&id);
+    let backlog = match after {
+        Some(after) => state.store.messages(&id, after).await?,
+        None => Vec::new(),
+    };
+    let mut last_seq = backlog.last().map(|m| m.seq).or(after).unwrap_or(0);
+    let backlog = stream::iter(backlog.into_iter().map(|m| message_event(&m)));
+    let live = BroadcastStream::new(live).filter_map(move |event| {
+        let out = match event {
+            Ok(ConversationEvent::Message(m)) if m.seq > last_seq => {
+                last_seq = m.seq;
+                Some(message_event(&m))
+            }
+            Ok(ConversationEvent::Message(_)) => None,
+            Ok(ConversationEvent::Status { mode, handoff }) => Some(
+                Event::default()
+                    .event("status")
+                    .data(json!({"mode": mode, "handoff": handoff}).to_string()),
+            ),
+            // Lagged: tell the client to resync from its last seq.
+            Err(_) => Some(Event::default().event("resync").data("{}")),
+        };
+        async move { out }
+    });
+    let shutdown = state.shutdown.clone();
+    let stream = backlog
+        .chain(live)
+        .take_until(async move { shutdown.cancelled().await })
+        .map(Ok);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn message_event(message: &crate::storage::Message) -> Event {
+    Event::default()
+        .event("message")
+        .id(message.seq.to_string())
+        .data(json!(message).to_string())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffRequest {
+    reason: Option<HandoffReason>,
+}
+
+/// `POST /v1/conversations/{id}/handoff`: the widget's "talk to a person" button.
+pub async fn request_handoff(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: HandoffRequest = parse_json(&body)?;
+    let conversation = load(&state, &caller, &id).await?;
+    let reason = request.reason.unwrap_or(HandoffReason::CustomerRequest);
+    let handoff = handoff::open(&state, &conversation, reason, None).await?;
+    Ok((StatusCode::CREATED, Json(handoff)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    rating: Rating,
+    comment: Option<String>,
+    message_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Rating {
+    Up,
+    Down,
+}
+
+/// `POST /v1/conversations/{id}/feedback`
+pub async fn feedback(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Feedback>,
+) -> Result<StatusCode, ApiError> {
+    load(&state, &caller, &id).await?;
+    if body
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 2_000)
+    {
+        return Err(ApiError::invalid(
+            "comment_too_long",
+            "comment is longer than 2000 characters",
+        ));
+    }
+    let rating = match body.rating {
+        Rating::Up => "up",
+        Rating::Down => "down",
+    };
+    state
+        .store
+        .add_feedback(
+            &id,
+            body.message_id.as_deref(),
+            rating,
+            body.comment.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/conversations/{id}` (agents): the conversation with its messages and handoff.
+pub async fn get_conversation(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require_agent()?;
+    let conversation = load(&state, &caller, &id).await?;
+    let messages = state.store.messages(&id, 0).await?;
+    let handoff = state.store.open_handoff_of(&id).await?;
+    Ok(Json(json!({
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "locale": conversation.locale,
+        "customer": conversation.customer,
+        "verified_as": conversation.verified_as,
+        "mode": conversation.mode,
+        "created_at": conversation.created_at,
+        "handoff": handoff,
+        "messages": messages,
+    })))
+}

@@ -1,0 +1,125 @@
+//! The one error type at the HTTP edge: every failure becomes
+//! `{"error": {"code", "message"}}` with a fitting status. Internals are logged, not returned.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::{retrieval::IngestError, storage::StoreError};
+
+/// An error response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: malformed or invalid input.
+    Invalid { code: &'static str, message: String },
+    /// 401: missing or unknown credentials.
+    Unauthorized,
+    /// 403: valid credentials, wrong role or conversation.
+    Forbidden(&'static str),
+    /// 404: unknown id or route.
+    NotFound(&'static str),
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
+    /// 409: conflicting state.
+    Conflict(String),
+    /// 413: body or file too large.
+    TooLarge(String),
+    /// 415: unsupported content or file type.
+    Unsupported(String),
+    /// 429: slow down.
+    RateLimited { retry_after_secs: u64 },
+    /// 503: a dependency (database, index) is down.
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// A 400 with a code and a human message.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message): (StatusCode, &str, String) = match &self {
+            ApiError::Invalid { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Missing or invalid credentials: send Authorization: Bearer <token>.".into(),
+            ),
+            ApiError::Forbidden(what) => (StatusCode::FORBIDDEN, "forbidden", (*what).to_owned()),
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("No such {what}."),
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This route does not accept that method.".into(),
+            ),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message.clone()),
+            ApiError::TooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone())
+            }
+            ApiError::Unsupported(message) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message.clone(),
+            ),
+            ApiError::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many attempts; try again later.".into(),
+            ),
+            ApiError::Unavailable(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                message.clone(),
+            ),
+        };
+        let mut response = (
+            status,
+            Json(json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "storage failure");
+        ApiError::Unavailable("The service's storage is unavailable; please retry.".into())
+    }
+}
+
+impl From<crate::retrieval::RetrievalError> for ApiError {
+    fn from(error: crate::retrieval::RetrievalError) -> Self {
+        tracing::error!(%error, "retrieval failure");
+        ApiError::Unavailable("The search index is unavailable; please retry.".into())
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::UnsupportedType(_) => ApiError::Unsupported(error.to_string()),
+            IngestError::NotText(_) | IngestError::Empty(_) => {
+                ApiError::invalid("invalid_article", error.to_string())
+            }
+        }
+    }
+}

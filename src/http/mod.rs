@@ -1,0 +1,91 @@
+//! The HTTP surface (API.md): routes, layers, and the JSON fallbacks for unknown routes and
+//! methods. Handlers are thin: extract, authorize, call one domain function, serialize.
+
+mod articles;
+mod chat;
+pub mod error;
+pub mod extract;
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::json;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+    trace::TraceLayer,
+};
+
+use crate::app::AppState;
+use error::ApiError;
+
+/// The application's routes with their layers.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.settings.limits.max_body_bytes;
+    let cors = cors(&state.settings.cors_origins);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/v1/conversations", post(chat::create))
+        .route("/v1/conversations/{id}", get(chat::get_conversation))
+        .route(
+            "/v1/conversations/{id}/messages",
+            post(chat::post_message).get(chat::list_messages),
+        )
+        .route("/v1/conversations/{id}/stream", get(chat::stream_conversation))
+        .route("/v1/conversations/{id}/handoff", post(chat::request_handoff))
+        .route("/v1/conversations/{id}/feedback", post(chat::feedback))
+        .route("/v1/articles", post(articles::create).get(articles::list))
+        .route(
+            "/v1/articles/{id}",
+            get(articles::get)
+                .put(articles::update)
+                .delete(articles::delete),
+        )
+        .route("/v1/search", get(articles::search))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": {"code": "internal", "message": "Something went wrong on our side."}})),
+            )
+                .into_response()
+        }))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+}
+
+/// `GET /healthz`: the process is up.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the store answers (the index was built at start).
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.store.ping().await {
+        Json(json!({"status": "ready", "llm": state.llm.is_some()})).into_response()
+    } else {
+        ApiError::Unavailable("The database does not answer.".into()).into_response()
+    }
+}

@@ -1,0 +1,29 @@
+//! Frontdesk: an AI-first customer-support assistant.
+//!
+//! A tour of the layout, in the order one customer message travels through it:
+//! - [`http`]: axum routes of API.md; thin handlers, one JSON error type, SSE.
+//! - [`conversation`]: the turn pipeline (store → mode → retrieve → answer → confidence →
+//!   store reply → handoff) and the confidence score.
+//! - [`storage`]: SQLite (WAL) with versioned migrations: conversations, messages, articles,
+//!   handoffs, channels, feedback.
+//! - [`retrieval`]: markdown/HTML/text → heading passages → tantivy BM25 index, kept in step
+//!   with the articles table.
+//! - [`llm`]: the OpenAI-compatible client (async-openai), prompt templates with a token
+//!   budget, and the extractive reply used without a model.
+//! - [`handoff`]: opening handoffs with a summary (model-written or deterministic).
+//! - [`events`]: live events for conversation streams and the agents' feed.
+//! - [`config`]: the typed settings tree (defaults → TOML → environment).
+//! - [`app`]: startup, shared state, and the server loop with graceful shutdown.
+
+pub mod app;
+pub mod config;
+pub mod conversation;
+pub mod events;
+pub mod handoff;
+pub mod http;
+pub mod llm;
+pub mod retrieval;
+pub mod storage;
+
+pub use app::{App, AppState};
+pub use config::Settings;

@@ -1,0 +1,75 @@
+//! Token counting for the prompt budget: exact with a configured Hugging Face tokenizer,
+//! otherwise a documented estimate of one token per four characters (rounded up), which
+//! over-counts English for BPE vocabularies and so errs on the side of fitting.
+
+use std::path::Path;
+
+/// Tokens added per chat message for role markers and separators.
+pub const MESSAGE_OVERHEAD: usize = 4;
+
+/// Counts tokens the way the configured model would (or estimates them).
+pub enum TokenCounter {
+    Exact(Box<tokenizers::Tokenizer>),
+    Estimate,
+}
+
+impl std::fmt::Debug for TokenCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenCounter::Exact(_) => f.write_str("TokenCounter::Exact"),
+            TokenCounter::Estimate => f.write_str("TokenCounter::Estimate"),
+        }
+    }
+}
+
+impl TokenCounter {
+    /// Loads a `tokenizer.json`; a clear error names the file when it cannot be read.
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        tokenizers::Tokenizer::from_file(path)
+            .map(|t| TokenCounter::Exact(Box::new(t)))
+            .map_err(|e| format!("cannot load tokenizer {}: {e}", path.display()))
+    }
+
+    /// Tokens in `text` (without special tokens).
+    pub fn count(&self, text: &str) -> usize {
+        match self {
+            TokenCounter::Exact(tokenizer) => tokenizer
+                .encode(text, false)
+                .map(|e| e.len())
+                .unwrap_or_else(|_| estimate(text)),
+            TokenCounter::Estimate => estimate(text),
+        }
+    }
+
+    /// Tokens of one chat message, overhead included.
+    pub fn message(&self, text: &str) -> usize {
+        self.count(text) + MESSAGE_OVERHEAD
+    }
+}
+
+fn estimate(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_is_a_quarter_of_the_characters_rounded_up() {
+        assert_eq!(TokenCounter::Estimate.count(""), 0);
+        assert_eq!(TokenCounter::Estimate.count("abcde"), 2);
+        assert_eq!(TokenCounter::Estimate.message("abcd"), 1 + MESSAGE_OVERHEAD);
+    }
+
+    #[test]
+    fn real_tokenizer_counts_tokens() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/tokenizers/phi-3-mini/tokenizer.json");
+        let Ok(counter) = TokenCounter::from_file(&path) else {
+            panic!("tokenizer file missing at {}", path.display());
+        };
+        let n = counter.count("Where is my order? It was supposed to arrive yesterday.");
+        assert!((10..=20).contains(&n), "{n}");
+    }
+}

@@ -1,0 +1,118 @@
+//! The reply without a model: the best help-center passage, quoted and labelled as such,
+//! with its citation — or an honest "not found" that offers a person.
+
+use crate::{retrieval::Hit, storage::Citation};
+
+/// Longest quoted excerpt, in characters (cut at a sentence end when possible).
+const EXCERPT_CHARS: usize = 700;
+
+/// A reply built from passages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractiveReply {
+    pub text: String,
+    pub citations: Vec<Citation>,
+}
+
+/// The citation for a passage.
+pub fn citation(hit: &Hit) -> Citation {
+    Citation {
+        article_id: hit.article_id.clone(),
+        title: hit.title.clone(),
+        url: hit.url.clone(),
+        snippet: hit.snippet.clone(),
+    }
+}
+
+/// The reply when no passage answers the question.
+pub const NOT_FOUND: &str = "I couldn't find an answer to that in our help center. Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.";
+
+/// Quotes the best passage when its evidence reaches `threshold`; otherwise [`NOT_FOUND`].
+pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
+    let Some(best) = hits.first().filter(|h| h.coverage >= threshold) else {
+        return ExtractiveReply {
+            text: NOT_FOUND.to_owned(),
+            citations: Vec::new(),
+        };
+    };
+    let mut place = best.title.clone();
+    if let Some(section) = best.headings.last() {
+        place.push_str(" › ");
+        place.push_str(section);
+    }
+    let mut text = format!(
+        "Here is what our help center says ({place}):\n\n{}",
+        excerpt(&best.text)
+    );
+    let mut citations = vec![citation(best)];
+    if let Some(related) = hits
+        .iter()
+        .skip(1)
+        .find(|h| h.article_id != best.article_id && h.coverage >= threshold)
+    {
+        text.push_str(&format!("\n\nSee also: {}.", related.title));
+        citations.push(citation(related));
+    }
+    ExtractiveReply { text, citations }
+}
+
+fn excerpt(text: &str) -> String {
+    if text.chars().count() <= EXCERPT_CHARS {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(EXCERPT_CHARS).collect();
+    match cut.rfind(['.', '!', '?', '\n']) {
+        Some(end) if end > EXCERPT_CHARS / 2 => cut[..=end].trim_end().to_owned(),
+        _ => format!("{}…", cut.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(article: &str, coverage: f32, text: &str) -> Hit {
+        Hit {
+            article_id: article.into(),
+            chunk_id: format!("{article}#0"),
+            title: format!("Title {article}"),
+            url: Some(format!("https://help.example/{article}")),
+            headings: vec!["Costs".into()],
+            text: text.into(),
+            snippet: "snip".into(),
+            score: 2.0,
+            coverage,
+        }
+    }
+
+    #[test]
+    fn quotes_the_best_passage_with_its_citation() {
+        let r = reply(
+            &[
+                hit("a", 1.0, "Free over $50."),
+                hit("a", 0.9, "x"),
+                hit("b", 0.5, "y"),
+            ],
+            0.35,
+        );
+        assert!(r.text.contains("Title a › Costs") && r.text.contains("Free over $50."));
+        assert!(r.text.contains("See also: Title b."));
+        let ids: Vec<_> = r.citations.iter().map(|c| c.article_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn weak_evidence_is_an_honest_not_found() {
+        let r = reply(&[hit("a", 0.2, "unrelated")], 0.35);
+        assert_eq!(r.text, NOT_FOUND);
+        assert!(r.citations.is_empty());
+        assert_eq!(reply(&[], 0.35).text, NOT_FOUND);
+    }
+
+    #[test]
+    fn long_passages_are_cut_at_a_sentence() {
+        let text = "A sentence here. ".repeat(100);
+        let r = reply(&[hit("a", 1.0, &text)], 0.35);
+        assert!(r.text.ends_with("here."), "{}", r.text);
+        assert!(r.text.len() < 900);
+    }
+}

@@ -1,0 +1,11 @@
+//! Everything about the language model: the client, the prompt templates and their token
+//! budget, and the extractive reply used when no model is configured.
+
+pub mod budget;
+pub mod client;
+pub mod extractive;
+pub mod prompt;
+
+pub use budget::TokenCounter;
+pub use client::{LlmClient, LlmError};
+pub use prompt::{PromptMessage, Prompts, Speaker};

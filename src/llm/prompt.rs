@@ -1,0 +1,343 @@
+//! Prompt templates from `prompts/` (minijinja) and the token budget that decides which
+//! passages and earlier messages fit. The customer's latest message is never trimmed.
+
+use std::path::Path;
+
+use minijinja::{Environment, context, syntax::SyntaxConfig, value::Serde};
+use serde::Serialize;
+
+use super::budget::TokenCounter;
+use crate::{
+    retrieval::Hit,
+    storage::{Message, Role},
+};
+
+const SYSTEM: &str = "system.md";
+const ANSWER: &str = "answer.md";
+const HANDOFF_SUMMARY: &str = "handoff_summary.md";
+
+/// The built-in templates, used for any file missing from the prompts folder.
+const BUILT_IN: [(&str, &str); 3] = [
+    (SYSTEM, include_str!("../../prompts/system.md")),
+    (ANSWER, include_str!("../../prompts/answer.md")),
+    (
+        HANDOFF_SUMMARY,
+        include_str!("../../prompts/handoff_summary.md"),
+    ),
+];
+
+/// Template failures: a syntax error at start, or a render error naming the template.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error("prompt template {name}: {source}")]
+    Template {
+        name: String,
+        source: minijinja::Error,
+    },
+    #[error("cannot read prompt template {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Who speaks in a prompt message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    System,
+    User,
+    Assistant,
+}
+
+/// One message of the prompt sent to the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PromptMessage {
+    pub speaker: Speaker,
+    pub content: String,
+}
+
+/// A prompt that fits the budget, and what made it in.
+#[derive(Debug, Clone)]
+pub struct BuiltPrompt {
+    pub messages: Vec<PromptMessage>,
+    /// Indices (into the hits given) of the passages included, numbered 1.. in the prompt.
+    pub passages: Vec<usize>,
+    /// How many earlier messages were kept.
+    pub history_kept: usize,
+    /// Tokens the prompt uses, as counted.
+    pub tokens: usize,
+}
+
+/// What a prompt is built from.
+pub struct PromptInput<'a> {
+    pub business_name: &'a str,
+    pub locale: Option<&'a str>,
+    pub question: &'a str,
+    pub hits: &'a [Hit],
+    /// Earlier messages, oldest first.
+    pub history: &'a [Message],
+}
+
+#[derive(Serialize)]
+struct PassageView<'a> {
+    n: usize,
+    title: &'a str,
+    headings: String,
+    text: &'a str,
+}
+
+/// The loaded templates.
+pub struct Prompts {
+    env: Environment<'static>,
+}
+
+impl Prompts {
+    /// Loads the templates from `dir`, falling back to the built-in one for each missing file.
+    pub fn load(dir: &Path) -> Result<Self, PromptError> {
+        let mut env = Environment::new();
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .map_err(|source| PromptError::Template {
+                name: "syntax".into(),
+                source,
+            })?;
+        env.set_syntax(syntax);
+        for (name, built_in) in BUILT_IN {
+            let path = dir.join(name);
+            let source = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => built_in.to_owned(),
+                Err(source) => {
+                    return Err(PromptError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
+            };
+            env.add_template_owned(name, source)
+                .map_err(|source| PromptError::Template {
+                    name: path.display().to_string(),
+                    source,
+                })?;
+        }
+        Ok(Self { env })
+    }
+
+    fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, PromptError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map(|s| s.trim().to_owned())
+            .map_err(|source| PromptError::Template {
+                name: name.to_owned(),
+                source,
+            })
+    }
+
+    fn answer(&self, input: &PromptInput<'_>, chosen: &[usize]) -> Result<String, PromptError> {
+        let passages: Vec<PassageView<'_>> = chosen
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| PassageView {
+                n: n + 1,
+                title: &input.hits[i].title,
+                headings: input.hits[i].headings.join(" › "),
+                text: &input.hits[i].text,
+            })
+            .collect();
+        self.render(
+            ANSWER,
+            context! { passages => Serde(passages), question => input.question },
+        )
+    }
+
+    /// Builds the chat prompt within `budget` tokens: system prompt and the latest message
+    /// always; then passages in rank order; then earlier messages, newest first.
+    pub fn chat(
+        &self,
+        input: &PromptInput<'_>,
+        counter: &TokenCounter,
+        budget: usize,
+    ) -> Result<BuiltPrompt, PromptError> {
+        let system = self.render(
+            SYSTEM,
+            context! { business_name => input.business_name, locale => input.locale },
+        )?;
+        let fixed = counter.message(&system);
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut answer = self.answer(input, &chosen)?;
+        let mut used = fixed + counter.message(&answer);
+        for i in 0..input.hits.len() {
+            chosen.push(i);
+            let candidate = self.answer(input, &chosen)?;
+            let cost = fixed + counter.message(&candidate);
+            if cost <= budget {
+                answer = candidate;
+                used = cost;
+            } else {
+                chosen.pop();
+            }
+        }
+        let mut kept: Vec<PromptMessage> = Vec::new();
+        for message in input.history.iter().rev() {
+            let speaker = match message.role {
+                Role::Customer => Speaker::User,
+                Role::Assistant | Role::Agent => Speaker::Assistant,
+                Role::System => continue,
+            };
+            let cost = counter.message(&message.text);
+            if used + cost > budget {
+                break;
+            }
+            used += cost;
+            kept.push(PromptMessage {
+                speaker,
+                content: message.text.clone(),
+            });
+        }
+        let history_kept = kept.len();
+        let mut messages = vec![PromptMessage {
+            speaker: Speaker::System,
+            content: system,
+        }];
+        messages.extend(kept.into_iter().rev());
+        messages.push(PromptMessage {
+            speaker: Speaker::User,
+            content: answer,
+        });
+        Ok(BuiltPrompt {
+            messages,
+            passages: chosen,
+            history_kept,
+            tokens: used,
+        })
+    }
+
+    /// The prompt asking the model to summarise a conversation for the agent taking it over.
+    pub fn handoff_summary(
+        &self,
+        reason: &str,
+        transcript: &[Message],
+    ) -> Result<Vec<PromptMessage>, PromptError> {
+        let lines: Vec<_> = transcript
+            .iter()
+            .map(|m| context! { role => Serde(m.role), text => m.text.as_str() })
+            .collect();
+        let content = self.render(
+            HANDOFF_SUMMARY,
+            context! { reason => reason, transcript => lines },
+        )?;
+        Ok(vec![PromptMessage {
+            speaker: Speaker::User,
+            content,
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(n: usize, words: usize) -> Hit {
+        Hit {
+            article_id: format!("art_{n}"),
+            chunk_id: format!("art_{n}#0"),
+            title: format!("Article {n}"),
+            url: None,
+            headings: vec!["Section".into()],
+            text: format!("passage{n} ") + &"lorem ".repeat(words),
+            snippet: String::new(),
+            score: 1.0,
+            coverage: 1.0,
+        }
+    }
+
+    fn message(seq: i64, role: Role, text: &str) -> Message {
+        Message {
+            id: format!("m{seq}"),
+            seq,
+            conversation_id: "c".into(),
+            role,
+            text: text.into(),
+            created_at: String::new(),
+            citations: vec![],
+            actions: vec![],
+            confidence: None,
+            author: None,
+        }
+    }
+
+    fn prompts() -> Prompts {
+        Prompts::load(Path::new("/nonexistent")).expect("built-in templates load")
+    }
+
+    #[test]
+    fn everything_fits_in_a_large_budget() {
+        let hits = [hit(1, 10), hit(2, 10)];
+        let history = [
+            message(1, Role::Customer, "hello"),
+            message(2, Role::Assistant, "hi!"),
+        ];
+        let input = PromptInput {
+            business_name: "Shop",
+            locale: Some("en"),
+            question: "where is my parcel?",
+            hits: &hits,
+            history: &history,
+        };
+        let built = prompts()
+            .chat(&input, &TokenCounter::Estimate, 10_000)
+            .expect("builds");
+        assert_eq!(built.passages, vec![0, 1]);
+        assert_eq!(built.history_kept, 2);
+        assert_eq!(built.messages.len(), 4);
+        let last = &built.messages[3].content;
+        assert!(last.contains("[1] Article 1 › Section") && last.contains("passage2"));
+        assert!(last.ends_with("where is my parcel?"));
+        assert!(built.messages[0].content.contains("Shop"));
+    }
+
+    #[test]
+    fn small_budget_drops_passages_then_history_but_never_the_question() {
+        let hits = [hit(1, 40), hit(2, 400)];
+        let history = [
+            message(1, Role::Customer, &"old ".repeat(200)),
+            message(2, Role::Assistant, "recent answer"),
+        ];
+        let question = "q ".repeat(300).trim_end().to_owned();
+        let input = PromptInput {
+            business_name: "Shop",
+            locale: None,
+            question: &question,
+            hits: &hits,
+            history: &history,
+        };
+        let counter = TokenCounter::Estimate;
+        let built = prompts().chat(&input, &counter, 600).expect("builds");
+        assert_eq!(
+            built.passages,
+            vec![0],
+            "the long second passage is dropped"
+        );
+        assert_eq!(built.history_kept, 1, "only the recent message fits");
+        assert!(built.tokens <= 600, "{}", built.tokens);
+        assert!(
+            built
+                .messages
+                .last()
+                .is_some_and(|m| m.content.contains(&question))
+        );
+
+        let built = prompts().chat(&input, &counter, 10).expect("builds");
+        assert!(built.passages.is_empty() && built.history_kept == 0);
+        assert!(
+            built
+                .messages
+                .last()
+                .is_some_and(|m| m.content.contains(&question))
+        );
+    }
+}

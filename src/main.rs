@@ -1,0 +1,87 @@
+//! The `frontdesk` command: parse the command line, load settings, start telemetry, serve.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use frontdesk::{App, Settings};
+
+#[derive(Parser)]
+#[command(version, about = "Frontdesk: an AI-first customer-support assistant")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (environment variables override the config file).
+    Serve {
+        /// A TOML config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tantivy=warn,sqlx=warn".into()),
+        )
+        .init();
+    match cli.command {
+        Command::Serve { config } => serve(config).await,
+    }
+}
+
+async fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut settings = Settings::load(config.as_deref()).context("loading settings")?;
+    for (name, key) in settings.fill_keys() {
+        // Printed once, on purpose: the operator needs the generated key to sign in.
+        println!(
+            "{name} was not set; generated for this run: {}",
+            key.expose()
+        );
+    }
+    let llm = if settings.llm.enabled() {
+        format!("model {}", settings.llm.model)
+    } else {
+        "no LLM configured: extractive mode".into()
+    };
+    let app = App::build(settings).await.context("starting frontdesk")?;
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, %llm, "frontdesk listening on http://{addr}");
+    app.serve(shutdown_signal()).await?;
+    tracing::info!("frontdesk stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,307 @@
+//! The tantivy index of article passages: one writer, one long-lived reader, BM25 with the
+//! title and headings boosted, English stemming and ASCII folding, snippets for citations.
+//!
+//! Every commit carries the store's articles version as its payload, so a missing or stale
+//! index is detected at start and rebuilt from the database.
+
+use std::{collections::HashSet, path::Path, sync::Mutex};
+
+use tantivy::{
+    DocAddress, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument,
+    Term,
+    collector::TopDocs,
+    directory::MmapDirectory,
+    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery},
+    schema::{
+        Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+    },
+    snippet::SnippetGenerator,
+    tokenizer::{
+        AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+        StopWordFilter, TextAnalyzer,
+    },
+};
+
+use super::ingest;
+use crate::storage::Article;
+
+const ANALYZER: &str = "frontdesk";
+const SNIPPET_CHARS: usize = 240;
+const TITLE_BOOST: f32 = 3.0;
+const HEADING_BOOST: f32 = 2.0;
+
+/// Index failures (corrupt files, disk full); the caller reports the index as not ready.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory error: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index io error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A passage that matched a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub article_id: String,
+    pub chunk_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub headings: Vec<String>,
+    /// The whole passage.
+    pub text: String,
+    /// A short extract around the matched words.
+    pub snippet: String,
+    /// BM25 score (unbounded, comparable only within one query).
+    pub score: f32,
+    /// Share of the query's content words found in this passage, in [0, 1].
+    pub coverage: f32,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    chunk_id: Field,
+    article_id: Field,
+    title: Field,
+    headings: Field,
+    body: Field,
+    url: Field,
+}
+
+/// The passage index.
+pub struct Index {
+    index: TantivyIndex,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_stored().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        chunk_id: builder.add_text_field("chunk_id", STRING | STORED),
+        article_id: builder.add_text_field("article_id", STRING | STORED),
+        title: builder.add_text_field("title", text.clone()),
+        headings: builder.add_text_field("headings", text.clone()),
+        body: builder.add_text_field("body", text),
+        url: builder.add_text_field("url", STORED),
+    };
+    (builder.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .dynamic();
+    let builder = match StopWordFilter::new(Language::English) {
+        Some(stop) => builder.filter_dynamic(stop),
+        None => builder,
+    };
+    builder
+        .filter_dynamic(Stemmer::new(Language::English))
+        .build()
+}
+
+/// The distinct analysed terms of a text (stemmed, stop words dropped), in order.
+pub fn terms(text: &str) -> Vec<String> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token().text.clone();
+        if seen.insert(t.clone()) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+impl Index {
+    /// Opens the index in `dir`, creating it (or recreating it, if unreadable) as needed.
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let index = match TantivyIndex::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
+            Ok(index) => index,
+            Err(error) => {
+                tracing::warn!(%error, "search index unreadable, recreating it");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                TantivyIndex::create_in_dir(dir, schema)?
+            }
+        };
+        index.tokenizers().register(ANALYZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(50_000_000)?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// The articles version the index was last committed at (`None`: never built).
+    pub fn version(&self) -> Option<i64> {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.parse().ok())
+    }
+
+    /// Replaces the whole index with these articles.
+    pub fn rebuild(&self, articles: &[Article], version: i64) -> Result<usize, IndexError> {
+        let mut writer = self.lock_writer();
+        writer.delete_all_documents()?;
+        let mut count = 0;
+        for article in articles {
+            count += self.add_article(&writer, article)?;
+        }
+        self.commit(&mut writer, version)?;
+        Ok(count)
+    }
+
+    /// Adds or replaces articles; returns the number of passages of each.
+    pub fn upsert(&self, articles: &[Article], version: i64) -> Result<Vec<usize>, IndexError> {
+        let mut writer = self.lock_writer();
+        let mut counts = Vec::with_capacity(articles.len());
+        for article in articles {
+            writer.delete_term(Term::from_field_text(self.fields.article_id, &article.id));
+            counts.push(self.add_article(&writer, article)?);
+        }
+        self.commit(&mut writer, version)?;
+        Ok(counts)
+    }
+
+    /// Removes an article's passages.
+    pub fn remove(&self, article_id: &str, version: i64) -> Result<(), IndexError> {
+        let mut writer = self.lock_writer();
+        writer.delete_term(Term::from_field_text(self.fields.article_id, article_id));
+        self.commit(&mut writer, version)
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        // A panic while holding the lock leaves the writer usable: tantivy rolls back
+        // uncommitted work on the next commit, so recover the guard instead of failing forever.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add_article(&self, writer: &IndexWriter, article: &Article) -> Result<usize, IndexError> {
+        let (passages, _) = ingest::passages(article.format, &article.body);
+        for (n, passage) in passages.iter().enumerate() {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(self.fields.chunk_id, format!("{}#{n}", article.id));
+            doc.add_text(self.fields.article_id, &article.id);
+            doc.add_text(self.fields.title, &article.title);
+            doc.add_text(self.fields.headings, passage.headings.join(" › "));
+            doc.add_text(self.fields.body, &passage.text);
+            if let Some(url) = &article.url {
+                doc.add_text(self.fields.url, url);
+            }
+            writer.add_document(doc)?;
+        }
+        Ok(passages.len())
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, version: i64) -> Result<(), IndexError> {
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&version.to_string());
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The best `k` passages for a question.
+    pub fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, IndexError> {
+        let query_terms = terms(question);
+        if query_terms.is_empty() || k == 0 {
+            return Ok(Vec::new());
+        }
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for term in &query_terms {
+            for (field, boost) in [
+                (f.title, TITLE_BOOST),
+                (f.headings, HEADING_BOOST),
+                (f.body, 1.0),
+            ] {
+                let tq = TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(tq), boost)),
+                ));
+            }
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?;
+        let mut snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
+        snippets.set_max_num_chars(SNIPPET_CHARS);
+        top.into_iter()
+            .map(|(score, address)| self.hit(&searcher, address, score, &snippets, &query_terms))
+            .collect()
+    }
+
+    fn hit(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: DocAddress,
+        score: f32,
+        snippets: &SnippetGenerator,
+        query_terms: &[String],
+    ) -> Result<Hit, IndexError> {
+        let f = self.fields;
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let text_of = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let body = text_of(f.body);
+        let title = text_of(f.title);
+        let headings = text_of(f.headings);
+        let fragment = snippets.snippet_from_doc(&doc).fragment().trim().to_owned();
+        let snippet = if fragment.is_empty() {
+            body.chars().take(SNIPPET_CHARS).collect()
+        } else {
+            fragment
+        };
+        let present: HashSet<String> = terms(&format!("{title}\n{headings}\n{body}"))
+            .into_iter()
+            .collect();
+        let found = query_terms.iter().filter(|t| present.contains(*t)).count();
+        let url = text_of(f.url);
+        Ok(Hit {
+            article_id: text_of(f.article_id),
+            chunk_id: text_of(f.chunk_id),
+            title,
+            url: (!url.is_empty()).then_some(url),
+            headings: headings
+                .split(" › ")
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            text: body,
+            snippet,
+            score,
+            coverage: found as f32 / query_terms.len() as f32,
+        })
+    }
+}

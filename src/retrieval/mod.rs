@@ -1,0 +1,186 @@
+//! Retrieval: articles in, passages out. The store holds the articles; this module keeps the
+//! tantivy index in step with it and answers searches off the async runtime.
+
+pub mod index;
+pub mod ingest;
+
+use std::{path::Path, sync::Arc};
+
+pub use index::{Hit, Index, IndexError};
+
+use crate::storage::{Article, ArticleInput, Format, Store, StoreError};
+
+/// Why a file or article could not be taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unsupported file type {0:?}: use .md, .markdown, .html, .htm or .txt")]
+    UnsupportedType(String),
+    #[error("{0} is not UTF-8 text")]
+    NotText(String),
+    #[error("{0} has no text to index")]
+    Empty(String),
+}
+
+/// Retrieval failures seen by the rest of the service.
+#[derive(Debug, thiserror::Error)]
+pub enum RetrievalError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("search task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The format a file name implies.
+pub fn format_of(file_name: &str) -> Result<Format, IngestError> {
+    let ext = Path::new(file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "md" | "markdown" => Ok(Format::Markdown),
+        "html" | "htm" => Ok(Format::Html),
+        "txt" => Ok(Format::Text),
+        _ => Err(IngestError::UnsupportedType(file_name.to_owned())),
+    }
+}
+
+/// An article from an uploaded or local file: metadata from its front matter or `<title>`,
+/// else a title made from the file name.
+pub fn article_from_file(file_name: &str, bytes: &[u8]) -> Result<ArticleInput, IngestError> {
+    let format = format_of(file_name)?;
+    let body = std::str::from_utf8(bytes)
+        .map_err(|_| IngestError::NotText(file_name.to_owned()))?
+        .to_owned();
+    let (passages, meta) = ingest::passages(format, &body);
+    if passages.is_empty() {
+        return Err(IngestError::Empty(file_name.to_owned()));
+    }
+    let title = meta
+        .title
+        .unwrap_or_else(|| title_from_file_name(file_name));
+    Ok(ArticleInput {
+        title,
+        body,
+        format,
+        url: meta.url,
+        locale: meta.locale,
+        tags: meta.tags,
+        source: Some(file_name.to_owned()),
+    })
+}
+
+fn title_from_file_name(file_name: &str) -> String {
+    let stem = Path::new(file_name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(file_name);
+    let words = stem.replace(['-', '_'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => file_name.to_owned(),
+    }
+}
+
+/// The search side of the service: a shared index plus the store it follows.
+#[derive(Clone)]
+pub struct Retrieval {
+    index: Arc<Index>,
+    store: Store,
+}
+
+impl Retrieval {
+    /// Opens the index in `dir` and rebuilds it from the store if it is missing or stale.
+    pub async fn open(dir: &Path, store: Store) -> Result<Self, RetrievalError> {
+        let dir = dir.to_owned();
+        let index = Arc::new(tokio::task::spawn_blocking(move || Index::open(&dir)).await??);
+        let retrieval = Self { index, store };
+        retrieval.sync().await?;
+        Ok(retrieval)
+    }
+
+    /// Rebuilds the index when its version differs from the store's.
+    pub async fn sync(&self) -> Result<(), RetrievalError> {
+        let version = self.store.articles_version().await?;
+        if self.index.version() == Some(version) {
+            return Ok(());
+        }
+        let (articles, version) = self.store.all_articles().await?;
+        let index = self.index.clone();
+        let passages =
+            tokio::task::spawn_blocking(move || index.rebuild(&articles, version)).await??;
+        tracing::info!(passages, version, "search index rebuilt from the store");
+        Ok(())
+    }
+
+    /// Indexes new or changed articles; returns the passage count of each.
+    pub async fn upsert(
+        &self,
+        articles: Vec<Article>,
+        version: i64,
+    ) -> Result<Vec<usize>, RetrievalError> {
+        let index = self.index.clone();
+        Ok(tokio::task::spawn_blocking(move || index.upsert(&articles, version)).await??)
+    }
+
+    /// Drops an article from the index.
+    pub async fn remove(&self, article_id: String, version: i64) -> Result<(), RetrievalError> {
+        let index = self.index.clone();
+        Ok(tokio::task::spawn_blocking(move || index.remove(&article_id, version)).await??)
+    }
+
+    /// The best `k` passages for a question.
+    pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, RetrievalError> {
+        let index = self.index.clone();
+        let question = question.to_owned();
+        Ok(tokio::task::spawn_blocking(move || index.search(&question, k)).await??)
+    }
+
+    /// Imports the files of a knowledge folder into an empty store (first start only), so
+    /// articles an admin later deletes stay deleted.
+    pub async fn import_knowledge_once(&self, dir: &Path) -> Result<usize, RetrievalError> {
+        if self.store.meta("knowledge_imported").await?.is_some() {
+            return Ok(0);
+        }
+        let mut inputs = Vec::new();
+        let mut paths: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "no knowledge folder to import");
+                Vec::new()
+            }
+        };
+        paths.sort();
+        for path in paths {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if format_of(name).is_err() || name.eq_ignore_ascii_case("README.md") {
+                continue;
+            }
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    tracing::warn!(file = %path.display(), %error, "skipping unreadable article");
+                    continue;
+                }
+            };
+            match article_from_file(name, &bytes) {
+                Ok(input) => inputs.push(input),
+                Err(error) => tracing::warn!(%error, "skipping article"),
+            }
+        }
+        let count = inputs.len();
+        if count > 0 {
+            let (articles, version) = self.store.insert_articles(inputs).await?;
+            self.upsert(articles, version).await?;
+        }
+        self.store.set_meta("knowledge_imported", "1").await?;
+        tracing::info!(count, dir = %dir.display(), "knowledge imported");
+        Ok(count)
+    }
+}

@@ -1,0 +1,215 @@
+//! Help articles, the source of truth the search index is built from.
+//!
+//! Every change bumps `articles_version` in the same transaction, so the index can tell
+//! whether it is stale (see `retrieval::Index`).
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError, new_id, now};
+
+/// Markup an article body is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Markdown,
+    Html,
+    Text,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Text => "text",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "html" => Format::Html,
+            "text" => Format::Text,
+            _ => Format::Markdown,
+        }
+    }
+}
+
+/// A stored article.
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub format: Format,
+    pub url: Option<String>,
+    pub locale: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The editable fields of an article.
+#[derive(Debug, Clone)]
+pub struct ArticleInput {
+    pub title: String,
+    pub body: String,
+    pub format: Format,
+    pub url: Option<String>,
+    pub locale: Option<String>,
+    pub tags: Vec<String>,
+    /// Where it came from (a file name), for the admin's reference.
+    pub source: Option<String>,
+}
+
+const COLUMNS: &str = "id, title, body, format, url, locale, tags, created_at, updated_at";
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Article, StoreError> {
+    let format: String = row.try_get("format")?;
+    let tags: String = row.try_get("tags")?;
+    Ok(Article {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        body: row.try_get("body")?,
+        format: Format::parse(&format),
+        url: row.try_get("url")?,
+        locale: row.try_get("locale")?,
+        tags: serde_json::from_str(&tags)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+async fn bump_version(tx: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+    let version: String = sqlx::query_scalar(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'articles_version' RETURNING value",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(version.parse().unwrap_or_default())
+}
+
+impl Store {
+    /// Stores new articles in one transaction; returns them and the new articles version.
+    pub async fn insert_articles(
+        &self,
+        inputs: Vec<ArticleInput>,
+    ) -> Result<(Vec<Article>, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut articles = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let at = now();
+            let article = Article {
+                id: new_id("art"),
+                title: input.title,
+                body: input.body,
+                format: input.format,
+                url: input.url,
+                locale: input.locale,
+                tags: input.tags,
+                created_at: at.clone(),
+                updated_at: at,
+            };
+            sqlx::query("INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&article.id)
+                .bind(&article.title)
+                .bind(&article.body)
+                .bind(article.format.as_str())
+                .bind(&article.url)
+                .bind(&article.locale)
+                .bind(serde_json::to_string(&article.tags)?)
+                .bind(&input.source)
+                .bind(&article.created_at)
+                .bind(&article.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            articles.push(article);
+        }
+        let version = bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok((articles, version))
+    }
+
+    /// Replaces an article's fields; `None` when there is no such article.
+    pub async fn update_article(
+        &self,
+        id: &str,
+        input: ArticleInput,
+    ) -> Result<Option<(Article, i64)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE articles SET title = ?, body = ?, format = ?, url = ?, locale = ?, tags = ?, updated_at = ? WHERE id = ?")
+            .bind(&input.title)
+            .bind(&input.body)
+            .bind(input.format.as_str())
+            .bind(&input.url)
+            .bind(&input.locale)
+            .bind(serde_json::to_string(&input.tags)?)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let version = bump_version(&mut tx).await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM articles WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some((from_row(&row)?, version)))
+    }
+
+    /// Deletes an article; the new version, or `None` when there was no such article.
+    pub async fn delete_article(&self, id: &str) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM articles WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let version = bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Some(version))
+    }
+
+    /// One article by id.
+    pub async fn article(&self, id: &str) -> Result<Option<Article>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM articles WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Every article, oldest first, with the version they make up.
+    pub async fn all_articles(&self) -> Result<(Vec<Article>, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM articles ORDER BY created_at, id"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        let version: String =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'articles_version'")
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let articles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((articles, version.parse().unwrap_or_default()))
+    }
+
+    /// The current articles version.
+    pub async fn articles_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .meta("articles_version")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,139 @@
+//! Conversations: who the customer is, which channel, and whether the assistant may reply.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError, new_id, now};
+
+/// Who answers a conversation: the assistant, or only humans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Ai,
+    Human,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Ai => "ai",
+            Mode::Human => "human",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        if s == "human" { Mode::Human } else { Mode::Ai }
+    }
+}
+
+/// What the host site or the customer told us about the customer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// A stored conversation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub channel: String,
+    pub locale: Option<String>,
+    pub customer: Customer,
+    /// The customer id or email the conversation is verified as, if any.
+    pub verified_as: Option<String>,
+    pub mode: Mode,
+    pub created_at: String,
+}
+
+/// What is needed to open a conversation.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub channel: String,
+    pub locale: Option<String>,
+    pub customer: Customer,
+    pub verified_as: Option<String>,
+    /// SHA-256 of the conversation token (the token itself is never stored).
+    pub token_hash: String,
+}
+
+const COLUMNS: &str = "id, channel, locale, customer, verified_as, mode, created_at";
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Conversation, StoreError> {
+    let customer: String = row.try_get("customer")?;
+    let mode: String = row.try_get("mode")?;
+    Ok(Conversation {
+        id: row.try_get("id")?,
+        channel: row.try_get("channel")?,
+        locale: row.try_get("locale")?,
+        customer: serde_json::from_str(&customer)?,
+        verified_as: row.try_get("verified_as")?,
+        mode: Mode::parse(&mode),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a new conversation in AI mode.
+    pub async fn create_conversation(
+        &self,
+        new: NewConversation,
+    ) -> Result<Conversation, StoreError> {
+        let conversation = Conversation {
+            id: new_id("conv"),
+            channel: new.channel,
+            locale: new.locale,
+            customer: new.customer,
+            verified_as: new.verified_as,
+            mode: Mode::Ai,
+            created_at: now(),
+        };
+        sqlx::query("INSERT INTO conversations (id, token_hash, channel, locale, customer, verified_as, mode, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&conversation.id)
+            .bind(&new.token_hash)
+            .bind(&conversation.channel)
+            .bind(&conversation.locale)
+            .bind(serde_json::to_string(&conversation.customer)?)
+            .bind(&conversation.verified_as)
+            .bind(conversation.mode.as_str())
+            .bind(&conversation.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(conversation)
+    }
+
+    /// One conversation by id.
+    pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM conversations WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The id of the conversation a token hash belongs to.
+    pub async fn conversation_for_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM conversations WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Switches who answers the conversation.
+    pub async fn set_mode(&self, id: &str, mode: Mode) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE conversations SET mode = ? WHERE id = ?")
+            .bind(mode.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,183 @@
+//! Handoffs: a conversation waiting for, or held by, a human agent.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError, new_id, now};
+
+/// Where a handoff is in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HandoffStatus {
+    Waiting,
+    Claimed,
+    Resolved,
+    Released,
+}
+
+impl HandoffStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffStatus::Waiting => "waiting",
+            HandoffStatus::Claimed => "claimed",
+            HandoffStatus::Resolved => "resolved",
+            HandoffStatus::Released => "released",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "waiting" => Some(HandoffStatus::Waiting),
+            "claimed" => Some(HandoffStatus::Claimed),
+            "resolved" => Some(HandoffStatus::Resolved),
+            "released" => Some(HandoffStatus::Released),
+            _ => None,
+        }
+    }
+}
+
+/// Why the assistant stepped aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    CustomerRequest,
+    LowConfidence,
+    Frustration,
+    RepeatedFailure,
+    LlmUnavailable,
+    ActionFailed,
+    Policy,
+}
+
+impl HandoffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::CustomerRequest => "customer_request",
+            HandoffReason::LowConfidence => "low_confidence",
+            HandoffReason::Frustration => "frustration",
+            HandoffReason::RepeatedFailure => "repeated_failure",
+            HandoffReason::LlmUnavailable => "llm_unavailable",
+            HandoffReason::ActionFailed => "action_failed",
+            HandoffReason::Policy => "policy",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "customer_request" => HandoffReason::CustomerRequest,
+            "low_confidence" => HandoffReason::LowConfidence,
+            "frustration" => HandoffReason::Frustration,
+            "repeated_failure" => HandoffReason::RepeatedFailure,
+            "llm_unavailable" => HandoffReason::LlmUnavailable,
+            "action_failed" => HandoffReason::ActionFailed,
+            _ => HandoffReason::Policy,
+        }
+    }
+}
+
+/// A stored handoff, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handoff {
+    pub id: String,
+    pub conversation_id: String,
+    pub status: HandoffStatus,
+    pub reason: HandoffReason,
+    pub summary: String,
+    pub created_at: String,
+    pub claimed_by: Option<String>,
+}
+
+const COLUMNS: &str = "id, conversation_id, status, reason, summary, created_at, claimed_by";
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Handoff, StoreError> {
+    let status: String = row.try_get("status")?;
+    let reason: String = row.try_get("reason")?;
+    Ok(Handoff {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        status: HandoffStatus::parse(&status).unwrap_or(HandoffStatus::Waiting),
+        reason: HandoffReason::parse(&reason),
+        summary: row.try_get("summary")?,
+        created_at: row.try_get("created_at")?,
+        claimed_by: row.try_get("claimed_by")?,
+    })
+}
+
+impl Store {
+    /// Opens a handoff and puts the conversation in human mode, unless one is already open
+    /// (waiting or claimed), which is returned instead. `message_id` is the customer message
+    /// that triggered it, if any.
+    pub async fn open_handoff(
+        &self,
+        conversation_id: &str,
+        reason: HandoffReason,
+        summary: &str,
+        message_id: Option<&str>,
+    ) -> Result<(Handoff, bool), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes the write lock, so two openers cannot both insert.
+        sqlx::query("UPDATE conversations SET mode = 'human' WHERE id = ?")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        let open = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = ? AND status IN ('waiting', 'claimed')"
+        )))
+        .bind(conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = open {
+            tx.commit().await?;
+            return Ok((from_row(&row)?, false));
+        }
+        let at = now();
+        let handoff = Handoff {
+            id: new_id("ho"),
+            conversation_id: conversation_id.to_owned(),
+            status: HandoffStatus::Waiting,
+            reason,
+            summary: summary.to_owned(),
+            created_at: at.clone(),
+            claimed_by: None,
+        };
+        sqlx::query("INSERT INTO handoffs (id, conversation_id, status, reason, summary, message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&handoff.id)
+            .bind(conversation_id)
+            .bind(handoff.status.as_str())
+            .bind(reason.as_str())
+            .bind(summary)
+            .bind(message_id)
+            .bind(&at)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((handoff, true))
+    }
+
+    /// The open (waiting or claimed) handoff of a conversation.
+    pub async fn open_handoff_of(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<Handoff>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = ? AND status IN ('waiting', 'claimed')"
+        )))
+        .bind(conversation_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The handoff a customer message triggered, if any.
+    pub async fn handoff_for_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<Handoff>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM handoffs WHERE message_id = ?"
+        )))
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+}

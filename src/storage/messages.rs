@@ -1,0 +1,258 @@
+//! Messages of a conversation, numbered by `seq`, idempotent on the client's message id.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError, new_id, now};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Assistant,
+    Agent,
+    System,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Assistant => "assistant",
+            Role::Agent => "agent",
+            Role::System => "system",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "customer" => Role::Customer,
+            "agent" => Role::Agent,
+            "system" => Role::System,
+            _ => Role::Assistant,
+        }
+    }
+}
+
+/// A help-center passage a reply relies on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub article_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub snippet: String,
+}
+
+/// The outcome of one action run for a reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub name: String,
+    pub ok: bool,
+    pub result: serde_json::Value,
+}
+
+/// A stored message, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub seq: i64,
+    pub conversation_id: String,
+    pub role: Role,
+    pub text: String,
+    pub created_at: String,
+    pub citations: Vec<Citation>,
+    pub actions: Vec<ActionRecord>,
+    pub confidence: Option<f32>,
+    pub author: Option<String>,
+}
+
+/// A message to append (not a customer message: see [`Store::append_customer_message`]).
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub role: Role,
+    pub text: String,
+    pub citations: Vec<Citation>,
+    pub actions: Vec<ActionRecord>,
+    pub confidence: Option<f32>,
+    pub author: Option<String>,
+    /// The customer message this one answers.
+    pub reply_to: Option<String>,
+}
+
+/// The outcome of storing a customer message.
+#[derive(Debug, Clone)]
+pub enum Appended {
+    /// Stored now.
+    New(Message),
+    /// The same `client_message_id` was stored before; this is that message.
+    Duplicate(Message),
+}
+
+const COLUMNS: &str =
+    "id, seq, conversation_id, role, text, created_at, citations, actions, confidence, author";
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError> {
+    let role: String = row.try_get("role")?;
+    let citations: String = row.try_get("citations")?;
+    let actions: String = row.try_get("actions")?;
+    let confidence: Option<f64> = row.try_get("confidence")?;
+    Ok(Message {
+        id: row.try_get("id")?,
+        seq: row.try_get("seq")?,
+        conversation_id: row.try_get("conversation_id")?,
+        role: Role::parse(&role),
+        text: row.try_get("text")?,
+        created_at: row.try_get("created_at")?,
+        citations: serde_json::from_str(&citations)?,
+        actions: serde_json::from_str(&actions)?,
+        confidence: confidence.map(|c| c as f32),
+        author: row.try_get("author")?,
+    })
+}
+
+impl Store {
+    /// Stores a customer message, once per `client_message_id`, and commits before returning.
+    pub async fn append_customer_message(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        client_message_id: Option<&str>,
+    ) -> Result<Appended, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Taking the next number first makes this transaction the writer, so a concurrent
+        // duplicate waits here and then sees the first one's row.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(key) = client_message_id {
+            let existing = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND client_message_id = ?"
+            )))
+            .bind(conversation_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = existing {
+                tx.rollback().await?;
+                return Ok(Appended::Duplicate(from_row(&row)?));
+            }
+        }
+        let message = Message {
+            id: new_id("msg"),
+            seq,
+            conversation_id: conversation_id.to_owned(),
+            role: Role::Customer,
+            text: text.to_owned(),
+            created_at: now(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: None,
+            author: None,
+        };
+        sqlx::query("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, client_message_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&message.id)
+            .bind(conversation_id)
+            .bind(seq)
+            .bind(Role::Customer.as_str())
+            .bind(text)
+            .bind(&message.created_at)
+            .bind(client_message_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Appended::New(message))
+    }
+
+    /// Appends an assistant, agent or system message.
+    pub async fn append_message(
+        &self,
+        conversation_id: &str,
+        new: NewMessage,
+    ) -> Result<Message, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let message = Message {
+            id: new_id("msg"),
+            seq,
+            conversation_id: conversation_id.to_owned(),
+            role: new.role,
+            text: new.text,
+            created_at: now(),
+            citations: new.citations,
+            actions: new.actions,
+            confidence: new.confidence,
+            author: new.author,
+        };
+        sqlx::query("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, confidence, author, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&message.id)
+            .bind(conversation_id)
+            .bind(seq)
+            .bind(message.role.as_str())
+            .bind(&message.text)
+            .bind(&message.created_at)
+            .bind(serde_json::to_string(&message.citations)?)
+            .bind(serde_json::to_string(&message.actions)?)
+            .bind(message.confidence.map(f64::from))
+            .bind(&message.author)
+            .bind(&new.reply_to)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// Messages after `after_seq`, in order.
+    pub async fn messages(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq"
+        )))
+        .bind(conversation_id)
+        .bind(after_seq)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The last `limit` messages before `before_seq`, oldest first.
+    pub async fn recent_messages(
+        &self,
+        conversation_id: &str,
+        before_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+        )))
+        .bind(conversation_id)
+        .bind(before_seq)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// The replies stored for one customer message, in order.
+    pub async fn replies_to(&self, message_id: &str) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE reply_to = ? ORDER BY seq"
+        )))
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

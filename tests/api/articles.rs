@@ -1,0 +1,200 @@
+//! The admin's knowledge base: create, upload, update, delete, search; the index follows.
+
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_KEY, spawn_app, spawn_on, test_settings};
+
+fn ids(results: &[Value]) -> Vec<String> {
+    results
+        .iter()
+        .filter_map(|r| r["article_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn created_updated_and_deleted_articles_show_in_search_at_once() {
+    let app = spawn_app().await;
+    let created = app
+        .create_article(json!({
+            "title": "Zorbing gear",
+            "body": "## Sizes\n\nZorbing balls come in three sizes.\n\n## Care\n\nRinse after use.",
+            "tags": ["zorbing"],
+            "locale": "en"
+        }))
+        .await;
+    let article = &created["articles"][0];
+    let id = article["id"].as_str().expect("id").to_owned();
+    assert_eq!(article["chunks"], 2);
+
+    let results = app.search("zorbing sizes").await;
+    assert_eq!(ids(&results)[0], id);
+    assert!(
+        results[0]["snippet"]
+            .as_str()
+            .is_some_and(|s| s.contains("three sizes"))
+    );
+    assert!(results[0]["score"].as_f64().is_some_and(|s| s > 0.0));
+    assert!(
+        results[0]["chunk_id"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(&id))
+    );
+
+    let response = app
+        .client
+        .put(app.url(&format!("/v1/articles/{id}")))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"title": "Zorbing gear", "body": "Zorbing balls now come in a single size, with a quokka pattern."}))
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(response.status(), 200);
+    assert_eq!(ids(&app.search("quokka").await), vec![id.clone()]);
+    assert!(
+        ids(&app.search("rinse").await).is_empty(),
+        "old text is gone"
+    );
+
+    let (status, body) = app.admin_get(&format!("/v1/articles/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(body["body"].as_str().is_some_and(|b| b.contains("quokka")));
+
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/articles/{id}")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    assert!(ids(&app.search("quokka zorbing").await).is_empty());
+
+    let chat = app.start_chat().await;
+    let (_, reply) = app
+        .say(
+            &chat,
+            json!({"text": "Do zorbing balls have a quokka pattern?"}),
+        )
+        .await;
+    assert!(
+        !reply["replies"][0]["citations"].to_string().contains(&id),
+        "a deleted article is never cited: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn markdown_html_and_text_files_upload_together() {
+    let app = spawn_app().await;
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(
+                b"---\ntitle: Pet policy\nurl: https://help.example/pets\n---\n\n## Dogs\n\nDogs are welcome in the showroom.".to_vec(),
+            )
+            .file_name("pets.md"),
+        )
+        .part(
+            "file",
+            Part::bytes(
+                b"<html><head><title>Parking &amp; access</title></head><body><h2>Garage</h2><p>The garage opens at seven.</p></body></html>".to_vec(),
+            )
+            .file_name("parking.html"),
+        )
+        .part(
+            "file",
+            Part::bytes(b"Umbrellas can be borrowed at the front desk.".to_vec())
+                .file_name("umbrella-loans.txt"),
+        );
+    let response = app
+        .client
+        .post(app.url("/v1/articles"))
+        .bearer_auth(ADMIN_KEY)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("json");
+    let titles: Vec<&str> = body["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Pet policy", "Parking & access", "Umbrella loans"]);
+    assert_eq!(
+        app.search("garage opens").await[0]["title"],
+        "Parking & access"
+    );
+    let results = app.search("borrow umbrellas").await;
+    assert_eq!(results[0]["title"], "Umbrella loans");
+    let results = app.search("dogs showroom").await;
+    assert_eq!(results[0]["url"], "https://help.example/pets");
+}
+
+#[tokio::test]
+async fn an_upload_with_an_unsupported_file_stores_nothing() {
+    let app = spawn_app().await;
+    let (_, before) = app.admin_get("/v1/articles").await;
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(b"# Fine\n\nok".to_vec()).file_name("fine.md"),
+        )
+        .part(
+            "file",
+            Part::bytes(b"%PDF-1.4".to_vec()).file_name("manual.pdf"),
+        );
+    let response = app
+        .client
+        .post(app.url("/v1/articles"))
+        .bearer_auth(ADMIN_KEY)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    let (_, after) = app.admin_get("/v1/articles").await;
+    assert_eq!(
+        before["articles"].as_array().map(Vec::len),
+        after["articles"].as_array().map(Vec::len)
+    );
+}
+
+#[tokio::test]
+async fn demo_knowledge_is_imported_once_and_listed() {
+    let app = spawn_app().await;
+    let (status, body) = app.admin_get("/v1/articles").await;
+    assert_eq!(status, 200);
+    let articles = body["articles"].as_array().expect("articles");
+    assert!(articles.len() >= 30, "{} demo articles", articles.len());
+    assert!(
+        articles
+            .iter()
+            .all(|a| a["title"].as_str().is_some_and(|t| !t.is_empty()))
+    );
+}
+
+#[tokio::test]
+async fn a_missing_index_is_rebuilt_from_the_database_at_start() {
+    let app = spawn_app().await;
+    app.create_article(json!({"title": "Gondola rides", "body": "Gondola rides leave hourly."}))
+        .await;
+    let data_dir = app.stop().await;
+    std::fs::remove_dir_all(data_dir.path().join("index")).expect("remove index");
+
+    let app = spawn_on(test_settings(&data_dir), data_dir).await;
+    let results = app.search("gondola").await;
+    assert_eq!(results[0]["title"], "Gondola rides");
+    let (_, body) = app.admin_get("/v1/articles").await;
+    let gondolas = body["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .filter(|a| a["title"] == "Gondola rides")
+        .count();
+    assert_eq!(gondolas, 1, "knowledge is not imported twice");
+}

@@ -1,0 +1,262 @@
+//! The customer's side in extractive mode (no model configured).
+
+use serde_json::json;
+
+use crate::helpers::{ADMIN_KEY, read_sse_until, spawn_app};
+
+#[tokio::test]
+async fn answers_from_the_help_center_with_a_citation_without_a_model() {
+    let app = spawn_app().await;
+    let created = app
+        .create_article(json!({
+            "title": "Frobnicator warranty",
+            "body": "# Frobnicator warranty\n\n## Coverage\n\nEvery frobnicator carries a warranty of two years from delivery.",
+            "url": "https://help.example/frobnicator"
+        }))
+        .await;
+    let article_id = created["articles"][0]["id"].as_str().expect("id");
+    let chat = app.start_chat().await;
+
+    let (status, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long is the frobnicator warranty?"}),
+        )
+        .await;
+
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"]["role"], "customer");
+    assert_eq!(body["message"]["seq"], 1);
+    let reply = &body["replies"][0];
+    assert_eq!(reply["role"], "assistant");
+    assert_eq!(reply["seq"], 2);
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains("help center"),
+        "labelled as help-center text: {text}"
+    );
+    assert!(text.contains("two years from delivery"), "{text}");
+    assert_eq!(reply["citations"][0]["article_id"], article_id);
+    assert_eq!(reply["citations"][0]["title"], "Frobnicator warranty");
+    assert_eq!(
+        reply["citations"][0]["url"],
+        "https://help.example/frobnicator"
+    );
+    assert!(
+        reply["citations"][0]["snippet"]
+            .as_str()
+            .is_some_and(|s| s.contains("warranty")),
+        "{reply}"
+    );
+    assert!(reply["confidence"].as_f64().expect("confidence") >= 0.35);
+    assert!(body["handoff"].is_null());
+}
+
+#[tokio::test]
+async fn answers_demo_questions_from_the_demo_knowledge() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long does a refund take to reach my card?"}),
+        )
+        .await;
+    let reply = &body["replies"][0];
+    let title = reply["citations"][0]["title"].as_str().unwrap_or_default();
+    assert!(title.to_lowercase().contains("refund"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_question_the_help_center_does_not_cover_gets_an_honest_answer() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let (status, body) = app
+        .say(&chat, json!({"text": "xylophone quantum zebra"}))
+        .await;
+    assert_eq!(status, 200);
+    let reply = &body["replies"][0];
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("couldn't find")),
+        "{reply}"
+    );
+    assert_eq!(reply["citations"], json!([]));
+    assert!(reply["confidence"].as_f64().expect("confidence") < 0.35);
+}
+
+#[tokio::test]
+async fn the_same_client_message_id_stores_one_message_and_returns_the_first_result() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let body = json!({"text": "How do I reset my password?", "client_message_id": "m-1"});
+    let (_, first) = app.say(&chat, body.clone()).await;
+    let (status, second) = app.say(&chat, body).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["message"]["id"], second["message"]["id"]);
+    assert_eq!(first["replies"], second["replies"]);
+
+    let (_, listed) = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}/messages", chat.id)))
+        .bearer_auth(&chat.token)
+        .send()
+        .await
+        .map(|r| (0, r))
+        .expect("list");
+    let listed: serde_json::Value = listed.json().await.expect("json");
+    let messages = listed["messages"].as_array().expect("messages");
+    assert_eq!(
+        messages.len(),
+        2,
+        "one customer message, one reply: {listed}"
+    );
+}
+
+#[tokio::test]
+async fn messages_are_listed_in_order_after_a_given_seq() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(
+        &chat,
+        json!({"text": "What payment methods do you accept?"}),
+    )
+    .await;
+    app.say(&chat, json!({"text": "Can I use a gift card?"}))
+        .await;
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}/messages?after=2", chat.id)))
+        .bearer_auth(&chat.token)
+        .send()
+        .await
+        .expect("list");
+    let body: serde_json::Value = response.json().await.expect("json");
+    let seqs: Vec<i64> = body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["seq"].as_i64())
+        .collect();
+    assert_eq!(seqs, vec![3, 4]);
+}
+
+#[tokio::test]
+async fn the_conversation_stream_delivers_new_messages_live_and_resumes_missed_ones() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+
+    let stream = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}/stream?after=1", chat.id)))
+        .bearer_auth(&chat.token)
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let poster = {
+        let client = app.client.clone();
+        let url = app.url(&format!("/v1/conversations/{}/messages", chat.id));
+        let token = chat.token.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"text": "How much are international duties?"}))
+                .send()
+                .await
+                .expect("post");
+        })
+    };
+    let events = read_sse_until(stream, |events| {
+        events.iter().filter(|(e, _)| e == "message").count() >= 3
+    })
+    .await;
+    poster.await.expect("poster");
+    let seqs: Vec<i64> = events
+        .iter()
+        .filter(|(e, _)| e == "message")
+        .filter_map(|(_, m)| m["seq"].as_i64())
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![2, 3, 4],
+        "missed reply first, then live messages"
+    );
+}
+
+#[tokio::test]
+async fn a_handed_off_conversation_stores_messages_and_the_assistant_stays_silent() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "My parcel arrived damaged"}))
+        .await;
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/handoff", chat.id)))
+        .bearer_auth(&chat.token)
+        .json(&json!({"reason": "customer_request"}))
+        .send()
+        .await
+        .expect("handoff");
+    assert_eq!(response.status(), 201);
+    let handoff: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(handoff["status"], "waiting");
+    assert_eq!(handoff["reason"], "customer_request");
+    assert!(
+        handoff["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("My parcel arrived damaged")),
+        "{handoff}"
+    );
+
+    let (status, body) = app
+        .say(&chat, json!({"text": "Hello? Anyone there?"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["replies"], json!([]));
+
+    let (_, conversation) = app
+        .admin_get(&format!("/v1/conversations/{}", chat.id))
+        .await;
+    assert_eq!(conversation["mode"], "human");
+    let texts: Vec<&str> = conversation["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(texts.last(), Some(&"Hello? Anyone there?"));
+
+    // Pressing the button again returns the same open handoff.
+    let again: serde_json::Value = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/handoff", chat.id)))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .expect("handoff")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["id"], handoff["id"]);
+}
+
+#[tokio::test]
+async fn feedback_is_accepted_for_the_conversation() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/feedback", chat.id)))
+        .bearer_auth(&chat.token)
+        .json(&json!({"rating": "up", "comment": "quick answer"}))
+        .send()
+        .await
+        .expect("feedback");
+    assert_eq!(response.status(), 204);
+}

@@ -1,0 +1,218 @@
+//! Bad input and wrong credentials: the API.md error shape, the right status, nothing stored.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_KEY, AGENT_KEY, spawn_app, spawn_app_with};
+
+fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.expect("body");
+    assert!(
+        content_type.starts_with("application/json"),
+        "status {status} answered {content_type}: {text}"
+    );
+    (
+        status,
+        serde_json::from_str(&text).expect("json error body"),
+    )
+}
+
+#[tokio::test]
+async fn bad_messages_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let url = app.url(&format!("/v1/conversations/{}/messages", chat.id));
+    let post = || app.client.post(&url).bearer_auth(&chat.token);
+
+    let (s, b) = send(
+        post()
+            .header("content-type", "application/json")
+            .body("{\"text\": "),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_json");
+    let (s, b) = send(post().json(&json!({"txt": "hi"}))).await;
+    assert_error(s, &b, 400, "invalid_input");
+    let (s, b) = send(post().json(&json!({"text": 42}))).await;
+    assert_error(s, &b, 400, "invalid_input");
+    let (s, b) = send(post().json(&json!({"text": "   "}))).await;
+    assert_error(s, &b, 400, "empty_message");
+    let (s, b) = send(post().json(&json!({"text": "a".repeat(4001)}))).await;
+    assert_error(s, &b, 400, "message_too_long");
+    let (s, b) = send(post().header("content-type", "text/plain").body("hello")).await;
+    assert_error(s, &b, 415, "unsupported_media_type");
+
+    let (s, b) = send(app.client.post(&url).json(&json!({"text": "hi"}))).await;
+    assert_error(s, &b, 401, "unauthorized");
+    let (s, b) = send(
+        app.client
+            .post(&url)
+            .bearer_auth("ct_not_a_real_token")
+            .json(&json!({"text": "hi"})),
+    )
+    .await;
+    assert_error(s, &b, 401, "unauthorized");
+
+    let (status, body) = app.say(&chat, json!({"text": "a".repeat(4000)})).await;
+    assert_eq!(status, 200, "exactly the limit is accepted: {body}");
+
+    let (_, listed) = send(app.client.get(&url).bearer_auth(&chat.token)).await;
+    let customer_messages = listed["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "customer")
+        .count();
+    assert_eq!(customer_messages, 1, "only the valid message was stored");
+}
+
+#[tokio::test]
+async fn tokens_and_keys_only_open_what_they_should() {
+    let app = spawn_app().await;
+    let mine = app.start_chat().await;
+    let other = app.start_chat().await;
+
+    let (s, b) = send(
+        app.client
+            .get(app.url(&format!("/v1/conversations/{}/messages", other.id)))
+            .bearer_auth(&mine.token),
+    )
+    .await;
+    assert_error(s, &b, 403, "forbidden");
+    let (s, b) = send(
+        app.client
+            .get(app.url("/v1/conversations/conv_missing/messages"))
+            .bearer_auth(ADMIN_KEY),
+    )
+    .await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = send(
+        app.client
+            .get(app.url(&format!("/v1/conversations/{}", mine.id)))
+            .bearer_auth(&mine.token),
+    )
+    .await;
+    assert_error(s, &b, 403, "forbidden");
+    for path in ["/v1/articles", "/v1/search?q=refund"] {
+        let (s, b) = send(app.client.get(app.url(path)).bearer_auth(AGENT_KEY)).await;
+        assert_error(s, &b, 403, "forbidden");
+        let (s, b) = send(app.client.get(app.url(path)).bearer_auth(&mine.token)).await;
+        assert_error(s, &b, 403, "forbidden");
+        let (s, b) = send(app.client.get(app.url(path))).await;
+        assert_error(s, &b, 401, "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_methods_and_ids_get_json_errors() {
+    let app = spawn_app().await;
+    let (s, b) = send(app.client.get(app.url("/v1/nope"))).await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = send(app.client.delete(app.url("/v1/conversations"))).await;
+    assert_error(s, &b, 405, "method_not_allowed");
+    let (s, b) = send(
+        app.client
+            .get(app.url("/v1/articles/art_missing"))
+            .bearer_auth(ADMIN_KEY),
+    )
+    .await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = send(
+        app.client
+            .delete(app.url("/v1/articles/art_missing"))
+            .bearer_auth(ADMIN_KEY),
+    )
+    .await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = send(
+        app.client
+            .get(app.url("/v1/search?k=3"))
+            .bearer_auth(ADMIN_KEY),
+    )
+    .await;
+    assert_error(s, &b, 400, "missing_query");
+    let (s, b) = send(
+        app.client
+            .get(app.url("/v1/search?q=refund&k=lots"))
+            .bearer_auth(ADMIN_KEY),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_query");
+    let (s, b) = send(
+        app.client
+            .post(app.url("/v1/conversations"))
+            .json(&json!({"channel": "web", "colour": "blue"})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_input");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = spawn_app_with(|s| s.limits.max_body_bytes = 64 * 1024).await;
+    let chat = app.start_chat().await;
+    let (s, b) = send(
+        app.client
+            .post(app.url(&format!("/v1/conversations/{}/messages", chat.id)))
+            .bearer_auth(&chat.token)
+            .json(&json!({"text": "a".repeat(100 * 1024)})),
+    )
+    .await;
+    assert_error(s, &b, 413, "too_large");
+    let (s, b) = send(
+        app.client
+            .post(app.url("/v1/articles"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({"title": "Big", "body": "word ".repeat(30_000)})),
+    )
+    .await;
+    assert_error(s, &b, 413, "too_large");
+}
+
+#[tokio::test]
+async fn signed_identities_are_checked() {
+    use hmac::{Hmac, KeyInit, Mac};
+    let app = spawn_app_with(|s| {
+        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"))
+    })
+    .await;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"identity-secret").expect("key");
+    mac.update(b"cust_42");
+    let good = hex::encode(mac.finalize().into_bytes());
+    let response = app
+        .client
+        .post(app.url("/v1/conversations"))
+        .json(&json!({"identity": {"user_id": "cust_42", "signature": good}}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["verified"], true);
+
+    let (s, b) = send(
+        app.client
+            .post(app.url("/v1/conversations"))
+            .json(&json!({"identity": {"user_id": "cust_43", "signature": good}})),
+    )
+    .await;
+    assert_error(s, &b, 403, "forbidden");
+}

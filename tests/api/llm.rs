@@ -1,0 +1,296 @@
+//! The model path: the real async-openai client against the scripted server.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{repo_dir, spawn_app_with, spawn_app_with_llm},
+    scripted_llm::{Behavior, ScriptedLlm},
+};
+
+fn text(s: &str) -> Behavior {
+    Behavior::Text(s.into())
+}
+
+async fn frobnicator_article(app: &crate::helpers::TestApp) -> String {
+    let created = app
+        .create_article(json!({
+            "title": "Frobnicator warranty",
+            "body": "## Coverage\n\nEvery frobnicator carries a warranty of two years from delivery.",
+        }))
+        .await;
+    created["articles"][0]["id"].as_str().expect("id").into()
+}
+
+fn messages_of(request: &Value) -> Vec<(String, String)> {
+    request["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().to_owned(),
+                m["content"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_model_gets_the_retrieved_passages_and_its_citations_reach_the_customer() {
+    let app = spawn_app_with_llm().await;
+    let article_id = frobnicator_article(&app).await;
+    app.llm()
+        .push([text("Your frobnicator is covered for two years [1].")]);
+    let chat = app.start_chat().await;
+
+    let (status, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long is the frobnicator warranty?"}),
+        )
+        .await;
+
+    assert_eq!(status, 200, "{body}");
+    let reply = &body["replies"][0];
+    assert_eq!(reply["text"], "Your frobnicator is covered for two years.");
+    assert_eq!(reply["citations"][0]["article_id"], article_id.as_str());
+    assert!(reply["confidence"].as_f64().expect("confidence") > 0.5);
+
+    let requests = app.llm().requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request["model"], "scripted-model");
+    assert_eq!(request["stream"], true);
+    let messages = messages_of(request);
+    assert_eq!(messages[0].0, "system");
+    assert!(
+        messages[0].1.contains("Northwind Goods"),
+        "{}",
+        messages[0].1
+    );
+    assert!(
+        messages[0]
+            .1
+            .contains("Answer only from the help-center passages")
+    );
+    let (role, last) = messages.last().expect("user message");
+    assert_eq!(role, "user");
+    assert!(
+        last.contains("[1] Frobnicator warranty › Coverage"),
+        "{last}"
+    );
+    assert!(last.contains("two years from delivery"), "{last}");
+    assert!(
+        last.ends_with("How long is the frobnicator warranty?"),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn earlier_turns_are_sent_as_history() {
+    let app = spawn_app_with_llm().await;
+    frobnicator_article(&app).await;
+    app.llm().push([
+        text("It lasts two years [1]."),
+        text("Yes, from the delivery date [1]."),
+    ]);
+    let chat = app.start_chat().await;
+    app.say(
+        &chat,
+        json!({"text": "How long is the frobnicator warranty?"}),
+    )
+    .await;
+    app.say(&chat, json!({"text": "Does it start at delivery?"}))
+        .await;
+
+    let requests = app.llm().requests();
+    let messages = messages_of(&requests[1]);
+    let roles: Vec<&str> = messages.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+    assert_eq!(messages[1].1, "How long is the frobnicator warranty?");
+    assert_eq!(messages[2].1, "It lasts two years.");
+}
+
+#[tokio::test]
+async fn a_streamed_reply_arrives_as_deltas_then_the_reply_then_done() {
+    let app = spawn_app_with_llm().await;
+    frobnicator_article(&app).await;
+    app.llm()
+        .push([text("The frobnicator warranty lasts two years [1].")]);
+    let chat = app.start_chat().await;
+
+    let events = app
+        .say_streaming(&chat, "How long is the frobnicator warranty?")
+        .await;
+
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    let deltas = names.iter().filter(|n| **n == "delta").count();
+    assert!(deltas >= 3, "streamed in pieces: {names:?}");
+    assert_eq!(&names[deltas..], ["reply", "done"], "{names:?}");
+    let streamed: String = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .filter_map(|(_, d)| d["text"].as_str())
+        .collect();
+    assert_eq!(streamed, "The frobnicator warranty lasts two years [1].");
+    assert_eq!(
+        events[deltas].1["text"],
+        "The frobnicator warranty lasts two years."
+    );
+    assert_eq!(
+        events[deltas].1["citations"][0]["title"],
+        "Frobnicator warranty"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_retried() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([
+        Behavior::Status(429),
+        Behavior::Status(503),
+        text("Standard shipping takes 5 to 7 business days [1]."),
+    ]);
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long does standard shipping take?"}),
+        )
+        .await;
+    assert_eq!(
+        body["replies"][0]["text"],
+        "Standard shipping takes 5 to 7 business days."
+    );
+    assert!(body["handoff"].is_null());
+    assert_eq!(app.llm().requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_failing_model_gives_an_honest_message_and_a_handoff() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push(vec![Behavior::Status(500); 4]);
+    let chat = app.start_chat().await;
+
+    let events = app
+        .say_streaming(&chat, "Can I change my delivery address?")
+        .await;
+
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(names, ["reply", "handoff", "done"]);
+    let reply = &events[0].1;
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("a person will reply")),
+        "{reply}"
+    );
+    let handoff = &events[1].1;
+    assert_eq!(handoff["reason"], "llm_unavailable");
+    assert_eq!(handoff["status"], "waiting");
+    assert!(
+        handoff["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("Can I change my delivery address?")),
+        "the fallback summary holds the question: {handoff}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_model_times_out_and_hands_off_instead_of_hanging() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push(vec![
+        Behavior::Slow(
+            Duration::from_secs(30),
+            Box::new(text("late"))
+        );
+        4
+    ]);
+    let chat = app.start_chat().await;
+    let started = Instant::now();
+    let (status, body) = app
+        .say(&chat, json!({"text": "Where do I find my invoice?"}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(body["handoff"]["reason"], "llm_unavailable");
+}
+
+#[tokio::test]
+async fn no_answer_from_the_model_becomes_an_honest_not_found_and_is_never_streamed() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([text("NO_ANSWER")]);
+    let chat = app.start_chat().await;
+    let events = app.say_streaming(&chat, "Do you sell spaceships?").await;
+    assert!(
+        !events
+            .iter()
+            .any(|(e, d)| e == "delta" && d.to_string().contains("NO_")),
+        "{events:?}"
+    );
+    let reply = events
+        .iter()
+        .find(|(e, _)| e == "reply")
+        .map(|(_, d)| d.clone())
+        .expect("reply");
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("couldn't find")),
+        "{reply}"
+    );
+    assert!(reply["confidence"].as_f64().expect("confidence") <= 0.1 + 1e-6);
+}
+
+#[tokio::test]
+async fn the_prompt_fits_the_token_budget_and_keeps_the_latest_message_whole() {
+    let llm = ScriptedLlm::start().await;
+    let base_url = llm.base_url();
+    let mut app = spawn_app_with(move |s| {
+        s.llm.base_url = Some(base_url);
+        s.llm.model = "scripted-model".into();
+        s.llm.tokenizer = Some(repo_dir().join("../shared/tokenizers/phi-3-mini/tokenizer.json"));
+        s.llm.context_tokens = 900;
+        s.llm.reply_tokens = 100;
+    })
+    .await;
+    app.llm = Some(llm);
+    let long = "Please note that I ordered a walnut cutting board last month. ".repeat(12);
+    app.llm().push([text("Noted [1]."), text("Sure [1].")]);
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({ "text": long })).await;
+    let question = format!(
+        "Also: {} What is your returns policy?",
+        "really ".repeat(60)
+    );
+    app.say(&chat, json!({ "text": question })).await;
+
+    let requests = app.llm().requests();
+    let messages = messages_of(&requests[1]);
+    let last = &messages.last().expect("last").1;
+    assert!(last.ends_with(&question), "the latest message is whole");
+    assert!(
+        !messages
+            .iter()
+            .any(|(_, c)| c.contains("walnut cutting board")),
+        "the long earlier message was trimmed to fit"
+    );
+    let tokenizer = tokenizers::Tokenizer::from_file(
+        repo_dir().join("../shared/tokenizers/phi-3-mini/tokenizer.json"),
+    )
+    .expect("tokenizer");
+    let total: usize = messages
+        .iter()
+        .map(|(_, c)| tokenizer.encode(c.as_str(), false).expect("encode").len() + 4)
+        .sum();
+    assert!(
+        total <= 800,
+        "prompt uses {total} tokens of an 800-token budget"
+    );
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real service over HTTP on a random port, with a scripted
+//! OpenAI-compatible server standing in for the model.
+
+mod articles;
+mod chat;
+mod durability;
+mod errors;
+mod helpers;
+mod llm;
+mod scripted_llm;
