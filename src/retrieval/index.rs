@@ -26,6 +26,8 @@ use super::ingest;
 use crate::storage::Article;
 
 const ANALYZER: &str = "frontdesk";
+/// Bumped whenever the schema or analyzer changes, so an index built the old way is rebuilt.
+const INDEX_FORMAT: &str = "2";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
@@ -95,18 +97,27 @@ fn schema() -> (Schema, Fields) {
     (builder.build(), fields)
 }
 
+/// Words that carry no topic in support questions ("how do I ...", "where is my ..."): dropped
+/// from the index and from queries, so they neither score nor count as evidence.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "d", "did", "didn", "do", "does", "doesn", "don", "for", "from", "had", "has", "have",
+    "hello", "hey", "hi", "how", "i", "if", "in", "into", "is", "isn", "it", "its", "just", "ll",
+    "m", "me", "my", "of", "on", "or", "our", "please", "re", "s", "should", "so", "some", "t",
+    "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they",
+    "this", "to", "us", "ve", "was", "we", "were", "what", "when", "where", "which", "who", "why",
+    "will", "with", "would", "you", "your",
+];
+
 fn analyzer() -> TextAnalyzer {
-    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .dynamic();
-    let builder = match StopWordFilter::new(Language::English) {
-        Some(stop) => builder.filter_dynamic(stop),
-        None => builder,
-    };
-    builder
-        .filter_dynamic(Stemmer::new(Language::English))
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|w| (*w).to_owned()),
+        ))
+        .filter(Stemmer::new(Language::English))
         .build()
 }
 
@@ -153,13 +164,12 @@ impl Index {
         })
     }
 
-    /// The articles version the index was last committed at (`None`: never built).
+    /// The articles version the index was last committed at (`None`: never built, or built
+    /// in an older format).
     pub fn version(&self) -> Option<i64> {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .and_then(|p| p.parse().ok())
+        let payload = self.index.load_metas().ok()?.payload?;
+        let (format, version) = payload.split_once(':')?;
+        (format == INDEX_FORMAT).then(|| version.parse().ok())?
     }
 
     /// Replaces the whole index with these articles.
@@ -218,7 +228,7 @@ impl Index {
 
     fn commit(&self, writer: &mut IndexWriter, version: i64) -> Result<(), IndexError> {
         let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&version.to_string());
+        prepared.set_payload(&format!("{INDEX_FORMAT}:{version}"));
         prepared.commit()?;
         self.reader.reload()?;
         Ok(())

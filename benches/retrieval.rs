@@ -1,0 +1,180 @@
+//! Retrieval benchmark over a generated corpus (10,000 articles by default; set
+//! `FRONTDESK_BENCH_ARTICLES` for another size): ingest throughput, then search latency —
+//! criterion's estimate, plus p50/p99 over individual timed queries.
+//!
+//! Run: `cargo bench --bench retrieval`
+
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use frontdesk::{
+    retrieval::Index,
+    storage::{Article, Format},
+};
+
+const WORDS: &[&str] = &[
+    "order",
+    "shipping",
+    "delivery",
+    "refund",
+    "return",
+    "label",
+    "invoice",
+    "payment",
+    "card",
+    "charge",
+    "warranty",
+    "claim",
+    "account",
+    "password",
+    "email",
+    "address",
+    "gift",
+    "promo",
+    "code",
+    "discount",
+    "tracking",
+    "carrier",
+    "parcel",
+    "damaged",
+    "lost",
+    "exchange",
+    "size",
+    "kettle",
+    "blender",
+    "towel",
+    "lamp",
+    "jacket",
+    "duties",
+    "customs",
+    "tax",
+    "receipt",
+    "business",
+    "store",
+    "credit",
+    "balance",
+    "subscription",
+    "cancel",
+    "change",
+    "weekend",
+    "holiday",
+    "express",
+    "standard",
+    "overnight",
+    "international",
+    "canada",
+    "europe",
+    "australia",
+    "battery",
+    "charger",
+    "cable",
+    "cookware",
+    "knife",
+    "pan",
+    "mug",
+    "blanket",
+];
+
+/// A small deterministic generator (xorshift), so every run indexes the same corpus.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        usize::try_from(self.0 % 1_000_003).unwrap_or_default()
+    }
+    fn words(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| WORDS[self.next() % WORDS.len()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn corpus(n: usize) -> Vec<Article> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    (0..n)
+        .map(|i| {
+            let mut body = format!("{}.\n\n", rng.words(30));
+            for _ in 0..3 {
+                body.push_str(&format!("## {}\n\n{}.\n\n", rng.words(3), rng.words(60)));
+            }
+            Article {
+                id: format!("art_{i}"),
+                title: rng.words(4),
+                body,
+                format: Format::Markdown,
+                url: Some(format!("https://help.example/{i}")),
+                locale: Some("en".into()),
+                tags: Vec::new(),
+                created_at: String::new(),
+                updated_at: String::new(),
+            }
+        })
+        .collect()
+}
+
+fn queries() -> Vec<String> {
+    let mut rng = Rng(42);
+    (0..200)
+        .map(|i| format!("how do I {} my {}", rng.words(1 + i % 3), rng.words(2)))
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let n = std::env::var("FRONTDESK_BENCH_ARTICLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let articles = corpus(n);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = Index::open(dir.path()).expect("index");
+
+    let started = Instant::now();
+    let passages = index.rebuild(&articles, 1).expect("rebuild");
+    let elapsed = started.elapsed();
+    println!(
+        "ingest: {n} articles ({passages} passages) in {:.2} s = {:.0} articles/s",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+
+    let queries = queries();
+    for q in &queries {
+        index.search(q, 5).expect("warm-up search");
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(queries.len() * 10);
+    for _ in 0..10 {
+        for q in &queries {
+            let t = Instant::now();
+            let hits = index.search(q, 5).expect("search");
+            times.push(t.elapsed());
+            assert!(!hits.is_empty());
+        }
+    }
+    times.sort_unstable();
+    println!(
+        "search top-5 over {passages} passages: p50 {:?}, p99 {:?}, max {:?} ({} queries)",
+        percentile(&times, 0.50),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+        times.len()
+    );
+
+    let mut c = Criterion::default().configure_from_args();
+    let mut i = 0;
+    c.bench_function(&format!("search_top5_{n}_articles"), |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            index.search(&queries[i], 5).expect("search")
+        })
+    });
+    c.final_summary();
+}
