@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    actions::Actions,
     config::{Secret, Settings},
     events::Events,
     http,
@@ -36,6 +37,10 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("actions: {0}")]
+    Actions(String),
+    #[error("demo store data: {0}")]
+    Seed(#[from] crate::storage::SeedError),
     #[error("missing {0}: set it in the config or environment")]
     MissingKey(&'static str),
 }
@@ -46,6 +51,7 @@ pub struct AppState {
     pub store: Store,
     pub retrieval: Retrieval,
     pub llm: Option<LlmClient>,
+    pub actions: Actions,
     pub prompts: Prompts,
     pub tokens: TokenCounter,
     pub events: Events,
@@ -80,6 +86,14 @@ impl App {
         retrieval
             .import_knowledge_once(&settings.knowledge_dir)
             .await?;
+        let seeded = store
+            .seed_demo_store(&settings.actions_dir.join("data"))
+            .await?;
+        if seeded > 0 {
+            tracing::info!(rows = seeded, "demo store seeded");
+        }
+        let actions =
+            Actions::load(&settings.actions_dir, store.clone()).map_err(StartError::Actions)?;
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let tokens = match &settings.llm.tokenizer {
             Some(path) => TokenCounter::from_file(path).map_err(StartError::Tokenizer)?,
@@ -97,6 +111,7 @@ impl App {
             store,
             retrieval,
             llm,
+            actions,
             prompts,
             tokens,
             events: Events::default(),

@@ -318,6 +318,11 @@ impl Settings {
     }
 }
 
+/// A secret from the environment, by name (action backends reference them as `${NAME}`).
+pub fn env_secret(name: &str) -> Option<Secret> {
+    std::env::var(name).ok().map(Secret::new)
+}
+
 fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
     let Some((last, parents)) = path.split_last() else {
         return;

@@ -15,6 +15,7 @@
 //! - [`config`]: the typed settings tree (defaults → TOML → environment).
 //! - [`app`]: startup, shared state, and the server loop with graceful shutdown.
 
+pub mod actions;
 pub mod app;
 pub mod config;
 pub mod conversation;

@@ -1,7 +1,10 @@
 //! The heart of the service: one customer message in, replies (and maybe a handoff) out.
 //! `turn` reads top to bottom as the pipeline of DESIGN.md.
 
+mod account;
 pub mod confidence;
+pub mod intent;
+mod model;
 pub mod turn;
 
 pub use turn::{TurnEvent, post_customer_message};

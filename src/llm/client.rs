@@ -9,14 +9,16 @@ use async_openai::{
     config::OpenAIConfig,
     error::OpenAIError,
     types::chat::{
+        ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
         ChatCompletionRequestAssistantMessageArgs, ChatCompletionRequestMessage,
-        ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
-        CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
+        ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestToolMessageArgs,
+        ChatCompletionRequestUserMessageArgs, ChatCompletionTool, ChatCompletionTools,
+        CreateChatCompletionRequest, CreateChatCompletionRequestArgs, FunctionCall, FunctionObject,
     },
 };
 use futures_util::StreamExt;
 
-use super::prompt::{PromptMessage, Speaker};
+use super::prompt::{PromptMessage, Speaker, ToolCall};
 use crate::config::LlmSettings;
 
 /// Why a model call gave no usable answer; every variant leads to an honest handoff.
@@ -32,6 +34,22 @@ pub enum LlmError {
     Empty,
     #[error("cannot build the model client: {0}")]
     Setup(String),
+}
+
+/// A function the model may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// What one streamed call produced: text, and the tool calls the model asked for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// A configured model endpoint.
@@ -88,29 +106,48 @@ impl LlmClient {
     fn request(
         &self,
         messages: &[PromptMessage],
+        tools: &[Tool],
         stream: bool,
     ) -> Result<CreateChatCompletionRequest, LlmError> {
         let messages = messages
             .iter()
             .map(to_openai)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CreateChatCompletionRequestArgs::default()
-            .model(&self.model)
+        let mut args = CreateChatCompletionRequestArgs::default();
+        args.model(&self.model)
             .messages(messages)
             .temperature(self.temperature)
             .max_completion_tokens(self.reply_tokens)
-            .stream(stream)
-            .build()?)
+            .stream(stream);
+        if !tools.is_empty() {
+            args.tools(
+                tools
+                    .iter()
+                    .map(|t| {
+                        ChatCompletionTools::Function(ChatCompletionTool {
+                            function: FunctionObject {
+                                name: t.name.clone(),
+                                description: Some(t.description.clone()),
+                                parameters: Some(t.parameters.clone()),
+                                strict: None,
+                            },
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        Ok(args.build()?)
     }
 
     /// Streams a reply, calling `on_delta` with each piece of text as it arrives; returns the
-    /// whole text.
+    /// whole text and any tool calls the model made.
     pub async fn stream(
         &self,
         messages: &[PromptMessage],
+        tools: &[Tool],
         mut on_delta: impl FnMut(&str) + Send,
-    ) -> Result<String, LlmError> {
-        let request = self.request(messages, true)?;
+    ) -> Result<Completion, LlmError> {
+        let request = self.request(messages, tools, true)?;
         let call = async {
             let first_token = self.first_token_timeout;
             let mut stream =
@@ -118,9 +155,10 @@ impl LlmClient {
                     .await
                     .map_err(|_| LlmError::FirstTokenTimeout(first_token))??;
             let mut text = String::new();
+            let mut calls: Vec<ToolCall> = Vec::new();
             loop {
-                // Until text arrives, the first-token timeout applies; after, the read timeout.
-                let next = if text.is_empty() {
+                // Until output arrives, the first-token timeout applies; after, the read timeout.
+                let next = if text.is_empty() && calls.is_empty() {
                     tokio::time::timeout(first_token, stream.next())
                         .await
                         .map_err(|_| LlmError::FirstTokenTimeout(first_token))?
@@ -136,12 +174,39 @@ impl LlmClient {
                         on_delta(&piece);
                         text.push_str(&piece);
                     }
+                    for part in choice.delta.tool_calls.into_iter().flatten() {
+                        let index = usize::try_from(part.index).unwrap_or(usize::MAX);
+                        if index >= 16 {
+                            continue; // more parallel calls than any turn needs
+                        }
+                        while calls.len() <= index {
+                            calls.push(ToolCall {
+                                id: String::new(),
+                                name: String::new(),
+                                arguments: String::new(),
+                            });
+                        }
+                        let call = &mut calls[index];
+                        if let Some(id) = part.id {
+                            call.id = id;
+                        }
+                        if let Some(function) = part.function {
+                            call.name
+                                .push_str(function.name.as_deref().unwrap_or_default());
+                            call.arguments
+                                .push_str(function.arguments.as_deref().unwrap_or_default());
+                        }
+                    }
                 }
             }
-            if text.trim().is_empty() {
+            calls.retain(|c| !c.name.is_empty());
+            if text.trim().is_empty() && calls.is_empty() {
                 return Err(LlmError::Empty);
             }
-            Ok(text)
+            Ok(Completion {
+                text,
+                tool_calls: calls,
+            })
         };
         tokio::time::timeout(self.total_timeout, call)
             .await
@@ -150,7 +215,7 @@ impl LlmClient {
 
     /// A plain (non-streamed) completion.
     pub async fn complete(&self, messages: &[PromptMessage]) -> Result<String, LlmError> {
-        let request = self.request(messages, false)?;
+        let request = self.request(messages, &[], false)?;
         let response = tokio::time::timeout(self.total_timeout, self.client.chat().create(request))
             .await
             .map_err(|_| LlmError::Deadline(self.total_timeout))??;
@@ -174,8 +239,35 @@ fn to_openai(message: &PromptMessage) -> Result<ChatCompletionRequestMessage, Op
             .content(content)
             .build()?
             .into(),
-        Speaker::Assistant => ChatCompletionRequestAssistantMessageArgs::default()
+        Speaker::Assistant => {
+            let mut args = ChatCompletionRequestAssistantMessageArgs::default();
+            if !content.is_empty() {
+                args.content(content);
+            }
+            if !message.tool_calls.is_empty() {
+                args.tool_calls(
+                    message
+                        .tool_calls
+                        .iter()
+                        .map(|c| {
+                            ChatCompletionMessageToolCalls::Function(
+                                ChatCompletionMessageToolCall {
+                                    id: c.id.clone(),
+                                    function: FunctionCall {
+                                        name: c.name.clone(),
+                                        arguments: c.arguments.clone(),
+                                    },
+                                },
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            args.build()?.into()
+        }
+        Speaker::Tool => ChatCompletionRequestToolMessageArgs::default()
             .content(content)
+            .tool_call_id(message.tool_call_id.clone().unwrap_or_default())
             .build()?
             .into(),
     })

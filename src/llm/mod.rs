@@ -7,5 +7,5 @@ pub mod extractive;
 pub mod prompt;
 
 pub use budget::TokenCounter;
-pub use client::{LlmClient, LlmError};
-pub use prompt::{PromptMessage, Prompts, Speaker};
+pub use client::{Completion, LlmClient, LlmError, Tool};
+pub use prompt::{PromptMessage, Prompts, Speaker, ToolCall};

@@ -48,6 +48,17 @@ pub enum Speaker {
     System,
     User,
     Assistant,
+    /// The result of a tool call, answering `tool_call_id`.
+    Tool,
+}
+
+/// A function call the model asked for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the model wrote them (JSON text, unvalidated).
+    pub arguments: String,
 }
 
 /// One message of the prompt sent to the model.
@@ -55,6 +66,22 @@ pub enum Speaker {
 pub struct PromptMessage {
     pub speaker: Speaker,
     pub content: String,
+    /// Calls the assistant made (assistant messages only).
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a tool message answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl PromptMessage {
+    /// A plain message.
+    pub fn new(speaker: Speaker, content: impl Into<String>) -> Self {
+        Self {
+            speaker,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
 }
 
 /// A prompt that fits the budget, and what made it in.
@@ -193,21 +220,12 @@ impl Prompts {
                 break;
             }
             used += cost;
-            kept.push(PromptMessage {
-                speaker,
-                content: message.text.clone(),
-            });
+            kept.push(PromptMessage::new(speaker, message.text.clone()));
         }
         let history_kept = kept.len();
-        let mut messages = vec![PromptMessage {
-            speaker: Speaker::System,
-            content: system,
-        }];
+        let mut messages = vec![PromptMessage::new(Speaker::System, system)];
         messages.extend(kept.into_iter().rev());
-        messages.push(PromptMessage {
-            speaker: Speaker::User,
-            content: answer,
-        });
+        messages.push(PromptMessage::new(Speaker::User, answer));
         Ok(BuiltPrompt {
             messages,
             passages: chosen,
@@ -230,10 +248,7 @@ impl Prompts {
             HANDOFF_SUMMARY,
             context! { reason => reason, transcript => lines },
         )?;
-        Ok(vec![PromptMessage {
-            speaker: Speaker::User,
-            content,
-        }])
+        Ok(vec![PromptMessage::new(Speaker::User, content)])
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod articles;
 mod conversations;
+mod demo_store;
 mod handoffs;
 mod messages;
 
@@ -16,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use articles::{Article, ArticleInput, Format};
 pub use conversations::{Conversation, Customer, Mode, NewConversation};
+pub use demo_store::{OrderRecords, SeedError};
 pub use handoffs::{Handoff, HandoffReason, HandoffStatus};
 pub use messages::{ActionRecord, Appended, Citation, Message, NewMessage, Role};
 

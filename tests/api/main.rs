@@ -1,6 +1,7 @@
 //! Integration tests: the real service over HTTP on a random port, with a scripted
 //! OpenAI-compatible server standing in for the model.
 
+mod actions;
 mod articles;
 mod chat;
 mod durability;

@@ -27,6 +27,8 @@ pub enum Behavior {
     Status(u16),
     /// Wait this long before the headers (a slow or stalled provider), then behave.
     Slow(Duration, Box<Behavior>),
+    /// Call these tools (name, JSON arguments), streamed in pieces as real providers do.
+    ToolCalls(Vec<(String, Value)>),
 }
 
 #[derive(Default)]
@@ -115,6 +117,7 @@ async fn respond(mut behavior: Behavior, stream: bool) -> Response {
                 }
                 return response;
             }
+            Behavior::ToolCalls(calls) => return tool_call_sse(&calls),
             Behavior::Text(text) if stream => return sse(&text),
             Behavior::Text(text) => {
                 return Json(json!({
@@ -153,6 +156,29 @@ fn sse(text: &str) -> Response {
         body.push_str(&chunk(json!({ "content": word }), None));
     }
     body.push_str(&chunk(json!({}), Some("stop")));
+    body.push_str("data: [DONE]\n\n");
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from(body))
+        .expect("sse response")
+}
+
+fn tool_call_sse(calls: &[(String, Value)]) -> Response {
+    let mut body = chunk(json!({"role": "assistant", "content": null}), None);
+    for (index, (name, args)) in calls.iter().enumerate() {
+        let args = args.to_string();
+        let (first, second) = args.split_at(args.len() / 2);
+        body.push_str(&chunk(
+            json!({"tool_calls": [{"index": index, "id": format!("call_{index}"), "type": "function",
+                "function": {"name": name, "arguments": first}}]}),
+            None,
+        ));
+        body.push_str(&chunk(
+            json!({"tool_calls": [{"index": index, "function": {"arguments": second}}]}),
+            None,
+        ));
+    }
+    body.push_str(&chunk(json!({}), Some("tool_calls")));
     body.push_str("data: [DONE]\n\n");
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")

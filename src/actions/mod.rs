@@ -1,0 +1,191 @@
+//! Deterministic actions: exact account facts (orders, billing, refunds) from the business's
+//! data, never from the model. Specs live in `actions/*.toml`; arguments are validated before
+//! any backend call; account actions run only for the verified customer; the facts the
+//! customer sees are rendered by the spec's template from the backend's result.
+
+pub mod builtin;
+pub mod http_backend;
+pub mod schema;
+pub mod spec;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+pub use spec::{BackendSpec, Intent, Spec};
+
+use crate::storage::{ActionRecord, Store, StoreError};
+
+/// The tool the model may call to hand the conversation to a person.
+pub const HANDOFF_TOOL: &str = "handoff_to_human";
+
+/// Failed identity checks and not-found lookups allowed per conversation.
+pub const MAX_FAILED_LOOKUPS: i64 = 5;
+
+const FAILED: &str = "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.";
+const NEEDS_VERIFICATION: &str = "I can look that up once I know it's you. Please send the email address you used for the order together with the order number (it looks like NW-1234567).";
+const RATE_LIMITED: &str = "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.";
+
+/// What running an action came to.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The facts, rendered by the template, and the structured record.
+    Found {
+        record: ActionRecord,
+        text: String,
+        /// The customer this run verified the conversation as (identity checks).
+        verified: Option<String>,
+    },
+    /// No such record for this customer ("not yours" looks the same).
+    NotFound { record: ActionRecord, text: String },
+    /// The conversation must be verified first.
+    NeedsVerification { text: String },
+    /// The arguments break the schema; no backend was called.
+    Invalid { errors: Vec<String> },
+    /// Too many wrong guesses in this conversation.
+    RateLimited { text: String },
+    /// The backend failed (timeout, 5xx, malformed answer).
+    Failed { record: ActionRecord, text: String },
+    /// No action has this name.
+    Unknown,
+}
+
+/// The loaded actions and what they need to run.
+pub struct Actions {
+    specs: Vec<Spec>,
+    templates: minijinja::Environment<'static>,
+    store: Store,
+    http: reqwest::Client,
+}
+
+impl Actions {
+    /// Loads and validates `dir/*.toml`.
+    pub fn load(dir: &Path, store: Store) -> Result<Self, String> {
+        let specs = spec::load_dir(dir)?;
+        let mut templates = minijinja::Environment::new();
+        templates.add_filter("money", money);
+        templates.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .map_err(|e| format!("template syntax: {e}"))?,
+        );
+        for spec in &specs {
+            templates
+                .add_template_owned(spec.file.name.clone(), spec.file.template.clone())
+                .map_err(|e| format!("{}: template: {e}", spec.file.name))?;
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .build()
+            .map_err(|e| format!("http client: {e}"))?;
+        Ok(Self {
+            specs,
+            templates,
+            store,
+            http,
+        })
+    }
+
+    /// Every loaded action.
+    pub fn specs(&self) -> &[Spec] {
+        &self.specs
+    }
+
+    /// The action the router uses for an intent.
+    pub fn for_intent(&self, intent: Intent) -> Option<&Spec> {
+        self.specs.iter().find(|s| s.file.intent == Some(intent))
+    }
+
+    /// Runs an action for a conversation, verified as `verified_as` (if at all).
+    pub async fn run(
+        &self,
+        name: &str,
+        args: &Value,
+        conversation_id: &str,
+        verified_as: Option<&str>,
+    ) -> Result<Outcome, StoreError> {
+        let Some(spec) = self.specs.iter().find(|s| s.file.name == name) else {
+            return Ok(Outcome::Unknown);
+        };
+        if let Err(errors) = spec.schema.validate(args) {
+            return Ok(Outcome::Invalid { errors });
+        }
+        if self.store.failed_lookups(conversation_id).await? >= MAX_FAILED_LOOKUPS {
+            return Ok(Outcome::RateLimited {
+                text: RATE_LIMITED.into(),
+            });
+        }
+        if spec.file.requires_verified && verified_as.is_none() {
+            return Ok(Outcome::NeedsVerification {
+                text: NEEDS_VERIFICATION.into(),
+            });
+        }
+        let result = match &spec.file.backend {
+            BackendSpec::Builtin { query } => builtin::run(&self.store, *query, args, verified_as)
+                .await
+                .map_err(|e| e.to_string()),
+            BackendSpec::Http(http) => http_backend::run(&self.http, http, args, verified_as)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        let record = |ok: bool, result: Value| ActionRecord {
+            name: name.to_owned(),
+            ok,
+            result,
+        };
+        match result {
+            Ok(Some(result)) => {
+                let verified = spec
+                    .file
+                    .verifies_customer
+                    .then(|| result["customer_id"].as_str().map(str::to_owned))
+                    .flatten();
+                let text = match self.render(name, &result, args) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        tracing::error!(action = name, %error, "action template failed");
+                        return Ok(Outcome::Failed {
+                            record: record(false, json!({"error": "template_failed"})),
+                            text: FAILED.into(),
+                        });
+                    }
+                };
+                Ok(Outcome::Found {
+                    record: record(true, result),
+                    text,
+                    verified,
+                })
+            }
+            Ok(None) => {
+                self.store.count_failed_lookup(conversation_id).await?;
+                Ok(Outcome::NotFound {
+                    record: record(false, json!({"error": "not_found"})),
+                    text: spec.file.not_found.clone(),
+                })
+            }
+            Err(error) => {
+                tracing::warn!(action = name, %error, "action backend failed");
+                Ok(Outcome::Failed {
+                    record: record(false, json!({"error": "backend_failed"})),
+                    text: FAILED.into(),
+                })
+            }
+        }
+    }
+
+    fn render(&self, name: &str, result: &Value, args: &Value) -> Result<String, minijinja::Error> {
+        let template = self.templates.get_template(name)?;
+        let text = template.render(minijinja::context! {
+            result => minijinja::value::Serde(result),
+            args => minijinja::value::Serde(args),
+        })?;
+        Ok(text.trim().to_owned())
+    }
+}
+
+/// `{{ 12.5 | money }}` → `$12.50`.
+fn money(value: f64) -> String {
+    format!("${value:.2}")
+}

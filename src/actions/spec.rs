@@ -1,0 +1,266 @@
+//! Action specs: one TOML file per action in `actions/`, loaded and validated at start. A bad
+//! spec stops the start with an error naming the file and the field.
+
+use std::{collections::BTreeMap, path::Path};
+
+use serde::Deserialize;
+
+use super::schema::Schema;
+
+/// One action as written in `actions/NAME.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// The tool name the model sees (letters, digits, `_`).
+    pub name: String,
+    /// What the action does, for the model.
+    pub description: String,
+    /// Whether the conversation must be verified as a customer first (default true).
+    #[serde(default = "yes")]
+    pub requires_verified: bool,
+    /// Whether a successful run marks the conversation verified as the customer it returns
+    /// (the in-chat identity check: email + order number).
+    #[serde(default)]
+    pub verifies_customer: bool,
+    /// Which customer question the deterministic router sends here (without a model):
+    /// `verify`, `order_status`, `recent_orders`, `billing` or `refund_status`.
+    pub intent: Option<Intent>,
+    /// JSON Schema of the arguments (see `schema` for the supported subset).
+    pub parameters: toml::Value,
+    pub backend: BackendSpec,
+    /// minijinja template rendering the exact facts for the customer from `result` and `args`.
+    pub template: String,
+    /// What the customer is told when there is no such record (or it is not theirs).
+    #[serde(default = "not_found_text")]
+    pub not_found: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn not_found_text() -> String {
+    "I couldn't find a matching record for you. Please check the order number and the email address you used.".into()
+}
+
+/// Customer questions the deterministic router recognises.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Verify,
+    OrderStatus,
+    RecentOrders,
+    Billing,
+    RefundStatus,
+}
+
+/// Where an action gets its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BackendSpec {
+    /// The demo store tables in the database.
+    Builtin { query: BuiltinQuery },
+    /// The business's own HTTP API.
+    Http(HttpSpec),
+}
+
+/// The built-in queries over the demo store.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BuiltinQuery {
+    VerifyCustomer,
+    OrderStatus,
+    RecentOrders,
+    Billing,
+    RefundStatus,
+}
+
+/// A call to the business's API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// `GET` or `POST`.
+    #[serde(default = "get")]
+    pub method: String,
+    /// URL with `{argument}` and `{customer_id}` placeholders; values are percent-encoded.
+    pub url: String,
+    /// Headers; `${NAME}` in a value is replaced by the environment variable NAME (a secret).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Output field → JSON pointer into the response (`/order/status`). Without it the
+    /// whole response is the result.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// JSON pointer to the customer id in the response; when set, a record whose owner is
+    /// not the verified customer is treated as not found.
+    pub owner: Option<String>,
+    /// Statuses that mean "no such record" (default 404).
+    #[serde(default = "not_found_statuses")]
+    pub not_found_status: Vec<u16>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+fn default_timeout_ms() -> u64 {
+    5_000
+}
+fn not_found_statuses() -> Vec<u16> {
+    vec![404]
+}
+
+/// A loaded, validated action.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub file: SpecFile,
+    pub schema: Schema,
+    /// The parameters as JSON, for the model's tool definition.
+    pub parameters_json: serde_json::Value,
+}
+
+impl Spec {
+    /// Whether the action requires this argument.
+    pub fn schema_requires(&self, name: &str) -> bool {
+        self.parameters_json["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|v| v == name))
+    }
+}
+
+/// Loads every `*.toml` in `dir` (sorted by file name). A missing folder means no actions.
+pub fn load_dir(dir: &Path) -> Result<Vec<Spec>, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut specs: Vec<Spec> = Vec::new();
+    for path in paths {
+        let at = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{at}: {e}"))?;
+        let spec = parse(&text).map_err(|e| format!("{at}: {e}"))?;
+        if specs.iter().any(|s| s.file.name == spec.file.name) {
+            return Err(format!("{at}: name {:?} is used twice", spec.file.name));
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+/// Parses and validates one spec.
+pub fn parse(text: &str) -> Result<Spec, String> {
+    let file: SpecFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    if file.name.is_empty()
+        || file.name.len() > 64
+        || !file
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err("name must be 1-64 letters, digits or '_'".into());
+    }
+    if file.name == super::HANDOFF_TOOL {
+        return Err(format!("name {:?} is reserved", super::HANDOFF_TOOL));
+    }
+    if file.description.trim().is_empty() {
+        return Err("description must not be empty".into());
+    }
+    let parameters_json =
+        serde_json::to_value(&file.parameters).map_err(|e| format!("parameters: {e}"))?;
+    let schema = Schema::compile(&parameters_json)?;
+    let mut env = minijinja::Environment::new();
+    env.add_template("t", &file.template)
+        .map_err(|e| format!("template: {e}"))?;
+    if let BackendSpec::Http(http) = &file.backend {
+        if !matches!(http.method.as_str(), "GET" | "POST") {
+            return Err("backend.method must be GET or POST".into());
+        }
+        let sample = http.url.replace(['{', '}'], "");
+        reqwest::Url::parse(&sample).map_err(|e| format!("backend.url: {e}"))?;
+        if http.timeout_ms == 0 || http.timeout_ms > 60_000 {
+            return Err("backend.timeout_ms must be between 1 and 60000".into());
+        }
+        let pointers = http
+            .fields
+            .iter()
+            .map(|(name, p)| (format!("backend.fields.{name}"), p))
+            .chain(http.owner.iter().map(|p| ("backend.owner".to_owned(), p)));
+        for (at, pointer) in pointers {
+            if !pointer.starts_with('/') {
+                return Err(format!(
+                    "{at} must be a JSON pointer like \"/order/status\""
+                ));
+            }
+        }
+    }
+    Ok(Spec {
+        file,
+        schema,
+        parameters_json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "order_status"
+description = "Status of one order"
+template = "Order {{ args.order_number }} is {{ result.status }}."
+[parameters]
+type = "object"
+required = ["order_number"]
+[parameters.properties.order_number]
+type = "string"
+pattern = "^NW-[0-9]{7}$"
+[backend]
+kind = "http"
+url = "https://api.store.example/orders/{order_number}"
+headers = { Authorization = "Bearer ${STORE_TOKEN}" }
+fields = { status = "/status" }
+owner = "/customer_id"
+"#;
+
+    #[test]
+    fn a_complete_http_spec_loads() {
+        let spec = parse(GOOD).expect("valid");
+        assert_eq!(spec.file.name, "order_status");
+        assert!(spec.file.requires_verified);
+        assert_eq!(spec.parameters_json["required"][0], "order_number");
+    }
+
+    #[test]
+    fn bad_specs_name_the_field() {
+        let cases = [
+            (GOOD.replace("kind = \"http\"", "kind = \"ftp\""), "ftp"),
+            (
+                GOOD.replace("type = \"string\"", "type = \"date\""),
+                "parameters.properties.order_number.type",
+            ),
+            (
+                GOOD.replace("\"/status\"", "\"status\""),
+                "backend.fields.status",
+            ),
+            (
+                GOOD.replace("{{ result.status }}", "{{ result.status "),
+                "template",
+            ),
+            (
+                GOOD.replace("description = \"Status of one order\"\n", ""),
+                "description",
+            ),
+            (format!("{GOOD}\nsurprise = 1\n"), "surprise"),
+        ];
+        for (text, expected) in cases {
+            let err = parse(&text).expect_err("invalid");
+            assert!(err.contains(expected), "{expected:?} not in {err:?}");
+        }
+    }
+}

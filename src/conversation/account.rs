@@ -1,0 +1,158 @@
+//! Account questions without a model: the deterministic router picks the action (order
+//! status, recent orders, billing, refunds), checks identity in the chat (email + order
+//! number), and answers with the facts the action's template renders.
+
+use super::intent::{self, AccountIntent};
+use crate::{
+    actions::{Intent, Outcome},
+    app::AppState,
+    storage::{ActionRecord, Conversation, HandoffReason, Message, StoreError},
+};
+
+/// A reply built from actions.
+#[derive(Debug, Clone)]
+pub struct AccountReply {
+    pub text: String,
+    pub actions: Vec<ActionRecord>,
+    pub handoff: Option<HandoffReason>,
+}
+
+const WHICH_ORDER: &str =
+    "Which order is it about? Please send the order number (it looks like NW-1234567).";
+
+fn action_intent(intent: AccountIntent) -> Intent {
+    match intent {
+        AccountIntent::OrderStatus => Intent::OrderStatus,
+        AccountIntent::RecentOrders => Intent::RecentOrders,
+        AccountIntent::Billing => Intent::Billing,
+        AccountIntent::RefundStatus => Intent::RefundStatus,
+    }
+}
+
+/// Answers an account question, or `None` when the message is not one (a knowledge question).
+pub async fn answer(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+) -> Result<Option<AccountReply>, StoreError> {
+    let routed = intent::route(&message.text);
+    let bare = routed.intent.is_some()
+        && intent::route(&strip_identifiers(&message.text, &routed))
+            .intent
+            .is_none();
+    let mut wanted = routed.intent;
+    if bare || wanted.is_none() {
+        // "ana@example.com NW-1234567" answers the question asked just before.
+        if let Some(previous) = previous_intent(state, conversation, message).await? {
+            wanted = Some(previous);
+        }
+    }
+    let has_identifiers = routed.order_number.is_some() || routed.email.is_some();
+    let Some(wanted) = wanted.filter(|_| routed.intent.is_some() || has_identifiers) else {
+        return Ok(None);
+    };
+    let Some(spec) = state.actions.for_intent(action_intent(wanted)) else {
+        return Ok(None);
+    };
+    let mut reply = AccountReply {
+        text: String::new(),
+        actions: Vec::new(),
+        handoff: None,
+    };
+    let mut verified_as = state
+        .store
+        .conversation(&conversation.id)
+        .await?
+        .and_then(|c| c.verified_as);
+
+    if verified_as.is_none()
+        && let (Some(email), Some(order), Some(verify)) = (
+            &routed.email,
+            &routed.order_number,
+            state.actions.for_intent(Intent::Verify),
+        )
+    {
+        let args = serde_json::json!({ "email": email, "order_number": order });
+        match state
+            .actions
+            .run(&verify.file.name, &args, &conversation.id, None)
+            .await?
+        {
+            Outcome::Found {
+                verified: Some(customer),
+                ..
+            } => {
+                state
+                    .store
+                    .set_verified(&conversation.id, &customer)
+                    .await?;
+                verified_as = Some(customer);
+            }
+            outcome => return Ok(Some(finish(reply, outcome))),
+        }
+    }
+
+    let needs_order = spec.schema_requires("order_number");
+    let args = match (&routed.order_number, needs_order) {
+        (Some(order), true) => serde_json::json!({ "order_number": order }),
+        (None, true) if verified_as.is_some() => {
+            reply.text = WHICH_ORDER.into();
+            return Ok(Some(reply));
+        }
+        _ => serde_json::json!({}),
+    };
+    let outcome = state
+        .actions
+        .run(
+            &spec.file.name,
+            &args,
+            &conversation.id,
+            verified_as.as_deref(),
+        )
+        .await?;
+    Ok(Some(finish(reply, outcome)))
+}
+
+fn finish(mut reply: AccountReply, outcome: Outcome) -> AccountReply {
+    match outcome {
+        Outcome::Found { record, text, .. } | Outcome::NotFound { record, text } => {
+            reply.actions.push(record);
+            reply.text = text;
+        }
+        Outcome::NeedsVerification { text } | Outcome::RateLimited { text } => reply.text = text,
+        Outcome::Failed { record, text } => {
+            reply.actions.push(record);
+            reply.text = text;
+            reply.handoff = Some(HandoffReason::ActionFailed);
+        }
+        Outcome::Invalid { .. } | Outcome::Unknown => reply.text = WHICH_ORDER.into(),
+    }
+    reply
+}
+
+/// The text without its order number and email, to tell a bare "here are my details" message
+/// from one that asks something.
+fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
+    let mut out = text.to_lowercase();
+    for id in routed.order_number.iter().chain(routed.email.iter()) {
+        out = out.replace(&id.to_lowercase(), " ");
+    }
+    out.replace("nw-", " ").replace("nw", " ")
+}
+
+/// The account intent of the customer's previous message, if it had one.
+async fn previous_intent(
+    state: &AppState,
+    conversation: &Conversation,
+    message: &Message,
+) -> Result<Option<AccountIntent>, StoreError> {
+    let recent = state
+        .store
+        .recent_messages(&conversation.id, message.seq, 4)
+        .await?;
+    Ok(recent
+        .iter()
+        .rev()
+        .filter(|m| m.role == crate::storage::Role::Customer)
+        .find_map(|m| intent::route(&m.text).intent))
+}

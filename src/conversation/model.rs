@@ -1,0 +1,354 @@
+//! The model's side of a turn: the prompt within budget, the streamed reply, and a bounded
+//! tool loop in which the model may run actions or hand the conversation to a person. Facts
+//! from actions reach the customer as the action templates render them, never as the model
+//! retells them.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::{
+    confidence::{self, ModelSignal},
+    turn::{Draft, TurnEvent},
+};
+use crate::{
+    actions::{HANDOFF_TOOL, Outcome},
+    app::AppState,
+    llm::{LlmClient, PromptMessage, Speaker, Tool, extractive, prompt::PromptInput},
+    retrieval::Hit,
+    storage::{Conversation, HandoffReason, Message, StoreError},
+};
+
+/// The marker the system prompt asks the model to send when the passages do not answer.
+const NO_ANSWER: &str = "NO_ANSWER";
+
+/// Model calls per turn: tool rounds plus the final answer.
+const MAX_ROUNDS: usize = 3;
+
+const LLM_DOWN: &str = "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.";
+
+const OFFER_PERSON: &str = "If this doesn't answer your question, I can connect you with a person.";
+
+/// The tools offered to the model: every action, and the handoff.
+fn tools(state: &AppState) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = state
+        .actions
+        .specs()
+        .iter()
+        .map(|s| Tool {
+            name: s.file.name.clone(),
+            description: s.file.description.clone(),
+            parameters: s.parameters_json.clone(),
+        })
+        .collect();
+    tools.push(Tool {
+        name: HANDOFF_TOOL.into(),
+        description: "Hand the conversation to a human support agent, when the customer asks for a person or you cannot help.".into(),
+        parameters: json!({"type": "object", "properties": {}}),
+    });
+    tools
+}
+
+/// Asks the model, streaming its text and running the actions it calls; falls back to an
+/// honest handoff when it fails.
+pub async fn generate(
+    state: &Arc<AppState>,
+    llm: &LlmClient,
+    conversation: &Conversation,
+    message: &Message,
+    hits: &[Hit],
+    tx: &mpsc::UnboundedSender<TurnEvent>,
+) -> Result<Draft, StoreError> {
+    let settings = &state.settings;
+    let history = state
+        .store
+        .recent_messages(
+            &conversation.id,
+            message.seq,
+            settings.chat.history_messages,
+        )
+        .await?;
+    let built = {
+        let state = state.clone();
+        let hits = hits.to_vec();
+        let question = message.text.clone();
+        let locale = conversation.locale.clone();
+        tokio::task::spawn_blocking(move || {
+            let input = PromptInput {
+                business_name: &state.settings.chat.business_name,
+                locale: locale.as_deref(),
+                question: &question,
+                hits: &hits,
+                history: &history,
+            };
+            let budget = state.settings.llm.context_tokens - state.settings.llm.reply_tokens;
+            state.prompts.chat(&input, &state.tokens, budget)
+        })
+        .await
+    };
+    let built = match built {
+        Ok(Ok(built)) => built,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "prompt template failed");
+            return Ok(model_down(Vec::new(), Vec::new()));
+        }
+        Err(error) => {
+            tracing::error!(%error, "prompt task failed");
+            return Ok(model_down(Vec::new(), Vec::new()));
+        }
+    };
+    tracing::debug!(
+        tokens = built.tokens,
+        passages = built.passages.len(),
+        history = built.history_kept,
+        "prompt built"
+    );
+    let tools = tools(state);
+    let mut messages = built.messages;
+    let mut facts: Vec<String> = Vec::new();
+    let mut records = Vec::new();
+    let mut handoff = None;
+    let mut verified_as = state
+        .store
+        .conversation(&conversation.id)
+        .await?
+        .and_then(|c| c.verified_as);
+    let mut text = String::new();
+    for round in 0..MAX_ROUNDS {
+        // The last round offers no tools, so the model must answer.
+        let offered = if round + 1 < MAX_ROUNDS {
+            &tools[..]
+        } else {
+            &[]
+        };
+        let mut held = String::new();
+        let mut released = false;
+        let result = llm
+            .stream(&messages, offered, |piece| {
+                // Hold text back while it could still be the NO_ANSWER marker.
+                if released {
+                    let _ = tx.send(TurnEvent::Delta(piece.to_owned()));
+                    return;
+                }
+                held.push_str(piece);
+                let trimmed = held.trim_start();
+                if !NO_ANSWER.starts_with(trimmed) || trimmed.len() > NO_ANSWER.len() {
+                    released = true;
+                    let _ = tx.send(TurnEvent::Delta(std::mem::take(&mut held)));
+                }
+            })
+            .await;
+        let completion = match result {
+            Ok(completion) => completion,
+            Err(error) => {
+                tracing::warn!(%error, "model call failed; handing off");
+                return Ok(model_down(facts, records));
+            }
+        };
+        if completion.tool_calls.is_empty() {
+            text = completion.text;
+            break;
+        }
+        let mut assistant = PromptMessage::new(Speaker::Assistant, completion.text);
+        assistant.tool_calls = completion.tool_calls.clone();
+        messages.push(assistant);
+        let facts_before = facts.len();
+        for call in completion.tool_calls {
+            let result = if call.name == HANDOFF_TOOL {
+                handoff.get_or_insert(HandoffReason::CustomerRequest);
+                json!({"ok": true, "handed_off": true})
+            } else {
+                let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
+                let outcome = state
+                    .actions
+                    .run(&call.name, &args, &conversation.id, verified_as.as_deref())
+                    .await?;
+                tool_result(
+                    state,
+                    conversation,
+                    outcome,
+                    &mut facts,
+                    &mut records,
+                    &mut handoff,
+                    &mut verified_as,
+                )
+                .await?
+            };
+            let mut reply = PromptMessage::new(Speaker::Tool, result.to_string());
+            reply.tool_call_id = Some(call.id);
+            messages.push(reply);
+        }
+        // Facts go to the customer at once, exactly as rendered.
+        for fact in &facts[facts_before..] {
+            let _ = tx.send(TurnEvent::Delta(format!("{fact}\n\n")));
+        }
+    }
+    let evidence = confidence::evidence(hits);
+    let threshold = settings.chat.confidence_threshold;
+    if text.trim().starts_with(NO_ANSWER) && facts.is_empty() {
+        return Ok(Draft {
+            text: extractive::NOT_FOUND.to_owned(),
+            citations: Vec::new(),
+            actions: records,
+            confidence: Some(confidence::score(evidence, ModelSignal::NoAnswer)),
+            handoff,
+        });
+    }
+    let given: Vec<&Hit> = built.passages.iter().map(|&i| &hits[i]).collect();
+    let (prose, cited) = strip_citation_markers(text.trim_start_matches(NO_ANSWER), given.len());
+    let citations = cited
+        .iter()
+        .map(|&n| extractive::citation(given[n - 1]))
+        .collect();
+    let mut confidence = if !records.is_empty() && records.iter().all(|r| r.ok) {
+        1.0
+    } else if cited.is_empty() {
+        confidence::score(evidence, ModelSignal::Uncited)
+    } else {
+        confidence::score(evidence, ModelSignal::Cited)
+    };
+    let mut parts = facts;
+    if !prose.is_empty() {
+        parts.push(prose);
+    }
+    let mut text = parts.join("\n\n");
+    if handoff.is_none() && confidence < threshold {
+        text.push_str("\n\n");
+        text.push_str(OFFER_PERSON);
+    }
+    if handoff == Some(HandoffReason::ActionFailed) {
+        confidence = confidence.min(threshold);
+    }
+    Ok(Draft {
+        text,
+        citations,
+        actions: records,
+        confidence: Some(confidence),
+        handoff,
+    })
+}
+
+/// What the model is told about an action's outcome; facts and records are collected for
+/// the customer.
+async fn tool_result(
+    state: &AppState,
+    conversation: &Conversation,
+    outcome: Outcome,
+    facts: &mut Vec<String>,
+    records: &mut Vec<crate::storage::ActionRecord>,
+    handoff: &mut Option<HandoffReason>,
+    verified_as: &mut Option<String>,
+) -> Result<Value, StoreError> {
+    Ok(match outcome {
+        Outcome::Found {
+            record,
+            text,
+            verified,
+        } => {
+            if let Some(customer) = verified {
+                state
+                    .store
+                    .set_verified(&conversation.id, &customer)
+                    .await?;
+                *verified_as = Some(customer);
+            }
+            let result = json!({"ok": true, "result": record.result, "shown_to_customer": text});
+            facts.push(text);
+            records.push(record);
+            result
+        }
+        Outcome::NotFound { record, text } => {
+            facts.push(text.clone());
+            records.push(record);
+            json!({"ok": false, "error": "not_found", "shown_to_customer": text})
+        }
+        Outcome::NeedsVerification { text } => {
+            json!({"ok": false, "error": "verification_required", "ask_the_customer": text})
+        }
+        Outcome::Invalid { errors } => {
+            json!({"ok": false, "error": "invalid_arguments", "details": errors})
+        }
+        Outcome::RateLimited { text } => {
+            facts.push(text.clone());
+            json!({"ok": false, "error": "rate_limited", "shown_to_customer": text})
+        }
+        Outcome::Failed { record, text } => {
+            facts.push(text);
+            records.push(record);
+            handoff.get_or_insert(HandoffReason::ActionFailed);
+            json!({"ok": false, "error": "backend_failed"})
+        }
+        Outcome::Unknown => json!({"ok": false, "error": "unknown_tool"}),
+    })
+}
+
+fn model_down(facts: Vec<String>, actions: Vec<crate::storage::ActionRecord>) -> Draft {
+    let mut parts = facts;
+    parts.push(LLM_DOWN.to_owned());
+    Draft {
+        text: parts.join("\n\n"),
+        citations: Vec::new(),
+        actions,
+        confidence: None,
+        handoff: Some(HandoffReason::LlmUnavailable),
+    }
+}
+
+/// Removes `[n]` markers (1 ≤ n ≤ `passages`) from the model's text; returns the cleaned text
+/// and the passage numbers cited, in first-cited order.
+fn strip_citation_markers(text: &str, passages: usize) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len());
+    let mut cited = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let number = after.find(']').and_then(|close| {
+            after[..close]
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .map(|n| (n, close))
+        });
+        match number {
+            Some((n, close)) if (1..=passages).contains(&n) => {
+                out.push_str(rest[..open].trim_end_matches(' '));
+                if !cited.contains(&n) {
+                    cited.push(n);
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    (out.trim().to_owned(), cited)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_citation_markers;
+
+    #[test]
+    fn citation_markers_are_collected_and_removed() {
+        let (text, cited) = strip_citation_markers(
+            "Standard shipping is free over $50 [2]. Returns: 30 days [1][2].",
+            2,
+        );
+        assert_eq!(
+            text,
+            "Standard shipping is free over $50. Returns: 30 days."
+        );
+        assert_eq!(cited, vec![2, 1]);
+    }
+
+    #[test]
+    fn unknown_markers_and_brackets_stay() {
+        let (text, cited) = strip_citation_markers("See [3] and [note] here [1]", 2);
+        assert_eq!(text, "See [3] and [note] here");
+        assert_eq!(cited, vec![1]);
+    }
+}

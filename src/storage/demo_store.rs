@@ -1,0 +1,223 @@
+//! The built-in demo store (customers, orders, invoices, payments, refunds) that the
+//! built-in action backend reads. Every query is keyed by the verified customer, so no query
+//! can return another customer's record.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError};
+
+/// The demo tables and, for each, the JSON fields copied into key columns.
+const TABLES: &[(&str, &str, &[&str])] = &[
+    ("customers.json", "store_customers", &["id", "email"]),
+    (
+        "orders.json",
+        "store_orders",
+        &["number", "customer_id", "placed_at"],
+    ),
+    (
+        "invoices.json",
+        "store_invoices",
+        &["number", "order_number", "customer_id"],
+    ),
+    (
+        "payments.json",
+        "store_payments",
+        &["id", "order_number", "customer_id", "created_at"],
+    ),
+    (
+        "refunds.json",
+        "store_refunds",
+        &["id", "order_number", "customer_id"],
+    ),
+];
+
+/// Why seeding the demo store failed: names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("{file}: {message}")]
+    Data { file: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// Loads `actions/data/*.json` into the demo tables once (first start). A missing data
+    /// folder leaves the demo store empty.
+    pub async fn seed_demo_store(&self, data_dir: &Path) -> Result<usize, SeedError> {
+        if self.meta("demo_store_seeded").await?.is_some() || !data_dir.is_dir() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut rows = 0;
+        for (file, table, keys) in TABLES {
+            let path = data_dir.join(file);
+            let bad = |message: String| SeedError::Data {
+                file: path.display().to_string(),
+                message,
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+            let docs: Vec<Value> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            let columns = keys.join(", ");
+            let marks = vec!["?"; keys.len() + 1].join(", ");
+            let sql = format!("INSERT INTO {table} ({columns}, doc) VALUES ({marks})");
+            for (i, doc) in docs.iter().enumerate() {
+                let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
+                for key in *keys {
+                    let value = doc[key]
+                        .as_str()
+                        .ok_or_else(|| bad(format!("record {i} has no string field {key:?}")))?;
+                    query = query.bind(value.to_owned());
+                }
+                query
+                    .bind(doc.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| bad(format!("record {i}: {e}")))?;
+                rows += 1;
+            }
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_store_seeded', '1')")
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(rows)
+    }
+
+    /// The customer id whose email owns this order (the in-chat identity check).
+    pub async fn customer_matching(
+        &self,
+        email: &str,
+        order_number: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM store_customers c JOIN store_orders o ON o.customer_id = c.id
+             WHERE lower(c.email) = lower(?) AND o.number = ?",
+        )
+        .bind(email)
+        .bind(order_number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The customer id for a signed identity (a customer id or an email).
+    pub async fn customer_by_identity(&self, subject: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM store_customers WHERE id = ? OR lower(email) = lower(?)",
+        )
+        .bind(subject)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// One of the customer's orders.
+    pub async fn customer_order(
+        &self,
+        customer_id: &str,
+        number: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let doc: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM store_orders WHERE customer_id = ? AND number = ?")
+                .bind(customer_id)
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(doc.map(|d| serde_json::from_str(&d)).transpose()?)
+    }
+
+    /// The customer's most recent orders, newest first.
+    pub async fn customer_orders(
+        &self,
+        customer_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Value>, StoreError> {
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM store_orders WHERE customer_id = ? ORDER BY placed_at DESC LIMIT ?",
+        )
+        .bind(customer_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        docs.iter()
+            .map(|d| serde_json::from_str(d).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// The customer's records of one kind (`invoices`, `payments`, `refunds`) for an order.
+    pub async fn order_records(
+        &self,
+        kind: OrderRecords,
+        customer_id: &str,
+        order_number: &str,
+    ) -> Result<Vec<Value>, StoreError> {
+        let sql = match kind {
+            OrderRecords::Invoices => {
+                "SELECT doc FROM store_invoices WHERE customer_id = ? AND order_number = ? ORDER BY number"
+            }
+            OrderRecords::Payments => {
+                "SELECT doc FROM store_payments WHERE customer_id = ? AND order_number = ? ORDER BY created_at, id"
+            }
+            OrderRecords::Refunds => {
+                "SELECT doc FROM store_refunds WHERE customer_id = ? AND order_number = ? ORDER BY id"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(customer_id)
+            .bind(order_number)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let doc: String = row.try_get("doc")?;
+                Ok(serde_json::from_str(&doc)?)
+            })
+            .collect()
+    }
+
+    /// Counts a failed identity check or not-found lookup; returns the new count.
+    pub async fn count_failed_lookup(&self, conversation_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = ? RETURNING failed_lookups",
+        )
+        .bind(conversation_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Failed lookups so far in a conversation.
+    pub async fn failed_lookups(&self, conversation_id: &str) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT failed_lookups FROM conversations WHERE id = ?")
+                .bind(conversation_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    /// Marks a conversation as verified for a customer.
+    pub async fn set_verified(
+        &self,
+        conversation_id: &str,
+        customer_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET verified_as = ? WHERE id = ?")
+            .bind(customer_id)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Kinds of per-order records.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderRecords {
+    Invoices,
+    Payments,
+    Refunds,
+}

@@ -1,0 +1,484 @@
+//! Account facts through actions: the deterministic router (no model), the model's tool
+//! calls, identity checks, and a business's own HTTP API standing in as the backend.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use axum::{Json, Router, extract::Path, http::StatusCode, routing::get};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{Chat, TestApp, repo_dir, spawn_app, spawn_app_with, spawn_app_with_llm},
+    scripted_llm::{Behavior, ScriptedLlm},
+};
+
+fn demo(file: &str) -> Vec<Value> {
+    let path = repo_dir().join("actions/data").join(file);
+    serde_json::from_str(&std::fs::read_to_string(path).expect("demo data")).expect("json")
+}
+
+/// A shipped order with its owner's email, from the demo data.
+fn shipped_order() -> (Value, String) {
+    let customers = demo("customers.json");
+    let order = demo("orders.json")
+        .into_iter()
+        .find(|o| o["status"] == "in_transit" && o["shipping"]["tracking_number"].is_string())
+        .expect("an in-transit order");
+    let email = customers
+        .iter()
+        .find(|c| c["id"] == order["customer_id"])
+        .and_then(|c| c["email"].as_str())
+        .expect("owner")
+        .to_owned();
+    (order, email)
+}
+
+/// Another customer's email.
+fn someone_else(order: &Value) -> String {
+    demo("customers.json")
+        .iter()
+        .find(|c| c["id"] != order["customer_id"])
+        .and_then(|c| c["email"].as_str())
+        .expect("another customer")
+        .to_owned()
+}
+
+async fn reply_of(app: &TestApp, chat: &Chat, text: &str) -> Value {
+    let (status, body) = app.say(chat, json!({ "text": text })).await;
+    assert_eq!(status, 200, "{body}");
+    body["replies"][0].clone()
+}
+
+#[tokio::test]
+async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
+    let app = spawn_app().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+
+    let ask = reply_of(&app, &chat, &format!("Where is my order {number}?")).await;
+    assert!(
+        ask["text"].as_str().is_some_and(|t| t.contains("email")),
+        "{ask}"
+    );
+    assert_eq!(
+        ask["actions"],
+        json!([]),
+        "nothing is looked up before verification"
+    );
+
+    let reply = reply_of(&app, &chat, &format!("{email} {number}")).await;
+    let text = reply["text"].as_str().expect("text");
+    let tracking = order["shipping"]["tracking_number"]
+        .as_str()
+        .expect("tracking");
+    let carrier = order["shipping"]["carrier"].as_str().expect("carrier");
+    assert!(
+        text.contains(&format!("Order {number}: in transit")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Carrier: {carrier}, tracking number {tracking}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Total: ${:.2}",
+            order["total"].as_f64().expect("total")
+        )),
+        "{text}"
+    );
+    assert_eq!(reply["actions"][0]["name"], "order_status");
+    assert_eq!(reply["actions"][0]["ok"], true);
+    assert_eq!(reply["actions"][0]["result"]["number"], number);
+    assert_eq!(
+        reply["actions"][0]["result"]["shipping"]["tracking_number"],
+        tracking
+    );
+
+    let listed = reply_of(&app, &chat, "can you list my orders").await;
+    let customer_orders: Vec<&str> = demo("orders.json")
+        .iter()
+        .filter(|o| o["customer_id"] == order["customer_id"])
+        .filter_map(|o| o["number"].as_str().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let shown = listed["actions"][0]["result"]["orders"]
+        .as_array()
+        .expect("orders");
+    assert!(!shown.is_empty());
+    for o in shown {
+        assert!(
+            customer_orders.contains(&o["number"].as_str().unwrap_or_default()),
+            "{o}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn not_found_and_not_yours_look_the_same_and_wrong_guesses_are_limited() {
+    let app = spawn_app().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+
+    let not_yours = reply_of(
+        &app,
+        &chat,
+        &format!("where is my order {number} {}", someone_else(&order)),
+    )
+    .await;
+    let not_found = reply_of(
+        &app,
+        &chat,
+        &format!("where is my order NW-0000001 {email}"),
+    )
+    .await;
+    assert_eq!(not_yours["text"], not_found["text"]);
+    assert!(
+        !not_yours
+            .to_string()
+            .contains(order["shipping"]["tracking_number"].as_str().unwrap_or("-"))
+    );
+
+    for _ in 0..3 {
+        reply_of(
+            &app,
+            &chat,
+            &format!("where is my order NW-0000002 {email}"),
+        )
+        .await;
+    }
+    let limited = reply_of(&app, &chat, &format!("where is my order {number} {email}")).await;
+    assert!(
+        limited["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("too many times")),
+        "even the right details are refused after five wrong guesses: {limited}"
+    );
+}
+
+#[tokio::test]
+async fn a_double_charge_is_explained_from_the_payment_records() {
+    let app = spawn_app().await;
+    let payments = demo("payments.json");
+    let duplicate = payments
+        .iter()
+        .find(|p| {
+            p["kind"] == "capture"
+                && p["status"] == "succeeded"
+                && payments
+                    .iter()
+                    .filter(|q| {
+                        q["order_number"] == p["order_number"]
+                            && q["kind"] == "capture"
+                            && q["status"] == "succeeded"
+                    })
+                    .count()
+                    >= 2
+        })
+        .expect("a duplicate capture in the demo data");
+    let number = duplicate["order_number"].as_str().expect("order");
+    let email = demo("customers.json")
+        .iter()
+        .find(|c| c["id"] == duplicate["customer_id"])
+        .and_then(|c| c["email"].as_str().map(str::to_owned))
+        .expect("owner");
+    let chat = app.start_chat().await;
+    let reply = reply_of(
+        &app,
+        &chat,
+        &format!("Why was I charged twice for {number}? I'm {email}"),
+    )
+    .await;
+    assert_eq!(reply["actions"][0]["name"], "billing_lookup");
+    assert_eq!(
+        reply["actions"][0]["result"]["explanation"],
+        "duplicate_capture"
+    );
+    let text = reply["text"].as_str().expect("text");
+    assert!(text.contains("You were charged twice"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "${:.2}",
+            duplicate["amount"].as_f64().expect("amount")
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_model_runs_actions_as_tools_and_the_template_shows_the_facts() {
+    let app = spawn_app_with_llm().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    app.llm().push([
+        Behavior::ToolCalls(vec![(
+            "verify_customer".into(),
+            json!({"email": email, "order_number": number}),
+        )]),
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": number}),
+        )]),
+        Behavior::Text(
+            "It is on its way; the tracking number is 000 (the model garbled it).".into(),
+        ),
+    ]);
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, &format!("where is {number}? I'm {email}")).await;
+
+    let tracking = order["shipping"]["tracking_number"]
+        .as_str()
+        .expect("tracking");
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.starts_with(&format!(
+            "Thanks, I've confirmed your details.\n\nOrder {number}: in transit"
+        )),
+        "the template's facts come first: {text}"
+    );
+    assert!(text.contains(tracking), "{text}");
+    let names: Vec<&str> = reply["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(names, ["verify_customer", "order_status"]);
+    assert_eq!(
+        reply["actions"][1]["result"]["shipping"]["tracking_number"],
+        tracking
+    );
+
+    let requests = app.llm().requests();
+    assert_eq!(requests.len(), 3);
+    let offered: Vec<&str> = requests[0]["tools"]
+        .as_array()
+        .expect("tools offered")
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    for name in [
+        "order_status",
+        "billing_lookup",
+        "refund_status",
+        "recent_orders",
+        "verify_customer",
+        "handoff_to_human",
+    ] {
+        assert!(offered.contains(&name), "{name} offered: {offered:?}");
+    }
+    let second = requests[2]["messages"].as_array().expect("messages");
+    let tool_message = second
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .expect("tool result sent back");
+    assert_eq!(tool_message["tool_call_id"], "call_0");
+    assert!(
+        tool_message["content"]
+            .as_str()
+            .is_some_and(|c| c.contains(tracking))
+    );
+}
+
+#[tokio::test]
+async fn a_model_asking_about_an_unverified_account_gets_no_data() {
+    let app = spawn_app_with_llm().await;
+    let (order, _) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    app.llm().push([
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": number}),
+        )]),
+        Behavior::Text("Please tell me your email first.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, &format!("status of {number}")).await;
+    assert_eq!(reply["actions"], json!([]));
+    let requests = app.llm().requests();
+    let tool = requests[1]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .cloned()
+        .expect("tool");
+    assert!(
+        tool["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("verification_required")),
+        "{tool}"
+    );
+    assert!(
+        !requests[1]
+            .to_string()
+            .contains(order["shipping"]["tracking_number"].as_str().unwrap_or("-"))
+    );
+}
+
+/// A business's order API for tests: counts calls; `/fail` paths answer 500.
+async fn store_api(calls: Arc<AtomicUsize>) -> String {
+    let app = Router::new().route(
+        "/customers/{customer}/orders/{number}",
+        get(move |Path((customer, number)): Path<(String, String)>| {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                match number.as_str() {
+                    "NW-5000500" => Err(StatusCode::INTERNAL_SERVER_ERROR),
+                    "NW-5000404" => Err(StatusCode::NOT_FOUND),
+                    _ => Ok(Json(json!({
+                        "order": {"id": number, "state": "shipped", "eta": "2026-12-01"},
+                        "owner": customer,
+                    }))),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+async fn app_with_http_actions(base: &str, llm: Option<&ScriptedLlm>) -> TestApp {
+    let dir = tempfile::tempdir().expect("actions dir");
+    std::fs::write(
+        dir.path().join("order_status.toml"),
+        format!(
+            r#"
+name = "order_status"
+description = "Order status from the store's API"
+intent = "order_status"
+template = "Order {{{{ result.number }}}} is {{{{ result.state }}}}, arriving {{{{ result.eta }}}}."
+[parameters]
+type = "object"
+required = ["order_number"]
+[parameters.properties.order_number]
+type = "string"
+pattern = "^NW-[0-9]{{7}}$"
+[backend]
+kind = "http"
+url = "{base}/customers/{{customer_id}}/orders/{{order_number}}"
+headers = {{ X-Api-Version = "2" }}
+timeout_ms = 2000
+owner = "/owner"
+fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta" }}
+"#
+        ),
+    )
+    .expect("write spec");
+    let actions_dir = dir.keep();
+    let base_url = llm.map(ScriptedLlm::base_url);
+    spawn_app_with(move |s| {
+        s.actions_dir = actions_dir;
+        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"));
+        if let Some(url) = base_url {
+            s.llm.base_url = Some(url);
+            s.llm.model = "scripted-model".into();
+        }
+    })
+    .await
+}
+
+async fn signed_chat(app: &TestApp, user: &str) -> Chat {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"identity-secret").expect("key");
+    mac.update(user.as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    app.start_chat_with(json!({"identity": {"user_id": user, "signature": signature}}))
+        .await
+}
+
+#[tokio::test]
+async fn a_business_api_answers_through_the_http_backend() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let base = store_api(calls.clone()).await;
+    let app = app_with_http_actions(&base, None).await;
+    let chat = signed_chat(&app, "cust 42/../admin").await;
+
+    let reply = reply_of(&app, &chat, "where is my order NW-1234567").await;
+    assert_eq!(
+        reply["text"],
+        "Order NW-1234567 is shipped, arriving 2026-12-01."
+    );
+    assert_eq!(
+        reply["actions"][0]["result"],
+        json!({"number": "NW-1234567", "state": "shipped", "eta": "2026-12-01"})
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let missing = reply_of(&app, &chat, "where is my order NW-5000404").await;
+    assert!(
+        missing["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("couldn't find")),
+        "{missing}"
+    );
+
+    let (status, body) = app
+        .say(&chat, json!({"text": "where is my order NW-5000500"}))
+        .await;
+    assert_eq!(status, 200);
+    let failed = &body["replies"][0];
+    assert!(
+        failed["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("couldn't reach our order system")),
+        "{failed}"
+    );
+    assert_eq!(failed["actions"][0]["ok"], false);
+    assert_eq!(body["handoff"]["reason"], "action_failed");
+}
+
+#[tokio::test]
+async fn schema_invalid_arguments_never_reach_the_backend() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let base = store_api(calls.clone()).await;
+    let llm = ScriptedLlm::start().await;
+    let app = app_with_http_actions(&base, Some(&llm)).await;
+    llm.push([
+        Behavior::ToolCalls(vec![
+            (
+                "order_status".into(),
+                json!({"order_number": "NW-1234567' OR '1'='1"}),
+            ),
+            (
+                "order_status".into(),
+                json!({"order_number": "../../admin"}),
+            ),
+        ]),
+        Behavior::Text("I need a valid order number.".into()),
+    ]);
+    let chat = signed_chat(&app, "cust_0001").await;
+    let reply = reply_of(&app, &chat, "order status please").await;
+    assert_eq!(reply["actions"], json!([]));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no backend call for invalid arguments"
+    );
+    let requests = llm.requests();
+    let tools: Vec<String> = requests[1]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(tools.len(), 2);
+    assert!(
+        tools.iter().all(|t| t.contains("invalid_arguments")),
+        "{tools:?}"
+    );
+}
