@@ -39,6 +39,8 @@ pub enum StartError {
     },
     #[error("actions: {0}")]
     Actions(String),
+    #[error("http client: {0}")]
+    Http(String),
     #[error("demo store data: {0}")]
     Seed(#[from] crate::storage::SeedError),
     #[error("missing {0}: set it in the config or environment")]
@@ -55,6 +57,8 @@ pub struct AppState {
     pub prompts: Prompts,
     pub tokens: TokenCounter,
     pub events: Events,
+    /// For outgoing calls other than the model's (webhooks).
+    pub http: reqwest::Client,
     /// Turns and other background work, awaited at shutdown.
     pub tasks: TaskTracker,
     /// Cancelled at shutdown, so endless streams end and the server can drain.
@@ -92,8 +96,12 @@ impl App {
         if seeded > 0 {
             tracing::info!(rows = seeded, "demo store seeded");
         }
-        let actions =
-            Actions::load(&settings.actions_dir, store.clone()).map_err(StartError::Actions)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?;
+        let actions = Actions::load(&settings.actions_dir, store.clone(), http.clone())
+            .map_err(StartError::Actions)?;
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let tokens = match &settings.llm.tokenizer {
             Some(path) => TokenCounter::from_file(path).map_err(StartError::Tokenizer)?,
@@ -115,6 +123,7 @@ impl App {
             prompts,
             tokens,
             events: Events::default(),
+            http,
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             admin_key,

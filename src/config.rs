@@ -62,6 +62,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub llm: LlmSettings,
     pub chat: ChatSettings,
+    pub handoff: HandoffSettings,
     pub limits: Limits,
 }
 
@@ -79,6 +80,7 @@ impl Default for Settings {
             cors_origins: vec!["*".into()],
             llm: LlmSettings::default(),
             chat: ChatSettings::default(),
+            handoff: HandoffSettings::default(),
             limits: Limits::default(),
         }
     }
@@ -169,6 +171,41 @@ impl Default for ChatSettings {
             business_name: "Northwind Goods".into(),
         }
     }
+}
+
+/// When and how the assistant steps aside for a person.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandoffSettings {
+    /// Below `chat.confidence_threshold`: `offer` a person in the reply, or `handoff` at once.
+    pub on_low_confidence: LowConfidence,
+    /// Replies in a row below the threshold that hand off as `repeated_failure`.
+    pub failed_turns: usize,
+    /// A URL to POST each new handoff to (Slack-compatible JSON with a `text` field).
+    pub webhook_url: Option<String>,
+    pub webhook_timeout_ms: u64,
+    /// Attempts per webhook delivery (with backoff between them).
+    pub webhook_attempts: u32,
+}
+
+impl Default for HandoffSettings {
+    fn default() -> Self {
+        Self {
+            on_low_confidence: LowConfidence::Offer,
+            failed_turns: 3,
+            webhook_url: None,
+            webhook_timeout_ms: 5_000,
+            webhook_attempts: 3,
+        }
+    }
+}
+
+/// What a low-confidence reply does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LowConfidence {
+    Offer,
+    Handoff,
 }
 
 /// Request size limits.
@@ -283,6 +320,16 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&self.chat.confidence_threshold) {
             return bad("chat.confidence_threshold must be between 0 and 1".into());
+        }
+        if let Some(url) = &self.handoff.webhook_url
+            && reqwest::Url::parse(url).is_err()
+        {
+            return bad(format!("handoff.webhook_url = {url:?} is not a URL"));
+        }
+        if self.handoff.failed_turns == 0 || self.handoff.webhook_attempts == 0 {
+            return bad(
+                "handoff.failed_turns and handoff.webhook_attempts must be at least 1".into(),
+            );
         }
         if self.chat.passages == 0 {
             return bad("chat.passages must be at least 1".into());

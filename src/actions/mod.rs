@@ -60,7 +60,7 @@ pub struct Actions {
 
 impl Actions {
     /// Loads and validates `dir/*.toml`.
-    pub fn load(dir: &Path, store: Store) -> Result<Self, String> {
+    pub fn load(dir: &Path, store: Store, http: reqwest::Client) -> Result<Self, String> {
         let specs = spec::load_dir(dir)?;
         let mut templates = minijinja::Environment::new();
         templates.add_filter("money", money);
@@ -76,10 +76,6 @@ impl Actions {
                 .add_template_owned(spec.file.name.clone(), spec.file.template.clone())
                 .map_err(|e| format!("{}: template: {e}", spec.file.name))?;
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .build()
-            .map_err(|e| format!("http client: {e}"))?;
         Ok(Self {
             specs,
             templates,

@@ -5,6 +5,8 @@ mod account;
 pub mod confidence;
 pub mod intent;
 mod model;
+pub mod signals;
+pub mod triggers;
 pub mod turn;
 
 pub use turn::{TurnEvent, post_customer_message};

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::{
     account,
     confidence::{self, ModelSignal},
-    model,
+    model, triggers,
 };
 use crate::{
     app::AppState,
@@ -99,6 +99,20 @@ async fn run(
             .publish_agents(AgentEvent::Message(message.clone()));
         return Ok(());
     }
+    let earlier = state
+        .store
+        .recent_messages(&conversation.id, message.seq, 12)
+        .await?;
+    if let Some((reason, text)) = triggers::before_answer(&message.text, &earlier) {
+        let draft = Draft {
+            text: text.to_owned(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: None,
+            handoff: Some(reason),
+        };
+        return finish(state, conversation, message, draft, tx).await;
+    }
     let hits = match state
         .retrieval
         .search(&message.text, state.settings.chat.passages)
@@ -137,6 +151,28 @@ async fn run(
             }
         },
     };
+    let mut draft = draft;
+    if draft.handoff.is_none() {
+        let settings = &state.settings;
+        draft.handoff = triggers::after_answer(
+            draft.confidence,
+            settings.chat.confidence_threshold,
+            settings.handoff.on_low_confidence,
+            settings.handoff.failed_turns,
+            &earlier,
+        );
+    }
+    finish(state, conversation, message, draft, tx).await
+}
+
+/// Stores and sends the reply, then opens the handoff it calls for.
+async fn finish(
+    state: &Arc<AppState>,
+    conversation: &Conversation,
+    message: &Message,
+    draft: Draft,
+    tx: &mpsc::UnboundedSender<TurnEvent>,
+) -> Result<(), StoreError> {
     let reply = state
         .store
         .append_message(

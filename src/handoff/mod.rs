@@ -2,6 +2,7 @@
 //! customer's stream and the agents.
 
 pub mod summary;
+pub mod webhook;
 
 use crate::{
     app::AppState,
@@ -38,6 +39,14 @@ pub async fn open(
         state
             .events
             .publish_agents(AgentEvent::Handoff(handoff.clone()));
+        if state.settings.handoff.webhook_url.is_some() {
+            state.tasks.spawn(webhook::deliver(
+                state.http.clone(),
+                state.settings.handoff.clone(),
+                handoff.clone(),
+                conversation.clone(),
+            ));
+        }
     }
     Ok(handoff)
 }

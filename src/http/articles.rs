@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::{
     error::ApiError,
-    extract::{ApiJson, ApiQuery, Caller},
+    extract::{AdminAuth, ApiJson, ApiQuery},
 };
 use crate::{
     app::AppState,
@@ -81,10 +81,9 @@ impl ArticleBody {
 /// `POST /v1/articles`: JSON, or multipart with one or more files.
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _: AdminAuth,
     request: Request,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -166,9 +165,8 @@ fn summary(article: &Article) -> serde_json::Value {
 /// `GET /v1/articles`
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _: AdminAuth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require_admin()?;
     let (articles, _) = state.store.all_articles().await?;
     let list: Vec<_> = articles.iter().map(summary).collect();
     Ok(Json(json!({ "articles": list })))
@@ -178,9 +176,8 @@ pub async fn list(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    caller: Caller,
+    _: AdminAuth,
 ) -> Result<Json<Article>, ApiError> {
-    caller.require_admin()?;
     state
         .store
         .article(&id)
@@ -193,10 +190,9 @@ pub async fn get(
 pub async fn update(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    caller: Caller,
+    _: AdminAuth,
     ApiJson(body): ApiJson<ArticleBody>,
 ) -> Result<Json<Article>, ApiError> {
-    caller.require_admin()?;
     let input = body.validate(state.settings.limits.max_article_bytes)?;
     let (article, version) = state
         .store
@@ -214,9 +210,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    caller: Caller,
+    _: AdminAuth,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
     let version = state
         .store
         .delete_article(&id)
@@ -235,10 +230,9 @@ pub struct SearchQuery {
 /// `GET /v1/search?q=...&k=5`
 pub async fn search(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _: AdminAuth,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require_admin()?;
     let q = query.q.unwrap_or_default();
     if q.trim().is_empty() {
         return Err(ApiError::invalid("missing_query", "q must not be empty"));

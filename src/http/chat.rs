@@ -22,7 +22,7 @@ use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
 
 use super::{
     error::ApiError,
-    extract::{ApiJson, ApiQuery, Caller, digest, parse_json},
+    extract::{AgentAuth, ApiJson, ApiQuery, Caller, digest, parse_json},
 };
 use crate::{
     app::AppState,
@@ -53,12 +53,7 @@ struct Identity {
 pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
     let request: CreateConversation = parse_json(&body)?;
     let channel = request.channel.unwrap_or_else(|| "web".into());
-    if channel.is_empty()
-        || channel.len() > 64
-        || !channel
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if !valid_channel(&channel) {
         return Err(ApiError::invalid(
             "invalid_channel",
             "channel must be 1-64 letters, digits, '-' or '_'",
@@ -102,6 +97,15 @@ pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Result<R
         })),
     )
         .into_response())
+}
+
+/// Channel names: 1-64 letters, digits, `-` or `_`.
+pub fn valid_channel(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Checks `identity.signature` = hex HMAC-SHA256(user_id or email) under the identity secret.
@@ -364,10 +368,13 @@ pub async fn feedback(
 pub async fn get_conversation(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    caller: Caller,
+    _: AgentAuth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require_agent()?;
-    let conversation = load(&state, &caller, &id).await?;
+    let conversation = state
+        .store
+        .conversation(&id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
     let messages = state.store.messages(&id, 0).await?;
     let handoff = state.store.open_handoff_of(&id).await?;
     Ok(Json(json!({

@@ -120,14 +120,24 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
+        // EventSource cannot send headers: SSE clients pass `?access_token=` instead.
+        let from_query = || {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .find_map(|pair| pair.strip_prefix("access_token="))
+                    .map(str::to_owned)
+            })
+        };
         let credential = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .map(|v| v.trim().to_owned())
+            .or_else(from_query)
             .filter(|v| !v.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        let credential = credential.as_str();
         let hashed = digest(credential);
         if hashed == digest(state.admin_key.expose()) {
             return Ok(Caller::Admin);
@@ -139,5 +149,39 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             Some(conversation_id) => Ok(Caller::Customer { conversation_id }),
             None => Err(ApiError::Unauthorized),
         }
+    }
+}
+
+/// An agent or admin; anything else is refused before the body is read.
+pub struct AgentAuth;
+
+impl FromRequestParts<Arc<AppState>> for AgentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Caller::from_request_parts(parts, state)
+            .await?
+            .require_agent()
+            .map(|()| AgentAuth)
+    }
+}
+
+/// An admin; anything else is refused before the body is read.
+pub struct AdminAuth;
+
+impl FromRequestParts<Arc<AppState>> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Caller::from_request_parts(parts, state)
+            .await?
+            .require_admin()
+            .map(|()| AdminAuth)
     }
 }

@@ -1,10 +1,12 @@
 //! The HTTP surface (API.md): routes, layers, and the JSON fallbacks for unknown routes and
 //! methods. Handlers are thin: extract, authorize, call one domain function, serialize.
 
+mod admin;
 mod articles;
 mod chat;
 pub mod error;
 pub mod extract;
+mod queue;
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use axum::{
     extract::{DefaultBodyLimit, State},
     http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use serde_json::json;
 use tower_http::{
@@ -49,6 +51,18 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(articles::delete),
         )
         .route("/v1/search", get(articles::search))
+        .route("/v1/channels", get(admin::channels))
+        .route("/v1/channels/{name}", put(admin::set_channel))
+        .route("/v1/handoffs", get(queue::list))
+        .route("/v1/handoffs/{id}/claim", post(queue::claim))
+        .route("/v1/handoffs/{id}/resolve", post(queue::resolve))
+        .route("/v1/handoffs/{id}/release", post(queue::release))
+        .route(
+            "/v1/conversations/{id}/agent-messages",
+            post(queue::agent_message),
+        )
+        .route("/v1/conversations/{id}/mode", put(queue::set_mode))
+        .route("/v1/agent/stream", get(queue::agent_stream))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -72,7 +86,7 @@ fn cors(origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
 }
 

@@ -181,3 +181,96 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 }
+
+/// Why a queue operation did not happen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueConflict {
+    /// No handoff with this id.
+    Missing,
+    /// Held by another agent (named), or already closed.
+    Taken(Handoff),
+}
+
+impl Store {
+    /// Handoffs in a state, oldest first.
+    pub async fn handoffs(&self, status: HandoffStatus) -> Result<Vec<Handoff>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM handoffs WHERE status = ? ORDER BY created_at, id"
+        )))
+        .bind(status.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// One handoff by id.
+    pub async fn handoff(&self, id: &str) -> Result<Option<Handoff>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM handoffs WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Claims a waiting handoff for `agent` with one conditional update, so of two agents
+    /// claiming at once exactly one wins. Claiming again by the holder succeeds.
+    pub async fn claim_handoff(
+        &self,
+        id: &str,
+        agent: &str,
+    ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
+        sqlx::query(
+            "UPDATE handoffs SET status = 'claimed', claimed_by = ?, updated_at = ?
+             WHERE id = ? AND (status = 'waiting' OR (status = 'claimed' AND claimed_by = ?))",
+        )
+        .bind(agent)
+        .bind(now())
+        .bind(id)
+        .bind(agent)
+        .execute(&self.pool)
+        .await?;
+        Ok(match self.handoff(id).await? {
+            None => Err(QueueConflict::Missing),
+            Some(h)
+                if h.status == HandoffStatus::Claimed && h.claimed_by.as_deref() == Some(agent) =>
+            {
+                Ok(h)
+            }
+            Some(h) => Err(QueueConflict::Taken(h)),
+        })
+    }
+
+    /// Closes an open handoff as resolved or released and hands the conversation back to the
+    /// assistant.
+    pub async fn close_handoff(
+        &self,
+        id: &str,
+        to: HandoffStatus,
+    ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE handoffs SET status = ?, updated_at = ? WHERE id = ? AND status IN ('waiting', 'claimed')",
+        )
+        .bind(to.as_str())
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query(
+                "UPDATE conversations SET mode = 'ai' WHERE id = (SELECT conversation_id FROM handoffs WHERE id = ?)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(match self.handoff(id).await? {
+            None => Err(QueueConflict::Missing),
+            Some(h) if done.rows_affected() == 1 => Ok(h),
+            Some(h) => Err(QueueConflict::Taken(h)),
+        })
+    }
+}

@@ -18,7 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use articles::{Article, ArticleInput, Format};
 pub use conversations::{Conversation, Customer, Mode, NewConversation};
 pub use demo_store::{OrderRecords, SeedError};
-pub use handoffs::{Handoff, HandoffReason, HandoffStatus};
+pub use handoffs::{Handoff, HandoffReason, HandoffStatus, QueueConflict};
 pub use messages::{ActionRecord, Appended, Citation, Message, NewMessage, Role};
 
 /// Storage failures. Callers map them to a 503 (the database is a dependency).
@@ -124,4 +124,47 @@ pub fn now() -> String {
 /// A new opaque id with a readable prefix, e.g. `conv_3f2a...`.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A channel and whether only humans answer on it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct Channel {
+    pub name: String,
+    pub human_only: bool,
+}
+
+impl Store {
+    /// Every channel that has a setting or a conversation.
+    pub async fn channels(&self) -> Result<Vec<Channel>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT name, human_only FROM channels
+             UNION SELECT DISTINCT channel, 0 FROM conversations WHERE channel NOT IN (SELECT name FROM channels)
+             ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, flag)| Channel {
+                name,
+                human_only: flag != 0,
+            })
+            .collect())
+    }
+
+    /// Switches a channel to (or from) human-only.
+    pub async fn set_channel(&self, name: &str, human_only: bool) -> Result<Channel, StoreError> {
+        sqlx::query(
+            "INSERT INTO channels (name, human_only) VALUES (?, ?)
+             ON CONFLICT(name) DO UPDATE SET human_only = excluded.human_only",
+        )
+        .bind(name)
+        .bind(i64::from(human_only))
+        .execute(&self.pool)
+        .await?;
+        Ok(Channel {
+            name: name.to_owned(),
+            human_only,
+        })
+    }
 }

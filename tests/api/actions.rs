@@ -146,13 +146,15 @@ async fn not_found_and_not_yours_look_the_same_and_wrong_guesses_are_limited() {
             .contains(order["shipping"]["tracking_number"].as_str().unwrap_or("-"))
     );
 
-    for _ in 0..3 {
-        reply_of(
+    // Different wrong guesses (the same one repeated would read as a frustrated repeat).
+    for n in 2..5 {
+        let guess = reply_of(
             &app,
             &chat,
-            &format!("where is my order NW-0000002 {email}"),
+            &format!("guess{n}@nowhere.example NW-000000{n}"),
         )
         .await;
+        assert_eq!(guess["text"], not_found["text"]);
     }
     let limited = reply_of(&app, &chat, &format!("where is my order {number} {email}")).await;
     assert!(

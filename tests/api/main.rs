@@ -6,6 +6,7 @@ mod articles;
 mod chat;
 mod durability;
 mod errors;
+mod handoff;
 mod helpers;
 mod llm;
 mod scripted_llm;

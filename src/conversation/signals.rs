@@ -1,0 +1,1740 @@
+//! Handoff signals: cheap, deterministic reads of customer messages that tell the assistant
+//! when to step aside for a human.
+//!
+//! Everything here is rule based and runs on `std` alone, so it is fast, explainable and easy
+//! to test. Text is first lower-cased and accent-folded (`é` → `e`, `ß` → `ss`, combining
+//! marks dropped), then split into words; matching always works on whole words, never on
+//! substrings, so "class" never contains "ass".
+//!
+//! - [`asks_for_human`] looks for a *request* for a person in English, Spanish, French,
+//!   German and Portuguese. A word naming a person ("agent", "persona", "Mitarbeiter"...) only
+//!   counts when a sentence is nothing but such words plus courtesies ("agent please"), when a
+//!   request verb governs it across a few function words only ("talk **to a** human",
+//!   "pásame **con un** agente"), or when a talk verb follows it in the German verb-final or a
+//!   relative-clause shape ("mit einem Mitarbeiter **sprechen**", "someone I can **talk** to"),
+//!   or when the sentence only asks whether one is there ("is there a real person there?").
+//!   Mentions that describe people ("the delivery person left it", "my agent at the bank",
+//!   "human-readable") therefore do not fire. A negation in front of the verb ("I don't want to
+//!   talk to a human") cancels it. Close misspellings of the key words ("tlak", "humen",
+//!   "agnet", "persn") are corrected by edit distance before matching.
+//! - [`frustration`] reports three independent signals: shouting (mostly upper-case letters,
+//!   ignoring words with digits such as order numbers), profanity (a word list, plus masked
+//!   forms like "f***" and grawlixes like "#$%@") and negative wording (words, short phrases,
+//!   "!!!" and "again??").
+//! - [`repeats_question`] compares content words with Jaccard overlap.
+//!
+//! The word lists are plain `match` arms and `const` slices: no regex and no lazily built
+//! tables, so nothing here can fail at run time.
+
+use std::collections::HashSet;
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------------------------
+
+/// Lower-cases `text` and folds accents, keeping punctuation and spacing as they are.
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for upper in text.chars() {
+        for c in upper.to_lowercase() {
+            match c {
+                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => out.push('a'),
+                'ç' | 'ć' | 'č' => out.push('c'),
+                'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => out.push('e'),
+                'ì' | 'í' | 'î' | 'ï' | 'ī' => out.push('i'),
+                'ñ' | 'ń' | 'ň' => out.push('n'),
+                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => out.push('o'),
+                'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' => out.push('u'),
+                'ý' | 'ÿ' => out.push('y'),
+                'ß' => out.push_str("ss"),
+                'æ' => out.push_str("ae"),
+                'œ' => out.push_str("oe"),
+                '’' | '‘' | '`' | '´' => out.push('\''),
+                // Combining diacritical marks (text in decomposed form).
+                '\u{0300}'..='\u{036f}' => {}
+                other => out.push(other),
+            }
+        }
+    }
+    out
+}
+
+/// Lower-cased, accent-folded words of `text`.
+fn words(text: &str) -> Vec<String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One word of a message, with where it sits.
+#[derive(Debug, Clone)]
+struct Token {
+    word: String,
+    /// Index of the clause, split at any punctuation (commas included).
+    soft: usize,
+    /// Index of the sentence, split at `.`, `!`, `?`, `;`, `:` and line breaks.
+    hard: usize,
+    /// Directly followed by a hyphen and another word: a modifier, as in "human-readable".
+    hyphen_after: bool,
+}
+
+/// Splits `text` into tokens, corrects close misspellings of key words and merges multi-word
+/// names such as "customer service" into one token.
+fn tokenize(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = fold(text).chars().collect();
+    let mut raw: Vec<Token> = Vec::new();
+    let (mut soft, mut hard) = (0, 0);
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_alphanumeric() {
+            current.push(c);
+            continue;
+        }
+        if !current.is_empty() {
+            let hyphen_after =
+                c == '-' && chars.get(i + 1).is_some_and(|next| next.is_alphanumeric());
+            raw.push(Token {
+                word: std::mem::take(&mut current),
+                soft,
+                hard,
+                hyphen_after,
+            });
+        }
+        match c {
+            '.' | '!' | '?' | ';' | ':' | '\n' | '\r' => {
+                soft += 1;
+                hard += 1;
+            }
+            ',' | '(' | ')' | '"' | '¿' | '¡' | '–' | '—' | '«' | '»' | '/' => soft += 1,
+            _ => {}
+        }
+    }
+    if !current.is_empty() {
+        raw.push(Token {
+            word: current,
+            soft,
+            hard,
+            hyphen_after: false,
+        });
+    }
+    for token in &mut raw {
+        if let Some(fixed) = correct_spelling(&token.word) {
+            token.word = fixed.to_owned();
+        }
+    }
+    merge_phrases(&raw)
+}
+
+/// Multi-word names of a support team, merged into one token so they act as one noun.
+const PHRASES: &[(&[&str], &str)] = &[
+    (&["customer", "service"], "customer service"),
+    (&["customer", "services"], "customer service"),
+    (&["customer", "support"], "customer service"),
+    (&["customer", "care"], "customer service"),
+    (&["support", "team"], "customer service"),
+    (&["support", "staff"], "customer service"),
+    (&["service", "team"], "customer service"),
+    (&["help", "desk"], "customer service"),
+    (&["human", "being"], "human"),
+    (&["atencion", "al", "cliente"], "customer service"),
+    (&["servicio", "al", "cliente"], "customer service"),
+    (&["service", "client"], "customer service"),
+    (&["service", "clients"], "customer service"),
+    (&["service", "clientele"], "customer service"),
+    (&["service", "apres", "vente"], "customer service"),
+    (&["atendimento", "humano"], "human"),
+    (&["atendimento", "ao", "cliente"], "customer service"),
+    (&["suporte", "humano"], "human"),
+];
+
+fn merge_phrases(tokens: &[Token]) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let found = PHRASES.iter().find(|(parts, _)| {
+            tokens.get(i..i + parts.len()).is_some_and(|window| {
+                window
+                    .iter()
+                    .zip(parts.iter())
+                    .all(|(t, p)| t.word == *p && t.soft == tokens[i].soft)
+            })
+        });
+        match found {
+            Some((parts, merged)) => {
+                let last_hyphen = tokens[i + parts.len() - 1].hyphen_after;
+                out.push(Token {
+                    word: (*merged).to_owned(),
+                    soft: tokens[i].soft,
+                    hard: tokens[i].hard,
+                    hyphen_after: last_hyphen,
+                });
+                i += parts.len();
+            }
+            None => {
+                out.push(tokens[i].clone());
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spelling correction
+// ---------------------------------------------------------------------------------------------
+
+/// Key words whose close misspellings are corrected ("tlak" → "talk").
+const SPELLING_TARGETS: &[&str] = &[
+    "talk",
+    "speak",
+    "human",
+    "person",
+    "people",
+    "agent",
+    "representative",
+    "operator",
+    "someone",
+    "somebody",
+    "supervisor",
+    "customer",
+    "connect",
+    "transfer",
+    "hablar",
+    "persona",
+    "humano",
+    "agente",
+    "representante",
+    "parler",
+    "humain",
+    "conseiller",
+    "personne",
+    "mitarbeiter",
+    "menschen",
+    "sprechen",
+    "falar",
+    "pessoa",
+    "atendente",
+];
+
+/// Real words that sit one edit away from a key word and must not be "corrected".
+const NOT_MISSPELLINGS: &[&str] = &[
+    "personal",
+    "personally",
+    "personas",
+    "persons",
+    "falhar",
+    "sprachen",
+    "spent",
+    "steak",
+    "agenda",
+    "humane",
+    "conseille",
+    "operate",
+];
+
+/// Words the lexicon already knows, which are never "corrected" into another one.
+fn is_known_word(w: &str) -> bool {
+    is_person_noun(w)
+        || verb_strength(w).is_some()
+        || is_gap_word(w)
+        || is_courtesy(w)
+        || is_trailing_verb(w)
+        || is_trailing_gap_word(w)
+        || is_definite(w)
+        || is_negation_bridge(w)
+}
+
+/// The key word `word` is a close misspelling of, if any. The first letter must match; words of
+/// four letters only allow a swap of two neighbours, five to nine letters one edit, longer two.
+fn correct_spelling(word: &str) -> Option<&'static str> {
+    let len = word.chars().count();
+    if len < 4 || is_known_word(word) || NOT_MISSPELLINGS.contains(&word) {
+        return None;
+    }
+    let first = word.chars().next();
+    SPELLING_TARGETS.iter().copied().find(|target| {
+        if target.chars().next() != first {
+            return false;
+        }
+        let target_len = target.chars().count();
+        let allowed = if target_len >= 10 { 2 } else { 1 };
+        if target_len <= 4 && (len != target_len || !is_single_swap(word, target)) {
+            return false;
+        }
+        edit_distance(word, target, allowed) <= allowed
+    })
+}
+
+fn is_single_swap(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(diffs.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
+/// Optimal-string-alignment distance (insertions, deletions, substitutions and swaps of
+/// neighbours), giving up early with `limit + 1` when the lengths alone exceed `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lexicon for asks_for_human
+// ---------------------------------------------------------------------------------------------
+
+/// Words (after folding) that name a person the customer could be handed to.
+fn is_person_noun(w: &str) -> bool {
+    matches!(
+        w,
+        // English
+        "human" | "humans" | "person" | "people" | "agent" | "agents" | "representative"
+            | "representatives" | "rep" | "reps" | "operator" | "operators" | "someone"
+            | "somebody" | "anyone" | "anybody" | "manager" | "supervisor" | "staff"
+            | "employee" | "advisor" | "adviser" | "customer service" | "helpdesk"
+            // Spanish
+            | "persona" | "humano" | "humana" | "agente" | "agentes" | "representante"
+            | "operador" | "operadora" | "asesor" | "asesora" | "alguien" | "encargado"
+            | "encargada" | "gerente" | "supervisora" | "empleado" | "empleada" | "ejecutivo"
+            | "ejecutiva"
+            // French
+            | "humain" | "humaine" | "personne" | "conseiller" | "conseillere" | "operateur"
+            | "operatrice" | "quelqu" | "responsable" | "representant" | "interlocuteur"
+            | "sav"
+            // German
+            | "mensch" | "menschen" | "mitarbeiter" | "mitarbeiterin" | "mitarbeitenden"
+            | "berater" | "beraterin" | "jemand" | "jemanden" | "jemandem" | "kundendienst"
+            | "kundenservice" | "kundensupport" | "kundenbetreuung" | "kundenberater"
+            | "vorgesetzten" | "sachbearbeiter" | "sachbearbeiterin"
+            // Portuguese
+            | "pessoa" | "atendente" | "atendentes" | "alguem" | "consultor" | "consultora"
+            | "sac"
+    )
+}
+
+/// Words right after a person noun that turn it into a modifier ("agent number").
+fn is_compound_head(w: &str) -> bool {
+    matches!(
+        w,
+        "resources"
+            | "error"
+            | "errors"
+            | "rights"
+            | "readable"
+            | "portal"
+            | "account"
+            | "number"
+            | "id"
+            | "code"
+            | "login"
+            | "name"
+            | "role"
+            | "job"
+            | "jobs"
+            | "position"
+            | "booking"
+            | "fee"
+            | "fees"
+            | "license"
+            | "licence"
+            | "commission"
+            | "program"
+            | "programme"
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strength {
+    /// Verbs of talking or transferring: a request whenever they govern a person.
+    Strong,
+    /// Verbs of wanting or getting: a request unless the sentence is a yes/no question.
+    Weak,
+}
+
+/// Request verbs, before context checks.
+fn verb_strength(w: &str) -> Option<Strength> {
+    let strong = matches!(
+        w,
+        // English
+        "talk" | "speak" | "chat" | "connect" | "transfer" | "put" | "escalate" | "reach"
+            | "contact" | "hand" | "pass" | "switch" | "ask" | "asking" | "request"
+            | "requesting" | "demand"
+            // Spanish
+            | "hablar" | "habla" | "pasame" | "paseme" | "pasarme" | "pasar" | "pasa"
+            | "pasen" | "pasenme" | "ponme" | "ponerme" | "comunicar" | "comunicarme"
+            | "comunicame" | "comuniqueme" | "contactar" | "transferir" | "transfiere"
+            | "transfiereme" | "conectar" | "conectame" | "escalar" | "atienda" | "atiendan"
+            | "charlar" | "conversar" | "pido" | "pedir" | "exijo" | "llame" | "llamen"
+            // French
+            | "parler" | "passer" | "passez" | "mettez" | "mettre" | "relation" | "joindre"
+            | "contacter" | "transferer" | "transferez" | "echanger" | "discuter"
+            | "demande" | "demander"
+            // German
+            | "sprechen" | "reden" | "verbinden" | "verbindet" | "verbinde" | "durchstellen"
+            | "weiterleiten" | "chatten" | "kontaktieren" | "erreichen"
+            // Portuguese
+            | "falar" | "passar" | "passa" | "passe" | "transfere" | "transfira" | "chamar"
+            | "chama" | "contatar" | "atenda" | "atendam"
+    );
+    let weak = matches!(
+        w,
+        "want"
+            | "wanna"
+            | "need"
+            | "get"
+            | "give"
+            | "prefer"
+            | "require"
+            | "like"
+            | "quiero"
+            | "quisiera"
+            | "necesito"
+            | "deseo"
+            | "prefiero"
+            | "veux"
+            | "voudrais"
+            | "souhaite"
+            | "souhaiterais"
+            | "aimerais"
+            | "besoin"
+            | "prefere"
+            | "prefererais"
+            | "will"
+            | "mochte"
+            | "moechte"
+            | "mochten"
+            | "brauche"
+            | "brauchen"
+            | "gerne"
+            | "gern"
+            | "quero"
+            | "queria"
+            | "gostaria"
+            | "preciso"
+            | "prefiro"
+            | "desejo"
+    );
+    if strong {
+        Some(Strength::Strong)
+    } else if weak {
+        Some(Strength::Weak)
+    } else {
+        None
+    }
+}
+
+/// English request verbs: a preceding "a"/"an" makes them nouns ("a contact person").
+fn is_english_verb(w: &str) -> bool {
+    matches!(
+        w,
+        "talk"
+            | "speak"
+            | "chat"
+            | "connect"
+            | "transfer"
+            | "contact"
+            | "reach"
+            | "request"
+            | "demand"
+            | "switch"
+            | "pass"
+            | "hand"
+            | "need"
+            | "want"
+            | "like"
+    )
+}
+
+fn is_escalation_verb(w: &str) -> bool {
+    matches!(w, "escalate" | "escalar" | "transfer")
+}
+
+/// Function words allowed between a request verb and the person it asks for.
+fn is_gap_word(w: &str) -> bool {
+    matches!(
+        w,
+        // English
+        "to" | "with" | "me" | "us" | "a" | "an" | "the" | "some" | "any" | "one" | "of"
+            | "your" | "you" | "real" | "live" | "actual" | "actually" | "proper" | "genuine"
+            | "another" | "other" | "different" | "through" | "over" | "for" | "directly"
+            | "just" | "please" | "now" | "right" | "support" | "sales" | "technical"
+            | "senior"
+            // Spanish
+            | "con" | "al" | "un" | "una" | "el" | "la" | "algun" | "alguna" | "otro"
+            | "otra" | "verdadero" | "verdadera" | "de" | "ser" | "su" | "tu" | "favor"
+            // French
+            | "au" | "aux" | "le" | "l" | "avec" | "moi" | "en" | "vrai" | "vraie"
+            | "veritable" | "d" | "du" | "etre" | "autre" | "votre" | "directement"
+            // German
+            | "mit" | "einem" | "einen" | "einer" | "ein" | "eine" | "dem" | "den" | "zu"
+            | "zum" | "sie" | "mich" | "uns" | "echten" | "echter" | "echte" | "richtigen"
+            | "menschlichen" | "bitte" | "mal" | "jetzt" | "sofort" | "ihrem" | "ihren"
+            | "anderen" | "direkt"
+            // Portuguese
+            | "com" | "um" | "uma" | "o" | "ao" | "os" | "as" | "do" | "da" | "para" | "pra"
+            | "verdadeiro" | "verdadeira" | "atendimento" | "seu" | "sua" | "outro" | "outra"
+    )
+}
+
+/// Extra words allowed between an escalation verb and the person ("escalate this to a human").
+fn is_escalation_gap_word(w: &str) -> bool {
+    matches!(
+        w,
+        "this" | "it" | "my" | "case" | "ticket" | "issue" | "request" | "caso" | "mi"
+    )
+}
+
+/// Words that may make up the rest of a message that is only a request ("agent please").
+fn is_courtesy(w: &str) -> bool {
+    matches!(
+        w,
+        // English
+        "please" | "pls" | "plz" | "now" | "asap" | "immediately" | "real" | "live"
+            | "actual" | "genuine" | "a" | "an" | "the" | "some" | "another" | "one" | "just"
+            | "hi" | "hello" | "hey" | "ok" | "okay" | "thanks" | "thank" | "you" | "right"
+            | "away" | "yes"
+            // Spanish
+            | "por" | "favor" | "porfa" | "porfavor" | "un" | "una" | "ya" | "ahora" | "hola"
+            | "de" | "verdad" | "otro" | "otra" | "ser" | "gracias" | "si"
+            // French
+            | "une" | "s" | "il" | "vous" | "plait" | "svp" | "stp" | "maintenant"
+            | "bonjour" | "vrai" | "vraie" | "merci" | "etre" | "oui" | "tout" | "suite"
+            // German
+            | "bitte" | "einen" | "ein" | "eine" | "einem" | "echten" | "echter" | "echte"
+            | "jetzt" | "sofort" | "hallo" | "mal" | "danke" | "ja" | "richtigen"
+            // Portuguese
+            | "um" | "uma" | "agora" | "ola" | "oi" | "verdade" | "pfv" | "pf" | "obrigado"
+            | "obrigada" | "sim"
+    )
+}
+
+/// Talk or call verbs that may come *after* the person: German verb-final order and relative
+/// clauses ("mit einem Menschen sprechen", "someone I can talk to", "have an agent call me").
+fn is_trailing_verb(w: &str) -> bool {
+    matches!(
+        w,
+        "talk"
+            | "speak"
+            | "chat"
+            | "call"
+            | "contact"
+            | "hablar"
+            | "llame"
+            | "parler"
+            | "rappelle"
+            | "appelle"
+            | "sprechen"
+            | "reden"
+            | "verbunden"
+            | "verbinden"
+            | "anrufen"
+            | "zuruckrufen"
+            | "zurueckrufen"
+            | "falar"
+            | "conversar"
+            | "ligue"
+            | "liguem"
+    )
+}
+
+/// Words allowed between a person and a trailing talk verb.
+fn is_trailing_gap_word(w: &str) -> bool {
+    matches!(
+        w,
+        "i" | "can"
+            | "could"
+            | "may"
+            | "to"
+            | "who"
+            | "that"
+            | "we"
+            | "please"
+            | "mit"
+            | "dem"
+            | "der"
+            | "ich"
+            | "kann"
+            | "bitte"
+            | "mal"
+            | "kurz"
+            | "gerne"
+            | "jetzt"
+            | "sofort"
+            | "soll"
+            | "mich"
+            | "con"
+            | "quien"
+            | "que"
+            | "pueda"
+            | "puedo"
+            | "yo"
+            | "me"
+            | "a"
+            | "qui"
+            | "je"
+            | "puisse"
+            | "peux"
+            | "com"
+            | "quem"
+            | "posso"
+            | "possa"
+            | "eu"
+    )
+}
+
+/// Determiners and possessives: before a verb they make it a noun ("the chat agent"), before a
+/// person they make it a known individual rather than someone to be handed to.
+fn is_definite(w: &str) -> bool {
+    matches!(
+        w,
+        "the"
+            | "this"
+            | "that"
+            | "my"
+            | "your"
+            | "our"
+            | "his"
+            | "her"
+            | "their"
+            | "el"
+            | "le"
+            | "der"
+            | "die"
+            | "das"
+            | "mi"
+            | "mon"
+            | "ma"
+            | "mein"
+            | "meine"
+            | "meu"
+            | "minha"
+    )
+}
+
+/// Sentence openers of yes/no questions, which turn "need"/"get" into questions about a person
+/// ("do I need a person to sign?").
+fn is_question_opener(w: &str) -> bool {
+    matches!(
+        w,
+        "do" | "does"
+            | "did"
+            | "is"
+            | "are"
+            | "was"
+            | "were"
+            | "will"
+            | "should"
+            | "must"
+            | "shall"
+    )
+}
+
+/// Words that may stand between a negation and the verb it negates ("don't *really want to*").
+fn is_negation_bridge(w: &str) -> bool {
+    matches!(
+        w,
+        "to" | "want"
+            | "wanna"
+            | "need"
+            | "really"
+            | "even"
+            | "i"
+            | "d"
+            | "would"
+            | "like"
+            | "je"
+            | "ne"
+            | "veux"
+            | "voudrais"
+            | "quiero"
+            | "quisiera"
+            | "necesito"
+            | "quero"
+            | "queria"
+            | "preciso"
+            | "gostaria"
+            | "de"
+            | "ich"
+            | "will"
+            | "mochte"
+            | "moechte"
+            | "do"
+            | "me"
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// asks_for_human
+// ---------------------------------------------------------------------------------------------
+
+/// The customer explicitly asks for a person (agent, human, representative, someone real...).
+///
+/// Works for English, Spanish, French, German and Portuguese, ignoring case and accents and
+/// tolerating small misspellings of the key words. Messages that merely mention a person
+/// ("the delivery person left it at the door") are not requests.
+#[must_use]
+pub fn asks_for_human(text: &str) -> bool {
+    let tokens = tokenize(text);
+    if is_bare_request(&tokens) {
+        return true;
+    }
+    (0..tokens.len()).any(|n| {
+        is_candidate_person(&tokens, n)
+            && (governed_by_request_verb(&tokens, n)
+                || followed_by_talk_verb(&tokens, n)
+                || asks_whether_one_is_there(&tokens, n))
+    })
+}
+
+/// A person noun that is not a modifier ("human-readable", "agent number") or a possessive
+/// ("agent's").
+fn is_candidate_person(tokens: &[Token], n: usize) -> bool {
+    let token = &tokens[n];
+    if !is_person_noun(&token.word) || token.hyphen_after {
+        return false;
+    }
+    let next = tokens.get(n + 1).filter(|t| t.soft == token.soft);
+    match next {
+        Some(t) if is_compound_head(&t.word) => false,
+        // "agent's", but not French "humain s'il vous plaît".
+        Some(t) if t.word == "s" => tokens
+            .get(n + 2)
+            .is_some_and(|after| after.word == "il" || after.word == "ils"),
+        _ => true,
+    }
+}
+
+/// A sentence made only of person nouns and courtesies: "agent please", "un humain s'il vous
+/// plaît", "real persn please".
+fn is_bare_request(tokens: &[Token]) -> bool {
+    let Some(last) = tokens.last() else {
+        return false;
+    };
+    (0..=last.hard).any(|sentence| {
+        let indices: Vec<usize> = (0..tokens.len())
+            .filter(|&i| tokens[i].hard == sentence)
+            .collect();
+        let mut persons = 0;
+        for &i in &indices {
+            if is_candidate_person(tokens, i) {
+                persons += 1;
+            } else if !is_courtesy(&tokens[i].word) {
+                return false;
+            }
+        }
+        persons > 0
+    })
+}
+
+/// The verb at `j` (if any) with its context taken into account.
+fn request_verb_at(tokens: &[Token], j: usize) -> Option<Strength> {
+    let word = tokens[j].word.as_str();
+    let strength = verb_strength(word)?;
+    let prev = j
+        .checked_sub(1)
+        .map(|p| &tokens[p])
+        .filter(|t| t.soft == tokens[j].soft);
+    let next = tokens.get(j + 1);
+    match word {
+        // "I'd like" / "would like", not "I like the person who...".
+        "like" if !prev.is_some_and(|p| p.word == "d" || p.word == "would") => return None,
+        // German "ich will einen Menschen", not English "will a person review it?".
+        "will"
+            if !next.is_some_and(|t| {
+                matches!(
+                    t.word.as_str(),
+                    "mit" | "einen" | "einem" | "ein" | "eine" | "einer" | "jemanden" | "echten"
+                )
+            }) =>
+        {
+            return None;
+        }
+        _ => {}
+    }
+    if let Some(p) = prev {
+        // "the chat agent", "a contact person": the verb is a noun here.
+        if is_definite(&p.word) || ((p.word == "a" || p.word == "an") && is_english_verb(word)) {
+            return None;
+        }
+    }
+    Some(strength)
+}
+
+/// Whether a negation governs the verb at `j` ("I don't want to talk", "no quiero hablar").
+fn is_negated(tokens: &[Token], j: usize) -> bool {
+    let clause = tokens[j].soft;
+    let mut k = j;
+    for _ in 0..6 {
+        let Some(prev) = k.checked_sub(1) else {
+            return false;
+        };
+        k = prev;
+        if tokens[k].soft != clause {
+            return false;
+        }
+        if is_negation(tokens, k) {
+            return true;
+        }
+        if !is_negation_bridge(&tokens[k].word) {
+            return false;
+        }
+    }
+    false
+}
+
+fn is_negation(tokens: &[Token], k: usize) -> bool {
+    match tokens[k].word.as_str() {
+        "not" | "never" | "dont" | "doesnt" | "didnt" | "wont" | "nunca" | "jamais" | "pas"
+        | "nicht" | "kein" | "keine" | "keinen" | "keinem" | "nao" | "nem" => true,
+        // "don't", "doesn't", "didn't", "won't" (but not "can't": "why can't I talk to...").
+        "t" => k
+            .checked_sub(1)
+            .is_some_and(|p| matches!(tokens[p].word.as_str(), "don" | "doesn" | "didn" | "won")),
+        // Spanish/Portuguese "no quiero...", but not English "no, I want an agent".
+        "no" => tokens.get(k + 1).is_none_or(|next| next.word != "i"),
+        _ => false,
+    }
+}
+
+/// "talk to a human", "pásame con un agente", "ich möchte einen Mitarbeiter".
+fn governed_by_request_verb(tokens: &[Token], n: usize) -> bool {
+    let clause = tokens[n].soft;
+    let mut escalation_gap = false;
+    let mut j = n;
+    for _ in 0..6 {
+        let Some(prev) = j.checked_sub(1) else {
+            return false;
+        };
+        j = prev;
+        let token = &tokens[j];
+        if token.soft != clause {
+            return false;
+        }
+        if let Some(strength) = request_verb_at(tokens, j) {
+            if escalation_gap && !is_escalation_verb(&token.word) {
+                return false;
+            }
+            if is_negated(tokens, j) {
+                return false;
+            }
+            if strength == Strength::Weak {
+                let opener = tokens.iter().find(|t| t.soft == clause);
+                if opener.is_some_and(|t| is_question_opener(&t.word)) {
+                    return false;
+                }
+                if wanted_for_a_task(tokens, n) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if is_gap_word(&token.word) {
+            continue;
+        }
+        if is_escalation_gap_word(&token.word) {
+            escalation_gap = true;
+            continue;
+        }
+        return false;
+    }
+    false
+}
+
+/// "I want a person to sign for it": someone wanted for a chore, not to take over the chat.
+/// Support tasks ("someone to help me", "an agent to call me back") still count as requests.
+fn wanted_for_a_task(tokens: &[Token], n: usize) -> bool {
+    let clause = tokens[n].soft;
+    let mut after = tokens.iter().skip(n + 1).take_while(|t| t.soft == clause);
+    match (after.next(), after.next()) {
+        (Some(to), Some(task)) if to.word == "to" => !matches!(
+            task.word.as_str(),
+            "help"
+                | "assist"
+                | "call"
+                | "contact"
+                | "talk"
+                | "speak"
+                | "chat"
+                | "look"
+                | "check"
+                | "handle"
+                | "fix"
+                | "sort"
+                | "explain"
+                | "answer"
+                | "deal"
+                | "review"
+                | "respond"
+                | "reply"
+                | "take"
+        ),
+        _ => false,
+    }
+}
+
+/// "is there a real person there?", "¿hay alguien disponible?", "gibt es einen Menschen?":
+/// an existential question about a person that ends the sentence (or only adds "there",
+/// "available"...). "Is there a human reviewing my return?" goes on, so it does not count.
+fn asks_whether_one_is_there(tokens: &[Token], n: usize) -> bool {
+    let sentence = tokens[n].hard;
+    let start = tokens.iter().position(|t| t.hard == sentence).unwrap_or(n);
+    let opener: Vec<&str> = tokens[start..n].iter().map(|t| t.word.as_str()).collect();
+    let opener_len = match opener.as_slice() {
+        ["is" | "are", "there", ..] | ["gibt", "es", ..] | ["y", "a", "t", "il", ..] => {
+            if opener[0] == "y" { 4 } else { 2 }
+        }
+        ["hay" | "tem" | "ha", ..] => 1,
+        _ => return false,
+    };
+    let gap_ok = opener[opener_len..].iter().all(|w| {
+        matches!(
+            *w,
+            "a" | "an"
+                | "any"
+                | "some"
+                | "real"
+                | "live"
+                | "actual"
+                | "un"
+                | "una"
+                | "alguna"
+                | "algun"
+                | "une"
+                | "einen"
+                | "ein"
+                | "eine"
+                | "echten"
+                | "um"
+                | "uma"
+                | "vrai"
+        )
+    });
+    let rest_ok = tokens[n + 1..]
+        .iter()
+        .take_while(|t| t.hard == sentence)
+        .all(|t| {
+            matches!(
+                t.word.as_str(),
+                "there"
+                    | "available"
+                    | "here"
+                    | "online"
+                    | "now"
+                    | "disponible"
+                    | "disponivel"
+                    | "da"
+                    | "verfugbar"
+                    | "erreichbar"
+                    | "aqui"
+                    | "ahi"
+                    | "alli"
+                    | "la"
+                    | "ai"
+            )
+        });
+    gap_ok && rest_ok
+}
+
+/// "mit einem Mitarbeiter sprechen", "is there someone I can talk to?", "have an agent call me".
+fn followed_by_talk_verb(tokens: &[Token], n: usize) -> bool {
+    let person = &tokens[n];
+    if let Some(p) = n.checked_sub(1).map(|p| &tokens[p])
+        && p.hard == person.hard
+        && is_definite(&p.word)
+    {
+        return false;
+    }
+    let negated_before = (0..n).any(|k| tokens[k].soft == person.soft && is_negation(tokens, k));
+    if negated_before {
+        return false;
+    }
+    for token in tokens.iter().skip(n + 1).take(6) {
+        if token.hard != person.hard {
+            return false;
+        }
+        if is_trailing_verb(&token.word) {
+            return true;
+        }
+        if !is_trailing_gap_word(&token.word) {
+            return false;
+        }
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// frustration
+// ---------------------------------------------------------------------------------------------
+
+/// Frustration signals found in one customer message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Frustration {
+    /// Mostly upper-case letters (at least 12 letters, ≥ 70% upper case).
+    pub shouting: bool,
+    /// Profanity or insults (English + es/fr/de/pt common ones; word-boundary matched so
+    /// "class" or "Scunthorpe" do not trigger).
+    pub profanity: bool,
+    /// Angry or negative wording: "ridiculous", "useless", "worst", "unacceptable", "fed up",
+    /// "this is a joke", "terrible service", "!!!", "still not", "again??", and equivalents in
+    /// es/fr/de/pt.
+    pub negative: bool,
+}
+
+impl Frustration {
+    /// How many signals fired (0–3).
+    #[must_use]
+    pub fn count(&self) -> usize {
+        usize::from(self.shouting) + usize::from(self.profanity) + usize::from(self.negative)
+    }
+}
+
+/// Frustration signals in one message.
+#[must_use]
+pub fn frustration(text: &str) -> Frustration {
+    let words = words(text);
+    Frustration {
+        shouting: is_shouting(text),
+        profanity: has_profanity(text, &words),
+        negative: has_negative_wording(text, &words),
+    }
+}
+
+/// At least 12 cased letters, 70% or more of them upper case. Words containing digits (order
+/// numbers, postcodes, SKUs) are left out of the count.
+fn is_shouting(text: &str) -> bool {
+    let (mut letters, mut upper) = (0usize, 0usize);
+    for chunk in text.split_whitespace() {
+        if chunk.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        for c in chunk.chars() {
+            if c.is_uppercase() {
+                upper += 1;
+                letters += 1;
+            } else if c.is_lowercase() {
+                letters += 1;
+            }
+        }
+    }
+    letters >= 12 && upper * 10 >= letters * 7
+}
+
+fn is_profane_word(w: &str) -> bool {
+    matches!(
+        w,
+        // English
+        "fuck" | "fucks" | "fucking" | "fucked" | "fucker" | "fuckers" | "fuckin"
+            | "motherfucker" | "motherfuckers" | "fck" | "fcking" | "fuk" | "fking" | "shit"
+            | "shits" | "shitty" | "bullshit" | "crap" | "crappy" | "damn" | "damned"
+            | "dammit" | "damnit" | "goddamn" | "goddamnit" | "bitch" | "bitches" | "bastard"
+            | "bastards" | "asshole" | "assholes" | "arsehole" | "arseholes" | "ass" | "arse"
+            | "idiot" | "idiots" | "idiotic" | "stupid" | "moron" | "morons" | "moronic"
+            | "dumb" | "dumbass" | "wtf" | "stfu" | "ffs" | "piss" | "pissed" | "dickhead"
+            | "prick" | "cunt" | "twat" | "wanker"
+            // Spanish
+            | "mierda" | "joder" | "jodido" | "jodida" | "jodidos" | "puta" | "puto" | "putos"
+            | "putas" | "putada" | "pinche" | "pinches" | "cabron" | "cabrona" | "cabrones"
+            | "pendejo" | "pendeja" | "pendejos" | "idiota" | "idiotas" | "estupido"
+            | "estupida" | "estupidos" | "imbecil" | "imbeciles" | "gilipollas" | "carajo"
+            | "chingar" | "chingada" | "chingado" | "culero" | "mamon" | "tonto" | "tontos"
+            // French
+            | "merde" | "merdique" | "putain" | "pute" | "connard" | "connards" | "connasse"
+            | "salaud" | "salauds" | "salope" | "encule" | "enculer" | "encules" | "foutre"
+            | "bordel" | "chier" | "abruti" | "abrutis" | "cretin" | "cretins" | "debile"
+            | "debiles" | "imbecile" | "nique" | "niquer" | "ntm" | "gueule"
+            // German
+            | "scheisse" | "scheiss" | "scheissladen" | "arschloch" | "arschlocher"
+            | "arschloecher" | "arsch" | "verdammt" | "verdammte" | "verdammter"
+            | "verdammten" | "idioten" | "blod" | "blode" | "bloder" | "bloden" | "bloed"
+            | "dumm" | "dumme" | "dummer" | "depp" | "deppen" | "vollidiot" | "vollidioten"
+            | "wichser" | "kacke" | "fick" | "ficken" | "drecksladen"
+            // Portuguese
+            | "merda" | "porra" | "caralho" | "foda" | "fodase" | "fodido" | "fodida" | "otario"
+            | "otarios" | "cacete" | "bosta" | "imbecis" | "babaca" | "babacas" | "fdp" | "vsf"
+            | "pqp"
+    )
+}
+
+/// Two-word insults whose words are harmless alone.
+const PROFANE_PHRASES: &[&[&str]] = &[&["screw", "you"], &["screw", "this"], &["fait", "chier"]];
+
+fn has_profanity(text: &str, words: &[String]) -> bool {
+    words.iter().any(|w| is_profane_word(w))
+        || PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
+        || text.split_whitespace().any(is_masked_swear)
+}
+
+/// "f***", "sh*t", "b*tch" and grawlixes such as "#$%@".
+fn is_masked_swear(chunk: &str) -> bool {
+    let chunk = chunk.trim_matches(|c: char| matches!(c, '.' | ',' | '!' | '?' | '"' | '(' | ')'));
+    let symbols = chunk
+        .chars()
+        .filter(|c| matches!(c, '@' | '#' | '$' | '%' | '&' | '*'))
+        .count();
+    let distinct: HashSet<char> = chunk
+        .chars()
+        .filter(|c| matches!(c, '@' | '#' | '$' | '%' | '&'))
+        .collect();
+    if symbols >= 3 && distinct.len() >= 2 && !chunk.chars().any(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    let len = chunk.chars().count();
+    let mut chars = chunk.chars();
+    let starts_like_swear = chars
+        .next()
+        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'f' | 's' | 'b' | 'a' | 'c' | 'm'));
+    starts_like_swear
+        && (3..=10).contains(&len)
+        && chunk.contains('*')
+        && chunk.chars().all(|c| c.is_alphabetic() || c == '*')
+}
+
+fn is_negative_word(w: &str) -> bool {
+    matches!(
+        w,
+        // English
+        "ridiculous" | "useless" | "worst" | "unacceptable" | "terrible" | "horrible"
+            | "awful" | "pathetic" | "incompetent" | "disgusting" | "outrageous" | "absurd"
+            | "hopeless" | "scam" | "scammers" | "rubbish" | "garbage" | "frustrated"
+            | "frustrating" | "furious" | "annoyed" | "annoying" | "angry" | "livid"
+            | "disgraceful" | "shameful" | "appalling" | "atrocious" | "nonsense" | "sucks"
+            | "worthless" | "clueless" | "infuriating" | "lousy" | "fedup"
+            // Spanish
+            | "ridiculo" | "ridicula" | "inutil" | "inutiles" | "pesimo" | "pesima"
+            | "pesimos" | "inaceptable" | "harto" | "harta" | "hartos" | "vergonzoso"
+            | "verguenza" | "indignante" | "estafa" | "estafadores" | "incompetente"
+            | "incompetentes" | "basura" | "desastre" | "absurdo" | "absurda" | "furioso"
+            | "furiosa" | "enojado" | "enojada" | "frustrado" | "frustrada" | "frustrante"
+            // French
+            | "ridicule" | "inutile" | "inacceptable" | "inadmissible" | "honteux" | "honte"
+            | "lamentable" | "scandaleux" | "scandale" | "arnaque" | "incompetents" | "nul"
+            | "nuls" | "nulle" | "pire" | "marre" | "degoutant" | "insupportable" | "exaspere"
+            | "furieux" | "furieuse" | "enerve" | "enervee" | "minable" | "pitoyable"
+            | "catastrophique"
+            // German
+            | "lacherlich" | "laecherlich" | "nutzlos" | "sinnlos" | "schlechteste"
+            | "schlechtesten" | "schlechtester" | "schlimmste" | "inakzeptabel" | "unverschamt"
+            | "unverschaemt" | "frechheit" | "katastrophe" | "katastrophal" | "betrug"
+            | "abzocke" | "furchtbar" | "schrecklich" | "miserabel" | "unfahig" | "unfaehig"
+            | "inkompetent" | "wutend" | "wuetend" | "genervt" | "saftladen" | "zumutung"
+            | "zeitverschwendung"
+            // Portuguese
+            | "inuteis" | "pessimo" | "pessima" | "inaceitavel" | "farto" | "farta" | "vergonha"
+            | "lamentavel" | "horrivel" | "terrivel" | "palhacada" | "descaso" | "porcaria"
+            | "enganacao" | "revoltado" | "revoltada" | "irritado" | "irritada"
+    )
+}
+
+/// Short phrases of complaint, as folded words.
+const NEGATIVE_PHRASES: &[&[&str]] = &[
+    // English
+    &["fed", "up"],
+    &["sick", "of"],
+    &["sick", "and", "tired"],
+    &["this", "is", "a", "joke"],
+    &["what", "a", "joke"],
+    &["such", "a", "joke"],
+    &["re", "a", "joke"],
+    &["are", "a", "joke"],
+    &["waste", "of", "time"],
+    &["waste", "of", "my", "time"],
+    &["still", "not"],
+    &["still", "no"],
+    &["still", "nothing"],
+    &["still", "haven"],
+    &["still", "hasn"],
+    &["still", "waiting"],
+    &["still", "don"],
+    &["still", "doesn"],
+    &["still", "isn"],
+    &["still", "can", "t"],
+    &["never", "again"],
+    &["not", "happy"],
+    &["not", "acceptable"],
+    &["what", "the", "hell"],
+    &["what", "the", "heck"],
+    &["are", "you", "kidding"],
+    &["you", "kidding", "me"],
+    &["for", "the", "last", "time"],
+    &["how", "many", "times"],
+    &["had", "enough"],
+    // Spanish
+    &["el", "peor"],
+    &["la", "peor"],
+    &["lo", "peor"],
+    &["es", "una", "broma"],
+    &["que", "broma"],
+    &["todavia", "no"],
+    &["aun", "no"],
+    &["sigue", "sin"],
+    &["sigo", "sin"],
+    &["siguen", "sin"],
+    &["cuantas", "veces"],
+    &["tomadura", "de", "pelo"],
+    &["perdida", "de", "tiempo"],
+    &["mal", "servicio"],
+    // French
+    &["le", "pire"],
+    &["ras", "le", "bol"],
+    &["c", "est", "une", "blague"],
+    &["quelle", "blague"],
+    &["toujours", "pas"],
+    &["toujours", "rien"],
+    &["n", "importe", "quoi"],
+    &["perte", "de", "temps"],
+    &["combien", "de", "fois"],
+    // German
+    &["die", "nase", "voll"],
+    &["das", "ist", "ein", "witz"],
+    &["so", "ein", "witz"],
+    &["immer", "noch", "nicht"],
+    &["immer", "noch", "kein"],
+    &["noch", "immer", "nicht"],
+    &["noch", "immer", "kein"],
+    &["schon", "wieder"],
+    &["reicht", "mir"],
+    &["reicht", "jetzt"],
+    &["wie", "oft", "noch"],
+    // Portuguese
+    &["o", "pior"],
+    &["a", "pior"],
+    &["e", "uma", "piada"],
+    &["que", "piada"],
+    &["ainda", "nao"],
+    &["ainda", "sem"],
+    &["cansado", "de"],
+    &["cansada", "de"],
+    &["perda", "de", "tempo"],
+    &["quantas", "vezes"],
+];
+
+/// Words for "again", whose following "??" reads as exasperation.
+const AGAIN_WORDS: &[&str] = &[
+    "again",
+    "otra vez",
+    "de nuevo",
+    "encore",
+    "wieder",
+    "nochmal",
+    "schon wieder",
+    "de novo",
+    "outra vez",
+];
+
+fn has_negative_wording(text: &str, words: &[String]) -> bool {
+    words.iter().any(|w| is_negative_word(w))
+        || NEGATIVE_PHRASES.iter().any(|p| contains_phrase(words, p))
+        || has_angry_punctuation(text)
+        || has_again_question_marks(&fold(text))
+}
+
+fn contains_phrase(words: &[String], phrase: &[&str]) -> bool {
+    words
+        .windows(phrase.len())
+        .any(|w| w.iter().zip(phrase).all(|(a, b)| a == b))
+}
+
+/// "!!!", "???", or a mix such as "?!" / "!?!".
+fn has_angry_punctuation(text: &str) -> bool {
+    let mut bangs = 0;
+    let mut questions = 0;
+    for c in text.chars().chain(std::iter::once(' ')) {
+        match c {
+            '!' | '！' => bangs += 1,
+            '?' | '？' => questions += 1,
+            _ => {
+                if bangs >= 3 || questions >= 3 || (bangs >= 1 && questions >= 1) {
+                    return true;
+                }
+                bangs = 0;
+                questions = 0;
+            }
+        }
+    }
+    false
+}
+
+/// "again??", "encore ??", "schon wieder??" in folded text.
+fn has_again_question_marks(folded: &str) -> bool {
+    AGAIN_WORDS.iter().any(|again| {
+        folded.match_indices(again).any(|(start, _)| {
+            let boundary_before = folded[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
+            let rest = folded[start + again.len()..].trim_start();
+            boundary_before && rest.starts_with("??")
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// repeats_question
+// ---------------------------------------------------------------------------------------------
+
+/// Function words left out of the overlap (only words of three letters or more matter anyway).
+fn is_stop_word(w: &str) -> bool {
+    matches!(
+        w,
+        // English
+        "the" | "and" | "but" | "for" | "you" | "your" | "yours" | "are" | "was" | "were"
+            | "have" | "has" | "had" | "this" | "that" | "these" | "those" | "with" | "from"
+            | "any" | "can" | "could" | "would" | "should" | "will" | "please" | "thanks"
+            | "thank" | "just" | "about" | "into" | "there" | "their" | "them" | "they" | "our"
+            | "its" | "again" | "still" | "also" | "yet" | "hello" | "does" | "did" | "how"
+            | "what" | "which" | "who" | "why" | "don" | "doesn" | "didn" | "isn" | "aren"
+            | "won" | "wasn" | "haven" | "hasn" | "get" | "got" | "not" | "all" | "out"
+            | "now" | "okay" | "hey"
+            // Spanish
+            | "que" | "por" | "para" | "los" | "las" | "una" | "uno" | "del" | "con" | "como"
+            | "pero" | "mas" | "esta" | "este" | "esto" | "hola" | "gracias" | "favor" | "sus"
+            | "mis" | "muy" | "otra" | "vez" | "todavia" | "aun" | "sigue"
+            // French
+            | "les" | "des" | "une" | "est" | "pour" | "avec" | "qui" | "dans" | "pas"
+            | "vous" | "nous" | "mon" | "mes" | "ses" | "sur" | "bonjour" | "merci" | "encore"
+            | "toujours"
+            // German
+            | "der" | "die" | "das" | "und" | "ist" | "ein" | "eine" | "einen" | "einem"
+            | "mit" | "wie" | "ich" | "sie" | "wir" | "mein" | "meine" | "nicht"
+            | "noch" | "bitte" | "danke" | "hallo" | "auf" | "fur" | "von" | "immer"
+            | "wieder" | "kann"
+            // Portuguese
+            | "com" | "dos" | "meu" | "minha" | "nao" | "ola" | "obrigado" | "ainda"
+            | "voce"
+    )
+}
+
+/// Lower-cased, accent-folded words of at least three letters, stop words removed.
+fn content_words(text: &str) -> HashSet<String> {
+    words(text)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 3 && !is_stop_word(w))
+        .collect()
+}
+
+/// Whether `text` asks again what an earlier customer message already asked (after an answer):
+/// normalised word overlap (Jaccard over lowercased, accent-folded words of length ≥ 3, minus a
+/// small stop-word list) ≥ 0.6 with any of `earlier`, and at least 3 content words in common.
+#[must_use]
+pub fn repeats_question(earlier: &[&str], text: &str) -> bool {
+    let now = content_words(text);
+    if now.len() < 3 {
+        return false;
+    }
+    earlier.iter().any(|previous| {
+        let before = content_words(previous);
+        let common = now.intersection(&before).count();
+        let union = now.union(&before).count();
+        // Jaccard ≥ 0.6, in integers: common / union ≥ 3 / 5.
+        common >= 3 && common * 5 >= union * 3
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failures(cases: &[&str], expected: bool) -> Vec<String> {
+        cases
+            .iter()
+            .filter(|c| asks_for_human(c) != expected)
+            .map(|c| (*c).to_owned())
+            .collect()
+    }
+
+    const REQUESTS: &[&str] = &[
+        // English
+        "talk to a human",
+        "agent please",
+        "can I speak to a real person?",
+        "I want a representative",
+        "connect me with customer service",
+        "human!",
+        "get me a manager",
+        "operator",
+        "live agent",
+        "agent",
+        "human",
+        "person please",
+        "representative",
+        "REPRESENTATIVE!!!",
+        "Agent, please.",
+        "I need to speak with someone",
+        "transfer me to an agent",
+        "put me through to a human",
+        "let me talk to your supervisor",
+        "I'd like to chat with a live person",
+        "escalate this to a human",
+        "is there a human I can talk to?",
+        "can I get a real human on the line?",
+        "give me a human",
+        "I need a human",
+        "why can't I talk to a person?",
+        "please have someone call me back",
+        "I am asking for a representative",
+        "Where is my order? Agent!",
+        "customer service please",
+        "I want to talk to a human being",
+        "can I speak to someone real",
+        "is there a real person there?",
+        "I want an agent to call me back",
+        "no, I want an agent",
+        // Misspellings
+        "tlak to a humen",
+        "speak to an agnet",
+        "real persn please",
+        "talk to a reprsentative",
+        "connect me to custmer service",
+        // Spanish
+        "quiero hablar con una persona",
+        "pásame con un agente",
+        "hablar con un humano",
+        "necesito hablar con alguien",
+        "comunícame con un asesor",
+        "un agente por favor",
+        "¿hay alguna persona con quien pueda hablar?",
+        "quiero que me atienda una persona de verdad",
+        "HABLAR CON UN HUMANO YA",
+        "¿hay alguien disponible?",
+        // French
+        "je veux parler à un conseiller",
+        "un humain s'il vous plaît",
+        "est-ce que je peux parler à quelqu'un ?",
+        "passez-moi un conseiller svp",
+        "je souhaite être mis en relation avec un conseiller",
+        "j'ai besoin d'un vrai humain",
+        "Je voudrais parler au service client",
+        // German
+        "ich möchte mit einem Mitarbeiter sprechen",
+        "einen Menschen bitte",
+        "Kann ich bitte mit einem echten Menschen sprechen?",
+        "Verbinden Sie mich bitte mit einem Mitarbeiter",
+        "ich brauche einen Menschen",
+        "ich will mit jemandem reden",
+        "ich hätte gerne einen Mitarbeiter",
+        "Gibt es einen Menschen, mit dem ich sprechen kann?",
+        "Ich moechte mit dem Kundendienst sprechen",
+        "Gibt es einen Menschen?",
+        // Portuguese
+        "quero falar com um atendente",
+        "falar com uma pessoa",
+        "me passa para um atendente",
+        "preciso de um atendente humano",
+        "gostaria de falar com alguém",
+        "atendimento humano, por favor",
+        "tem alguém com quem eu possa falar?",
+    ];
+
+    const NON_REQUESTS: &[&str] = &[
+        // English
+        "is a human reviewing my return?",
+        "was this answer written by a person?",
+        "my agent at the bank said I should ask",
+        "the delivery person left it at the door",
+        "I am a human",
+        "how do I become a sales agent?",
+        "do you have human-readable invoices?",
+        "travel agent booking",
+        "where is my order?",
+        "I spoke to an agent yesterday and they fixed it",
+        "the representative was very helpful last time",
+        "what are your customer service hours?",
+        "can you talk me through the refund process?",
+        "please send the invoice to the person in accounting",
+        "I need to update the contact person on my account",
+        "does a person need to sign for the delivery?",
+        "human error caused a double charge",
+        "can you talk like a human?",
+        "am I talking to a real person right now?",
+        "I don't want to talk to a human, just answer me",
+        "the chat agent was rude",
+        "I want a refund",
+        "how do I get the agent's phone number?",
+        "are you a human or a bot?",
+        "will a person review my claim?",
+        "I'd like to manage my subscription",
+        "no need for an agent, thanks",
+        "I want a person to sign for it",
+        "are there any humans working here?",
+        "I'd rather not talk to a human",
+        "please give the package to the person at reception",
+        "I need an agent number",
+        // Spanish
+        "la persona que entregó el paquete fue amable",
+        "¿dónde está mi pedido?",
+        "el agente me dijo que esperara",
+        "no quiero hablar con un agente",
+        "¿estoy hablando con una persona?",
+        "hablé con un agente ayer",
+        // French
+        "personne ne répond au téléphone",
+        "le conseiller m'a dit d'attendre",
+        "je voudrais parler de ma commande",
+        "je ne veux pas parler à un humain",
+        "est-ce que je parle à un robot ?",
+        // German
+        "der Mitarbeiter im Laden war nett",
+        "Wo ist meine Bestellung?",
+        "Ich habe gestern mit einem Mitarbeiter gesprochen",
+        "Ich will nicht mit einem Menschen sprechen",
+        "spreche ich mit einem Menschen?",
+        "ich habe mit einer Person gesprochen",
+        // Portuguese
+        "a pessoa que entregou foi simpática",
+        "onde está meu pedido?",
+        "o atendente disse que ia resolver",
+        "estou falando com uma pessoa?",
+    ];
+
+    #[test]
+    fn explicit_requests_for_a_person_are_detected_in_five_languages() {
+        assert!(REQUESTS.len() >= 40);
+        assert_eq!(failures(REQUESTS, true), Vec::<String>::new());
+    }
+
+    #[test]
+    fn mentions_of_humans_that_are_not_requests_are_ignored() {
+        assert!(NON_REQUESTS.len() >= 25);
+        assert_eq!(failures(NON_REQUESTS, false), Vec::<String>::new());
+    }
+
+    #[test]
+    fn requests_ignore_case_and_accents() {
+        for text in [
+            "PASAME CON UN AGENTE",
+            "pasame con un agente",
+            "Pásame con un agénte",
+            "ICH MÖCHTE MIT EINEM MITARBEITER SPRECHEN",
+            "ich mochte mit einem mitarbeiter sprechen",
+            "Je Veux Parler A Un Conseiller",
+            // Decomposed accents (e + combining acute).
+            "pa\u{301}same con un agente",
+        ] {
+            assert!(asks_for_human(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn empty_and_punctuation_only_messages_are_not_requests() {
+        for text in ["", "   ", "?!", "...", "please", "hello?"] {
+            assert!(!asks_for_human(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn close_misspellings_are_corrected_but_real_words_are_not() {
+        assert_eq!(correct_spelling("tlak"), Some("talk"));
+        assert_eq!(correct_spelling("humen"), Some("human"));
+        assert_eq!(correct_spelling("agnet"), Some("agent"));
+        assert_eq!(correct_spelling("persn"), Some("person"));
+        assert_eq!(correct_spelling("walk"), None);
+        assert_eq!(correct_spelling("tall"), None);
+        assert_eq!(correct_spelling("personal"), None);
+        assert_eq!(correct_spelling("agency"), None);
+        assert_eq!(correct_spelling("agent"), None);
+    }
+
+    #[test]
+    fn shouting_needs_twelve_mostly_upper_case_letters() {
+        assert!(frustration("WHERE IS MY REFUND").shouting);
+        assert!(frustration("WHY IS THIS STILL NOT FIXED, i paid").shouting);
+        assert!(!frustration("I LOVE IT").shouting, "too short");
+        assert!(!frustration("Where is my refund?").shouting);
+        assert!(!frustration("NASA and UPS are both fine by me today").shouting);
+    }
+
+    #[test]
+    fn an_all_caps_order_number_is_not_shouting() {
+        assert!(!frustration("order ZX9-AB12-CDEF34-GHIJ56 has not arrived").shouting);
+        assert!(!frustration("ORDER #AB12CD34EF56GH78").shouting);
+        assert!(!frustration("Tracking: 1Z999AA10123456784").shouting);
+    }
+
+    #[test]
+    fn profanity_is_detected_in_five_languages() {
+        for text in [
+            "this is fucking useless",
+            "what a load of shit",
+            "you idiots",
+            "WTF",
+            "esto es una mierda",
+            "joder, otra vez",
+            "putain, c'est pas possible",
+            "bande de connards",
+            "So eine Scheiße",
+            "ihr Idioten",
+            "que porra é essa",
+            "caralho, de novo",
+            "this is f***ing annoying",
+            "sh*t",
+            "what the #$%@ happened",
+            "screw you",
+        ] {
+            assert!(frustration(text).profanity, "{text}");
+        }
+    }
+
+    #[test]
+    fn profanity_is_matched_on_whole_words_only() {
+        for text in [
+            "I signed up for the yoga class",
+            "your assessment of my claim",
+            "I live in Scunthorpe",
+            "I love Dickens novels",
+            "cocktail glasses arrived broken",
+            "please pass the message on",
+            "quiero hablar con un agente",
+            "the screw is missing from the shelf",
+            "my password is s3cure*",
+            "total was $100 @ 5%",
+        ] {
+            assert!(!frustration(text).profanity, "{text}");
+        }
+    }
+
+    #[test]
+    fn negative_wording_is_detected_in_five_languages() {
+        for text in [
+            "this is ridiculous",
+            "your app is useless",
+            "worst company ever",
+            "this is unacceptable",
+            "I'm fed up with this",
+            "this is a joke",
+            "terrible service",
+            "where is my parcel!!!",
+            "it's still not working",
+            "charged again??",
+            "what?!",
+            "esto es ridículo",
+            "el peor servicio",
+            "estoy harto",
+            "todavía no llega",
+            "c'est inadmissible",
+            "j'en ai marre",
+            "toujours pas de remboursement",
+            "das ist lächerlich",
+            "ich habe die Nase voll",
+            "immer noch nicht angekommen",
+            "schon wieder??",
+            "isso é um absurdo",
+            "serviço péssimo",
+            "ainda não chegou",
+        ] {
+            assert!(frustration(text).negative, "{text}");
+        }
+    }
+
+    #[test]
+    fn calm_messages_have_no_frustration() {
+        for text in [
+            "Hi, where is my order?",
+            "Thanks, that worked!",
+            "Great, it works!!",
+            "Could you check it again?",
+            "Is it still possible to change my address?",
+            "Can I get a refund for order 12345?",
+            "¿Dónde está mi pedido?",
+            "Merci beaucoup",
+            "Wo ist meine Bestellung?",
+            "Obrigado pela ajuda",
+        ] {
+            let f = frustration(text);
+            assert_eq!(f, Frustration::default(), "{text}: {f:?}");
+            assert_eq!(f.count(), 0);
+        }
+    }
+
+    #[test]
+    fn count_adds_up_the_signals_that_fired() {
+        let f = frustration("THIS IS FUCKING RIDICULOUS!!!");
+        assert!(f.shouting && f.profanity && f.negative, "{f:?}");
+        assert_eq!(f.count(), 3);
+        let f = frustration("this is ridiculous");
+        assert_eq!(f.count(), 1);
+    }
+
+    #[test]
+    fn a_slightly_reworded_question_is_a_repeat() {
+        let earlier = ["Hello", "How do I reset the password for the mobile app?"];
+        assert!(repeats_question(
+            &earlier,
+            "how can I reset my password on the mobile app?"
+        ));
+        assert!(repeats_question(
+            &earlier,
+            "I still can't reset my password in the mobile app!"
+        ));
+        assert!(repeats_question(
+            &["¿Cuándo llegará mi pedido número 12345?"],
+            "cuando llegara el pedido numero 12345"
+        ));
+    }
+
+    #[test]
+    fn a_different_question_is_not_a_repeat() {
+        let earlier = ["How do I reset the password for the mobile app?"];
+        assert!(!repeats_question(
+            &earlier,
+            "What are the opening hours of the Berlin store?"
+        ));
+        assert!(!repeats_question(
+            &["How do I change the delivery address for order 12345?"],
+            "How do I cancel order 12345 and get a refund?"
+        ));
+    }
+
+    #[test]
+    fn short_messages_are_never_repeats() {
+        assert!(!repeats_question(&["reset password"], "reset password"));
+        assert!(!repeats_question(&["ok thanks"], "ok thanks"));
+        assert!(!repeats_question(
+            &["Where is my order?"],
+            "where is my order??"
+        ));
+        assert!(!repeats_question(
+            &[],
+            "How do I reset the password for the mobile app?"
+        ));
+    }
+
+    #[test]
+    fn overlap_below_the_threshold_is_not_a_repeat() {
+        // Three words in common out of six: Jaccard 0.5.
+        assert!(!repeats_question(
+            &["refund invoice shipping"],
+            "refund invoice shipping warranty battery charger"
+        ));
+        // Three in common out of five: exactly 0.6.
+        assert!(repeats_question(
+            &["refund invoice shipping warranty"],
+            "refund invoice shipping battery"
+        ));
+    }
+}

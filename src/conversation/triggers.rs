@@ -1,0 +1,170 @@
+//! When the assistant steps aside. Before answering: the customer asks for a person, or is
+//! frustrated. After drafting a reply: its confidence is low (offer or hand off, per config),
+//! or several replies in a row were not confident. Dependency failures (model, actions) are
+//! decided where they happen.
+//!
+//! Frustration hands off when the message repeats a question already answered (unless it
+//! carries an order number or email: lookups repeat their wording), carries
+//! profanity, or when this message and the customer's previous one together show two or more
+//! signals (shouting, angry or negative wording).
+
+use super::{intent, signals};
+use crate::{
+    config::LowConfidence,
+    storage::{HandoffReason, Message, Role},
+};
+
+/// The reply when the customer asks for a person.
+pub const CONNECTING: &str = "Of course. I'm connecting you with a person from our team; they'll reply right here, and they'll see everything we've discussed, so you won't need to repeat yourself.";
+
+/// The reply when the customer is frustrated.
+pub const SORRY: &str = "I'm sorry this has been frustrating. I'm bringing in a person from our team who will pick this up right here; they can see our whole conversation.";
+
+/// A handoff decided before any answer is drafted, with what to tell the customer.
+pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, &'static str)> {
+    if signals::asks_for_human(text) {
+        return Some((HandoffReason::CustomerRequest, CONNECTING));
+    }
+    let now = signals::frustration(text);
+    let previous = earlier
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::Customer)
+        .map(|m| signals::frustration(&m.text))
+        .unwrap_or_default();
+    let answered: Vec<&str> = earlier
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| {
+            m.role == Role::Customer && earlier[i + 1..].iter().any(|r| r.role == Role::Assistant)
+        })
+        .map(|(_, m)| m.text.as_str())
+        .collect();
+    // Account lookups repeat their wording with other identifiers; that is not frustration.
+    let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();
+    let repeated = !has_identifiers && signals::repeats_question(&answered, text);
+    if repeated || now.profanity || now.count() + previous.count() >= 2 {
+        return Some((HandoffReason::Frustration, SORRY));
+    }
+    None
+}
+
+/// A handoff decided after the reply is drafted, from its confidence and the earlier replies'.
+pub fn after_answer(
+    confidence: Option<f32>,
+    threshold: f32,
+    policy: LowConfidence,
+    failed_turns: usize,
+    earlier: &[Message],
+) -> Option<HandoffReason> {
+    let low = |c: Option<f32>| c.is_some_and(|c| c < threshold);
+    if !low(confidence) {
+        return None;
+    }
+    let previous_low = earlier
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::Assistant)
+        .take(failed_turns.saturating_sub(1))
+        .filter(|m| low(m.confidence))
+        .count();
+    if previous_low + 1 >= failed_turns {
+        return Some(HandoffReason::RepeatedFailure);
+    }
+    match policy {
+        LowConfidence::Handoff => Some(HandoffReason::LowConfidence),
+        LowConfidence::Offer => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64, role: Role, text: &str, confidence: Option<f32>) -> Message {
+        Message {
+            id: format!("m{seq}"),
+            seq,
+            conversation_id: "c".into(),
+            role,
+            text: text.into(),
+            created_at: String::new(),
+            citations: vec![],
+            actions: vec![],
+            confidence,
+            author: None,
+        }
+    }
+
+    #[test]
+    fn asking_for_a_person_hands_off_at_once() {
+        assert_eq!(
+            before_answer("can I talk to a human please", &[]).map(|(r, _)| r),
+            Some(HandoffReason::CustomerRequest)
+        );
+        assert_eq!(before_answer("is a human reviewing my return?", &[]), None);
+    }
+
+    #[test]
+    fn the_same_question_after_an_answer_is_frustration() {
+        let earlier = [
+            message(
+                1,
+                Role::Customer,
+                "How long does a refund take to reach my card?",
+                None,
+            ),
+            message(2, Role::Assistant, "5-10 business days.", Some(0.8)),
+        ];
+        assert_eq!(
+            before_answer("how long does the refund take to reach my card??", &earlier)
+                .map(|(r, _)| r),
+            Some(HandoffReason::Frustration)
+        );
+        assert_eq!(before_answer("Do you ship to Canada?", &earlier), None);
+    }
+
+    #[test]
+    fn negative_messages_in_a_row_are_frustration_but_one_is_not() {
+        let earlier = [
+            message(
+                1,
+                Role::Customer,
+                "This is ridiculous, my parcel is late",
+                None,
+            ),
+            message(2, Role::Assistant, "Sorry about that.", Some(0.8)),
+        ];
+        assert_eq!(
+            before_answer("This is ridiculous, my parcel is late", &[]),
+            None
+        );
+        assert_eq!(
+            before_answer("Useless. Still not here.", &earlier).map(|(r, _)| r),
+            Some(HandoffReason::Frustration)
+        );
+    }
+
+    #[test]
+    fn low_confidence_offers_or_hands_off_and_repeats_escalate() {
+        let low = Some(0.1);
+        assert_eq!(after_answer(low, 0.35, LowConfidence::Offer, 3, &[]), None);
+        assert_eq!(
+            after_answer(low, 0.35, LowConfidence::Handoff, 3, &[]),
+            Some(HandoffReason::LowConfidence)
+        );
+        assert_eq!(
+            after_answer(Some(0.9), 0.35, LowConfidence::Handoff, 3, &[]),
+            None
+        );
+        let earlier = [
+            message(2, Role::Assistant, "not found", Some(0.0)),
+            message(3, Role::Customer, "?", None),
+            message(4, Role::Assistant, "not found", Some(0.2)),
+        ];
+        assert_eq!(
+            after_answer(low, 0.35, LowConfidence::Offer, 3, &earlier),
+            Some(HandoffReason::RepeatedFailure)
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! Agent routes: the handoff queue (list, claim, resolve, release), agent replies, the
+//! conversation's mode, and the agents' live feed.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{
+    error::ApiError,
+    extract::{AgentAuth, ApiJson, ApiQuery},
+};
+use crate::{
+    app::AppState,
+    events::{AgentEvent, ConversationEvent},
+    storage::{Handoff, HandoffStatus, Mode, NewMessage, QueueConflict, Role},
+};
+
+/// Longest agent reply, in characters.
+const MAX_AGENT_TEXT: usize = 8_000;
+
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    status: Option<String>,
+}
+
+/// `GET /v1/handoffs?status=waiting`
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    _: AgentAuth,
+    ApiQuery(query): ApiQuery<StatusQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let status = match query.status.as_deref() {
+        None => HandoffStatus::Waiting,
+        Some(s) => HandoffStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_status",
+                "status must be waiting, claimed, resolved or released",
+            )
+        })?,
+    };
+    let handoffs = state.store.handoffs(status).await?;
+    Ok(Json(json!({ "handoffs": handoffs })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    agent: String,
+}
+
+fn agent_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ApiError::invalid(
+            "invalid_agent",
+            "agent must be 1-80 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn announce(state: &AppState, handoff: &Handoff, mode: Mode) {
+    state
+        .events
+        .publish_agents(AgentEvent::Handoff(handoff.clone()));
+    state.events.publish(
+        &handoff.conversation_id,
+        ConversationEvent::Status {
+            mode,
+            handoff: Some(handoff.clone()),
+        },
+    );
+}
+
+fn queue_result(result: Result<Handoff, QueueConflict>) -> Result<Handoff, ApiError> {
+    match result {
+        Ok(handoff) => Ok(handoff),
+        Err(QueueConflict::Missing) => Err(ApiError::NotFound("handoff")),
+        Err(QueueConflict::Taken(h)) => Err(ApiError::Conflict(match (h.status, h.claimed_by) {
+            (HandoffStatus::Claimed, Some(agent)) => format!("{agent} already holds this handoff."),
+            (status, _) => format!("This handoff is already {}.", status.as_str()),
+        })),
+    }
+}
+
+/// `POST /v1/handoffs/{id}/claim`
+pub async fn claim(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    _: AgentAuth,
+    ApiJson(body): ApiJson<Claim>,
+) -> Result<Json<Handoff>, ApiError> {
+    let agent = agent_name(&body.agent)?;
+    let handoff = queue_result(state.store.claim_handoff(&id, &agent).await?)?;
+    announce(&state, &handoff, Mode::Human);
+    Ok(Json(handoff))
+}
+
+async fn close(state: &AppState, id: &str, to: HandoffStatus) -> Result<Json<Handoff>, ApiError> {
+    let handoff = queue_result(state.store.close_handoff(id, to).await?)?;
+    announce(state, &handoff, Mode::Ai);
+    Ok(Json(handoff))
+}
+
+/// `POST /v1/handoffs/{id}/resolve`
+pub async fn resolve(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    _: AgentAuth,
+) -> Result<Json<Handoff>, ApiError> {
+    close(&state, &id, HandoffStatus::Resolved).await
+}
+
+/// `POST /v1/handoffs/{id}/release`: back to the assistant.
+pub async fn release(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    _: AgentAuth,
+) -> Result<Json<Handoff>, ApiError> {
+    close(&state, &id, HandoffStatus::Released).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMessage {
+    text: String,
+    agent: String,
+}
+
+/// `POST /v1/conversations/{id}/agent-messages`: delivered live to the customer's stream.
+pub async fn agent_message(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    _: AgentAuth,
+    ApiJson(body): ApiJson<AgentMessage>,
+) -> Result<Response, ApiError> {
+    let agent = agent_name(&body.agent)?;
+    let text = body.text.trim();
+    if text.is_empty() {
+        return Err(ApiError::invalid("empty_message", "text must not be empty"));
+    }
+    if text.chars().count() > MAX_AGENT_TEXT {
+        return Err(ApiError::invalid(
+            "message_too_long",
+            format!("text is longer than {MAX_AGENT_TEXT} characters"),
+        ));
+    }
+    if state.store.conversation(&id).await?.is_none() {
+        return Err(ApiError::NotFound("conversation"));
+    }
+    let message = state
+        .store
+        .append_message(
+            &id,
+            NewMessage {
+                role: Role::Agent,
+                text: text.to_owned(),
+                citations: Vec::new(),
+                actions: Vec::new(),
+                confidence: None,
+                author: Some(agent),
+                reply_to: None,
+            },
+        )
+        .await?;
+    state
+        .events
+        .publish(&id, ConversationEvent::Message(message.clone()));
+    state
+        .events
+        .publish_agents(AgentEvent::Message(message.clone()));
+    Ok((StatusCode::CREATED, Json(message)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetMode {
+    mode: Mode,
+}
+
+/// `PUT /v1/conversations/{id}/mode`
+pub async fn set_mode(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    _: AgentAuth,
+    ApiJson(body): ApiJson<SetMode>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.store.set_mode(&id, body.mode).await? {
+        return Err(ApiError::NotFound("conversation"));
+    }
+    let handoff = state.store.open_handoff_of(&id).await?;
+    state.events.publish(
+        &id,
+        ConversationEvent::Status {
+            mode: body.mode,
+            handoff: handoff.clone(),
+        },
+    );
+    Ok(Json(
+        json!({"conversation_id": id, "mode": body.mode, "handoff": handoff}),
+    ))
+}
+
+/// `GET /v1/agent/stream`: handoff and message events for the console.
+pub async fn agent_stream(
+    State(state): State<Arc<AppState>>,
+    _: AgentAuth,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let shutdown = state.shutdown.clone();
+    let stream = BroadcastStream::new(state.events.subscribe_agents())
+        .map(|event| {
+            let event = match event {
+                Ok(AgentEvent::Handoff(h)) => {
+                    Event::default().event("handoff").data(json!(h).to_string())
+                }
+                Ok(AgentEvent::Message(m)) => {
+                    Event::default().event("message").data(json!(m).to_string())
+                }
+                Err(_) => Event::default().event("resync").data("{}"),
+            };
+            Ok(event)
+        })
+        .take_until(async move { shutdown.cancelled().await });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

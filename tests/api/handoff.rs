@@ -1,0 +1,484 @@
+//! Handoff to humans: triggers, summaries, the queue, live agent replies, human-only mode,
+//! the webhook, and role checks.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{Json, Router, http::StatusCode, routing::post};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{
+        ADMIN_KEY, AGENT_KEY, Chat, TestApp, read_sse_until, spawn_app, spawn_app_with,
+        spawn_app_with_llm,
+    },
+    scripted_llm::Behavior,
+};
+
+async fn agent(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(AGENT_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn waiting(app: &TestApp) -> Vec<Value> {
+    let (status, body) = agent(
+        app,
+        reqwest::Method::GET,
+        "/v1/handoffs?status=waiting",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["handoffs"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
+    let app = spawn_app().await;
+    for text in [
+        "I want to talk to a human",
+        "quiero hablar con una persona",
+        "je veux parler à un conseiller",
+        "ich möchte mit einem Mitarbeiter sprechen",
+        "quero falar com um atendente",
+    ] {
+        let chat = app.start_chat().await;
+        app.say(&chat, json!({"text": "How long do refunds take?"}))
+            .await;
+        let (_, body) = app.say(&chat, json!({ "text": text })).await;
+        assert_eq!(
+            body["handoff"]["reason"], "customer_request",
+            "{text}: {body}"
+        );
+        let summary = body["handoff"]["summary"].as_str().expect("summary");
+        assert!(summary.contains("How long do refunds take?"), "{summary}");
+        assert!(
+            body["replies"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("connecting you"))
+        );
+    }
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "is a human reviewing my return?"}))
+        .await;
+    assert!(
+        body["handoff"].is_null(),
+        "a mention is not a request: {body}"
+    );
+}
+
+#[tokio::test]
+async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(
+        &chat,
+        json!({"text": "How long does a refund take to reach my card?"}),
+    )
+    .await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "HOW LONG DOES A REFUND TAKE TO REACH MY CARD???"}),
+        )
+        .await;
+    assert_eq!(body["handoff"]["reason"], "frustration", "{body}");
+
+    let chat = app.start_chat().await;
+    let mut last = Value::Null;
+    for text in [
+        "xylophone quantum zebra",
+        "blorp fizzle wump",
+        "quasar noodle trombone",
+    ] {
+        last = app.say(&chat, json!({ "text": text })).await.1;
+    }
+    assert_eq!(last["handoff"]["reason"], "repeated_failure", "{last}");
+}
+
+#[tokio::test]
+async fn low_confidence_hands_off_when_configured_to() {
+    let app =
+        spawn_app_with(|s| s.handoff.on_low_confidence = frontdesk::config::LowConfidence::Handoff)
+            .await;
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "xylophone quantum zebra"}))
+        .await;
+    assert_eq!(body["handoff"]["reason"], "low_confidence", "{body}");
+    let (_, body) = app
+        .say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(
+        body["replies"],
+        json!([]),
+        "the assistant stays silent once handed off"
+    );
+}
+
+#[tokio::test]
+async fn the_model_writes_the_summary_from_the_handoff_prompt() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([
+        Behavior::Text("Free over $50 [1].".into()),
+        Behavior::Text("Goal: shipping costs.\nMood: calm.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "How much is shipping?"}))
+        .await;
+    let (_, body) = app.say(&chat, json!({"text": "agent please"})).await;
+    assert_eq!(
+        body["handoff"]["summary"],
+        "Goal: shipping costs.\nMood: calm."
+    );
+    let requests = app.llm().requests();
+    let prompt = requests[1]["messages"][0]["content"]
+        .as_str()
+        .expect("prompt");
+    assert!(
+        prompt.contains("Summarise this support conversation"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("customer: How much is shipping?"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("customer_request"), "{prompt}");
+}
+
+#[tokio::test]
+async fn the_queue_is_claimed_once_and_agent_replies_reach_the_customer_live() {
+    let app = spawn_app().await;
+    let first = app.start_chat().await;
+    let second = app.start_chat().await;
+    for chat in [&first, &second] {
+        app.say(chat, json!({"text": "My kettle arrived broken"}))
+            .await;
+        app.say(chat, json!({"text": "talk to a person"})).await;
+    }
+    let queue = waiting(&app).await;
+    assert_eq!(queue.len(), 2);
+    assert_eq!(
+        queue[0]["conversation_id"],
+        first.id.as_str(),
+        "oldest first"
+    );
+    let handoff_id = queue[0]["id"].as_str().expect("id").to_owned();
+
+    let path = format!("/v1/handoffs/{handoff_id}/claim");
+    let (a, b) = tokio::join!(
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"agent": "ana"}))
+        ),
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"agent": "bo"}))
+        ),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "exactly one claim wins: {a:?} {b:?}");
+    let winner = if a.0 == 200 { "ana" } else { "bo" };
+    let (status, again) = agent(
+        &app,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({"agent": winner})),
+    )
+    .await;
+    assert_eq!((status, again["claimed_by"].as_str()), (200, Some(winner)));
+    assert_eq!(waiting(&app).await.len(), 1);
+
+    let stream = app
+        .client
+        .get(app.url(&format!(
+            "/v1/conversations/{}/stream?access_token={}",
+            first.id, first.token
+        )))
+        .send()
+        .await
+        .expect("stream");
+    let (status, message) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{}/agent-messages", first.id),
+        Some(json!({"text": "Hi, I'm sending a replacement today.", "agent": winner})),
+    )
+    .await;
+    assert_eq!(status, 201, "{message}");
+    assert_eq!(message["role"], "agent");
+    let events = read_sse_until(stream, |events| {
+        events
+            .iter()
+            .any(|(e, d)| e == "message" && d["role"] == "agent")
+    })
+    .await;
+    let delivered = events
+        .iter()
+        .find(|(e, d)| e == "message" && d["role"] == "agent")
+        .expect("agent message");
+    assert_eq!(delivered.1["text"], "Hi, I'm sending a replacement today.");
+    assert_eq!(delivered.1["author"], winner);
+
+    let (status, resolved) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{handoff_id}/resolve"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, resolved["status"].as_str()),
+        (200, Some("resolved"))
+    );
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{handoff_id}/claim"),
+        Some(json!({"agent": "bo"})),
+    )
+    .await;
+    assert_eq!(status, 409, "a resolved handoff cannot be claimed");
+    let (_, body) = app
+        .say(&first, json!({"text": "Thanks! Do you ship to Canada?"}))
+        .await;
+    assert_eq!(
+        body["replies"][0]["role"], "assistant",
+        "the assistant is back after resolve"
+    );
+
+    let other = waiting(&app).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, released) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{other}/release"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, released["status"].as_str()),
+        (200, Some("released"))
+    );
+    let (_, body) = app
+        .say(&second, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(body["replies"][0]["role"], "assistant");
+}
+
+#[tokio::test]
+async fn human_only_channels_and_conversations_store_messages_and_notify_agents() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .put(app.url("/v1/channels/vip"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"human_only": true}))
+        .send()
+        .await
+        .expect("channel");
+    assert_eq!(response.status(), 200);
+    let feed = app
+        .client
+        .get(app.url(&format!("/v1/agent/stream?access_token={AGENT_KEY}")))
+        .send()
+        .await
+        .expect("agent stream");
+    let chat = app.start_chat_with(json!({"channel": "vip"})).await;
+    let (status, body) = app
+        .say(&chat, json!({"text": "Where do I find my invoice?"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["replies"], json!([]));
+    let events = read_sse_until(feed, |e| e.iter().any(|(n, _)| n == "message")).await;
+    assert!(
+        events
+            .iter()
+            .any(|(n, d)| n == "message" && d["text"] == "Where do I find my invoice?")
+    );
+    let (_, channels) = app.admin_get("/v1/channels").await;
+    assert!(
+        channels["channels"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .any(|c| c["name"] == "vip" && c["human_only"] == true)
+    );
+
+    // One conversation switched by an agent, then back.
+    let chat = app.start_chat().await;
+    let path = format!("/v1/conversations/{}/mode", chat.id);
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::PUT,
+        &path,
+        Some(json!({"mode": "human"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = app
+        .say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(body["replies"], json!([]));
+    agent(
+        &app,
+        reqwest::Method::PUT,
+        &path,
+        Some(json!({"mode": "ai"})),
+    )
+    .await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(body["replies"][0]["role"], "assistant");
+}
+
+#[tokio::test]
+async fn agent_and_admin_routes_check_roles() {
+    let app = spawn_app().await;
+    let chat: Chat = app.start_chat().await;
+    let agent_routes = [
+        (reqwest::Method::GET, "/v1/handoffs".to_owned()),
+        (
+            reqwest::Method::GET,
+            format!("/v1/conversations/{}", chat.id),
+        ),
+        (reqwest::Method::POST, "/v1/handoffs/ho_x/claim".to_owned()),
+        (
+            reqwest::Method::POST,
+            "/v1/handoffs/ho_x/resolve".to_owned(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/handoffs/ho_x/release".to_owned(),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/conversations/{}/agent-messages", chat.id),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/v1/conversations/{}/mode", chat.id),
+        ),
+        (reqwest::Method::GET, "/v1/agent/stream".to_owned()),
+    ];
+    for (method, path) in &agent_routes {
+        let body = json!({"agent": "x", "text": "x", "mode": "ai"});
+        let customer = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&chat.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(
+            customer.status(),
+            403,
+            "{method} {path} refuses a customer token"
+        );
+        let nobody = app
+            .client
+            .request(method.clone(), app.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(nobody.status(), 401, "{method} {path} needs credentials");
+    }
+    for (method, path) in [
+        (reqwest::Method::GET, "/v1/articles"),
+        (reqwest::Method::GET, "/v1/channels"),
+        (reqwest::Method::PUT, "/v1/channels/web"),
+        (reqwest::Method::GET, "/v1/search?q=x"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(AGENT_KEY)
+            .json(&json!({"human_only": true}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(
+            response.status(),
+            403,
+            "{method} {path} refuses an agent key"
+        );
+    }
+    let (status, _) = agent(&app, reqwest::Method::GET, "/v1/handoffs?status=lost", None).await;
+    assert_eq!(status, 400);
+    let response = app
+        .client
+        .get(app.url("/v1/handoffs"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(response.status(), 200, "admins can do what agents can");
+}
+
+#[tokio::test]
+async fn new_handoffs_are_posted_to_the_webhook_with_retries() {
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let attempts = Arc::new(Mutex::new(0));
+    let hook = {
+        let received = received.clone();
+        let attempts = attempts.clone();
+        Router::new().route(
+            "/hook",
+            post(move |Json(body): Json<Value>| {
+                let received = received.clone();
+                let attempts = attempts.clone();
+                async move {
+                    let mut n = attempts.lock().expect("lock");
+                    *n += 1;
+                    if *n == 1 {
+                        return StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    received.lock().expect("lock").push(body);
+                    StatusCode::OK
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, hook).await.expect("serve") });
+    let app = spawn_app_with(move |s| s.handoff.webhook_url = Some(url)).await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "human please"})).await;
+    for _ in 0..50 {
+        if !received.lock().expect("lock").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let received = received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "delivered once, after one retry");
+    assert_eq!(received[0]["event"], "handoff.created");
+    assert_eq!(received[0]["handoff"]["reason"], "customer_request");
+    assert_eq!(received[0]["conversation"]["id"], chat.id.as_str());
+}
