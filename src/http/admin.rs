@@ -1,4 +1,4 @@
-//! Admin routes beyond articles: channels (human-only switch).
+//! Admin routes beyond articles: channels (human-only switch) and the summary report.
 
 use std::sync::Arc;
 
@@ -13,7 +13,11 @@ use super::{
     error::ApiError,
     extract::{AdminAuth, ApiJson},
 };
-use crate::{app::AppState, storage::Channel};
+use crate::{
+    app::AppState,
+    http::extract::ApiQuery,
+    storage::{Channel, Summary},
+};
 
 /// `GET /v1/channels`
 pub async fn channels(
@@ -43,4 +47,29 @@ pub async fn set_channel(
         ));
     }
     Ok(Json(state.store.set_channel(&name, body.human_only).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Period {
+    /// Days back from now (default 30, at most 3650).
+    days: Option<i64>,
+}
+
+/// `GET /v1/reports/summary?days=30`
+pub async fn summary(
+    State(state): State<Arc<AppState>>,
+    _: AdminAuth,
+    ApiQuery(period): ApiQuery<Period>,
+) -> Result<Json<Summary>, ApiError> {
+    let days = period.days.unwrap_or(30);
+    if !(1..=3650).contains(&days) {
+        return Err(ApiError::invalid(
+            "invalid_days",
+            "days must be between 1 and 3650",
+        ));
+    }
+    let since = (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::invalid("invalid_days", "days is out of range"))?;
+    Ok(Json(state.store.summary(&since).await?))
 }

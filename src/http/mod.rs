@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/search", get(articles::search))
         .route("/v1/channels", get(admin::channels))
+        .route("/v1/reports/summary", get(admin::summary))
         .route("/v1/channels/{name}", put(admin::set_channel))
         .route("/v1/handoffs", get(queue::list))
         .route("/v1/handoffs/{id}/claim", post(queue::claim))

@@ -10,6 +10,7 @@ mod conversations;
 mod demo_store;
 mod handoffs;
 mod messages;
+mod reports;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -20,6 +21,7 @@ pub use conversations::{Conversation, Customer, Mode, NewConversation};
 pub use demo_store::{OrderRecords, SeedError};
 pub use handoffs::{Handoff, HandoffReason, HandoffStatus, QueueConflict};
 pub use messages::{ActionRecord, Appended, Citation, Message, NewMessage, Role};
+pub use reports::{Counted, Summary};
 
 /// Storage failures. Callers map them to a 503 (the database is a dependency).
 #[derive(Debug, thiserror::Error)]

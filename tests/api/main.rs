@@ -9,4 +9,5 @@ mod errors;
 mod handoff;
 mod helpers;
 mod llm;
+mod reports;
 mod scripted_llm;

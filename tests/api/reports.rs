@@ -1,0 +1,58 @@
+//! The summary report counts what happened.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
+    let app = spawn_app().await;
+    let solved = app.start_chat().await;
+    app.say(&solved, json!({"text": "How long do refunds take?"}))
+        .await;
+    app.client
+        .post(app.url(&format!("/v1/conversations/{}/feedback", solved.id)))
+        .bearer_auth(&solved.token)
+        .json(&json!({"rating": "up"}))
+        .send()
+        .await
+        .expect("feedback");
+    let escalated = app.start_chat().await;
+    app.say(
+        &escalated,
+        json!({"text": "Can I pay with bitcoin at the door?"}),
+    )
+    .await;
+    app.say(&escalated, json!({"text": "talk to a person"}))
+        .await;
+    let idle = app.start_chat().await;
+    let _ = idle;
+
+    let (status, report) = app.admin_get("/v1/reports/summary?days=1").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["conversations"], 3);
+    assert_eq!(report["engaged"], 2);
+    assert_eq!(report["assistant_resolved"], 1);
+    assert_eq!(report["assistant_resolved_rate"], 0.5);
+    assert_eq!(report["handoffs_by_reason"], json!({"customer_request": 1}));
+    assert_eq!(report["feedback_up"], 1);
+    assert_eq!(report["feedback_down"], 0);
+    assert!(
+        report["median_first_response_ms"]
+            .as_i64()
+            .is_some_and(|ms| ms >= 0)
+    );
+    assert!(
+        report["top_cited_articles"][0]["label"]
+            .as_str()
+            .is_some_and(|t| t.to_lowercase().contains("refund")),
+        "{report}"
+    );
+    assert_eq!(
+        report["top_handoff_questions"][0]["label"],
+        "talk to a person"
+    );
+
+    let (status, _) = app.admin_get("/v1/reports/summary?days=0").await;
+    assert_eq!(status, 400);
+}
