@@ -85,9 +85,19 @@ impl Rng {
         self.0 ^= self.0 << 17;
         usize::try_from(self.0 % 1_000_003).unwrap_or_default()
     }
+    /// `n` words: a third from the support vocabulary, the rest from a long tail of
+    /// synthetic words with a Zipf-like spread, as real help-center text has.
     fn words(&mut self, n: usize) -> String {
         (0..n)
-            .map(|_| WORDS[self.next() % WORDS.len()])
+            .map(|_| {
+                if self.next() % 3 == 0 {
+                    WORDS[self.next() % WORDS.len()].to_owned()
+                } else {
+                    // rank ~ 1/u: most draws land on a few hundred words, some on rare ones
+                    let u = 1 + self.next() % 1_000;
+                    format!("w{}", 20_000 / u + self.next() % 7)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }

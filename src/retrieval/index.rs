@@ -73,6 +73,8 @@ struct Fields {
 
 /// The passage index.
 pub struct Index {
+    /// Built once; cloned per search (cheap) because analysing needs `&mut`.
+    analyzer: TextAnalyzer,
     index: TantivyIndex,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -123,7 +125,10 @@ fn analyzer() -> TextAnalyzer {
 
 /// The distinct analysed terms of a text (stemmed, stop words dropped), in order.
 pub fn terms(text: &str) -> Vec<String> {
-    let mut analyzer = analyzer();
+    terms_with(&mut analyzer(), text)
+}
+
+fn terms_with(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -157,6 +162,7 @@ impl Index {
             .try_into()?;
         let writer = index.writer(50_000_000)?;
         Ok(Self {
+            analyzer: analyzer(),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -236,7 +242,8 @@ impl Index {
 
     /// The best `k` passages for a question.
     pub fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, IndexError> {
-        let query_terms = terms(question);
+        let mut analyzer = self.analyzer.clone();
+        let query_terms = terms_with(&mut analyzer, question);
         if query_terms.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
@@ -264,7 +271,16 @@ impl Index {
         let mut snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
         top.into_iter()
-            .map(|(score, address)| self.hit(&searcher, address, score, &snippets, &query_terms))
+            .map(|(score, address)| {
+                self.hit(
+                    &searcher,
+                    address,
+                    score,
+                    &snippets,
+                    &query_terms,
+                    &mut analyzer,
+                )
+            })
             .collect()
     }
 
@@ -275,6 +291,7 @@ impl Index {
         score: f32,
         snippets: &SnippetGenerator,
         query_terms: &[String],
+        analyzer: &mut TextAnalyzer,
     ) -> Result<Hit, IndexError> {
         let f = self.fields;
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -293,9 +310,10 @@ impl Index {
         } else {
             fragment
         };
-        let present: HashSet<String> = terms(&format!("{title}\n{headings}\n{body}"))
-            .into_iter()
-            .collect();
+        let present: HashSet<String> =
+            terms_with(analyzer, &format!("{title}\n{headings}\n{body}"))
+                .into_iter()
+                .collect();
         let found = query_terms.iter().filter(|t| present.contains(*t)).count();
         let url = text_of(f.url);
         Ok(Hit {
