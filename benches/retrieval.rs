@@ -90,7 +90,7 @@ impl Rng {
     fn words(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| {
-                if self.next() % 3 == 0 {
+                if self.next().is_multiple_of(3) {
                     WORDS[self.next() % WORDS.len()].to_owned()
                 } else {
                     // rank ~ 1/u: most draws land on a few hundred words, some on rare ones
