@@ -19,6 +19,7 @@ pub mod actions;
 pub mod app;
 pub mod config;
 pub mod conversation;
+pub mod eval;
 pub mod events;
 pub mod handoff;
 pub mod http;

@@ -21,6 +21,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Score retrieval, routing and handoff decisions on labelled data.
+    Eval {
+        /// Folder with `retrieval/*/` (BEIR layout) and `bitext/validation.jsonl`.
+        #[arg(long, default_value = "../shared/eval")]
+        data: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -35,6 +44,17 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve { config } => serve(config).await,
+        Command::Eval { data, json } => {
+            let report = tokio::task::spawn_blocking(move || frontdesk::eval::run(&data))
+                .await?
+                .context("running the evaluation")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", frontdesk::eval::render(&report));
+            }
+            Ok(())
+        }
     }
 }
 

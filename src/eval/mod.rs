@@ -1,0 +1,359 @@
+//! `frontdesk eval`: scores retrieval, routing and handoff decisions on labelled data, through
+//! the same code the service runs (the tantivy index and search, the deterministic router and
+//! the handoff triggers). Data layout and formats: see the README's "Evaluation" section.
+
+pub mod metrics;
+
+use std::{
+    collections::HashMap,
+    io::BufRead,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    conversation::{
+        intent::{self, AccountIntent},
+        triggers,
+    },
+    retrieval::Index,
+    storage::{Article, Format},
+};
+use metrics::{BinaryScores, ClassificationReport, RetrievalReport};
+
+/// Why an evaluation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{path}: {message}")]
+    Data { path: String, message: String },
+    #[error(transparent)]
+    Index(#[from] crate::retrieval::IndexError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Passages fetched per query before they are folded into a document ranking.
+const PASSAGES_PER_QUERY: usize = 50;
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub retrieval: Vec<RetrievalRun>,
+    pub routing: Option<RoutingRun>,
+}
+
+/// One retrieval data set scored with one way of building the query.
+#[derive(Debug, Serialize)]
+pub struct RetrievalRun {
+    pub dataset: String,
+    pub query: &'static str,
+    pub documents: usize,
+    #[serde(flatten)]
+    pub scores: RetrievalReport,
+}
+
+/// Routing and handoff decisions on labelled customer messages.
+#[derive(Debug, Serialize)]
+pub struct RoutingRun {
+    pub file: String,
+    pub routing: ClassificationReport,
+    /// "Should hand off" (expected `human`) against the triggers' decision.
+    pub handoff: BinaryScores,
+    /// Handoffs the triggers opened, by reason.
+    pub handoff_reasons: HashMap<String, usize>,
+}
+
+#[derive(Deserialize)]
+struct CorpusDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    title: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Query {
+    #[serde(rename = "_id")]
+    id: String,
+    text: String,
+    #[serde(default)]
+    history: Vec<Turn>,
+}
+
+#[derive(Deserialize)]
+struct Turn {
+    speaker: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Labelled {
+    text: String,
+    expected: String,
+}
+
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, EvalError> {
+    let file = std::fs::File::open(path).map_err(|e| EvalError::Data {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(&line).map_err(|e| EvalError::Data {
+            path: path.display().to_string(),
+            message: format!("line {}: {e}", n + 1),
+        })?);
+    }
+    Ok(out)
+}
+
+fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, f64>>, EvalError> {
+    let text = std::fs::read_to_string(path)?;
+    let mut qrels: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    for line in text.lines().skip(1) {
+        let mut cols = line.split('\t');
+        let (Some(q), Some(d), Some(score)) = (cols.next(), cols.next(), cols.next()) else {
+            continue;
+        };
+        let score: f64 = score.trim().parse().unwrap_or(0.0);
+        if score > 0.0 {
+            qrels
+                .entry(q.to_owned())
+                .or_default()
+                .insert(d.to_owned(), score);
+        }
+    }
+    Ok(qrels)
+}
+
+/// Scores one BEIR-layout folder (`corpus.jsonl`, `queries.jsonl`, `qrels.tsv`).
+pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
+    let corpus: Vec<CorpusDoc> = read_jsonl(&dir.join("corpus.jsonl"))?;
+    let queries: Vec<Query> = read_jsonl(&dir.join("queries.jsonl"))?;
+    let qrels = read_qrels(&dir.join("qrels.tsv"))?;
+    let articles: Vec<Article> = corpus
+        .iter()
+        .map(|d| Article {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            body: d.text.clone(),
+            format: Format::Markdown,
+            url: None,
+            locale: None,
+            tags: Vec::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        })
+        .collect();
+    let scratch = tempfile_dir()?;
+    let index = Index::open(&scratch)?;
+    index.rebuild(&articles, 1)?;
+    let dataset = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("retrieval")
+        .to_owned();
+    let with_history = queries.iter().any(|q| !q.history.is_empty());
+    let mut variants: Vec<(&'static str, Box<dyn Fn(&Query) -> String>)> =
+        vec![("last turn", Box::new(|q: &Query| q.text.clone()))];
+    if with_history {
+        variants.push((
+            "customer turns + last turn",
+            Box::new(|q: &Query| {
+                let mut text: Vec<&str> = q
+                    .history
+                    .iter()
+                    .filter(|t| t.speaker == "U")
+                    .map(|t| t.text.as_str())
+                    .collect();
+                text.push(&q.text);
+                text.join("\n")
+            }),
+        ));
+    }
+    let mut runs = Vec::new();
+    for (name, build) in variants {
+        let mut scored = Vec::new();
+        for query in &queries {
+            let Some(relevant) = qrels.get(&query.id) else {
+                continue;
+            };
+            let hits = index.search(&build(query), PASSAGES_PER_QUERY)?;
+            let mut ranked: Vec<String> = Vec::new();
+            for hit in hits {
+                if !ranked.contains(&hit.article_id) {
+                    ranked.push(hit.article_id);
+                }
+            }
+            scored.push((ranked, relevant.clone()));
+        }
+        runs.push(RetrievalRun {
+            dataset: dataset.clone(),
+            query: name,
+            documents: articles.len(),
+            scores: metrics::retrieval_report(&scored),
+        });
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(runs)
+}
+
+fn tempfile_dir() -> Result<PathBuf, EvalError> {
+    let dir =
+        std::env::temp_dir().join(format!("frontdesk-eval-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The routing label the service's deterministic pipeline gives a message.
+pub fn route_label(text: &str) -> &'static str {
+    if let Some((reason, _)) = triggers::before_answer(text, &[]) {
+        return if reason == crate::storage::HandoffReason::CustomerRequest {
+            "human"
+        } else {
+            "knowledge"
+        };
+    }
+    match intent::route(text).intent {
+        Some(AccountIntent::OrderStatus | AccountIntent::RecentOrders) => "order_status",
+        Some(AccountIntent::Billing) => "invoice",
+        Some(AccountIntent::RefundStatus) => "refund_status",
+        None => "knowledge",
+    }
+}
+
+/// Scores routing and handoff decisions on a JSONL file of `{"text", "expected"}` lines
+/// (`expected`: `order_status`, `invoice`, `refund_status`, `human`, `knowledge`; `any` is
+/// not scored).
+pub fn routing(path: &Path) -> Result<RoutingRun, EvalError> {
+    let cases: Vec<Labelled> = read_jsonl(path)?;
+    let mut pairs = Vec::new();
+    let mut handoff = Vec::new();
+    let mut reasons: HashMap<String, usize> = HashMap::new();
+    for case in cases.iter().filter(|c| c.expected != "any") {
+        pairs.push((case.expected.clone(), route_label(&case.text).to_owned()));
+        let decided = triggers::before_answer(&case.text, &[]);
+        if let Some((reason, _)) = decided {
+            *reasons.entry(reason.as_str().to_owned()).or_default() += 1;
+        }
+        handoff.push((case.expected == "human", decided.is_some()));
+    }
+    Ok(RoutingRun {
+        file: path.display().to_string(),
+        routing: metrics::classification_report(&pairs),
+        handoff: metrics::binary_scores(&handoff),
+        handoff_reasons: reasons,
+    })
+}
+
+/// Runs every evaluation found under `data` (`retrieval/*/` and `bitext/validation.jsonl`).
+pub fn run(data: &Path) -> Result<Report, EvalError> {
+    let mut retrieval_runs = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data.join("retrieval"))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    for dir in dirs.iter().filter(|d| d.join("corpus.jsonl").is_file()) {
+        retrieval_runs.extend(retrieval(dir)?);
+    }
+    let labelled = data.join("bitext/validation.jsonl");
+    let routing = if labelled.is_file() {
+        Some(routing(&labelled)?)
+    } else {
+        None
+    };
+    Ok(Report {
+        retrieval: retrieval_runs,
+        routing,
+    })
+}
+
+/// The report as text.
+pub fn render(report: &Report) -> String {
+    let mut out = String::from("Retrieval (BM25 over passages, folded to documents)\n");
+    out.push_str(&format!(
+        "{:<14} {:<28} {:>6} {:>7} {:>6} {:>6} {:>6} {:>7} {:>8}\n",
+        "dataset", "query", "docs", "queries", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10"
+    ));
+    for r in &report.retrieval {
+        let s = &r.scores;
+        out.push_str(&format!(
+            "{:<14} {:<28} {:>6} {:>7} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>8.3}\n",
+            r.dataset,
+            r.query,
+            r.documents,
+            s.queries,
+            s.recall_at_1,
+            s.recall_at_5,
+            s.recall_at_10,
+            s.mrr_at_10,
+            s.ndcg_at_10
+        ));
+    }
+    if let Some(routing) = &report.routing {
+        out.push_str(&format!(
+            "\nRouting ({}; {} cases, accuracy {:.3}, macro F1 {:.3})\n",
+            routing.file, routing.routing.total, routing.routing.accuracy, routing.routing.macro_f1
+        ));
+        out.push_str(&metrics::render_classification(&routing.routing));
+        let h = &routing.handoff;
+        out.push_str(&format!(
+            "\nHandoff decisions (should hand off = expected human): precision {:.3}, recall {:.3}, F1 {:.3} (tp {}, fp {}, fn {}, tn {})\n",
+            h.precision, h.recall, h.f1, h.tp, h.fp, h.fn_, h.tn
+        ));
+        let mut reasons: Vec<_> = routing.handoff_reasons.iter().collect();
+        reasons.sort();
+        for (reason, n) in reasons {
+            out.push_str(&format!("  opened as {reason}: {n}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tiny_beir_folder_scores_as_computed_by_hand() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join("corpus.jsonl"),
+            "{\"_id\": \"d1\", \"title\": \"Refunds\", \"text\": \"Refunds take ten days.\"}\n\
+             {\"_id\": \"d2\", \"title\": \"Shipping\", \"text\": \"Parcels ship from Portland.\"}\n",
+        )
+        .expect("corpus");
+        std::fs::write(
+            dir.path().join("queries.jsonl"),
+            "{\"_id\": \"q1\", \"text\": \"when do refunds arrive\"}\n\
+             {\"_id\": \"q2\", \"text\": \"where do parcels ship from\"}\n",
+        )
+        .expect("queries");
+        // q2's relevant document is d1 on purpose: a miss.
+        std::fs::write(
+            dir.path().join("qrels.tsv"),
+            "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td1\t1\n",
+        )
+        .expect("qrels");
+        let runs = retrieval(dir.path()).expect("runs");
+        let s = &runs[0].scores;
+        assert_eq!(s.queries, 2);
+        assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
+        assert!((s.mrr_at_10 - 0.5).abs() < 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn route_labels_follow_the_pipeline() {
+        assert_eq!(route_label("where is my order NW-1234567"), "order_status");
+        assert_eq!(route_label("I was charged twice"), "invoice");
+        assert_eq!(route_label("has my refund gone through?"), "refund_status");
+        assert_eq!(route_label("talk to a human"), "human");
+        assert_eq!(route_label("what is your returns policy?"), "knowledge");
+    }
+}
