@@ -159,32 +159,18 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
         .and_then(|n| n.to_str())
         .unwrap_or("retrieval")
         .to_owned();
-    let with_history = queries.iter().any(|q| !q.history.is_empty());
-    let mut variants: Vec<(&'static str, Box<dyn Fn(&Query) -> String>)> =
-        vec![("last turn", Box::new(|q: &Query| q.text.clone()))];
-    if with_history {
-        variants.push((
-            "customer turns + last turn",
-            Box::new(|q: &Query| {
-                let mut text: Vec<&str> = q
-                    .history
-                    .iter()
-                    .filter(|t| t.speaker == "U")
-                    .map(|t| t.text.as_str())
-                    .collect();
-                text.push(&q.text);
-                text.join("\n")
-            }),
-        ));
+    let mut variants = vec![QueryText::LastTurn];
+    if queries.iter().any(|q| !q.history.is_empty()) {
+        variants.push(QueryText::WithHistory);
     }
     let mut runs = Vec::new();
-    for (name, build) in variants {
+    for variant in variants {
         let mut scored = Vec::new();
         for query in &queries {
             let Some(relevant) = qrels.get(&query.id) else {
                 continue;
             };
-            let hits = index.search(&build(query), PASSAGES_PER_QUERY)?;
+            let hits = index.search(&variant.text(query), PASSAGES_PER_QUERY)?;
             let mut ranked: Vec<String> = Vec::new();
             for hit in hits {
                 if !ranked.contains(&hit.article_id) {
@@ -195,13 +181,47 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
         }
         runs.push(RetrievalRun {
             dataset: dataset.clone(),
-            query: name,
+            query: variant.name(),
             documents: articles.len(),
             scores: metrics::retrieval_report(&scored),
         });
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(runs)
+}
+
+/// What is fed to retrieval as the query.
+#[derive(Clone, Copy)]
+enum QueryText {
+    /// The customer's last turn only.
+    LastTurn,
+    /// The customer's earlier turns and the last one (the entity named earlier matters).
+    WithHistory,
+}
+
+impl QueryText {
+    fn name(self) -> &'static str {
+        match self {
+            QueryText::LastTurn => "last turn",
+            QueryText::WithHistory => "customer turns + last turn",
+        }
+    }
+
+    fn text(self, query: &Query) -> String {
+        match self {
+            QueryText::LastTurn => query.text.clone(),
+            QueryText::WithHistory => {
+                let mut turns: Vec<&str> = query
+                    .history
+                    .iter()
+                    .filter(|t| t.speaker == "U")
+                    .map(|t| t.text.as_str())
+                    .collect();
+                turns.push(&query.text);
+                turns.join("\n")
+            }
+        }
+    }
 }
 
 fn tempfile_dir() -> Result<PathBuf, EvalError> {
