@@ -14,6 +14,7 @@ use crate::{
     llm::{LlmClient, Prompts, TokenCounter},
     retrieval::Retrieval,
     storage::Store,
+    telemetry::Metrics,
 };
 
 /// How long in-flight turns may take to finish after a shutdown signal.
@@ -57,6 +58,7 @@ pub struct AppState {
     pub prompts: Prompts,
     pub tokens: TokenCounter,
     pub events: Events,
+    pub metrics: Arc<Metrics>,
     /// For outgoing calls other than the model's (webhooks).
     pub http: reqwest::Client,
     /// Turns and other background work, awaited at shutdown.
@@ -100,8 +102,14 @@ impl App {
             .connect_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| StartError::Http(e.to_string()))?;
-        let actions = Actions::load(&settings.actions_dir, store.clone(), http.clone())
-            .map_err(StartError::Actions)?;
+        let metrics = Arc::new(Metrics::default());
+        let actions = Actions::load(
+            &settings.actions_dir,
+            store.clone(),
+            http.clone(),
+            metrics.clone(),
+        )
+        .map_err(StartError::Actions)?;
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let tokens = match &settings.llm.tokenizer {
             Some(path) => TokenCounter::from_file(path).map_err(StartError::Tokenizer)?,
@@ -123,6 +131,7 @@ impl App {
             prompts,
             tokens,
             events: Events::default(),
+            metrics,
             http,
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),

@@ -26,6 +26,7 @@ pub mod http;
 pub mod llm;
 pub mod retrieval;
 pub mod storage;
+pub mod telemetry;
 
 pub use app::{App, AppState};
 pub use config::Settings;

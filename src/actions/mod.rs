@@ -8,13 +8,16 @@ pub mod http_backend;
 pub mod schema;
 pub mod spec;
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use serde_json::{Value, json};
 
 pub use spec::{BackendSpec, Intent, Spec};
 
-use crate::storage::{ActionRecord, Store, StoreError};
+use crate::{
+    storage::{ActionRecord, Store, StoreError},
+    telemetry::{Metrics, Step},
+};
 
 /// The tool the model may call to hand the conversation to a person.
 pub const HANDOFF_TOOL: &str = "handoff_to_human";
@@ -56,11 +59,17 @@ pub struct Actions {
     templates: minijinja::Environment<'static>,
     store: Store,
     http: reqwest::Client,
+    metrics: Arc<Metrics>,
 }
 
 impl Actions {
     /// Loads and validates `dir/*.toml`.
-    pub fn load(dir: &Path, store: Store, http: reqwest::Client) -> Result<Self, String> {
+    pub fn load(
+        dir: &Path,
+        store: Store,
+        http: reqwest::Client,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, String> {
         let specs = spec::load_dir(dir)?;
         let mut templates = minijinja::Environment::new();
         templates.add_filter("money", money);
@@ -81,6 +90,7 @@ impl Actions {
             templates,
             store,
             http,
+            metrics,
         })
     }
 
@@ -118,6 +128,7 @@ impl Actions {
                 text: NEEDS_VERIFICATION.into(),
             });
         }
+        let started = std::time::Instant::now();
         let result = match &spec.file.backend {
             BackendSpec::Builtin { query } => builtin::run(&self.store, *query, args, verified_as)
                 .await
@@ -126,6 +137,9 @@ impl Actions {
                 .await
                 .map_err(|e| e.to_string()),
         };
+        self.metrics.observe(Step::Actions, started.elapsed());
+        self.metrics
+            .action(name, matches!(result, Ok(Some(_)) | Ok(None)));
         let record = |ok: bool, result: Value| ActionRecord {
             name: name.to_owned(),
             ok,

@@ -3,7 +3,7 @@
 //! from actions reach the customer as the action templates render them, never as the model
 //! retells them.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -18,6 +18,7 @@ use crate::{
     llm::{LlmClient, PromptMessage, Speaker, Tool, extractive, prompt::PromptInput},
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, StoreError},
+    telemetry::Step,
 };
 
 /// The marker the system prompt asks the model to send when the passages do not answer.
@@ -115,6 +116,8 @@ pub async fn generate(
         .await?
         .and_then(|c| c.verified_as);
     let mut text = String::new();
+    let started = Instant::now();
+    let mut first_token = true;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS {
@@ -126,6 +129,12 @@ pub async fn generate(
         let mut released = false;
         let result = llm
             .stream(&messages, offered, |piece| {
+                if first_token {
+                    first_token = false;
+                    state
+                        .metrics
+                        .observe(Step::LlmFirstToken, started.elapsed());
+                }
                 // Hold text back while it could still be the NO_ANSWER marker.
                 if released {
                     let _ = tx.send(TurnEvent::Delta(piece.to_owned()));
@@ -184,6 +193,10 @@ pub async fn generate(
             let _ = tx.send(TurnEvent::Delta(format!("{fact}\n\n")));
         }
     }
+    state.metrics.observe(Step::LlmTotal, started.elapsed());
+    state
+        .metrics
+        .tokens(built.tokens, state.tokens.count(&text));
     let evidence = confidence::evidence(hits);
     let threshold = settings.chat.confidence_threshold;
     if text.trim().starts_with(NO_ANSWER) && facts.is_empty() {

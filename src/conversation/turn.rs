@@ -2,7 +2,7 @@
 //! retrieve passages, ask the model or quote the help center, score confidence, store and
 //! stream the reply, and hand off when needed.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use tokio::sync::mpsc;
 
@@ -20,6 +20,7 @@ use crate::{
         ActionRecord, Appended, Citation, Conversation, Handoff, HandoffReason, Message, Mode,
         NewMessage, Role, StoreError,
     },
+    telemetry::Step,
 };
 
 /// What a turn emits, in order: deltas, replies, maybe a handoff, then the end of the channel.
@@ -42,11 +43,13 @@ pub async fn post_customer_message(
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    match state
+    let started = Instant::now();
+    let appended = state
         .store
         .append_customer_message(&conversation.id, text, client_message_id)
-        .await?
-    {
+        .await?;
+    state.metrics.observe(Step::Store, started.elapsed());
+    match appended {
         Appended::Duplicate(message) => {
             for reply in state.store.replies_to(&message.id).await? {
                 let _ = tx.send(TurnEvent::Reply(reply));
@@ -64,7 +67,10 @@ pub async fn post_customer_message(
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
-                if let Err(error) = run(&turn_state, &conversation, &customer_message, &tx).await {
+                let started = Instant::now();
+                let result = run(&turn_state, &conversation, &customer_message, &tx).await;
+                turn_state.metrics.observe(Step::Turn, started.elapsed());
+                if let Err(error) = result {
                     tracing::error!(%error, conversation = %conversation.id, "turn failed");
                     let _ = tx.send(TurnEvent::Error {
                         code: "store_unavailable",
@@ -113,6 +119,7 @@ async fn run(
         };
         return finish(state, conversation, message, draft, tx).await;
     }
+    let started = Instant::now();
     let hits = match state
         .retrieval
         .search(&message.text, state.settings.chat.passages)
@@ -124,6 +131,7 @@ async fn run(
             Vec::new()
         }
     };
+    state.metrics.observe(Step::Retrieve, started.elapsed());
     let draft = match &state.llm {
         Some(llm) => model::generate(state, llm, conversation, message, &hits, tx).await?,
         None => match account::answer(state, conversation, message).await? {
@@ -173,6 +181,7 @@ async fn finish(
     draft: Draft,
     tx: &mpsc::UnboundedSender<TurnEvent>,
 ) -> Result<(), StoreError> {
+    state.metrics.reply(draft.confidence);
     let reply = state
         .store
         .append_message(

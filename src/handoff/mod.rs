@@ -29,6 +29,7 @@ pub async fn open(
         .await?;
     if created {
         tracing::info!(conversation = %conversation.id, reason = reason.as_str(), "handoff opened");
+        state.metrics.handoff(reason.as_str());
         state.events.publish(
             &conversation.id,
             ConversationEvent::Status {

@@ -191,8 +191,12 @@ pub async fn post_message(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     if wants_sse {
+        let guard = state.metrics.stream_opened();
         let stream = UnboundedReceiverStream::new(events)
-            .map(turn_event_to_sse)
+            .map(move |event| {
+                let _open = &guard;
+                turn_event_to_sse(event)
+            })
             .chain(stream::once(async {
                 Event::default().event("done").data("{}")
             }))
@@ -281,10 +285,14 @@ pub async fn stream_conversation(
         async move { out }
     });
     let shutdown = state.shutdown.clone();
+    let guard = state.metrics.stream_opened();
     let stream = backlog
         .chain(live)
         .take_until(async move { shutdown.cancelled().await })
-        .map(Ok);
+        .map(move |event| {
+            let _open = &guard;
+            Ok(event)
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -34,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/v1/conversations", post(chat::create))
         .route("/v1/conversations/{id}", get(chat::get_conversation))
         .route(
@@ -94,6 +95,15 @@ fn cors(origins: &[String]) -> CorsLayer {
 /// `GET /healthz`: the process is up.
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// `GET /readyz`: the store answers (the index was built at start).

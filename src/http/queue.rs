@@ -219,8 +219,10 @@ pub async fn agent_stream(
     _: AgentAuth,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let shutdown = state.shutdown.clone();
+    let guard = state.metrics.stream_opened();
     let stream = BroadcastStream::new(state.events.subscribe_agents())
-        .map(|event| {
+        .map(move |event| {
+            let _open = &guard;
             let event = match event {
                 Ok(AgentEvent::Handoff(h)) => {
                     Event::default().event("handoff").data(json!(h).to_string())

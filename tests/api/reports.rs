@@ -56,3 +56,38 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
     let (status, _) = app.admin_get("/v1/reports/summary?days=0").await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn metrics_count_turn_steps_handoffs_replies_and_streams() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "How long do refunds take?"}))
+        .await;
+    app.say(&chat, json!({"text": "agent please"})).await;
+    let _stream = app
+        .client
+        .get(app.url(&format!(
+            "/v1/conversations/{}/stream?access_token={}",
+            chat.id, chat.token
+        )))
+        .send()
+        .await
+        .expect("stream");
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    for expected in [
+        "frontdesk_step_seconds_count{step=\"store\"} 2",
+        "frontdesk_step_seconds_count{step=\"retrieve\"} 1",
+        "frontdesk_handoffs_total{reason=\"customer_request\"} 1",
+        "frontdesk_open_streams 1",
+        "# TYPE frontdesk_step_seconds histogram",
+    ] {
+        assert!(text.contains(expected), "{expected} missing in:\n{text}");
+    }
+}
