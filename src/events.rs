@@ -14,7 +14,7 @@ use crate::storage::{Handoff, Message, Mode};
 
 /// Events buffered per subscriber before a slow one starts missing some (it then resyncs
 /// from the store).
-const CAPACITY: usize = 64;
+const CAPACITY: usize = 8;
 
 /// An event on a conversation's stream.
 #[derive(Debug, Clone, Serialize)]

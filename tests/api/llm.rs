@@ -201,13 +201,10 @@ async fn a_failing_model_gives_an_honest_message_and_a_handoff() {
 #[tokio::test]
 async fn a_stalled_model_times_out_and_hands_off_instead_of_hanging() {
     let app = spawn_app_with_llm().await;
-    app.llm().push(vec![
-        Behavior::Slow(
-            Duration::from_secs(30),
-            Box::new(text("late"))
-        );
-        4
-    ]);
+    app.llm().always(Behavior::Slow(
+        Duration::from_secs(30),
+        Box::new(text("late")),
+    ));
     let chat = app.start_chat().await;
     let started = Instant::now();
     let (status, body) = app

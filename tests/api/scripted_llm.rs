@@ -35,6 +35,10 @@ pub enum Behavior {
 struct Script {
     queue: VecDeque<Behavior>,
     requests: Vec<Value>,
+    /// Used when the queue is empty (none: a 500).
+    fallback: Option<Behavior>,
+    /// Stop recording requests (long load runs).
+    quiet: bool,
 }
 
 /// A running scripted server.
@@ -76,6 +80,14 @@ impl ScriptedLlm {
             .extend(behaviors);
     }
 
+    /// Answers every request with `behavior` once the queue is empty, without recording
+    /// requests (for load runs).
+    pub fn always(&self, behavior: Behavior) {
+        let mut script = self.script.lock().expect("script lock");
+        script.fallback = Some(behavior);
+        script.quiet = true;
+    }
+
     /// Every request body received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.script.lock().expect("script lock").requests.clone()
@@ -88,8 +100,11 @@ async fn completions(
 ) -> Response {
     let behavior = {
         let mut script = script.lock().expect("script lock");
-        script.requests.push(body.clone());
-        script.queue.pop_front().unwrap_or(Behavior::Status(500))
+        if !script.quiet {
+            script.requests.push(body.clone());
+        }
+        let fallback = script.fallback.clone().unwrap_or(Behavior::Status(500));
+        script.queue.pop_front().unwrap_or(fallback)
     };
     let stream = body["stream"].as_bool().unwrap_or(false);
     respond(behavior, stream).await
