@@ -122,11 +122,11 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     ) -> Result<Self, Self::Rejection> {
         // EventSource cannot send headers: SSE clients pass `?access_token=` instead.
         let from_query = || {
-            parts.uri.query().and_then(|q| {
-                q.split('&')
-                    .find_map(|pair| pair.strip_prefix("access_token="))
-                    .map(str::to_owned)
-            })
+            let query = parts.uri.query()?;
+            let url = reqwest::Url::parse(&format!("http://query.invalid/?{query}")).ok()?;
+            url.query_pairs()
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.into_owned())
         };
         let credential = parts
             .headers

@@ -6,6 +6,7 @@ mod articles;
 mod chat;
 pub mod error;
 pub mod extract;
+mod pages;
 mod queue;
 
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.settings.limits.max_body_bytes;
     let cors = cors(&state.settings.cors_origins);
     Router::new()
+        .route("/", get(pages::index))
+        .route("/widget.js", get(pages::widget))
+        .route("/agent", get(pages::agent))
+        .route("/admin", get(pages::admin))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

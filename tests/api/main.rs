@@ -3,6 +3,7 @@
 
 mod actions;
 mod articles;
+mod browser;
 mod chat;
 mod durability;
 mod errors;
