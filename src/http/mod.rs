@@ -31,8 +31,24 @@ use error::ApiError;
 /// The application's routes with their layers.
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.settings.limits.max_body_bytes;
-    let cors = cors(&state.settings.cors_origins);
-    Router::new()
+    // What the widget calls from other sites (CORS for the configured origins, see `cors`).
+    let customer = Router::new()
+        .route("/v1/conversations", post(chat::create))
+        .route(
+            "/v1/conversations/{id}/messages",
+            post(chat::post_message).get(chat::list_messages),
+        )
+        .route(
+            "/v1/conversations/{id}/stream",
+            get(chat::stream_conversation),
+        )
+        .route(
+            "/v1/conversations/{id}/handoff",
+            post(chat::request_handoff),
+        )
+        .route("/v1/conversations/{id}/feedback", post(chat::feedback));
+    // Pages, operations, agent and admin APIs: same-origin only.
+    let own = Router::new()
         .route("/", get(pages::index))
         .route("/widget.js", get(pages::widget))
         .route("/agent", get(pages::agent))
@@ -40,15 +56,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/v1/conversations", post(chat::create))
         .route("/v1/conversations/{id}", get(chat::get_conversation))
-        .route(
-            "/v1/conversations/{id}/messages",
-            post(chat::post_message).get(chat::list_messages),
-        )
-        .route("/v1/conversations/{id}/stream", get(chat::stream_conversation))
-        .route("/v1/conversations/{id}/handoff", post(chat::request_handoff))
-        .route("/v1/conversations/{id}/feedback", post(chat::feedback))
         .route("/v1/articles", post(articles::create).get(articles::list))
         .route(
             "/v1/articles/{id}",
@@ -58,8 +66,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/search", get(articles::search))
         .route("/v1/channels", get(admin::channels))
-        .route("/v1/reports/summary", get(admin::summary))
         .route("/v1/channels/{name}", put(admin::set_channel))
+        .route("/v1/reports/summary", get(admin::summary))
         .route("/v1/handoffs", get(queue::list))
         .route("/v1/handoffs/{id}/claim", post(queue::claim))
         .route("/v1/handoffs/{id}/resolve", post(queue::resolve))
@@ -69,11 +77,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(queue::agent_message),
         )
         .route("/v1/conversations/{id}/mode", put(queue::set_mode))
-        .route("/v1/agent/stream", get(queue::agent_stream))
+        .route("/v1/agent/stream", get(queue::agent_stream));
+    customer
+        .merge(own)
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(cors)
+        .layer(cors(&state.settings.cors_origins))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             (
@@ -85,16 +95,33 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// CORS for the customer API only: the widget runs on the business's own site, while the
+/// pages, agent and admin APIs are same-origin.
 fn cors(origins: &[String]) -> CorsLayer {
-    let allow = if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
-    };
+    let any = origins.iter().any(|o| o == "*");
+    let listed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     CorsLayer::new()
-        .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_origin(AllowOrigin::predicate(move |origin, parts| {
+            customer_path(parts.uri.path()) && (any || listed.contains(origin))
+        }))
+        .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+}
+
+/// `/v1/conversations` and a conversation's messages, stream, handoff and feedback.
+fn customer_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/v1/conversations") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [""] => true,
+        ["", _, tail] => matches!(*tail, "messages" | "stream" | "handoff" | "feedback"),
+        _ => false,
+    }
 }
 
 /// `GET /healthz`: the process is up.

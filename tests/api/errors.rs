@@ -216,3 +216,40 @@ async fn signed_identities_are_checked() {
     .await;
     assert_error(s, &b, 403, "forbidden");
 }
+
+#[tokio::test]
+async fn only_the_customer_api_answers_other_origins() {
+    let app = spawn_app_with(|s| s.cors_origins = vec!["https://shop.example".into()]).await;
+    let preflight = |path: &str, origin: &str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("/v1/conversations/conv_x/messages", "https://shop.example")
+        .await
+        .expect("preflight");
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://shop.example")
+    );
+    let other = preflight("/v1/conversations", "https://evil.example")
+        .await
+        .expect("preflight");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let admin = preflight("/v1/articles", "https://shop.example")
+        .await
+        .expect("preflight");
+    assert!(
+        admin.headers().get("access-control-allow-origin").is_none(),
+        "admin routes are same-origin only"
+    );
+}
