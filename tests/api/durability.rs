@@ -141,3 +141,47 @@ async fn a_bad_config_fails_at_start_with_a_clear_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("listen"), "{stderr}");
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_service_gracefully_even_with_open_streams() {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let (mut child, base) = start(data_dir.path());
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/v1/conversations"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let stream = client
+        .get(format!(
+            "{base}/v1/conversations/{}/stream?access_token={}",
+            created["conversation_id"].as_str().expect("id"),
+            created["token"].as_str().expect("token")
+        ))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    drop(stream);
+}
