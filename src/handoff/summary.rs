@@ -1,7 +1,10 @@
 //! Handoff summaries: written by the model from `prompts/handoff_summary.md`, or built
 //! deterministically from the same facts when no model is configured or it fails.
 
-use crate::storage::{Conversation, HandoffReason, Message, Role};
+use crate::{
+    conversation::signals,
+    storage::{Conversation, HandoffReason, Message, Role},
+};
 
 /// Longest quote of a customer message in the fallback summary, in characters.
 const QUOTE_CHARS: usize = 200;
@@ -65,9 +68,34 @@ pub fn fallback(
     if !facts.is_empty() {
         lines.push(format!("Facts: {}", facts.join("; ")));
     }
+    lines.push(format!("Mood: {}.", mood(&customer_lines)));
     lines.push(format!("Why handed off: {}.", reason.as_str()));
     lines.push("Open: the customer is waiting for a person to reply.".into());
     lines.join("\n")
+}
+
+/// The customer's mood from the frustration signals of their messages.
+fn mood(messages: &[&Message]) -> String {
+    let mut signals = Vec::new();
+    for m in messages {
+        let f = signals::frustration(&m.text);
+        if f.profanity {
+            signals.push("profanity");
+        }
+        if f.shouting {
+            signals.push("shouting");
+        }
+        if f.negative {
+            signals.push("angry or negative wording");
+        }
+    }
+    signals.sort_unstable();
+    signals.dedup();
+    if signals.is_empty() {
+        "calm".into()
+    } else {
+        format!("frustrated ({})", signals.join(", "))
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -131,16 +159,28 @@ mod tests {
         let transcript = [
             message(1, Role::Customer, "How long do refunds take?", None),
             message(2, Role::Assistant, "5-10 days", Some("Refunds")),
-            message(3, Role::Customer, "It has been 20 days!", None),
+            message(
+                3,
+                Role::Customer,
+                "It has been 20 days, this is ridiculous!!!",
+                None,
+            ),
         ];
         let s = fallback(&conversation, HandoffReason::Frustration, &transcript);
         assert!(s.contains("Ana (not verified)"), "{s}");
         assert!(s.contains("Goal: \"How long do refunds take?\""), "{s}");
-        assert!(s.contains("Latest: \"It has been 20 days!\""), "{s}");
+        assert!(
+            s.contains("Latest: \"It has been 20 days, this is ridiculous!!!\""),
+            "{s}"
+        );
         assert!(
             s.contains("1 assistant reply; articles cited: Refunds"),
             "{s}"
         );
         assert!(s.contains("frustration"), "{s}");
+        assert!(
+            s.contains("Mood: frustrated (angry or negative wording)."),
+            "{s}"
+        );
     }
 }
