@@ -74,6 +74,10 @@ async fn main() {
         .env("OPENAI_BASE_URL", llm.base_url())
         .env("FRONTDESK_LLM_MODEL", "scripted")
         .env("RUST_LOG", "warn,frontdesk=info")
+        .env(
+            "MALLOC_ARENA_MAX",
+            std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "8".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -215,6 +219,9 @@ async fn main() {
             .expect("json");
         let id = body["conversation_id"].as_str().unwrap_or_default();
         let token = body["token"].as_str().unwrap_or_default();
+        if std::env::var_os("FRONTDESK_LOAD_NO_STREAMS").is_some() {
+            continue; // measures the conversations alone
+        }
         let response = client
             .get(format!(
                 "{base}/v1/conversations/{id}/stream?access_token={token}"
