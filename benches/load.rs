@@ -34,6 +34,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// Opens a conversation; returns its id and token.
+async fn new_conversation(client: &reqwest::Client, base: &str) -> (String, String) {
+    let body: Value = client
+        .post(format!("{base}/v1/conversations"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    (
+        body["conversation_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        body["token"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -109,22 +129,7 @@ async fn main() {
     let total = usize::try_from(rate * seconds).unwrap_or(0);
     let mut chats = Vec::new();
     for _ in 0..total.min(500) {
-        let body: Value = client
-            .post(format!("{base}/v1/conversations"))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("json");
-        chats.push((
-            body["conversation_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            body["token"].as_str().unwrap_or_default().to_owned(),
-        ));
+        chats.push(new_conversation(&client, &base).await);
     }
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -208,17 +213,7 @@ async fn main() {
     // Phase 2: many open conversation streams.
     let mut open = Vec::with_capacity(usize::try_from(streams).unwrap_or(0));
     for n in 0..streams {
-        let body: Value = client
-            .post(format!("{base}/v1/conversations"))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("json");
-        let id = body["conversation_id"].as_str().unwrap_or_default();
-        let token = body["token"].as_str().unwrap_or_default();
+        let (id, token) = new_conversation(&client, &base).await;
         if std::env::var_os("FRONTDESK_LOAD_NO_STREAMS").is_some() {
             continue; // measures the conversations alone
         }

@@ -125,6 +125,16 @@ async fn widget_say(client: &Client, text: &str) {
         .expect("send");
 }
 
+async fn click(client: &Client, css: &str) {
+    let element = client.find(Locator::Css(css)).await.expect(css);
+    element.click().await.expect("click");
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let element = client.find(Locator::Css(css)).await.expect(css);
+    element.send_keys(text).await.expect("type");
+}
+
 async fn screenshot(client: &Client, name: &str) {
     if std::env::var_os("FRONTDESK_SCREENSHOTS").is_none() {
         return;
@@ -252,39 +262,15 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
 
     let agent = browser(&driver).await;
     agent.goto(&app.url("/agent")).await.expect("console");
-    agent
-        .find(Locator::Css("#agent-name"))
-        .await
-        .expect("name")
-        .send_keys("Sam")
-        .await
-        .expect("type");
-    agent
-        .find(Locator::Css("#agent-key"))
-        .await
-        .expect("key")
-        .send_keys(AGENT_KEY)
-        .await
-        .expect("type");
-    agent
-        .find(Locator::Css("#sign-in"))
-        .await
-        .expect("sign in")
-        .click()
-        .await
-        .expect("click");
+    type_into(&agent, "#agent-name", "Sam").await;
+    type_into(&agent, "#agent-key", AGENT_KEY).await;
+    click(&agent, "#sign-in").await;
     wait_for(
         &agent,
         "document.querySelector('#queue li[data-handoff-id] button')",
     )
     .await;
-    agent
-        .find(Locator::Css("#queue li[data-handoff-id] button"))
-        .await
-        .expect("queue item")
-        .click()
-        .await
-        .expect("open");
+    click(&agent, "#queue li[data-handoff-id] button").await;
     let summary = wait_for(&agent, "document.querySelector('#summary').textContent").await;
     assert!(
         summary
@@ -308,29 +294,16 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
             .expect("count"),
         json!(0)
     );
-    agent
-        .find(Locator::Css("#claim"))
-        .await
-        .expect("claim")
-        .click()
-        .await
-        .expect("click");
+    click(&agent, "#claim").await;
     wait_for(&agent, "!document.querySelector('#claim') || document.querySelector('#claim').disabled || document.body.textContent.includes('Sam')").await;
     screenshot(&agent, "agent").await;
-    agent
-        .find(Locator::Css("#reply-text"))
-        .await
-        .expect("reply")
-        .send_keys("Hi, this is Sam. A replacement kettle ships today.")
-        .await
-        .expect("type");
-    agent
-        .find(Locator::Css("#reply-send"))
-        .await
-        .expect("send")
-        .click()
-        .await
-        .expect("click");
+    type_into(
+        &agent,
+        "#reply-text",
+        "Hi, this is Sam. A replacement kettle ships today.",
+    )
+    .await;
+    click(&agent, "#reply-send").await;
 
     let reply = wait_for(
         &customer,
@@ -352,46 +325,21 @@ async fn an_admin_uploads_an_article_and_the_widget_cites_it() {
     let app = spawn_app().await;
     let admin = browser(&driver).await;
     admin.goto(&app.url("/admin")).await.expect("admin page");
-    admin
-        .find(Locator::Css("#admin-key"))
-        .await
-        .expect("key")
-        .send_keys(ADMIN_KEY)
-        .await
-        .expect("type");
-    admin
-        .find(Locator::Css("#sign-in"))
-        .await
-        .expect("sign in")
-        .click()
-        .await
-        .expect("click");
+    type_into(&admin, "#admin-key", ADMIN_KEY).await;
+    click(&admin, "#sign-in").await;
     wait_for(
         &admin,
         "document.querySelectorAll('#articles [data-article-id]').length",
     )
     .await;
-    admin
-        .find(Locator::Css("#paste-title"))
-        .await
-        .expect("title")
-        .send_keys("Gift wrapping")
-        .await
-        .expect("type");
-    admin
-        .find(Locator::Css("#paste-body"))
-        .await
-        .expect("body")
-        .send_keys("## Cost\n\nGift wrapping costs $4 per item and includes a handwritten card.")
-        .await
-        .expect("type");
-    admin
-        .find(Locator::Css("#paste-save"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("click");
+    type_into(&admin, "#paste-title", "Gift wrapping").await;
+    type_into(
+        &admin,
+        "#paste-body",
+        "## Cost\n\nGift wrapping costs $4 per item and includes a handwritten card.",
+    )
+    .await;
+    click(&admin, "#paste-save").await;
     wait_for(
         &admin,
         "document.querySelector('#articles').textContent.includes('Gift wrapping')",
