@@ -16,6 +16,7 @@ use crate::{
     events::{AgentEvent, ConversationEvent},
     handoff,
     llm::extractive,
+    retrieval::Hit,
     storage::{
         ActionRecord, Appended, Citation, Conversation, Handoff, HandoffReason, Message, Mode,
         NewMessage, Role, StoreError,
@@ -119,21 +120,11 @@ async fn run(
         };
         return finish(state, conversation, message, draft, tx).await;
     }
-    let started = Instant::now();
-    let hits = match state
-        .retrieval
-        .search(&message.text, state.settings.chat.passages)
-        .await
-    {
-        Ok(hits) => hits,
-        Err(error) => {
-            tracing::warn!(%error, "retrieval failed; answering without passages");
-            Vec::new()
-        }
-    };
-    state.metrics.observe(Step::Retrieve, started.elapsed());
     let draft = match &state.llm {
-        Some(llm) => model::generate(state, llm, conversation, message, &hits, tx).await?,
+        Some(llm) => {
+            let hits = retrieve(state, &message.text).await;
+            model::generate(state, llm, conversation, message, &hits, tx).await?
+        }
         None => match account::answer(state, conversation, message).await? {
             Some(reply) => Draft {
                 text: reply.text,
@@ -143,6 +134,7 @@ async fn run(
                 handoff: reply.handoff,
             },
             None => {
+                let hits = retrieve(state, &message.text).await;
                 let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
                 let evidence = if reply.citations.is_empty() {
                     0.0
@@ -206,6 +198,25 @@ async fn finish(
         let _ = tx.send(TurnEvent::Handoff(handoff));
     }
     Ok(())
+}
+
+/// The best passages for a question; a failing index degrades to none (the reply then says
+/// honestly that the help center has no answer).
+async fn retrieve(state: &AppState, question: &str) -> Vec<Hit> {
+    let started = Instant::now();
+    let hits = match state
+        .retrieval
+        .search(question, state.settings.chat.passages)
+        .await
+    {
+        Ok(hits) => hits,
+        Err(error) => {
+            tracing::warn!(%error, "retrieval failed; answering without passages");
+            Vec::new()
+        }
+    };
+    state.metrics.observe(Step::Retrieve, started.elapsed());
+    hits
 }
 
 /// Whether the conversation or its channel is in human-only mode (read fresh: an agent may
