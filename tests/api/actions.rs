@@ -484,3 +484,21 @@ async fn schema_invalid_arguments_never_reach_the_backend() {
         "{tools:?}"
     );
 }
+
+#[tokio::test]
+async fn a_signed_identity_from_the_host_site_verifies_the_conversation() {
+    let app = spawn_app_with(|s| {
+        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"))
+    })
+    .await;
+    let customer = demo("customers.json")[0].clone();
+    let id = customer["id"].as_str().expect("id");
+    let chat = signed_chat(&app, id).await;
+    let reply = reply_of(&app, &chat, "show me my recent orders").await;
+    assert_eq!(reply["actions"][0]["name"], "recent_orders", "{reply}");
+    let shown = reply["actions"][0]["result"]["orders"]
+        .as_array()
+        .expect("orders");
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|o| o["customer_id"] == id), "{shown:?}");
+}
