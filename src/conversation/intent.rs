@@ -18,7 +18,14 @@
 //!    message is *specific* (personal wording such as "I", "my", "mi", "meine", or an order
 //!    number) and not *generic* (policy / how-to wording such as "your policy", "how long do",
 //!    "do you", "can I"); an order number switches the generic veto off.
+//!    A word for an order followed by a reference number of any length ("purchase
+//!    113542617735902") counts as an order number here, though it is not extracted.
 //! 5. A message with an order number and nothing else recognised is OrderStatus.
+//! 6. **How-to vetoes** override steps 3–5: asking how to obtain a refund ("get a refund",
+//!    "reimbursement of my money", "money back guarantee") is not RefundStatus unless it also
+//!    has progress wording ("status", "yet", "when will"); changing, cancelling or no longer
+//!    wanting an order, and delivery-time questions ("how long does it take for my parcel to
+//!    arrive"), are not OrderStatus or RecentOrders.
 //!
 //! Vocabularies cover English, Spanish, French, German and Portuguese, with common
 //! misspellings ("oder", "pakage", "refnd", "invoce", "recieve", "chargd") listed explicitly.
@@ -61,7 +68,7 @@ const VOCAB: &[(&str, &str)] = &[
     ),
     (
         "{ORDER}",
-        r"(?:{ORDERS}|order|oder|ordr|odrer|ordre|purchase|packages?|pakages?|packges?|pacakges?|pakcages?|pkgs?|parcels?|parcles?|shipments?|deliver(?:y|ies)|stuff|items?|pedido|paquetes?|envios?|compra|commande|comande|colis|achat|livraisons?|bestellung|pakete?|lieferung(?:en)?|sendung(?:en)?|encomenda|pacotes?|entregas?)",
+        r"(?:{ORDERS}|order|oder|ordr|odrer|ordre|oredr|purchase|purchqse|purchasr|pucrhase|purchaes|packages?|pakages?|packges?|pacakges?|pakcages?|pkgs?|parcels?|parcles?|shipments?|deliver(?:y|ies)|stuff|items?|pedido|paquetes?|envios?|compra|commande|comande|colis|achat|livraisons?|bestellung|pakete?|lieferung(?:en)?|sendung(?:en)?|encomenda|pacotes?|entregas?)",
     ),
     (
         "{ORDERS}",
@@ -74,19 +81,19 @@ const VOCAB: &[(&str, &str)] = &[
     ("{WHEN}", r"(?:when|wen|whens|cuando|quand|wann|quando)"),
     (
         "{TRACK}",
-        r"(?:track|tracking|trak|traking|trackin|trackng|rastrear|rastreo|rastreio|rastreamento|seguimiento|suivi|suivre|sendungsverfolgung|sendungsnummer|trackingnummer)",
+        r"(?:track|tracking|trak|traking|rtack|teack|trcak|trackin|trackng|rastrear|rastreo|rastreio|rastreamento|seguimiento|suivi|suivre|sendungsverfolgung|sendungsnummer|trackingnummer)",
     ),
     (
         "{REFUND}",
-        r"(?:refund|refnd|refud|refunt|rfund|refound|reimbursement|reembolso|reenbolso|rembolso|remboursement|rembourssement|remboursment|ru?e?ckerstattung|erstattung|ru?e?ckzahlung|devolucion|devolucao|estorno)",
+        r"(?:refund|refnd|refud|refunt|rfund|refound|reimbursement\w*|compensation|comensation|compesation|rebate|erbate|restitution|restitutin|restituton|reembolso|reenbolso|rembolso|remboursement|rembourssement|remboursment|ru?e?ckerstattung|erstattung|ru?e?ckzahlung|devolucion|devolucao|estorno)",
     ),
     (
         "{INVOICE}",
-        r"(?:invoices?|invoce|invoise|invioce|invoic|receipts?|reciepts?|recipts?|bills?|billing|facturas?|factures?|rechnung\w*|quittung|belege?|faturas?|nota fiscal|recibos?)",
+        r"(?:invoices?|invoce|invoise|invioce|invoic|invoicw|inovice|receipts?|reciepts?|recipts?|bills?|bils?|biull|billing|facturas?|factures?|rechnung\w*|quittung|belege?|faturas?|nota fiscal|recibos?)",
     ),
     (
         "{PAY}",
-        r"(?:payments?|paiements?|pagos?|pagamentos?|zahlung(?:en)?|abbuchung(?:en)?|belastung|charges?|chargd|cargos?|cobros?|cobrancas?|prelevements?|debits?|transactions?|transacciones?)",
+        r"(?:payments?|payents?|paymnets?|paiements?|pagos?|pagamentos?|zahlung(?:en)?|abbuchung(?:en)?|belastung|charges?|chargd|cargos?|cobros?|cobrancas?|prelevements?|debits?|transactions?|transacciones?)",
     ),
     (
         "{CHARGED}",
@@ -120,6 +127,8 @@ static REFUND_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:status|estado|statut|stand|update|news|noticias|nouvelles|{WHERE})\b[^.?!]{0,15}\b{REFUND}",
         r"(?:still|yet|todavia|ainda|toujours|immer noch) (?:no|not|nothing|sin|pas de|sem|keine?) (?:\w+ )?{REFUND}|no {REFUND} yet",
         r"(?:{POSS}|the) money back|(?:mi|mon|mein|meu) (?:dinero|argent|geld|dinheiro)",
+        r"(?:wai\w+|await\w*|expect\w*|expct|expet|xepect|exoect) (?:for |on )?(?:a |an |the |{POSS} )?(?:\w+ )?{REFUND}(?:s|en)?",
+        r"(?:news|anything new|updates?) (?:on|about|for|regarding) (?:the |{POSS} )?(?:\w+ )?{REFUND}(?:s|en)?",
         r"(?:been|being) refunded|not (?:yet )?refunded|nicht (?:\w+ )?erstattet|pas (?:encore )?(?:ete )?remboursee?|no (?:me )?han reembolsado|nao fui reembolsad[oa]",
     ])
 });
@@ -141,6 +150,9 @@ static BILLING_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:payments?|paiement|zahlung|pagamento|pago|card|carte|karte|kreditkarte|tarjeta|cartao|transaction|checkout)\b[^.?!]{0,20}\b(?:failed|declined|rejected|denied|bounced|refused|(?:didn't|didnt|did not|won't|wont|doesn't|doesnt|isn't|isnt|not) (?:go through|going through|work|working)|rechazad[oa]|fallid[oa]|fallo|refusee?|echoue|abgelehnt|fehlgeschlagen|recusad[oa]|falhou|nao passou|no paso)",
         r"(?:payment|billing|pago|paiement|zahlung|pagamento|checkout) (?:problem|issue|error|trouble|problema|probleme|fehler|erro)s?",
         r"(?:problems?|issues?|trouble|errors?|problemas?|probleme|fehler|erro) (?:with|con|avec|mit|com|de|do|da) (?:\w+ )?(?:payment|billing|pago|paiement|zahlung|pagamento|charge|invoice|bill)",
+        r"(?:problems?|issues?|troubles?|errors?) (?:with|wit|regarding|about|concerning) (?:the |an? |{POSS} |online |card )*(?:{PAY}|billing)",
+        r"(?:check\w*|chec|see|seeing|view\w*|find\w*|ifnd|locat\w*|look\w* (?:at|for|up)|quick look at|get|getting|toget|download\w*|access\w*|open\w*|print\w*) (?:(?:the|this|that|these|those|{POSS}) (?:\w+ )?)?{INVOICE}",
+        r"{INVOICE} (?:#|no\.? |number )?\d|{INVOICE} from",
     ])
 });
 
@@ -151,6 +163,11 @@ static ORDER_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"{ORDER} ?status|bestellstatus|lieferstatus|sendungsstatus|status (?:of|on|for) (?:the|this|that|an?) {ORDER}",
         r"(?:estado|statut|status|stand) (?:de|del|do|da|du|der|von|des) (?:la |le |el |o |a )?{ORDER}",
         r"{TRACK} (?:\w+ ){0,2}(?:{POSS}|the|this|that) (?:\w+ )?{ORDER}",
+        r"{TRACK} (?:\w+ )?{ORDER}",
+        r"(?:status|eta|estimated time of ?arrival) (?:of|on|for|fo) (?:the |this |that |{POSS} )?(?:\w+ )?{ORDER}",
+        r"{ORDER} ?#?\d+ (?:\w+ ){0,2}status",
+        r"locat\w* (?:the |this |that |{POSS} )?(?:\w+ )?{ORDER}",
+        r"{WHERE} (?:is|are) ?(?:the |this |that )?{ORDER}",
         r"{POSS} (?:\w+ ){0,2}{TRACK}|{POSS} (?:\w+ )?{ORDER} (?:\w+ )?(?:verfolgen|rastrear|suivre)",
         r"(?:hasn't|hasnt|has not|haven't|havent|have not|didn't|didnt|did not|never|not yet|still not|isn't|isnt|is not|wasn't|wasnt|not)(?: (?:been|yet|even|still)){0,2} (?:arrived?|come|came|shipped|delivered|received|recieved|receive|recieve|recived|gotten|got|get|showed up|shown up|turned up|here)",
         r"no (?:me |nos )?(?:ha |han )?(?:llegado|llego|llega|recibido|recibi)|(?:pas|jamais) (?:encore )?(?:ete )?(?:arrivee?s?|recue?s?|livree?s?)|(?:nicht|nie) (?:angekommen|geliefert|erhalten|bekommen|zugestellt|da)|nao (?:chegou|chegaram|recebi|foi entregue)|ainda nao",
@@ -169,6 +186,21 @@ static RECENT_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"what (?:did|have|has) (?:i|we) (?:\w+ )?(?:order|ordered|oder|odered|buy|bought|purchase|purchased)|what i (?:have )?(?:ordered|bought|purchased)|how many {ORDERS} (?:have|did) (?:i|we)",
         r"{POSS} (?:recent|last|latest|past|previous|prior|old|earlier) (?:order|oder|purchase)",
         r"qu'est-ce que j'ai (?:commande|achete)|qu'ai-je (?:commande|achete)|was habe ich (?:\w+ )?(?:bestellt|gekauft)|que (?:pedi|compre|he pedido|he comprado)|o que (?:eu )?(?:pedi|comprei|encomendei)",
+    ])
+});
+
+/// Asking for help with payments in general ("help with payment", "a question about the
+/// payments"): Billing, unless it is about the accepted payment methods.
+static BILLING_HELP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(&[
+        r"(?:questions?|help|assistance) (?:with|wit|regarding|about|concerning) (?:the |an? |{POSS} |online |card )*(?:{PAY}|billing)",
+    ])
+});
+
+/// The accepted ways to pay: a help-center question.
+static PAY_OPTIONS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(&[
+        r"(?:payments?|paymnets?|payents?) (?:methods?|mehods|options?|optinos|potions|modalit\w+|ways|types)|(?:which|accepted|available|allowed) payment",
     ])
 });
 
@@ -213,13 +245,62 @@ static GENERIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"do (?:you|u|ya|y'all)|does (?:your|the) (?:store|shop|site|company)|are you able|is it possible|se puede|est-ce possible|e possivel",
         r"how (?:long|much|many|soon|fast)|how (?:do|can|should|would) (?:i|we|you|one)|how does",
         r"(?:can|could|may) (?:i|we)",
-        r"what (?:payment|cards|methods|countries|currencies)|payment (?:methods?|options)|which payment",
+        r"what (?:payment|cards|methods|countries|currencies)",
+        r"(?:payments?|paymnets?|payents?) (?:methods?|mehods|options?|optinos|potions|modalit\w+|ways|types)|(?:which|accepted|available|allowed) payment",
+        r"(?:cancell?ation|termination|withdrawal|exit) (?:fees?|charges?|penalt\w*)",
+        r"money back (?:guarantee|garantee)|in (?:what|which) (?:cases|situations)|situationscan|circumstances",
+        r"where (?:do|can|could|should|would) (?:i|we|one)",
         r"(?:will|would) (?:i|we) (?:be|get|have to|need)|if (?:i|we|my|our)|what happens|do (?:i|we) (?:get|have to|need|pay)|in general|usually|normally|generally|typically",
         r"ship(?:ping)? (?:to|internationally|abroad|outside)|cost|costs|fees?",
         r"aceptan|aceitam|acceptez|akzeptieren|ofrecen|oferecem|proposez|bieten sie|envian|enviam|livrez|liefern sie|versenden sie",
         r"como (?:puedo|hago|se|funciona|posso|faco)|cuanto (?:tarda|tardan|cuesta|demora|tiempo)|quanto (?:tempo|custa|demora)|combien|comment (?:puis|faire|obtenir|demander|fonctionne)|puis-je|peut-on|wie (?:lange|viel|kann|bekomme|funktioniert)|kann ich|posso|puedo",
     ])
 });
+
+/// Asking how to obtain a refund, or what the refund rules are (`get a refund`, `request
+/// reimbursements of my money`, `money back guarantee`): a how-to question, not a status one.
+static REFUND_HOWTO: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(&[
+        r"(?:get\w*|toget|obtain\w*|receiv\w*|receiiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*|want|need|like|apply for|file for) (?:a |an |some )(?:\w+ )?{REFUND}s?",
+        r"(?:get\w*|obtain\w*|receiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*) {REFUND}s?",
+        r"(?:get\w*|obtain\w*|receiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*) (?:{POSS} |the |some )?money back",
+        r"{REFUND}s? of (?:{POSS} )?money",
+        r"money back (?:guarantee|garantee)|in (?:what|which) (?:cases|situations)|situationscan|circumstances|{REFUND} (?:polic\w*|oplicy)",
+    ])
+});
+
+/// Progress wording that keeps a refund message a status question even when it also has
+/// request wording ("when will I get my money back", "I asked for a refund, any update?").
+static REFUND_PROGRESS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(&[
+        r"{WHEN} (?:will|would|do|does|is|are|did|should)|status|update|updates|news|anything new|yet|still|processed|{WHERE} (?:is|are)|wheres|arrived?|gone through|went through",
+        r"(?:wai\w+|await\w*|expect\w*) (?:for |on )?(?:a |an |the |{POSS} )?(?:\w+ )?{REFUND}",
+    ])
+});
+
+/// Changing, cancelling or placing an order: a how-to question even with an order number.
+static ORDER_ACTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(&[
+        r"(?:cancel\w*|tocancel|acncel\w*|cancle\w*|cancd\w*|cacn\w*|cfanc\w*|casnc\w*|cancf\w*|chang\w*|chnge|modif\w*|edit\w*|edt|correct\w*|add|adding|added|ad|set\w*|remov\w*|delet\w*|deete|i?swap\w*|switc\w*|replac\w*|exchang\w*) (?:\w+ ){0,4}(?:{ORDER}|address)",
+        r"(?:no longer|not|don't|dont|do not|can't|cant|cannot) (?:\w+ )?(?:want|afford|pay for) (?:\w+ )?{ORDER}|don'twant|(?:missed|forgot|left out) (?:a|an|some|several|one|two) (?:\w+ ){0,3}{ORDER}",
+        r"updat(?:e|ing) (?:the |this |that |{POSS} )?(?:{ORDER}|(?:delivery |shipping |billing )?address)|updat(?:e|ing) {ORDER} ?#?\d",
+        r"where (?:do|can|could|should) (?:i|we) (?:buy|purchase|order)",
+        r"(?:entered|typed|gave|put|used|provided|set) (?:a |the |an )?(?:wrong|incorrect|old) (?:\w+ )?address",
+    ])
+});
+
+/// Asking how long delivery takes ("how long it takes for my parcel to arrive", "how soon can I
+/// expect my item"): a delivery-time question, answered from the help center.
+static DURATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(&[
+        r"how (?:long|soon) (?:does |will |would |should |is )?it (?:take|takes|going to take|gonna take)|how soon can (?:i|we) expect",
+    ])
+});
+
+/// An order word followed by a reference number of any length (`purchase 113542617735902`):
+/// the message is about one specific order even when the number is not a valid store id.
+static ORDER_REF: LazyLock<Option<Regex>> =
+    LazyLock::new(|| compile(&[r"{ORDER} ?(?:#|no\.? |nr\.? |number )?\d{5,}"]));
 
 /// `NW-1048276`, `nw1048276`, `NW 1048276`, `#1048276`: exactly 7 digits.
 static STORE_ORDER: LazyLock<Option<Regex>> =
@@ -304,24 +385,30 @@ const PRIORITY: [AccountIntent; 4] = [
 ];
 
 fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
+    let has_order = has_order || hit(&ORDER_REF, t);
+    let refund_howto = hit(&REFUND_HOWTO, t) && !hit(&REFUND_PROGRESS, t);
+    let order_action = hit(&ORDER_ACTION, t) || (!has_order && hit(&DURATION, t));
     let strong = |intent: &AccountIntent| match intent {
-        AccountIntent::RefundStatus => hit(&REFUND_STRONG, t),
-        AccountIntent::Billing => hit(&BILLING_STRONG, t),
-        AccountIntent::OrderStatus => hit(&ORDER_STRONG, t),
-        AccountIntent::RecentOrders => hit(&RECENT_STRONG, t),
+        AccountIntent::RefundStatus => !refund_howto && hit(&REFUND_STRONG, t),
+        AccountIntent::Billing => {
+            hit(&BILLING_STRONG, t) || (hit(&BILLING_HELP, t) && !hit(&PAY_OPTIONS, t))
+        }
+        AccountIntent::OrderStatus => !order_action && hit(&ORDER_STRONG, t),
+        AccountIntent::RecentOrders => !order_action && hit(&RECENT_STRONG, t),
     };
     if let Some(intent) = PRIORITY.iter().find(|i| strong(i)) {
         return Some(*intent);
     }
     let specific = has_order || hit(&PERSONAL, t);
-    let generic = !has_order && hit(&GENERIC, t);
+    let generic = !has_order && (refund_howto || hit(&GENERIC, t));
     if specific && !generic {
         let topic = |intent: &AccountIntent| match intent {
-            AccountIntent::RefundStatus => hit(&REFUND_TOPIC, t),
+            AccountIntent::RefundStatus => !refund_howto && hit(&REFUND_TOPIC, t),
             AccountIntent::Billing => hit(&BILLING_TOPIC, t),
             AccountIntent::OrderStatus => {
-                hit(&TRACK_TOPIC, t)
-                    || ((has_order || hit(&ORDER_NOUN, t)) && hit(&ORDER_STATUS_WORD, t))
+                !order_action
+                    && (hit(&TRACK_TOPIC, t)
+                        || ((has_order || hit(&ORDER_NOUN, t)) && hit(&ORDER_STATUS_WORD, t)))
             }
             AccountIntent::RecentOrders => hit(&RECENT_TOPIC, t),
         };
@@ -329,7 +416,7 @@ fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
             return Some(*intent);
         }
     }
-    has_order.then_some(AccountIntent::OrderStatus)
+    (has_order && !order_action).then_some(AccountIntent::OrderStatus)
 }
 
 /// Lowercases, strips accents, normalises apostrophes and collapses whitespace.
@@ -521,6 +608,42 @@ mod tests {
         ("Do I get charged for returns?", None),
         ("When will the new collection come out?", None),
         ("Do you sell gift cards?", None),
+        // Order status — reference phrasings without a store-format number.
+        ("track order", Some(OrderStatus)),
+        (
+            "check the status of purchase 113542617735902",
+            Some(OrderStatus),
+        ),
+        ("order 370795561790 current status", Some(OrderStatus)),
+        (
+            "can you help me see the ETA of the order?",
+            Some(OrderStatus),
+        ),
+        ("I can't locate my parcel", Some(OrderStatus)),
+        // Billing — finding or downloading an invoice, reporting payment problems.
+        ("I want to see my invoice", Some(Billing)),
+        ("download invoice #00108", Some(Billing)),
+        ("get the bills from last month", Some(Billing)),
+        ("I have a problem with online payments", Some(Billing)),
+        ("help with payment", Some(Billing)),
+        // Refund status — waiting for a compensation, rebate or reimbursement.
+        ("I'm waiting for a rebate of $160", Some(RefundStatus)),
+        ("I expect a compensation of 299 dollars", Some(RefundStatus)),
+        ("any news on my reimbursement?", Some(RefundStatus)),
+        // Knowledge — asking how to get a refund, changing or cancelling an order.
+        ("I want to get a refund of my money", None),
+        ("where can I request a reimbursement?", None),
+        ("in which cases can I ask for my money back?", None),
+        ("what is your money back guarantee?", None),
+        ("cancel order 00123842", None),
+        ("I want to change purchase 113542617735902", None),
+        ("I can no longer afford order 00004587345", None),
+        ("I want to update my delivery address", None),
+        ("I need to see the accepted payment modalities", None),
+        ("how can I check the early termination charges?", None),
+        ("how long does it take for my parcel to arrive?", None),
+        ("I have a question about payment methods", None),
+        ("I have a question about my payment", Some(Billing)),
     ];
 
     #[test]
@@ -565,6 +688,13 @@ mod tests {
             &RECENT_TOPIC,
             &PERSONAL,
             &GENERIC,
+            &REFUND_HOWTO,
+            &REFUND_PROGRESS,
+            &ORDER_ACTION,
+            &BILLING_HELP,
+            &PAY_OPTIONS,
+            &DURATION,
+            &ORDER_REF,
             &STORE_ORDER,
             &BARE_ID,
             &ID_CONTEXT,
