@@ -198,7 +198,14 @@ const SPELLING_TARGETS: &[&str] = &[
     "someone",
     "somebody",
     "supervisor",
+    "assistant",
     "customer",
+    "talking",
+    "speaking",
+    "chatting",
+    "contacting",
+    "assistance",
+    "with",
     "connect",
     "transfer",
     "hablar",
@@ -232,6 +239,11 @@ const NOT_MISSPELLINGS: &[&str] = &[
     "humane",
     "conseille",
     "operate",
+    "assistance",
+    "assisting",
+    "sneaking",
+    "charting",
+    "speaker",
 ];
 
 /// Words the lexicon already knows, which are never "corrected" into another one.
@@ -244,6 +256,8 @@ fn is_known_word(w: &str) -> bool {
         || is_trailing_gap_word(w)
         || is_definite(w)
         || is_negation_bridge(w)
+        || is_gerund(w)
+        || is_help_word(w)
 }
 
 /// The key word `word` is a close misspelling of, if any. The first letter must match; words of
@@ -260,11 +274,20 @@ fn correct_spelling(word: &str) -> Option<&'static str> {
         }
         let target_len = target.chars().count();
         let allowed = if target_len >= 10 { 2 } else { 1 };
-        if target_len <= 4 && (len != target_len || !is_single_swap(word, target)) {
-            return false;
+        if target_len <= 4 {
+            return (len == target_len && is_single_swap(word, target))
+                || is_doubled_letter(word, target);
         }
         edit_distance(word, target, allowed) <= allowed
     })
+}
+
+/// `a` is `b` with one letter typed twice ("talkk" for "talk").
+fn is_doubled_letter(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    a.len() == b.len() + 1
+        && (1..a.len()).any(|i| a[i] == a[i - 1] && a[..i] == b[..i] && a[i + 1..] == b[i..])
 }
 
 fn is_single_swap(a: &str, b: &str) -> bool {
@@ -318,11 +341,12 @@ fn is_person_noun(w: &str) -> bool {
             | "representatives" | "rep" | "reps" | "operator" | "operators" | "someone"
             | "somebody" | "anyone" | "anybody" | "manager" | "supervisor" | "staff"
             | "employee" | "advisor" | "adviser" | "customer service" | "helpdesk"
+            | "assistant" | "assistants"
             // Spanish
             | "persona" | "humano" | "humana" | "agente" | "agentes" | "representante"
             | "operador" | "operadora" | "asesor" | "asesora" | "alguien" | "encargado"
             | "encargada" | "gerente" | "supervisora" | "empleado" | "empleada" | "ejecutivo"
-            | "ejecutiva"
+            | "ejecutiva" | "asistente"
             // French
             | "humain" | "humaine" | "personne" | "conseiller" | "conseillere" | "operateur"
             | "operatrice" | "quelqu" | "responsable" | "representant" | "interlocuteur"
@@ -334,6 +358,7 @@ fn is_person_noun(w: &str) -> bool {
             | "vorgesetzten" | "sachbearbeiter" | "sachbearbeiterin"
             // Portuguese
             | "pessoa" | "atendente" | "atendentes" | "alguem" | "consultor" | "consultora"
+            | "assistente"
             | "sac"
     )
 }
@@ -384,7 +409,7 @@ fn verb_strength(w: &str) -> Option<Strength> {
         // English
         "talk" | "speak" | "chat" | "connect" | "transfer" | "put" | "escalate" | "reach"
             | "contact" | "hand" | "pass" | "switch" | "ask" | "asking" | "request"
-            | "requesting" | "demand"
+            | "requesting" | "demand" | "direct" | "redirect"
             // Spanish
             | "hablar" | "habla" | "pasame" | "paseme" | "pasarme" | "pasar" | "pasa"
             | "pasen" | "pasenme" | "ponme" | "ponerme" | "comunicar" | "comunicarme"
@@ -409,6 +434,7 @@ fn verb_strength(w: &str) -> Option<Strength> {
             | "need"
             | "get"
             | "give"
+            | "gimme"
             | "prefer"
             | "require"
             | "like"
@@ -462,12 +488,32 @@ fn is_english_verb(w: &str) -> bool {
             | "reach"
             | "request"
             | "demand"
+            | "direct"
+            | "redirect"
             | "switch"
             | "pass"
             | "hand"
             | "need"
             | "want"
             | "like"
+    )
+}
+
+/// "-ing" forms of talk verbs. They only ask for someone after a word of help ("I need help
+/// talking to an agent") or when they open a sentence that is nothing else ("talking with
+/// agent"), never in "am I talking to a person?" or "I was talking to an agent".
+fn is_gerund(w: &str) -> bool {
+    matches!(
+        w,
+        "talking" | "speaking" | "chatting" | "contacting" | "reaching" | "connecting"
+    )
+}
+
+/// Nouns and verbs of help that introduce a gerund or "from" ("assistance from a person").
+fn is_help_word(w: &str) -> bool {
+    matches!(
+        w,
+        "help" | "assistance" | "assist" | "hlp" | "hep" | "uhelp" | "helpme"
     )
 }
 
@@ -484,7 +530,10 @@ fn is_gap_word(w: &str) -> bool {
             | "your" | "you" | "real" | "live" | "actual" | "actually" | "proper" | "genuine"
             | "another" | "other" | "different" | "through" | "over" | "for" | "directly"
             | "just" | "please" | "now" | "right" | "support" | "sales" | "technical"
-            | "senior"
+            | "senior" | "out" | "2" | "w" | "wth" | "ur" | "ya"
+            // Intensifiers ("a bloody human agent")
+            | "fucking" | "fuckin" | "fcking" | "fking" | "damn" | "goddamn" | "bloody"
+            | "freaking" | "frigging" | "effing"
             // Spanish
             | "con" | "al" | "un" | "una" | "el" | "la" | "algun" | "alguna" | "otro"
             | "otra" | "verdadero" | "verdadera" | "de" | "ser" | "su" | "tu" | "favor"
@@ -518,7 +567,7 @@ fn is_courtesy(w: &str) -> bool {
         "please" | "pls" | "plz" | "now" | "asap" | "immediately" | "real" | "live"
             | "actual" | "genuine" | "a" | "an" | "the" | "some" | "another" | "one" | "just"
             | "hi" | "hello" | "hey" | "ok" | "okay" | "thanks" | "thank" | "you" | "right"
-            | "away" | "yes"
+            | "away" | "yes" | "fucking" | "damn" | "goddamn" | "bloody" | "freaking"
             // Spanish
             | "por" | "favor" | "porfa" | "porfavor" | "un" | "una" | "ya" | "ahora" | "hola"
             | "de" | "verdad" | "otro" | "otra" | "ser" | "gracias" | "si"
@@ -755,6 +804,9 @@ fn is_bare_request(tokens: &[Token]) -> bool {
 /// The verb at `j` (if any) with its context taken into account.
 fn request_verb_at(tokens: &[Token], j: usize) -> Option<Strength> {
     let word = tokens[j].word.as_str();
+    if is_gerund(word) {
+        return helped_gerund(tokens, j).map(|_| Strength::Strong);
+    }
     let strength = verb_strength(word)?;
     let prev = j
         .checked_sub(1)
@@ -784,6 +836,41 @@ fn request_verb_at(tokens: &[Token], j: usize) -> Option<Strength> {
         }
     }
     Some(strength)
+}
+
+/// The help word in front of the gerund at `j` ("help talking", "assistance speaking",
+/// "help me chatting"), if any.
+fn helped_gerund(tokens: &[Token], j: usize) -> Option<usize> {
+    let clause = tokens[j].soft;
+    let mut k = j;
+    for _ in 0..2 {
+        k = k.checked_sub(1)?;
+        let token = &tokens[k];
+        if token.soft != clause {
+            return None;
+        }
+        if is_help_word(&token.word) {
+            return Some(k);
+        }
+        if !matches!(token.word.as_str(), "me" | "us" | "with" | "in") {
+            return None;
+        }
+    }
+    None
+}
+
+/// A sentence that is only a gerund, function words, the person at `n` and courtesies:
+/// "talking with agent", "speaking to a human please".
+fn is_bare_gerund_request(tokens: &[Token], j: usize, n: usize) -> bool {
+    let sentence = tokens[j].hard;
+    let starts_sentence = j.checked_sub(1).is_none_or(|p| tokens[p].hard != sentence);
+    starts_sentence
+        && is_gerund(&tokens[j].word)
+        && tokens[j + 1..n].iter().all(|t| is_gap_word(&t.word))
+        && tokens[n + 1..]
+            .iter()
+            .take_while(|t| t.hard == sentence)
+            .all(|t| is_courtesy(&t.word) || is_person_noun(&t.word))
 }
 
 /// Whether a negation governs the verb at `j` ("I don't want to talk", "no quiero hablar").
@@ -835,6 +922,22 @@ fn governed_by_request_verb(tokens: &[Token], n: usize) -> bool {
         let token = &tokens[j];
         if token.soft != clause {
             return false;
+        }
+        if is_bare_gerund_request(tokens, j, n) {
+            return true;
+        }
+        if let Some(help) = helped_gerund(tokens, j).filter(|_| is_gerund(&token.word)) {
+            return !is_negated(tokens, help);
+        }
+        // "I want assistance from a person": step over "help from" to the verb.
+        if token.word == "from" {
+            match j.checked_sub(1) {
+                Some(h) if tokens[h].soft == clause && is_help_word(&tokens[h].word) => {
+                    j = h;
+                    continue;
+                }
+                _ => return false,
+            }
         }
         if let Some(strength) = request_verb_at(tokens, j) {
             if escalation_gap && !is_escalation_verb(&token.word) {
@@ -1054,15 +1157,13 @@ fn is_profane_word(w: &str) -> bool {
             | "shits" | "shitty" | "bullshit" | "crap" | "crappy" | "damn" | "damned"
             | "dammit" | "damnit" | "goddamn" | "goddamnit" | "bitch" | "bitches" | "bastard"
             | "bastards" | "asshole" | "assholes" | "arsehole" | "arseholes" | "ass" | "arse"
-            | "idiot" | "idiots" | "idiotic" | "stupid" | "moron" | "morons" | "moronic"
-            | "dumb" | "dumbass" | "wtf" | "stfu" | "ffs" | "piss" | "pissed" | "dickhead"
+            | "idiot" | "idiots" | "idiotic" | "moron" | "morons" | "moronic" | "dumbass" | "wtf" | "stfu" | "ffs" | "piss" | "pissed" | "dickhead"
             | "prick" | "cunt" | "twat" | "wanker"
             // Spanish
             | "mierda" | "joder" | "jodido" | "jodida" | "jodidos" | "puta" | "puto" | "putos"
             | "putas" | "putada" | "pinche" | "pinches" | "cabron" | "cabrona" | "cabrones"
-            | "pendejo" | "pendeja" | "pendejos" | "idiota" | "idiotas" | "estupido"
-            | "estupida" | "estupidos" | "imbecil" | "imbeciles" | "gilipollas" | "carajo"
-            | "chingar" | "chingada" | "chingado" | "culero" | "mamon" | "tonto" | "tontos"
+            | "pendejo" | "pendeja" | "pendejos" | "idiota" | "idiotas" | "imbecil" | "imbeciles" | "gilipollas" | "carajo"
+            | "chingar" | "chingada" | "chingado" | "culero" | "mamon"
             // French
             | "merde" | "merdique" | "putain" | "pute" | "connard" | "connards" | "connasse"
             | "salaud" | "salauds" | "salope" | "encule" | "enculer" | "encules" | "foutre"
@@ -1071,8 +1172,7 @@ fn is_profane_word(w: &str) -> bool {
             // German
             | "scheisse" | "scheiss" | "scheissladen" | "arschloch" | "arschlocher"
             | "arschloecher" | "arsch" | "verdammt" | "verdammte" | "verdammter"
-            | "verdammten" | "idioten" | "blod" | "blode" | "bloder" | "bloden" | "bloed"
-            | "dumm" | "dumme" | "dummer" | "depp" | "deppen" | "vollidiot" | "vollidioten"
+            | "verdammten" | "idioten" | "depp" | "deppen" | "vollidiot" | "vollidioten"
             | "wichser" | "kacke" | "fick" | "ficken" | "drecksladen"
             // Portuguese
             | "merda" | "porra" | "caralho" | "foda" | "fodase" | "fodido" | "fodida" | "otario"
@@ -1082,12 +1182,34 @@ fn is_profane_word(w: &str) -> bool {
 }
 
 /// Two-word insults whose words are harmless alone.
-const PROFANE_PHRASES: &[&[&str]] = &[&["screw", "you"], &["screw", "this"], &["fait", "chier"]];
+const PROFANE_PHRASES: &[&[&str]] = &[
+    &["screw", "you"],
+    &["screw", "this", "company"],
+    &["screw", "this", "shit"],
+    &["screw", "this", "crap"],
+    &["screw", "your"],
+    &["fait", "chier"],
+];
 
 fn has_profanity(text: &str, words: &[String]) -> bool {
     words.iter().any(|w| is_profane_word(w))
         || PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
+        || ends_a_clause_with(&fold(text), &["screw", "this"])
         || text.split_whitespace().any(is_masked_swear)
+}
+
+/// `phrase` closes a clause ("screw this!", "screw this, I'm done"), as opposed to "how do I
+/// screw this shelf to the wall?".
+fn ends_a_clause_with(folded: &str, phrase: &[&str]) -> bool {
+    folded
+        .split(|c: char| !(c.is_alphanumeric() || c.is_whitespace() || c == '\''))
+        .any(|clause| {
+            let words: Vec<&str> = clause
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            words.ends_with(phrase)
+        })
 }
 
 /// "f***", "sh*t", "b*tch" and grawlixes such as "#$%@".
@@ -1104,16 +1226,63 @@ fn is_masked_swear(chunk: &str) -> bool {
     if symbols >= 3 && distinct.len() >= 2 && !chunk.chars().any(|c| c.is_ascii_digit()) {
         return true;
     }
-    let len = chunk.chars().count();
-    let mut chars = chunk.chars();
-    let starts_like_swear = chars
-        .next()
-        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'f' | 's' | 'b' | 'a' | 'c' | 'm'));
-    starts_like_swear
-        && (3..=10).contains(&len)
-        && chunk.contains('*')
-        && chunk.chars().all(|c| c.is_alphabetic() || c == '*')
+    // Letters with some of them starred out: the stars must stand for the missing letters of
+    // a listed swear word ("f***ing" = "fucking"), so "fees*" or "cart*" (a footnote or a
+    // wildcard) are not swearing.
+    let masked: Vec<char> = fold(chunk).chars().collect();
+    if !masked.first().is_some_and(|c| c.is_alphabetic())
+        || !masked.contains(&'*')
+        || !masked.iter().all(|c| c.is_alphabetic() || *c == '*')
+    {
+        return false;
+    }
+    MASKABLE_SWEARS.iter().any(|swear| {
+        swear.chars().count() == masked.len()
+            && swear
+                .chars()
+                .zip(&masked)
+                .all(|(s, m)| *m == '*' || *m == s)
+    })
 }
+
+/// Swear words as they are usually starred out ("f***", "sh*t", "b*tch", "a**hole").
+const MASKABLE_SWEARS: &[&str] = &[
+    "fuck",
+    "fucks",
+    "fucking",
+    "fucked",
+    "fucker",
+    "fuckers",
+    "fuckin",
+    "motherfucker",
+    "shit",
+    "shitty",
+    "bullshit",
+    "bitch",
+    "bitches",
+    "bastard",
+    "asshole",
+    "assholes",
+    "arsehole",
+    "cunt",
+    "crap",
+    "damn",
+    "goddamn",
+    "dickhead",
+    "wanker",
+    "mierda",
+    "joder",
+    "puta",
+    "merde",
+    "putain",
+    "connard",
+    "scheisse",
+    "scheiss",
+    "arschloch",
+    "merda",
+    "porra",
+    "caralho",
+];
 
 fn is_negative_word(w: &str) -> bool {
     matches!(
@@ -1124,13 +1293,14 @@ fn is_negative_word(w: &str) -> bool {
             | "hopeless" | "scam" | "scammers" | "rubbish" | "garbage" | "frustrated"
             | "frustrating" | "furious" | "annoyed" | "annoying" | "angry" | "livid"
             | "disgraceful" | "shameful" | "appalling" | "atrocious" | "nonsense" | "sucks"
-            | "worthless" | "clueless" | "infuriating" | "lousy" | "fedup"
+            | "worthless" | "clueless" | "infuriating" | "lousy" | "fedup" | "stupid" | "dumb"
             // Spanish
             | "ridiculo" | "ridicula" | "inutil" | "inutiles" | "pesimo" | "pesima"
             | "pesimos" | "inaceptable" | "harto" | "harta" | "hartos" | "vergonzoso"
             | "verguenza" | "indignante" | "estafa" | "estafadores" | "incompetente"
             | "incompetentes" | "basura" | "desastre" | "absurdo" | "absurda" | "furioso"
             | "furiosa" | "enojado" | "enojada" | "frustrado" | "frustrada" | "frustrante"
+            | "estupido" | "estupida" | "estupidos"
             // French
             | "ridicule" | "inutile" | "inacceptable" | "inadmissible" | "honteux" | "honte"
             | "lamentable" | "scandaleux" | "scandale" | "arnaque" | "incompetents" | "nul"
@@ -1143,7 +1313,7 @@ fn is_negative_word(w: &str) -> bool {
             | "unverschaemt" | "frechheit" | "katastrophe" | "katastrophal" | "betrug"
             | "abzocke" | "furchtbar" | "schrecklich" | "miserabel" | "unfahig" | "unfaehig"
             | "inkompetent" | "wutend" | "wuetend" | "genervt" | "saftladen" | "zumutung"
-            | "zeitverschwendung"
+            | "zeitverschwendung" | "blod" | "blode" | "bloder" | "bloden" | "bloed"
             // Portuguese
             | "inuteis" | "pessimo" | "pessima" | "inaceitavel" | "farto" | "farta" | "vergonha"
             | "lamentavel" | "horrivel" | "terrivel" | "palhacada" | "descaso" | "porcaria"
@@ -1525,6 +1695,66 @@ mod tests {
     }
 
     #[test]
+    fn new_request_families_are_detected() {
+        for text in [
+            // "assistant" as the person asked for
+            "I need to chat with an assistant",
+            "how can I contact an assistant?",
+            "is it possible to talk with an assistant?",
+            // A word of help in front of a gerund
+            "I need help talking to a live agent",
+            "assistance speaking with an operator",
+            "can you help me contacting an agent?",
+            "you aren't helpful, I want help talking with someone",
+            // Help or assistance *from* a person
+            "I want assistance from a person",
+            "I'd like some help from a human",
+            // A sentence that is only a gerund and the person
+            "talking with agent",
+            "speaking to a real person please",
+            // Direct/redirect and reach out
+            "can you direct me to an operator",
+            "I want to reach out to someone",
+            // Swearing in between
+            "I am trying to talk to a fucking assistant",
+            "I need help speaking to a bloody live agent",
+            // Casual and typo variants
+            "talk 2 a human",
+            "gimme a real person",
+            "can I talkk to someone?",
+            "chat wth somebody",
+            "i need help speakign with an agent",
+            "I want assistnace contacting a human agent",
+            "I need help chatting wiht an operator",
+            "i have to talk to an asistant",
+            "I need to talk to someone",
+            "could you connect me with an agent",
+            "contact a human agent",
+        ] {
+            assert!(asks_for_human(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn gerunds_and_assistants_that_are_not_requests_are_ignored() {
+        for text in [
+            "am I talking to a real person?",
+            "I was talking to an agent yesterday",
+            "talking to an agent was a waste of time",
+            "I don't need help talking to an agent",
+            "I got help from a person at the store",
+            "can I talk to the virtual assistant?",
+            "my assistant will send the documents",
+            "I want an assistant to manage my calendar",
+            "I need assistance with my order",
+            "help me speaking of refunds",
+            "I need help charting my expenses",
+        ] {
+            assert!(!asks_for_human(text), "{text}");
+        }
+    }
+
+    #[test]
     fn requests_ignore_case_and_accents() {
         for text in [
             "PASAME CON UN AGENTE",
@@ -1595,6 +1825,12 @@ mod tests {
             "sh*t",
             "what the #$%@ happened",
             "screw you",
+            "screw this!",
+            "screw this, I'm done",
+            "f**k this",
+            "a**hole",
+            "where is my f***ing invoice",
+            "where is my fucking invoice?",
         ] {
             assert!(frustration(text).profanity, "{text}");
         }
@@ -1613,6 +1849,12 @@ mod tests {
             "the screw is missing from the shelf",
             "my password is s3cure*",
             "total was $100 @ 5%",
+            "monthly fees* apply",
+            "search for cart* in the help center",
+            "how do I screw this shelf to the wall?",
+            "sorry if this is a stupid question",
+            "dumbbells arrived without the screws",
+            "eine dumme Frage: wo ist meine Rechnung?",
         ] {
             assert!(!frustration(text).profanity, "{text}");
         }
