@@ -19,6 +19,19 @@ use std::{
 use scripted_llm::{Behavior, ScriptedLlm};
 use serde_json::{Value, json};
 
+/// Different questions for the turns of one conversation (a repeated question would read as
+/// frustration and hand the conversation to a person).
+const QUESTIONS: &[&str] = &[
+    "How long does standard shipping take?",
+    "Can I return a kettle I bought on sale?",
+    "Which payment methods do you accept?",
+    "Do gift cards expire?",
+    "How do I reset my password?",
+    "Do you ship to Canada?",
+    "How do I download an invoice?",
+    "What does the warranty cover?",
+];
+
 fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -128,7 +141,7 @@ async fn main() {
     // Phase 1: turns at a fixed rate.
     let total = usize::try_from(rate * seconds).unwrap_or(0);
     let mut chats = Vec::new();
-    for _ in 0..total.min(500) {
+    for _ in 0..total.div_ceil(QUESTIONS.len()).max(1) {
         chats.push(new_conversation(&client, &base).await);
     }
     let started = Instant::now();
@@ -138,6 +151,7 @@ async fn main() {
         let due = started + interval * u32::try_from(i).unwrap_or(u32::MAX);
         tokio::time::sleep_until(due.into()).await;
         let (id, token) = chats[i % chats.len()].clone();
+        let question = QUESTIONS[(i / chats.len()) % QUESTIONS.len()];
         let client = client.clone();
         let url = format!("{base}/v1/conversations/{id}/messages");
         tasks.push(tokio::spawn(async move {
@@ -145,13 +159,17 @@ async fn main() {
             let response = client
                 .post(url)
                 .bearer_auth(token)
-                .json(&json!({"text": "How long does standard shipping take?"}))
+                .json(&json!({ "text": question }))
                 .send()
                 .await;
-            let ok = matches!(&response, Ok(r) if r.status().is_success());
-            if let Ok(r) = response {
-                let _ = r.bytes().await;
-            }
+            // A turn counts when it succeeded and the assistant replied.
+            let ok = match response {
+                Ok(r) if r.status().is_success() => r
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|b| b["replies"].as_array().is_some_and(|r| !r.is_empty())),
+                _ => false,
+            };
             (t.elapsed(), ok)
         }));
     }
@@ -169,7 +187,7 @@ async fn main() {
     latencies.sort_unstable();
     let overhead: Vec<Duration> = latencies.iter().map(|l| l.saturating_sub(delay)).collect();
     println!(
-        "turns: {} ok, {failures} failed in {:.1} s = {:.0} turns/s (target {rate}/s)",
+        "turns: {} answered, {failures} failed or unanswered in {:.1} s = {:.0} turns/s (target {rate}/s)",
         latencies.len(),
         wall.as_secs_f64(),
         latencies.len() as f64 / wall.as_secs_f64()
