@@ -157,6 +157,10 @@ fn main() {
     );
 
     let queries = queries();
+    let k: usize = std::env::var("FRONTDESK_BENCH_K")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     for q in &queries {
         index.search(q, 5).expect("warm-up search");
     }
@@ -164,14 +168,14 @@ fn main() {
     for _ in 0..10 {
         for q in &queries {
             let t = Instant::now();
-            let hits = index.search(q, 5).expect("search");
+            let hits = index.search(q, k).expect("search");
             times.push(t.elapsed());
             assert!(!hits.is_empty());
         }
     }
     times.sort_unstable();
     println!(
-        "search top-5 over {passages} passages: p50 {:?}, p99 {:?}, max {:?} ({} queries)",
+        "search top-{k} over {passages} passages: p50 {:?}, p99 {:?}, max {:?} ({} queries)",
         percentile(&times, 0.50),
         percentile(&times, 0.99),
         times[times.len() - 1],
