@@ -59,11 +59,7 @@ pub async fn answer(
         actions: Vec::new(),
         handoff: None,
     };
-    let mut verified_as = state
-        .store
-        .conversation(&conversation.id)
-        .await?
-        .and_then(|c| c.verified_as);
+    let mut verified_as = conversation.verified_as.clone();
 
     if verified_as.is_none()
         && let (Some(email), Some(order), Some(verify)) = (

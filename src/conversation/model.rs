@@ -110,11 +110,7 @@ pub async fn generate(
     let mut facts: Vec<String> = Vec::new();
     let mut records = Vec::new();
     let mut handoff = None;
-    let mut verified_as = state
-        .store
-        .conversation(&conversation.id)
-        .await?
-        .and_then(|c| c.verified_as);
+    let mut verified_as = conversation.verified_as.clone();
     let mut text = String::new();
     let started = Instant::now();
     let mut first_token = true;

@@ -100,6 +100,10 @@ async fn run(
     message: &Message,
     tx: &mpsc::UnboundedSender<TurnEvent>,
 ) -> Result<(), StoreError> {
+    // Read once, fresh: an agent may have switched the mode, or a signed identity or an
+    // earlier turn verified the customer, since the conversation was loaded.
+    let current = state.store.conversation(&conversation.id).await?;
+    let conversation = current.as_ref().unwrap_or(conversation);
     if humans_answer(state, conversation).await? {
         state
             .events
@@ -219,15 +223,9 @@ async fn retrieve(state: &AppState, question: &str) -> Vec<Hit> {
     hits
 }
 
-/// Whether the conversation or its channel is in human-only mode (read fresh: an agent may
-/// have switched it since the conversation was loaded).
+/// Whether the conversation or its channel is in human-only mode.
 async fn humans_answer(state: &AppState, conversation: &Conversation) -> Result<bool, StoreError> {
-    let mode = state
-        .store
-        .conversation(&conversation.id)
-        .await?
-        .map_or(conversation.mode, |c| c.mode);
-    Ok(mode == Mode::Human
+    Ok(conversation.mode == Mode::Human
         || state
             .store
             .channel_human_only(&conversation.channel)
