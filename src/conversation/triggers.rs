@@ -83,16 +83,8 @@ mod tests {
 
     fn message(seq: i64, role: Role, text: &str, confidence: Option<f32>) -> Message {
         Message {
-            id: format!("m{seq}"),
-            seq,
-            conversation_id: "c".into(),
-            role,
-            text: text.into(),
-            created_at: String::new(),
-            citations: vec![],
-            actions: vec![],
             confidence,
-            author: None,
+            ..Message::for_test(seq, role, text)
         }
     }
 

@@ -120,25 +120,18 @@ mod tests {
     use crate::storage::{Citation, Customer, Mode};
 
     fn message(seq: i64, role: Role, text: &str, cite: Option<&str>) -> Message {
+        let citations = cite
+            .map(|t| Citation {
+                article_id: "a".into(),
+                title: t.into(),
+                url: None,
+                snippet: String::new(),
+            })
+            .into_iter()
+            .collect();
         Message {
-            id: format!("m{seq}"),
-            seq,
-            conversation_id: "c".into(),
-            role,
-            text: text.into(),
-            created_at: String::new(),
-            citations: cite
-                .map(|t| Citation {
-                    article_id: "a".into(),
-                    title: t.into(),
-                    url: None,
-                    snippet: String::new(),
-                })
-                .into_iter()
-                .collect(),
-            actions: vec![],
-            confidence: None,
-            author: None,
+            citations,
+            ..Message::for_test(seq, role, text)
         }
     }
 

@@ -271,18 +271,7 @@ mod tests {
     }
 
     fn message(seq: i64, role: Role, text: &str) -> Message {
-        Message {
-            id: format!("m{seq}"),
-            seq,
-            conversation_id: "c".into(),
-            role,
-            text: text.into(),
-            created_at: String::new(),
-            citations: vec![],
-            actions: vec![],
-            confidence: None,
-            author: None,
-        }
+        Message::for_test(seq, role, text)
     }
 
     fn prompts() -> Prompts {

@@ -66,6 +66,25 @@ pub struct Message {
     pub author: Option<String>,
 }
 
+#[cfg(test)]
+impl Message {
+    /// A message for unit tests: only what the test cares about is set.
+    pub fn for_test(seq: i64, role: Role, text: &str) -> Self {
+        Self {
+            id: format!("m{seq}"),
+            seq,
+            conversation_id: "c".into(),
+            role,
+            text: text.into(),
+            created_at: String::new(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: None,
+            author: None,
+        }
+    }
+}
+
 /// A message to append (not a customer message: see [`Store::append_customer_message`]).
 #[derive(Debug, Clone)]
 pub struct NewMessage {
