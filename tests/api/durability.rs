@@ -48,15 +48,8 @@ fn start(data_dir: &std::path::Path) -> (Child, String) {
     (child, base)
 }
 
-#[tokio::test]
-async fn a_killed_service_restarts_with_every_acknowledged_message() {
-    let data_dir = tempfile::tempdir().expect("data dir");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client");
-    let (mut child, base) = start(data_dir.path());
-
+/// Opens a conversation on a running binary.
+async fn open_chat(client: &reqwest::Client, base: &str) -> Chat {
     let created: Value = client
         .post(format!("{base}/v1/conversations"))
         .json(&json!({}))
@@ -66,10 +59,22 @@ async fn a_killed_service_restarts_with_every_acknowledged_message() {
         .json()
         .await
         .expect("json");
-    let chat = Chat {
+    Chat {
         id: created["conversation_id"].as_str().expect("id").into(),
         token: created["token"].as_str().expect("token").into(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_killed_service_restarts_with_every_acknowledged_message() {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    let (mut child, base) = start(data_dir.path());
+
+    let chat = open_chat(&client, &base).await;
     let texts = [
         "Where is my order?",
         "How do I return a kettle?",
@@ -147,20 +152,11 @@ async fn sigterm_stops_the_service_gracefully_even_with_open_streams() {
     let data_dir = tempfile::tempdir().expect("data dir");
     let (mut child, base) = start(data_dir.path());
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/v1/conversations"))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
+    let chat = open_chat(&client, &base).await;
     let stream = client
         .get(format!(
             "{base}/v1/conversations/{}/stream?access_token={}",
-            created["conversation_id"].as_str().expect("id"),
-            created["token"].as_str().expect("token")
+            chat.id, chat.token
         ))
         .send()
         .await
