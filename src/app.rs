@@ -9,7 +9,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     actions::Actions,
     config::{Secret, Settings},
-    events::Events,
+    events::{Events, relay},
     http,
     llm::{LlmClient, Prompts, TokenCounter},
     retrieval::Retrieval,
@@ -87,7 +87,8 @@ impl App {
             .agent_key
             .clone()
             .ok_or(StartError::MissingKey("agent_key"))?;
-        let store = Store::open(&settings.data_dir).await?;
+        let database_url = settings.database_url.as_ref().map(Secret::expose);
+        let store = Store::open(database_url, &settings.data_dir).await?;
         let retrieval = Retrieval::open(&settings.data_dir.join("index"), store.clone()).await?;
         retrieval
             .import_knowledge_once(&settings.knowledge_dir)
@@ -122,6 +123,14 @@ impl App {
                 addr: settings.listen.clone(),
                 source,
             })?;
+        // Background work that ends with the service: following article changes made through
+        // other replicas and, on PostgreSQL, relaying live events between replicas.
+        let shutdown = CancellationToken::new();
+        retrieval.follow(shutdown.clone());
+        let events = match &settings.database_url {
+            Some(url) => relay::start(store.clone(), url.expose().to_owned(), shutdown.clone()),
+            None => Events::default(),
+        };
         let state = Arc::new(AppState {
             settings,
             store,
@@ -130,11 +139,11 @@ impl App {
             actions,
             prompts,
             tokens,
-            events: Events::default(),
+            events,
             metrics,
             http,
             tasks: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
+            shutdown,
             admin_key,
             agent_key,
         });

@@ -49,6 +49,9 @@ pub struct Settings {
     pub listen: String,
     /// Where the SQLite database and the search index live.
     pub data_dir: PathBuf,
+    /// `postgres://...` to keep everything in PostgreSQL (several replicas share it); absent:
+    /// SQLite in `data_dir`. The search index stays in `data_dir` on every replica.
+    pub database_url: Option<Secret>,
     pub knowledge_dir: PathBuf,
     pub actions_dir: PathBuf,
     pub prompts_dir: PathBuf,
@@ -71,6 +74,7 @@ impl Default for Settings {
         Self {
             listen: "127.0.0.1:8080".into(),
             data_dir: "./data".into(),
+            database_url: None,
             knowledge_dir: "./knowledge".into(),
             actions_dir: "./actions".into(),
             prompts_dir: "./prompts".into(),
@@ -231,6 +235,7 @@ impl Default for Limits {
 const NAMED_VARS: &[(&str, &[&str])] = &[
     ("FRONTDESK_LISTEN", &["listen"]),
     ("FRONTDESK_DATA_DIR", &["data_dir"]),
+    ("FRONTDESK_DATABASE_URL", &["database_url"]),
     ("FRONTDESK_ADMIN_KEY", &["admin_key"]),
     ("FRONTDESK_AGENT_KEY", &["agent_key"]),
     ("FRONTDESK_KNOWLEDGE_DIR", &["knowledge_dir"]),
@@ -291,6 +296,14 @@ impl Settings {
                 "listen = {:?} is not an address like 127.0.0.1:8080",
                 self.listen
             ));
+        }
+        if let Some(url) = &self.database_url
+            && !(url.expose().starts_with("postgres://")
+                || url.expose().starts_with("postgresql://"))
+        {
+            return bad(
+                "database_url must be a postgres:// URL (leave it unset for SQLite)".into(),
+            );
         }
         if let Some(url) = &self.llm.base_url
             && reqwest::Url::parse(url).is_err()

@@ -2,7 +2,10 @@
 //! title and headings boosted, English stemming and ASCII folding, snippets for citations.
 //!
 //! Every commit carries the store's articles version as its payload, so a missing or stale
-//! index is detected at start and rebuilt from the database.
+//! index is detected (at start, and while following changes other replicas make) and rebuilt
+//! from the database. A single change only moves the recorded version forward when the index
+//! was exactly one version behind it; otherwise some other change is missing and the index
+//! records that it is stale.
 
 use std::{collections::HashSet, path::Path, sync::Mutex};
 
@@ -186,27 +189,41 @@ impl Index {
         for article in articles {
             count += self.add_article(&writer, article)?;
         }
-        self.commit(&mut writer, version)?;
+        self.commit(&mut writer, Some(version))?;
         Ok(count)
     }
 
-    /// Adds or replaces articles; returns the number of passages of each.
+    /// Adds or replaces articles changed at store version `version`; returns the number of
+    /// passages of each.
     pub fn upsert(&self, articles: &[Article], version: i64) -> Result<Vec<usize>, IndexError> {
+        let recorded = self.after_change(version);
         let mut writer = self.lock_writer();
         let mut counts = Vec::with_capacity(articles.len());
         for article in articles {
             writer.delete_term(Term::from_field_text(self.fields.article_id, &article.id));
             counts.push(self.add_article(&writer, article)?);
         }
-        self.commit(&mut writer, version)?;
+        self.commit(&mut writer, recorded)?;
         Ok(counts)
     }
 
-    /// Removes an article's passages.
+    /// Removes an article's passages (deleted at store version `version`).
     pub fn remove(&self, article_id: &str, version: i64) -> Result<(), IndexError> {
+        let recorded = self.after_change(version);
         let mut writer = self.lock_writer();
         writer.delete_term(Term::from_field_text(self.fields.article_id, article_id));
-        self.commit(&mut writer, version)
+        self.commit(&mut writer, recorded)
+    }
+
+    /// The version to record after applying the one change that made store version
+    /// `version`: that version when the index was one behind, the index's own when it is
+    /// already there, and none (stale) when changes in between are missing.
+    fn after_change(&self, version: i64) -> Option<i64> {
+        match self.version() {
+            Some(current) if current + 1 == version => Some(version),
+            Some(current) if current >= version => Some(current),
+            _ => None,
+        }
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
@@ -232,8 +249,10 @@ impl Index {
         Ok(passages.len())
     }
 
-    fn commit(&self, writer: &mut IndexWriter, version: i64) -> Result<(), IndexError> {
+    /// Commits, recording `version` (`None`: stale, rebuild on the next sync).
+    fn commit(&self, writer: &mut IndexWriter, version: Option<i64>) -> Result<(), IndexError> {
         let mut prepared = writer.prepare_commit()?;
+        let version = version.map_or_else(|| "stale".to_owned(), |v| v.to_string());
         prepared.set_payload(&format!("{INDEX_FORMAT}:{version}"));
         prepared.commit()?;
         self.reader.reload()?;
@@ -331,5 +350,52 @@ impl Index {
             score,
             coverage: found as f32 / query_terms.len() as f32,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Format;
+
+    fn article(id: &str, text: &str) -> Article {
+        Article {
+            id: id.into(),
+            title: text.into(),
+            body: format!("# {text}\n\n{text} explained."),
+            format: Format::Markdown,
+            url: None,
+            locale: None,
+            tags: Vec::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_change_records_its_version_only_when_nothing_is_missing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path()).expect("index");
+        index
+            .rebuild(&[article("a", "returns")], 3)
+            .expect("rebuild");
+        assert_eq!(index.version(), Some(3));
+
+        index
+            .upsert(&[article("b", "shipping")], 4)
+            .expect("upsert");
+        assert_eq!(index.version(), Some(4), "the next change moves it forward");
+
+        index.upsert(&[article("b", "shipping")], 4).expect("again");
+        assert_eq!(index.version(), Some(4), "a change it has is no gap");
+
+        index.remove("a", 6).expect("remove");
+        assert_eq!(index.version(), None, "change 5 is missing: stale");
+        assert!(index.search("returns", 5).expect("search").is_empty());
+
+        index
+            .rebuild(&[article("b", "shipping")], 6)
+            .expect("rebuild");
+        assert_eq!(index.version(), Some(6));
     }
 }

@@ -4,7 +4,9 @@
 pub mod index;
 pub mod ingest;
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
+
+use tokio_util::sync::CancellationToken;
 
 pub use index::{Hit, Index, IndexError};
 
@@ -85,11 +87,16 @@ fn title_from_file_name(file_name: &str) -> String {
     }
 }
 
+/// How often each replica looks for article changes made through other replicas.
+const FOLLOW_EVERY: Duration = Duration::from_secs(2);
+
 /// The search side of the service: a shared index plus the store it follows.
 #[derive(Clone)]
 pub struct Retrieval {
     index: Arc<Index>,
     store: Store,
+    /// Held while the index is written, so a sync and a local change never interleave.
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Retrieval {
@@ -97,13 +104,18 @@ impl Retrieval {
     pub async fn open(dir: &Path, store: Store) -> Result<Self, RetrievalError> {
         let dir = dir.to_owned();
         let index = Arc::new(tokio::task::spawn_blocking(move || Index::open(&dir)).await??);
-        let retrieval = Self { index, store };
+        let retrieval = Self {
+            index,
+            store,
+            writing: Arc::default(),
+        };
         retrieval.sync().await?;
         Ok(retrieval)
     }
 
     /// Rebuilds the index when its version differs from the store's.
     pub async fn sync(&self) -> Result<(), RetrievalError> {
+        let _writing = self.writing.lock().await;
         let version = self.store.articles_version().await?;
         if self.index.version() == Some(version) {
             return Ok(());
@@ -116,18 +128,37 @@ impl Retrieval {
         Ok(())
     }
 
+    /// Follows the article table until `shutdown`: changes made through other replicas (or
+    /// straight in the database) are searchable here within [`FOLLOW_EVERY`] plus a rebuild.
+    pub fn follow(&self, shutdown: CancellationToken) {
+        let retrieval = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+                }
+                if let Err(error) = retrieval.sync().await {
+                    tracing::warn!(%error, "cannot follow article changes");
+                }
+            }
+        });
+    }
+
     /// Indexes new or changed articles; returns the passage count of each.
     pub async fn upsert(
         &self,
         articles: Vec<Article>,
         version: i64,
     ) -> Result<Vec<usize>, RetrievalError> {
+        let _writing = self.writing.lock().await;
         let index = self.index.clone();
         Ok(tokio::task::spawn_blocking(move || index.upsert(&articles, version)).await??)
     }
 
     /// Drops an article from the index.
     pub async fn remove(&self, article_id: String, version: i64) -> Result<(), RetrievalError> {
+        let _writing = self.writing.lock().await;
         let index = self.index.clone();
         Ok(tokio::task::spawn_blocking(move || index.remove(&article_id, version)).await??)
     }
@@ -175,11 +206,15 @@ impl Retrieval {
             }
         }
         let count = inputs.len();
-        if count > 0 {
-            let (articles, version) = self.store.insert_articles(inputs).await?;
-            self.upsert(articles, version).await?;
-        }
-        self.store.set_meta("knowledge_imported", "1").await?;
+        match self
+            .store
+            .insert_articles_once("knowledge_imported", inputs)
+            .await?
+        {
+            Some((articles, version)) => self.upsert(articles, version).await?,
+            // Another replica imported it meanwhile.
+            None => return Ok(0),
+        };
         tracing::info!(count, dir = %dir.display(), "knowledge imported");
         Ok(count)
     }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError, new_id, now};
+use super::{Store, StoreError, claim_once, new_id, now};
 
 /// Markup an article body is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ pub struct ArticleInput {
 
 const COLUMNS: &str = "id, title, body, format, url, locale, tags, created_at, updated_at";
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Article, StoreError> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Article, StoreError> {
     let format: String = row.try_get("format")?;
     let tags: String = row.try_get("tags")?;
     Ok(Article {
@@ -79,13 +79,50 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Article, StoreError> {
     })
 }
 
-async fn bump_version(tx: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+async fn bump_version(tx: &mut sqlx::AnyConnection) -> Result<i64, StoreError> {
     let version: String = sqlx::query_scalar(
         "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'articles_version' RETURNING value",
     )
     .fetch_one(&mut *tx)
     .await?;
     Ok(version.parse().unwrap_or_default())
+}
+
+async fn insert(
+    tx: &mut sqlx::AnyConnection,
+    inputs: Vec<ArticleInput>,
+) -> Result<(Vec<Article>, i64), StoreError> {
+    let mut articles = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let at = now();
+        let article = Article {
+            id: new_id("art"),
+            title: input.title,
+            body: input.body,
+            format: input.format,
+            url: input.url,
+            locale: input.locale,
+            tags: input.tags,
+            created_at: at.clone(),
+            updated_at: at,
+        };
+        sqlx::query("INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&article.id)
+            .bind(&article.title)
+            .bind(&article.body)
+            .bind(article.format.as_str())
+            .bind(&article.url)
+            .bind(&article.locale)
+            .bind(serde_json::to_string(&article.tags)?)
+            .bind(&input.source)
+            .bind(&article.created_at)
+            .bind(&article.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        articles.push(article);
+    }
+    let version = bump_version(tx).await?;
+    Ok((articles, version))
 }
 
 impl Store {
@@ -95,38 +132,25 @@ impl Store {
         inputs: Vec<ArticleInput>,
     ) -> Result<(Vec<Article>, i64), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut articles = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let at = now();
-            let article = Article {
-                id: new_id("art"),
-                title: input.title,
-                body: input.body,
-                format: input.format,
-                url: input.url,
-                locale: input.locale,
-                tags: input.tags,
-                created_at: at.clone(),
-                updated_at: at,
-            };
-            sqlx::query("INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(&article.id)
-                .bind(&article.title)
-                .bind(&article.body)
-                .bind(article.format.as_str())
-                .bind(&article.url)
-                .bind(&article.locale)
-                .bind(serde_json::to_string(&article.tags)?)
-                .bind(&input.source)
-                .bind(&article.created_at)
-                .bind(&article.updated_at)
-                .execute(&mut *tx)
-                .await?;
-            articles.push(article);
-        }
-        let version = bump_version(&mut tx).await?;
+        let inserted = insert(&mut tx, inputs).await?;
         tx.commit().await?;
-        Ok((articles, version))
+        Ok(inserted)
+    }
+
+    /// Stores articles unless the one-time job `key` has run before (on any replica): `None`
+    /// then, and nothing is stored.
+    pub async fn insert_articles_once(
+        &self,
+        key: &str,
+        inputs: Vec<ArticleInput>,
+    ) -> Result<Option<(Vec<Article>, i64)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !claim_once(&mut tx, key).await? {
+            return Ok(None);
+        }
+        let inserted = insert(&mut tx, inputs).await?;
+        tx.commit().await?;
+        Ok(Some(inserted))
     }
 
     /// Replaces an article's fields; `None` when there is no such article.
@@ -136,7 +160,7 @@ impl Store {
         input: ArticleInput,
     ) -> Result<Option<(Article, i64)>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE articles SET title = ?, body = ?, format = ?, url = ?, locale = ?, tags = ?, updated_at = ? WHERE id = ?")
+        let done = sqlx::query("UPDATE articles SET title = $1, body = $2, format = $3, url = $4, locale = $5, tags = $6, updated_at = $7 WHERE id = $8")
             .bind(&input.title)
             .bind(&input.body)
             .bind(input.format.as_str())
@@ -152,7 +176,7 @@ impl Store {
         }
         let version = bump_version(&mut tx).await?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM articles WHERE id = ?"
+            "SELECT {COLUMNS} FROM articles WHERE id = $1"
         )))
         .bind(id)
         .fetch_one(&mut *tx)
@@ -164,7 +188,7 @@ impl Store {
     /// Deletes an article; the new version, or `None` when there was no such article.
     pub async fn delete_article(&self, id: &str) -> Result<Option<i64>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM articles WHERE id = ?")
+        let done = sqlx::query("DELETE FROM articles WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -179,7 +203,7 @@ impl Store {
     /// One article by id.
     pub async fn article(&self, id: &str) -> Result<Option<Article>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM articles WHERE id = ?"
+            "SELECT {COLUMNS} FROM articles WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)

@@ -60,7 +60,7 @@ pub struct NewConversation {
 
 const COLUMNS: &str = "id, channel, locale, customer, verified_as, mode, created_at";
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Conversation, StoreError> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Conversation, StoreError> {
     let customer: String = row.try_get("customer")?;
     let mode: String = row.try_get("mode")?;
     Ok(Conversation {
@@ -89,7 +89,7 @@ impl Store {
             mode: Mode::Ai,
             created_at: now(),
         };
-        sqlx::query("INSERT INTO conversations (id, token_hash, channel, locale, customer, verified_as, mode, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO conversations (id, token_hash, channel, locale, customer, verified_as, mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&conversation.id)
             .bind(&new.token_hash)
             .bind(&conversation.channel)
@@ -106,7 +106,7 @@ impl Store {
     /// One conversation by id.
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM conversations WHERE id = ?"
+            "SELECT {COLUMNS} FROM conversations WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -120,7 +120,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM conversations WHERE token_hash = ?")
+            sqlx::query_scalar("SELECT id FROM conversations WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -129,7 +129,7 @@ impl Store {
 
     /// Switches who answers the conversation.
     pub async fn set_mode(&self, id: &str, mode: Mode) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE conversations SET mode = ? WHERE id = ?")
+        let done = sqlx::query("UPDATE conversations SET mode = $1 WHERE id = $2")
             .bind(mode.as_str())
             .bind(id)
             .execute(&self.pool)

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, claim_once};
 
 /// The demo tables and, for each, the JSON fields copied into key columns.
 const TABLES: &[(&str, &str, &[&str])] = &[
@@ -51,6 +51,10 @@ impl Store {
             return Ok(0);
         }
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        if !claim_once(&mut tx, "demo_store_seeded").await? {
+            // Another replica seeded it meanwhile.
+            return Ok(0);
+        }
         let mut rows = 0;
         for (file, table, keys) in TABLES {
             let path = data_dir.join(file);
@@ -61,7 +65,10 @@ impl Store {
             let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
             let docs: Vec<Value> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
             let columns = keys.join(", ");
-            let marks = vec!["?"; keys.len() + 1].join(", ");
+            let marks = (1..=keys.len() + 1)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!("INSERT INTO {table} ({columns}, doc) VALUES ({marks})");
             for (i, doc) in docs.iter().enumerate() {
                 let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
@@ -79,10 +86,6 @@ impl Store {
                 rows += 1;
             }
         }
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_store_seeded', '1')")
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(rows)
     }
@@ -95,7 +98,7 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT c.id FROM store_customers c JOIN store_orders o ON o.customer_id = c.id
-             WHERE lower(c.email) = lower(?) AND o.number = ?",
+             WHERE lower(c.email) = lower($1) AND o.number = $2",
         )
         .bind(email)
         .bind(order_number)
@@ -106,7 +109,7 @@ impl Store {
     /// The customer id for a signed identity (a customer id or an email).
     pub async fn customer_by_identity(&self, subject: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM store_customers WHERE id = ? OR lower(email) = lower(?)",
+            "SELECT id FROM store_customers WHERE id = $1 OR lower(email) = lower($2)",
         )
         .bind(subject)
         .bind(subject)
@@ -120,12 +123,13 @@ impl Store {
         customer_id: &str,
         number: &str,
     ) -> Result<Option<Value>, StoreError> {
-        let doc: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM store_orders WHERE customer_id = ? AND number = ?")
-                .bind(customer_id)
-                .bind(number)
-                .fetch_optional(&self.pool)
-                .await?;
+        let doc: Option<String> = sqlx::query_scalar(
+            "SELECT doc FROM store_orders WHERE customer_id = $1 AND number = $2",
+        )
+        .bind(customer_id)
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(doc.map(|d| serde_json::from_str(&d)).transpose()?)
     }
 
@@ -136,7 +140,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Value>, StoreError> {
         let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT doc FROM store_orders WHERE customer_id = ? ORDER BY placed_at DESC LIMIT ?",
+            "SELECT doc FROM store_orders WHERE customer_id = $1 ORDER BY placed_at DESC LIMIT $2",
         )
         .bind(customer_id)
         .bind(limit)
@@ -156,13 +160,13 @@ impl Store {
     ) -> Result<Vec<Value>, StoreError> {
         let sql = match kind {
             OrderRecords::Invoices => {
-                "SELECT doc FROM store_invoices WHERE customer_id = ? AND order_number = ? ORDER BY number"
+                "SELECT doc FROM store_invoices WHERE customer_id = $1 AND order_number = $2 ORDER BY number"
             }
             OrderRecords::Payments => {
-                "SELECT doc FROM store_payments WHERE customer_id = ? AND order_number = ? ORDER BY created_at, id"
+                "SELECT doc FROM store_payments WHERE customer_id = $1 AND order_number = $2 ORDER BY created_at, id"
             }
             OrderRecords::Refunds => {
-                "SELECT doc FROM store_refunds WHERE customer_id = ? AND order_number = ? ORDER BY id"
+                "SELECT doc FROM store_refunds WHERE customer_id = $1 AND order_number = $2 ORDER BY id"
             }
         };
         let rows = sqlx::query(sql)
@@ -181,7 +185,7 @@ impl Store {
     /// Counts a failed identity check or not-found lookup; returns the new count.
     pub async fn count_failed_lookup(&self, conversation_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = ? RETURNING failed_lookups",
+            "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = $1 RETURNING failed_lookups",
         )
         .bind(conversation_id)
         .fetch_one(&self.pool)
@@ -191,7 +195,7 @@ impl Store {
     /// Failed lookups so far in a conversation.
     pub async fn failed_lookups(&self, conversation_id: &str) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT failed_lookups FROM conversations WHERE id = ?")
+            sqlx::query_scalar("SELECT failed_lookups FROM conversations WHERE id = $1")
                 .bind(conversation_id)
                 .fetch_optional(&self.pool)
                 .await?
@@ -205,7 +209,7 @@ impl Store {
         conversation_id: &str,
         customer_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE conversations SET verified_as = ? WHERE id = ?")
+        sqlx::query("UPDATE conversations SET verified_as = $1 WHERE id = $2")
             .bind(customer_id)
             .bind(conversation_id)
             .execute(&self.pool)

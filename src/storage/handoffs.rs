@@ -87,7 +87,7 @@ pub struct Handoff {
 
 const COLUMNS: &str = "id, conversation_id, status, reason, summary, created_at, claimed_by";
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Handoff, StoreError> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Handoff, StoreError> {
     let status: String = row.try_get("status")?;
     let reason: String = row.try_get("reason")?;
     Ok(Handoff {
@@ -114,12 +114,12 @@ impl Store {
     ) -> Result<(Handoff, bool), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Writing first takes the write lock, so two openers cannot both insert.
-        sqlx::query("UPDATE conversations SET mode = 'human' WHERE id = ?")
+        sqlx::query("UPDATE conversations SET mode = 'human' WHERE id = $1")
             .bind(conversation_id)
             .execute(&mut *tx)
             .await?;
         let open = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = ? AND status IN ('waiting', 'claimed')"
+            "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = $1 AND status IN ('waiting', 'claimed')"
         )))
         .bind(conversation_id)
         .fetch_optional(&mut *tx)
@@ -138,7 +138,7 @@ impl Store {
             created_at: at.clone(),
             claimed_by: None,
         };
-        sqlx::query("INSERT INTO handoffs (id, conversation_id, status, reason, summary, message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO handoffs (id, conversation_id, status, reason, summary, message_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&handoff.id)
             .bind(conversation_id)
             .bind(handoff.status.as_str())
@@ -159,7 +159,7 @@ impl Store {
         conversation_id: &str,
     ) -> Result<Option<Handoff>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = ? AND status IN ('waiting', 'claimed')"
+            "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = $1 AND status IN ('waiting', 'claimed')"
         )))
         .bind(conversation_id)
         .fetch_optional(&self.pool)
@@ -173,7 +173,7 @@ impl Store {
         message_id: &str,
     ) -> Result<Option<Handoff>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM handoffs WHERE message_id = ?"
+            "SELECT {COLUMNS} FROM handoffs WHERE message_id = $1"
         )))
         .bind(message_id)
         .fetch_optional(&self.pool)
@@ -195,7 +195,7 @@ impl Store {
     /// Handoffs in a state, oldest first.
     pub async fn handoffs(&self, status: HandoffStatus) -> Result<Vec<Handoff>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM handoffs WHERE status = ? ORDER BY created_at, id"
+            "SELECT {COLUMNS} FROM handoffs WHERE status = $1 ORDER BY created_at, id"
         )))
         .bind(status.as_str())
         .fetch_all(&self.pool)
@@ -206,7 +206,7 @@ impl Store {
     /// One handoff by id.
     pub async fn handoff(&self, id: &str) -> Result<Option<Handoff>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM handoffs WHERE id = ?"
+            "SELECT {COLUMNS} FROM handoffs WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -222,8 +222,8 @@ impl Store {
         agent: &str,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
         sqlx::query(
-            "UPDATE handoffs SET status = 'claimed', claimed_by = ?, updated_at = ?
-             WHERE id = ? AND (status = 'waiting' OR (status = 'claimed' AND claimed_by = ?))",
+            "UPDATE handoffs SET status = 'claimed', claimed_by = $1, updated_at = $2
+             WHERE id = $3 AND (status = 'waiting' OR (status = 'claimed' AND claimed_by = $4))",
         )
         .bind(agent)
         .bind(now())
@@ -251,7 +251,7 @@ impl Store {
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE handoffs SET status = ?, updated_at = ? WHERE id = ? AND status IN ('waiting', 'claimed')",
+            "UPDATE handoffs SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ('waiting', 'claimed')",
         )
         .bind(to.as_str())
         .bind(now())
@@ -260,7 +260,7 @@ impl Store {
         .await?;
         if done.rows_affected() == 1 {
             sqlx::query(
-                "UPDATE conversations SET mode = 'ai' WHERE id = (SELECT conversation_id FROM handoffs WHERE id = ?)",
+                "UPDATE conversations SET mode = 'ai' WHERE id = (SELECT conversation_id FROM handoffs WHERE id = $1)",
             )
             .bind(id)
             .execute(&mut *tx)

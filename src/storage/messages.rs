@@ -110,7 +110,7 @@ pub enum Appended {
 const COLUMNS: &str =
     "id, seq, conversation_id, role, text, created_at, citations, actions, confidence, author";
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Message, StoreError> {
     let role: String = row.try_get("role")?;
     let citations: String = row.try_get("citations")?;
     let actions: String = row.try_get("actions")?;
@@ -141,14 +141,14 @@ impl Store {
         // Taking the next number first makes this transaction the writer, so a concurrent
         // duplicate waits here and then sees the first one's row.
         let seq: i64 = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
         )
         .bind(conversation_id)
         .fetch_one(&mut *tx)
         .await?;
         if let Some(key) = client_message_id {
             let existing = sqlx::query(AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND client_message_id = ?"
+                "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND client_message_id = $2"
             )))
             .bind(conversation_id)
             .bind(key)
@@ -171,7 +171,7 @@ impl Store {
             confidence: None,
             author: None,
         };
-        sqlx::query("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, client_message_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, client_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&message.id)
             .bind(conversation_id)
             .bind(seq)
@@ -193,7 +193,7 @@ impl Store {
     ) -> Result<Message, StoreError> {
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
         )
         .bind(conversation_id)
         .fetch_one(&mut *tx)
@@ -210,7 +210,14 @@ impl Store {
             confidence: new.confidence,
             author: new.author,
         };
-        sqlx::query("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, confidence, author, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
+        // float4, and the statement cached that way then rejects real values. Without a
+        // confidence the column is left out (it defaults to NULL).
+        let (column, mark) = match message.confidence {
+            Some(_) => (", confidence", ", $11"),
+            None => ("", ""),
+        };
+        let mut insert = sqlx::query(AssertSqlSafe(format!("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to{column}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10{mark})")))
             .bind(&message.id)
             .bind(conversation_id)
             .bind(seq)
@@ -219,11 +226,12 @@ impl Store {
             .bind(&message.created_at)
             .bind(serde_json::to_string(&message.citations)?)
             .bind(serde_json::to_string(&message.actions)?)
-            .bind(message.confidence.map(f64::from))
             .bind(&message.author)
-            .bind(&new.reply_to)
-            .execute(&mut *tx)
-            .await?;
+            .bind(&new.reply_to);
+        if let Some(confidence) = message.confidence {
+            insert = insert.bind(f64::from(confidence));
+        }
+        insert.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(message)
     }
@@ -235,7 +243,7 @@ impl Store {
         after_seq: i64,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq"
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq"
         )))
         .bind(conversation_id)
         .bind(after_seq)
@@ -252,7 +260,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
         )))
         .bind(conversation_id)
         .bind(before_seq)
@@ -264,10 +272,21 @@ impl Store {
         Ok(messages)
     }
 
+    /// One message by id.
+    pub async fn message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     /// The replies stored for one customer message, in order.
     pub async fn replies_to(&self, message_id: &str) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE reply_to = ? ORDER BY seq"
+            "SELECT {COLUMNS} FROM messages WHERE reply_to = $1 ORDER BY seq"
         )))
         .bind(message_id)
         .fetch_all(&self.pool)

@@ -1,9 +1,13 @@
-//! Durable storage: conversations, messages, articles, handoffs, channels and feedback in an
-//! embedded SQLite database (WAL, `synchronous=FULL`), with versioned migrations from
-//! `migrations/`.
+//! Durable storage: conversations, messages, articles, handoffs, channels, feedback and the
+//! demo store, in an embedded SQLite database (WAL, `synchronous=FULL`) by default or in
+//! PostgreSQL when several replicas share one truth. Both run the same queries through sqlx's
+//! `Any` driver (`$n` placeholders, portable SQL), with one migration folder per backend
+//! (`migrations/sqlite`, `migrations/postgres`) describing the same schema.
 //!
 //! Every write that acknowledges something to a caller is committed before it returns, so a
-//! killed process loses nothing it has answered for.
+//! killed process loses nothing it has answered for. Writes that must not race (next message
+//! number, opening a handoff, claiming one, one-time imports) lock or conditionally update a
+//! row first, which serializes them on either backend, across replicas included.
 
 mod articles;
 mod conversations;
@@ -12,9 +16,9 @@ mod handoffs;
 mod messages;
 mod reports;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::path::Path;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Executor, any::AnyPoolOptions, sqlite::SqliteConnectOptions};
 
 pub use articles::{Article, ArticleInput, Format};
 pub use conversations::{Conversation, Customer, Mode, NewConversation};
@@ -36,30 +40,66 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: sqlx::SqlitePool,
+    pool: sqlx::AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens (creating if needed) `frontdesk.db` in `data_dir` and applies pending migrations.
-    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir)?;
-        let path = data_dir.join("frontdesk.db");
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+    /// Connects to PostgreSQL when `database_url` is given, else opens (creating if needed)
+    /// `frontdesk.db` in `data_dir`; then applies pending migrations.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        match database_url {
+            Some(url) => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Ok(Self {
+                    pool,
+                    backend: Backend::Postgres,
+                })
+            }
+            None => {
+                std::fs::create_dir_all(data_dir)?;
+                let url = SqliteConnectOptions::new()
+                    .filename(data_dir.join("frontdesk.db"))
+                    .create_if_missing(true)
+                    .to_url_lossy();
+                let pool = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url.as_str())
+                    .await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Ok(Self {
+                    pool,
+                    backend: Backend::Sqlite,
+                })
+            }
+        }
+    }
+
+    /// The database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Whether the database answers (for `/readyz`).
@@ -67,28 +107,29 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// Reads a value from the store's own key/value table.
-    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    /// Writes a value to the store's own key/value table.
-    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
+    /// Sends a PostgreSQL notification to every replica listening on `channel` (payloads stay
+    /// under PostgreSQL's 8,000-byte limit: ids, not documents).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
+    /// Reads a value from the store's own key/value table.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// Whether a channel is switched to human-only.
     pub async fn channel_human_only(&self, name: &str) -> Result<bool, StoreError> {
         let flag: Option<i64> =
-            sqlx::query_scalar("SELECT human_only FROM channels WHERE name = ?")
+            sqlx::query_scalar("SELECT human_only FROM channels WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -103,7 +144,7 @@ impl Store {
         rating: &str,
         comment: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO feedback (id, conversation_id, message_id, rating, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO feedback (id, conversation_id, message_id, rating, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(new_id("fb"))
             .bind(conversation_id)
             .bind(message_id)
@@ -114,6 +155,18 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Marks a one-time job (`key` in the meta table) as done inside `tx`; false when it already
+/// was. A concurrent claimer waits on the row and then gets false, so exactly one replica runs
+/// the job.
+async fn claim_once(tx: &mut sqlx::AnyConnection, key: &str) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, '1') ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The current time as an RFC 3339 UTC string (the API's time format).
@@ -157,7 +210,7 @@ impl Store {
     /// Switches a channel to (or from) human-only.
     pub async fn set_channel(&self, name: &str, human_only: bool) -> Result<Channel, StoreError> {
         sqlx::query(
-            "INSERT INTO channels (name, human_only) VALUES (?, ?)
+            "INSERT INTO channels (name, human_only) VALUES ($1, $2)
              ON CONFLICT(name) DO UPDATE SET human_only = excluded.human_only",
         )
         .bind(name)

@@ -59,27 +59,27 @@ impl Store {
     /// The summary of conversations created at or after `since` (RFC 3339).
     pub async fn summary(&self, since: &str) -> Result<Summary, StoreError> {
         let conversations: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE created_at >= ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE created_at >= $1")
                 .bind(since)
                 .fetch_one(&self.pool)
                 .await?;
         let engaged: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT c.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id
-             WHERE c.created_at >= ? AND m.role = 'customer'",
+             WHERE c.created_at >= $1 AND m.role = 'customer'",
         )
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
         let assistant_resolved: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT c.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id
-             WHERE c.created_at >= ? AND m.role = 'customer'
+             WHERE c.created_at >= $1 AND m.role = 'customer'
                AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id)",
         )
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
         let reasons: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT reason, COUNT(*) FROM handoffs WHERE created_at >= ? GROUP BY reason",
+            "SELECT reason, COUNT(*) FROM handoffs WHERE created_at >= $1 GROUP BY reason",
         )
         .bind(since)
         .fetch_all(&self.pool)
@@ -88,7 +88,7 @@ impl Store {
             "SELECT
                 (SELECT MIN(created_at) FROM messages WHERE conversation_id = c.id AND role = 'customer') AS asked,
                 (SELECT MIN(created_at) FROM messages WHERE conversation_id = c.id AND role IN ('assistant', 'agent')) AS answered
-             FROM conversations c WHERE c.created_at >= ?",
+             FROM conversations c WHERE c.created_at >= $1",
         )
         .bind(since)
         .fetch_all(&self.pool)
@@ -112,7 +112,7 @@ impl Store {
         };
         let feedback: Vec<(String, i64)> = sqlx::query_as(
             "SELECT f.rating, COUNT(*) FROM feedback f JOIN conversations c ON c.id = f.conversation_id
-             WHERE c.created_at >= ? GROUP BY f.rating",
+             WHERE c.created_at >= $1 GROUP BY f.rating",
         )
         .bind(since)
         .fetch_all(&self.pool)
@@ -120,7 +120,7 @@ impl Store {
         let rating = |r: &str| feedback.iter().find(|(k, _)| k == r).map_or(0, |(_, n)| *n);
         let citations: Vec<String> = sqlx::query_scalar(
             "SELECT m.citations FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE c.created_at >= ? AND m.role = 'assistant' AND m.citations != '[]'",
+             WHERE c.created_at >= $1 AND m.role = 'assistant' AND m.citations != '[]'",
         )
         .bind(since)
         .fetch_all(&self.pool)
@@ -138,7 +138,7 @@ impl Store {
             "SELECT COALESCE(
                 (SELECT text FROM messages WHERE id = h.message_id),
                 (SELECT text FROM messages WHERE conversation_id = h.conversation_id AND role = 'customer' ORDER BY seq LIMIT 1))
-             FROM handoffs h WHERE h.created_at >= ?",
+             FROM handoffs h WHERE h.created_at >= $1",
         )
         .bind(since)
         .fetch_all(&self.pool)

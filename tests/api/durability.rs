@@ -1,52 +1,10 @@
 //! The real binary, killed with SIGKILL mid-life, keeps every acknowledged message.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, AGENT_KEY, Chat, repo_dir};
-
-/// Starts `frontdesk serve` on a free port; returns the child and its base URL.
-fn start(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .arg("serve")
-        .env("FRONTDESK_LISTEN", "127.0.0.1:0")
-        .env("FRONTDESK_DATA_DIR", data_dir)
-        .env("FRONTDESK_ADMIN_KEY", ADMIN_KEY)
-        .env("FRONTDESK_AGENT_KEY", AGENT_KEY)
-        .env("FRONTDESK_KNOWLEDGE_DIR", repo_dir().join("knowledge"))
-        .env("FRONTDESK_PROMPTS_DIR", repo_dir().join("prompts"))
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("OPENAI_API_KEY")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start frontdesk");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("frontdesk printed its address before exiting")
-            .expect("read line");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
-}
+use crate::helpers::{Chat, start_binary};
 
 /// Opens a conversation on a running binary.
 async fn open_chat(client: &reqwest::Client, base: &str) -> Chat {
@@ -72,7 +30,8 @@ async fn a_killed_service_restarts_with_every_acknowledged_message() {
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client");
-    let (mut child, base) = start(data_dir.path());
+    let mut service = start_binary(data_dir.path(), &[]).await;
+    let base = service.base.clone();
 
     let chat = open_chat(&client, &base).await;
     let texts = [
@@ -90,10 +49,12 @@ async fn a_killed_service_restarts_with_every_acknowledged_message() {
             .expect("post");
         assert_eq!(response.status(), 200);
     }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    service.child.kill().expect("SIGKILL");
+    service.child.wait().expect("reaped");
+    drop(service);
 
-    let (mut child, base) = start(data_dir.path());
+    let service = start_binary(data_dir.path(), &[]).await;
+    let base = service.base.clone();
     let body: Value = client
         .get(format!("{base}/v1/conversations/{}/messages", chat.id))
         .bearer_auth(&chat.token)
@@ -131,8 +92,6 @@ async fn a_killed_service_restarts_with_every_acknowledged_message() {
         .await
         .expect("json");
     assert_eq!(again["message"]["seq"], 1);
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
 }
 
 #[tokio::test]
@@ -150,7 +109,8 @@ async fn a_bad_config_fails_at_start_with_a_clear_message() {
 #[tokio::test]
 async fn sigterm_stops_the_service_gracefully_even_with_open_streams() {
     let data_dir = tempfile::tempdir().expect("data dir");
-    let (mut child, base) = start(data_dir.path());
+    let mut service = start_binary(data_dir.path(), &[]).await;
+    let base = service.base.clone();
     let client = reqwest::Client::new();
     let chat = open_chat(&client, &base).await;
     let stream = client
@@ -163,13 +123,13 @@ async fn sigterm_stops_the_service_gracefully_even_with_open_streams() {
         .expect("stream");
     assert_eq!(stream.status(), 200);
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &service.child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let exit = loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
+        if let Some(exit) = service.child.try_wait().expect("wait") {
             break exit;
         }
         assert!(

@@ -8,29 +8,11 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        ADMIN_KEY, AGENT_KEY, Chat, TestApp, read_sse_until, spawn_app, spawn_app_with,
+        ADMIN_KEY, AGENT_KEY, Chat, TestApp, agent, read_sse_until, spawn_app, spawn_app_with,
         spawn_app_with_llm,
     },
     scripted_llm::Behavior,
 };
-
-async fn agent(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(AGENT_KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn waiting(app: &TestApp) -> Vec<Value> {
     let (status, body) = agent(

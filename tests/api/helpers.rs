@@ -1,7 +1,12 @@
 //! The test harness: the real app on 127.0.0.1:0 with a temp data dir, optionally a scripted
 //! model server, and helpers per endpoint.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
 
 use frontdesk::{App, Settings, config::Secret};
 use serde_json::{Value, json};
@@ -16,10 +21,27 @@ pub fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A running app and what a test needs to talk to it.
-pub struct TestApp {
+/// How a test talks to a running service: its base URL, a client and a helper per endpoint.
+pub struct Api {
     pub base: String,
     pub client: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: String) -> Self {
+        Self {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+        }
+    }
+}
+
+/// A running app and what a test needs to talk to it (see [`Api`]).
+pub struct TestApp {
+    pub api: Api,
     pub llm: Option<ScriptedLlm>,
     pub data_dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -34,11 +56,56 @@ impl Drop for TestApp {
     }
 }
 
+/// The PostgreSQL server the tests may use (`FRONTDESK_TEST_POSTGRES`, e.g.
+/// `postgres://frontdesk:frontdesk@127.0.0.1:5432`): the replica tests always need it, and
+/// with `FRONTDESK_TEST_BACKEND=postgres` every test app stores its data there.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("FRONTDESK_TEST_POSTGRES")
+        .ok()
+        .map(|url| url.trim_end_matches('/').to_owned())
+}
+
+/// Whether the whole suite runs on PostgreSQL instead of SQLite.
+fn suite_on_postgres() -> bool {
+    std::env::var("FRONTDESK_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The URL of a database named `name` on the test server.
+pub fn postgres_database(name: &str) -> String {
+    let server = postgres_server().expect("FRONTDESK_TEST_POSTGRES names the PostgreSQL server");
+    format!("{server}/{name}")
+}
+
+/// Creates the database behind `url` if it does not exist yet.
+pub async fn create_database(url: &str) {
+    use sqlx::{migrate::MigrateDatabase, postgres::Postgres};
+    if !Postgres::database_exists(url)
+        .await
+        .expect("reach PostgreSQL")
+    {
+        Postgres::create_database(url)
+            .await
+            .expect("create database");
+    }
+}
+
+/// The database a test app with this data dir uses: none (SQLite in the data dir) unless the
+/// suite runs on PostgreSQL; then one database per data dir, so a restarted app finds its data.
+pub fn database_url_for(data_dir: &Path) -> Option<String> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    suite_on_postgres().then(|| {
+        let mut hasher = DefaultHasher::new();
+        data_dir.hash(&mut hasher);
+        postgres_database(&format!("fd_test_{:016x}", hasher.finish()))
+    })
+}
+
 /// Settings for a test app: port 0, a fresh data dir, the repo's demo knowledge and prompts.
 pub fn test_settings(data_dir: &TempDir) -> Settings {
     Settings {
         listen: "127.0.0.1:0".into(),
         data_dir: data_dir.path().to_owned(),
+        database_url: database_url_for(data_dir.path()).map(Secret::new),
         knowledge_dir: repo_dir().join("knowledge"),
         prompts_dir: repo_dir().join("prompts"),
         actions_dir: repo_dir().join("actions"),
@@ -78,6 +145,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 pub async fn spawn_on(settings: Settings, data_dir: TempDir) -> TestApp {
+    // The service's warnings go to the test's captured output, shown when a test fails.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    if let Some(url) = &settings.database_url {
+        create_database(url.expose()).await;
+    }
     let app = App::build(settings).await.expect("app builds");
     let addr = app.local_addr().expect("bound address");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -89,15 +166,87 @@ pub async fn spawn_on(settings: Settings, data_dir: TempDir) -> TestApp {
         .expect("serve");
     });
     TestApp {
-        base: format!("http://{addr}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client"),
+        api: Api::new(format!("http://{addr}")),
         llm: None,
         data_dir,
         shutdown: Some(tx),
         server: Some(server),
+    }
+}
+
+/// The real `frontdesk serve` binary, killed when dropped.
+pub struct Binary {
+    pub child: Child,
+    pub api: Api,
+}
+
+impl std::ops::Deref for Binary {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `frontdesk serve` on a free port with this data dir (and the suite's database), plus
+/// `envs`; returns once it prints its address.
+pub async fn start_binary(data_dir: &Path, envs: &[(&str, &str)]) -> Binary {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
+    command
+        .arg("serve")
+        .env("FRONTDESK_LISTEN", "127.0.0.1:0")
+        .env("FRONTDESK_DATA_DIR", data_dir)
+        .env("FRONTDESK_ADMIN_KEY", ADMIN_KEY)
+        .env("FRONTDESK_AGENT_KEY", AGENT_KEY)
+        .env("FRONTDESK_KNOWLEDGE_DIR", repo_dir().join("knowledge"))
+        .env("FRONTDESK_PROMPTS_DIR", repo_dir().join("prompts"))
+        .env("FRONTDESK_ACTIONS_DIR", repo_dir().join("actions"))
+        .env_remove("FRONTDESK_DATABASE_URL")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_API_KEY")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(url) = database_url_for(data_dir) {
+        create_database(&url).await;
+        command.env("FRONTDESK_DATABASE_URL", url);
+    }
+    command.envs(envs.iter().copied());
+    let mut child = command.spawn().expect("start frontdesk");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("frontdesk printed its address before exiting")
+            .expect("read line");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe; its warnings and errors
+    // join the test's output.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("[frontdesk] {line}");
+            }
+        }
+    });
+    Binary {
+        child,
+        api: Api::new(base),
     }
 }
 
@@ -120,14 +269,23 @@ impl TestApp {
         std::mem::replace(&mut self.data_dir, dir)
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     pub fn llm(&self) -> &ScriptedLlm {
         self.llm
             .as_ref()
             .expect("app started with a scripted model")
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Api {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     pub async fn start_chat(&self) -> Chat {
@@ -276,4 +434,23 @@ pub async fn read_sse_until(
             .expect("stream still open");
         buffer.push_str(&String::from_utf8_lossy(&chunk));
     }
+}
+
+/// A call with the agent key; the status and the JSON body (`null` when there is none).
+pub async fn agent(
+    app: &Api,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(AGENT_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }

@@ -10,5 +10,6 @@ mod errors;
 mod handoff;
 mod helpers;
 mod llm;
+mod replicas;
 mod reports;
 mod scripted_llm;

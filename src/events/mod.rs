@@ -1,6 +1,9 @@
-//! In-process live events: each conversation's stream (messages, mode changes) and the agents'
-//! queue feed. Channels are created on first subscription and dropped when the last
-//! subscriber leaves, so idle conversations cost nothing.
+//! Live events: each conversation's stream (messages, mode changes) and the agents' queue
+//! feed. Channels are created on first subscription and dropped when the last subscriber
+//! leaves, so idle conversations cost nothing. With PostgreSQL, every event is also relayed to
+//! the other replicas (see [`relay`]), so a stream open on one replica sees what another wrote.
+
+pub mod relay;
 
 use std::{
     collections::HashMap,
@@ -8,9 +11,11 @@ use std::{
 };
 
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::storage::{Handoff, Message, Mode};
+
+use relay::Notice;
 
 /// Events buffered per subscriber before a slow one starts missing some (it then resyncs
 /// from the store).
@@ -42,6 +47,8 @@ pub enum AgentEvent {
 pub struct Events {
     conversations: Arc<Mutex<HashMap<String, broadcast::Sender<ConversationEvent>>>>,
     agents: broadcast::Sender<AgentEvent>,
+    /// Where events bound for the other replicas go (PostgreSQL only).
+    relay: Option<mpsc::UnboundedSender<Notice>>,
 }
 
 impl Default for Events {
@@ -49,6 +56,7 @@ impl Default for Events {
         Self {
             conversations: Arc::default(),
             agents: broadcast::channel(256).0,
+            relay: None,
         }
     }
 }
@@ -69,8 +77,45 @@ impl Events {
             .subscribe()
     }
 
-    /// Sends an event to a conversation's followers, if any.
+    /// Events that are also sent, as notices, into `relay` for the other replicas.
+    pub fn relayed(relay: mpsc::UnboundedSender<Notice>) -> Self {
+        Self {
+            relay: Some(relay),
+            ..Self::default()
+        }
+    }
+
+    /// Sends an event to a conversation's followers, here and on every other replica.
     pub fn publish(&self, conversation_id: &str, event: ConversationEvent) {
+        self.relay(|| Notice::conversation(conversation_id, &event));
+        self.deliver(conversation_id, event);
+    }
+
+    /// Sends an event to every connected agent, here and on every other replica.
+    pub fn publish_agents(&self, event: AgentEvent) {
+        self.relay(|| Notice::agents(&event));
+        self.deliver_agents(event);
+    }
+
+    fn relay(&self, notice: impl FnOnce() -> Notice) {
+        if let Some(relay) = &self.relay {
+            // An error only means the relay stopped (shutdown).
+            let _ = relay.send(notice());
+        }
+    }
+
+    /// Whether anyone on this replica follows the conversation.
+    fn followed(&self, conversation_id: &str) -> bool {
+        self.map().contains_key(conversation_id)
+    }
+
+    /// Whether any agent is connected to this replica.
+    fn agents_connected(&self) -> bool {
+        self.agents.receiver_count() > 0
+    }
+
+    /// Sends an event to this replica's followers of a conversation, if any.
+    fn deliver(&self, conversation_id: &str, event: ConversationEvent) {
         let mut map = self.map();
         if let Some(sender) = map.get(conversation_id)
             && sender.send(event).is_err()
@@ -85,8 +130,8 @@ impl Events {
         self.agents.subscribe()
     }
 
-    /// Sends an event to every connected agent.
-    pub fn publish_agents(&self, event: AgentEvent) {
+    /// Sends an event to the agents connected to this replica.
+    fn deliver_agents(&self, event: AgentEvent) {
         // An error only means no agent is connected right now.
         let _ = self.agents.send(event);
     }

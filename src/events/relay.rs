@@ -1,0 +1,244 @@
+//! Events across replicas through PostgreSQL's LISTEN/NOTIFY: each replica sends a small
+//! notice (ids, not documents) for every event it publishes, and turns the notices of the
+//! other replicas back into events for its own subscribers, reading the documents from the
+//! database. A notice nobody on a replica follows costs that replica no query.
+//!
+//! Notices are sent one at a time, in publishing order, after the writes they announce have
+//! committed. A stream that misses notices while the listening connection reconnects catches
+//! up the usual way: the widget reconnects with the last `seq` it saw.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{AgentEvent, ConversationEvent, Events};
+use crate::storage::{Mode, Store, StoreError};
+
+/// The PostgreSQL notification channel all replicas share.
+const CHANNEL: &str = "frontdesk_events";
+
+/// What one replica tells the others about an event it published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    Message {
+        conversation_id: String,
+        message_id: String,
+    },
+    Status {
+        conversation_id: String,
+        mode: Mode,
+        handoff_id: Option<String>,
+    },
+    AgentHandoff {
+        handoff_id: String,
+    },
+    AgentMessage {
+        message_id: String,
+    },
+}
+
+impl Notice {
+    pub(super) fn conversation(conversation_id: &str, event: &ConversationEvent) -> Self {
+        match event {
+            ConversationEvent::Message(message) => Notice::Message {
+                conversation_id: conversation_id.to_owned(),
+                message_id: message.id.clone(),
+            },
+            ConversationEvent::Status { mode, handoff } => Notice::Status {
+                conversation_id: conversation_id.to_owned(),
+                mode: *mode,
+                handoff_id: handoff.as_ref().map(|h| h.id.clone()),
+            },
+        }
+    }
+
+    pub(super) fn agents(event: &AgentEvent) -> Self {
+        match event {
+            AgentEvent::Handoff(handoff) => Notice::AgentHandoff {
+                handoff_id: handoff.id.clone(),
+            },
+            AgentEvent::Message(message) => Notice::AgentMessage {
+                message_id: message.id.clone(),
+            },
+        }
+    }
+}
+
+/// A notice on the wire, with the replica it came from (a replica skips its own).
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    origin: String,
+    #[serde(flatten)]
+    notice: Notice,
+}
+
+/// Starts relaying: the returned events send their notices to the other replicas, and the
+/// other replicas' notices reach this replica's subscribers, until `shutdown`.
+pub fn start(store: Store, database_url: String, shutdown: CancellationToken) -> Events {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let events = Events::relayed(tx);
+    let origin = uuid::Uuid::new_v4().simple().to_string();
+    tokio::spawn(send(store.clone(), origin.clone(), rx));
+    tokio::spawn(listen(
+        store,
+        database_url,
+        origin,
+        events.clone(),
+        shutdown,
+    ));
+    events
+}
+
+/// Sends this replica's notices, in order, until the events are dropped.
+async fn send(store: Store, origin: String, mut notices: mpsc::UnboundedReceiver<Notice>) {
+    while let Some(notice) = notices.recv().await {
+        let envelope = Envelope {
+            origin: origin.clone(),
+            notice,
+        };
+        let payload = match serde_json::to_string(&envelope) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::error!(%error, "cannot encode an event notice");
+                continue;
+            }
+        };
+        if let Err(error) = store.notify(CHANNEL, &payload).await {
+            tracing::warn!(%error, "an event did not reach the other replicas");
+        }
+    }
+}
+
+/// Receives the other replicas' notices until shutdown, reconnecting after failures.
+async fn listen(
+    store: Store,
+    database_url: String,
+    origin: String,
+    events: Events,
+    shutdown: CancellationToken,
+) {
+    let mut listener: Option<PgListener> = None;
+    loop {
+        let Some(connected) = listener.as_mut() else {
+            let attempt = async {
+                let mut l = PgListener::connect(&database_url).await?;
+                l.listen(CHANNEL).await?;
+                Ok::<_, sqlx::Error>(l)
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                result = attempt => match result {
+                    Ok(l) => listener = Some(l),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for other replicas' events; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                },
+            }
+            continue;
+        };
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            received = connected.try_recv() => received,
+        };
+        match received {
+            Ok(Some(notification)) => {
+                let Ok(envelope) = serde_json::from_str::<Envelope>(notification.payload()) else {
+                    tracing::warn!(payload = notification.payload(), "unreadable event notice");
+                    continue;
+                };
+                if envelope.origin == origin {
+                    continue;
+                }
+                if let Err(error) = deliver(&store, &events, envelope.notice).await {
+                    tracing::warn!(%error, "cannot load a relayed event");
+                }
+            }
+            // The connection dropped; the next call reconnects and listens again.
+            Ok(None) => tracing::warn!("lost the events connection; reconnecting"),
+            Err(error) => {
+                tracing::warn!(%error, "events connection failed; reconnecting");
+                listener = None;
+            }
+        }
+    }
+}
+
+/// Turns another replica's notice into an event for this replica's subscribers.
+async fn deliver(store: &Store, events: &Events, notice: Notice) -> Result<(), StoreError> {
+    match notice {
+        Notice::Message {
+            conversation_id,
+            message_id,
+        } => {
+            if events.followed(&conversation_id)
+                && let Some(message) = store.message(&message_id).await?
+            {
+                events.deliver(&conversation_id, ConversationEvent::Message(message));
+            }
+        }
+        Notice::Status {
+            conversation_id,
+            mode,
+            handoff_id,
+        } => {
+            if events.followed(&conversation_id) {
+                let handoff = match handoff_id {
+                    Some(id) => store.handoff(&id).await?,
+                    None => None,
+                };
+                events.deliver(
+                    &conversation_id,
+                    ConversationEvent::Status { mode, handoff },
+                );
+            }
+        }
+        Notice::AgentHandoff { handoff_id } => {
+            if events.agents_connected()
+                && let Some(handoff) = store.handoff(&handoff_id).await?
+            {
+                events.deliver_agents(AgentEvent::Handoff(handoff));
+            }
+        }
+        Notice::AgentMessage { message_id } => {
+            if events.agents_connected()
+                && let Some(message) = store.message(&message_id).await?
+            {
+                events.deliver_agents(AgentEvent::Message(message));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_round_trip_with_their_origin() {
+        let notice = Notice::Status {
+            conversation_id: "conv_1".into(),
+            mode: Mode::Human,
+            handoff_id: Some("ho_1".into()),
+        };
+        let wire = serde_json::to_string(&Envelope {
+            origin: "a".into(),
+            notice: notice.clone(),
+        })
+        .expect("encode");
+        assert_eq!(
+            wire,
+            r#"{"origin":"a","kind":"status","conversation_id":"conv_1","mode":"human","handoff_id":"ho_1"}"#
+        );
+        let back: Envelope = serde_json::from_str(&wire).expect("decode");
+        assert_eq!((back.origin.as_str(), back.notice), ("a", notice));
+    }
+}
