@@ -4,14 +4,15 @@
 //! - [`http`]: axum routes of API.md; thin handlers, one JSON error type, SSE.
 //! - [`conversation`]: the turn pipeline (store → mode → retrieve → answer → confidence →
 //!   store reply → handoff) and the confidence score.
-//! - [`storage`]: SQLite (WAL) with versioned migrations: conversations, messages, articles,
-//!   handoffs, channels, feedback.
+//! - [`storage`]: SQLite (WAL) or PostgreSQL through one store, with versioned migrations:
+//!   conversations, messages, articles, handoffs, channels, feedback, the demo store.
 //! - [`retrieval`]: markdown/HTML/text → heading passages → tantivy BM25 index, kept in step
 //!   with the articles table.
 //! - [`llm`]: the OpenAI-compatible client (async-openai), prompt templates with a token
 //!   budget, and the extractive reply used without a model.
 //! - [`handoff`]: opening handoffs with a summary (model-written or deterministic).
-//! - [`events`]: live events for conversation streams and the agents' feed.
+//! - [`events`]: live events for conversation streams and the agents' feed, relayed between
+//!   replicas through PostgreSQL's LISTEN/NOTIFY.
 //! - [`config`]: the typed settings tree (defaults → TOML → environment).
 //! - [`app`]: startup, shared state, and the server loop with graceful shutdown.
 
