@@ -151,7 +151,8 @@ fn main() {
     let passages = index.rebuild(&articles, 1).expect("rebuild");
     let elapsed = started.elapsed();
     println!(
-        "ingest: {n} articles ({passages} passages) in {:.2} s = {:.0} articles/s",
+        "ingest: {n} articles ({passages} passages, {} segment(s)) in {:.2} s = {:.0} articles/s",
+        index.segment_count(),
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
     );
