@@ -71,6 +71,9 @@ struct CorpusDoc {
     #[serde(default)]
     title: String,
     text: String,
+    /// The business or place the entry is about (dstc10), indexed as the passage's heading.
+    #[serde(default)]
+    entity: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -142,7 +145,10 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
         .map(|d| Article {
             id: d.id.clone(),
             title: d.title.clone(),
-            body: d.text.clone(),
+            body: match &d.entity {
+                Some(entity) => format!("## {entity}\n\n{}", d.text),
+                None => d.text.clone(),
+            },
             format: Format::Markdown,
             url: None,
             locale: None,
@@ -161,7 +167,7 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
         .to_owned();
     let mut variants = vec![QueryText::LastTurn];
     if queries.iter().any(|q| !q.history.is_empty()) {
-        variants.push(QueryText::WithHistory);
+        variants.extend([QueryText::WithHistory, QueryText::Dialogue]);
     }
     let mut runs = Vec::new();
     for variant in variants {
@@ -191,12 +197,14 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
 }
 
 /// What is fed to retrieval as the query.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum QueryText {
     /// The customer's last turn only.
     LastTurn,
     /// The customer's earlier turns and the last one (the entity named earlier matters).
     WithHistory,
+    /// Every earlier turn, the assistant's too (it often names the entity), and the last one.
+    Dialogue,
 }
 
 impl QueryText {
@@ -204,17 +212,18 @@ impl QueryText {
         match self {
             QueryText::LastTurn => "last turn",
             QueryText::WithHistory => "customer turns + last turn",
+            QueryText::Dialogue => "all turns + last turn",
         }
     }
 
     fn text(self, query: &Query) -> String {
         match self {
             QueryText::LastTurn => query.text.clone(),
-            QueryText::WithHistory => {
+            QueryText::WithHistory | QueryText::Dialogue => {
                 let mut turns: Vec<&str> = query
                     .history
                     .iter()
-                    .filter(|t| t.speaker == "U")
+                    .filter(|t| self == QueryText::Dialogue || t.speaker == "U")
                     .map(|t| t.text.as_str())
                     .collect();
                 turns.push(&query.text);
