@@ -29,6 +29,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// A TOML config file; with a model configured (here or in the environment), routing
+        /// is scored on the model's tool calls.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -44,9 +48,13 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve { config } => serve(config).await,
-        Command::Eval { data, json } => {
-            let report = tokio::task::spawn_blocking(move || frontdesk::eval::run(&data))
-                .await?
+        Command::Eval { data, json, config } => {
+            let settings = Settings::load(config.as_deref()).context("loading settings")?;
+            let model = frontdesk::eval::model_routing::ModelRouter::from_settings(&settings)
+                .map_err(anyhow::Error::msg)
+                .context("setting up the model")?;
+            let report = frontdesk::eval::run(&data, model.as_ref())
+                .await
                 .context("running the evaluation")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -15,12 +15,31 @@ use serde_json::{Value, json};
 pub use spec::{BackendSpec, Intent, Spec};
 
 use crate::{
+    llm::Tool,
     storage::{ActionRecord, Store, StoreError},
     telemetry::{Metrics, Step},
 };
 
 /// The tool the model may call to hand the conversation to a person.
 pub const HANDOFF_TOOL: &str = "handoff_to_human";
+
+/// The tools offered to the model: every action, and the handoff.
+pub fn tools(specs: &[Spec]) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = specs
+        .iter()
+        .map(|s| Tool {
+            name: s.file.name.clone(),
+            description: s.file.description.clone(),
+            parameters: s.parameters_json.clone(),
+        })
+        .collect();
+    tools.push(Tool {
+        name: HANDOFF_TOOL.into(),
+        description: "Hand the conversation to a human support agent, when the customer asks for a person or you cannot help.".into(),
+        parameters: json!({"type": "object", "properties": {}}),
+    });
+    tools
+}
 
 /// Failed identity checks and not-found lookups allowed per conversation.
 pub const MAX_FAILED_LOOKUPS: i64 = 5;

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     actions::{HANDOFF_TOOL, Outcome},
     app::AppState,
-    llm::{LlmClient, PromptMessage, Speaker, Tool, extractive, prompt::PromptInput},
+    llm::{LlmClient, PromptMessage, Speaker, extractive, prompt::PromptInput},
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, StoreError},
     telemetry::Step,
@@ -30,26 +30,6 @@ const MAX_ROUNDS: usize = 3;
 const LLM_DOWN: &str = "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.";
 
 const OFFER_PERSON: &str = "If this doesn't answer your question, I can connect you with a person.";
-
-/// The tools offered to the model: every action, and the handoff.
-fn tools(state: &AppState) -> Vec<Tool> {
-    let mut tools: Vec<Tool> = state
-        .actions
-        .specs()
-        .iter()
-        .map(|s| Tool {
-            name: s.file.name.clone(),
-            description: s.file.description.clone(),
-            parameters: s.parameters_json.clone(),
-        })
-        .collect();
-    tools.push(Tool {
-        name: HANDOFF_TOOL.into(),
-        description: "Hand the conversation to a human support agent, when the customer asks for a person or you cannot help.".into(),
-        parameters: json!({"type": "object", "properties": {}}),
-    });
-    tools
-}
 
 /// Asks the model, streaming its text and running the actions it calls; falls back to an
 /// honest handoff when it fails.
@@ -105,7 +85,7 @@ pub async fn generate(
         history = built.history_kept,
         "prompt built"
     );
-    let tools = tools(state);
+    let tools = crate::actions::tools(state.actions.specs());
     let mut messages = built.messages;
     let mut facts: Vec<String> = Vec::new();
     let mut records = Vec::new();

@@ -1,8 +1,10 @@
 //! `frontdesk eval`: scores retrieval, routing and handoff decisions on labelled data, through
-//! the same code the service runs (the tantivy index and search, the deterministic router and
-//! the handoff triggers). Data layout and formats: see the README's "Evaluation" section.
+//! the same code the service runs (the tantivy index and search, the handoff triggers, then the
+//! configured model's tool calls or, without a model, the deterministic router). Data layout
+//! and formats: see the README's "Evaluation" section.
 
 pub mod metrics;
+pub mod model_routing;
 
 use std::{
     collections::HashMap,
@@ -21,6 +23,7 @@ use crate::{
     storage::{Article, Format},
 };
 use metrics::{BinaryScores, ClassificationReport, RetrievalReport};
+use model_routing::ModelRouter;
 
 /// Why an evaluation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,8 @@ pub struct RetrievalRun {
 #[derive(Debug, Serialize)]
 pub struct RoutingRun {
     pub file: String,
+    /// What routed: `deterministic router`, or `model <name>` (its tool calls).
+    pub router: String,
     pub routing: ClassificationReport,
     /// "Should hand off" (expected `human`) against the triggers' decision.
     pub handoff: BinaryScores,
@@ -259,41 +264,65 @@ pub fn route_label(text: &str) -> &'static str {
 
 /// Scores routing and handoff decisions on a JSONL file of `{"text", "expected"}` lines
 /// (`expected`: `order_status`, `invoice`, `refund_status`, `human`, `knowledge`; `any` is
-/// not scored).
-pub fn routing(path: &Path) -> Result<RoutingRun, EvalError> {
+/// not scored). The handoff triggers run first, as in a live turn; the rest is routed by the
+/// model when one is given, else by the deterministic router.
+pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<RoutingRun, EvalError> {
     let cases: Vec<Labelled> = read_jsonl(path)?;
+    let cases: Vec<&Labelled> = cases.iter().filter(|c| c.expected != "any").collect();
+    let decided: Vec<_> = cases
+        .iter()
+        .map(|case| triggers::before_answer(&case.text, &[]).map(|(reason, _)| reason))
+        .collect();
+    // Only what the triggers leave reaches the router (and costs a model call).
+    let open: Vec<&str> = cases
+        .iter()
+        .zip(&decided)
+        .filter(|(_, decided)| decided.is_none())
+        .map(|(case, _)| case.text.as_str())
+        .collect();
+    let mut routed = match model {
+        Some(model) => model.route_all(&open).await,
+        None => open.iter().map(|text| route_label(text)).collect(),
+    }
+    .into_iter();
     let mut pairs = Vec::new();
     let mut handoff = Vec::new();
     let mut reasons: HashMap<String, usize> = HashMap::new();
-    for case in cases.iter().filter(|c| c.expected != "any") {
-        pairs.push((case.expected.clone(), route_label(&case.text).to_owned()));
-        let decided = triggers::before_answer(&case.text, &[]);
-        if let Some((reason, _)) = decided {
+    for (case, decided) in cases.iter().zip(&decided) {
+        let predicted = match decided {
+            Some(crate::storage::HandoffReason::CustomerRequest) => "human",
+            Some(_) => "knowledge",
+            None => routed.next().unwrap_or("knowledge"),
+        };
+        pairs.push((case.expected.clone(), predicted.to_owned()));
+        if let Some(reason) = decided {
             *reasons.entry(reason.as_str().to_owned()).or_default() += 1;
         }
-        handoff.push((case.expected == "human", decided.is_some()));
+        let hands_off = decided.is_some() || predicted == "human";
+        handoff.push((case.expected == "human", hands_off));
     }
     Ok(RoutingRun {
         file: path.display().to_string(),
+        router: model.map_or_else(
+            || "deterministic router".to_owned(),
+            |m| format!("model {} (tool calls)", m.model()),
+        ),
         routing: metrics::classification_report(&pairs),
         handoff: metrics::binary_scores(&handoff),
         handoff_reasons: reasons,
     })
 }
 
-/// Runs every evaluation found under `data` (`retrieval/*/` and `bitext/validation.jsonl`).
-pub fn run(data: &Path) -> Result<Report, EvalError> {
-    let mut retrieval_runs = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data.join("retrieval"))
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    for dir in dirs.iter().filter(|d| d.join("corpus.jsonl").is_file()) {
-        retrieval_runs.extend(retrieval(dir)?);
-    }
+/// Runs every evaluation found under `data` (`retrieval/*/` and `bitext/validation.jsonl`),
+/// routing with `model` when given.
+pub async fn run(data: &Path, model: Option<&ModelRouter>) -> Result<Report, EvalError> {
+    let retrieval_data = data.to_owned();
+    let retrieval_runs = tokio::task::spawn_blocking(move || retrieval_all(&retrieval_data))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
     let labelled = data.join("bitext/validation.jsonl");
     let routing = if labelled.is_file() {
-        Some(routing(&labelled)?)
+        Some(routing(&labelled, model).await?)
     } else {
         None
     };
@@ -301,6 +330,18 @@ pub fn run(data: &Path) -> Result<Report, EvalError> {
         retrieval: retrieval_runs,
         routing,
     })
+}
+
+fn retrieval_all(data: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
+    let mut runs = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data.join("retrieval"))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    for dir in dirs.iter().filter(|d| d.join("corpus.jsonl").is_file()) {
+        runs.extend(retrieval(dir)?);
+    }
+    Ok(runs)
 }
 
 /// The report as text.
@@ -327,8 +368,12 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(routing) = &report.routing {
         out.push_str(&format!(
-            "\nRouting ({}; {} cases, accuracy {:.3}, macro F1 {:.3})\n",
-            routing.file, routing.routing.total, routing.routing.accuracy, routing.routing.macro_f1
+            "\nRouting ({}; {}; {} cases, accuracy {:.3}, macro F1 {:.3})\n",
+            routing.file,
+            routing.router,
+            routing.routing.total,
+            routing.routing.accuracy,
+            routing.routing.macro_f1
         ));
         out.push_str(&metrics::render_classification(&routing.routing));
         let h = &routing.handoff;

@@ -7,6 +7,7 @@ mod browser;
 mod chat;
 mod durability;
 mod errors;
+mod eval;
 mod handoff;
 mod helpers;
 mod llm;

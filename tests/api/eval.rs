@@ -1,0 +1,87 @@
+//! `frontdesk eval` routing with a configured model: the real async-openai client against the
+//! scripted server, with the service's prompt and tools.
+
+use serde_json::json;
+
+use frontdesk::eval::{self, model_routing::ModelRouter};
+
+use crate::{
+    helpers::test_settings,
+    scripted_llm::{Behavior, ScriptedLlm},
+};
+
+async fn router(llm: &ScriptedLlm) -> ModelRouter {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut settings = test_settings(&dir);
+    settings.llm.base_url = Some(llm.base_url());
+    settings.llm.api_key = Some(frontdesk::config::Secret::new("sk-test"));
+    settings.llm.model = "scripted-model".into();
+    settings.llm.first_token_timeout_ms = 1_500;
+    settings.llm.total_timeout_ms = 4_000;
+    settings.llm.max_retries = 0;
+    ModelRouter::from_settings(&settings)
+        .expect("router builds")
+        .expect("a model is configured")
+}
+
+fn labelled(lines: &[serde_json::Value]) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().expect("file");
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(file.path(), text.join("\n")).expect("write");
+    file
+}
+
+#[tokio::test]
+async fn routing_is_scored_on_the_models_tool_calls() {
+    let llm = ScriptedLlm::start().await;
+    let call = || {
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": "00123842"}),
+        )])
+    };
+    llm.push([call(), call()]);
+    let file = labelled(&[
+        json!({"text": "where is my order 00123842", "expected": "order_status"}),
+        json!({"text": "I want to talk to a human agent", "expected": "human"}),
+        json!({"text": "how do I reset my password", "expected": "knowledge"}),
+        json!({"text": "this is a complaint", "expected": "any"}),
+    ]);
+    let run = eval::routing(file.path(), Some(&router(&llm).await))
+        .await
+        .expect("routing");
+
+    assert_eq!(run.router, "model scripted-model (tool calls)");
+    assert_eq!(run.routing.total, 3);
+    let confusion = &run.routing.confusion;
+    assert_eq!(confusion["order_status"]["order_status"], 1);
+    assert_eq!(confusion["human"]["human"], 1, "the trigger runs first");
+    assert_eq!(confusion["knowledge"]["order_status"], 1);
+    // Only the two messages the triggers left went to the model, with the live prompt and tools.
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request["messages"][0]["role"], "system");
+        let tools: Vec<&str> = request["tools"]
+            .as_array()
+            .expect("tools offered")
+            .iter()
+            .filter_map(|t| t["function"]["name"].as_str())
+            .collect();
+        assert!(tools.contains(&"order_status") && tools.contains(&"handoff_to_human"));
+    }
+}
+
+#[tokio::test]
+async fn a_failing_model_is_reported_not_hidden() {
+    let llm = ScriptedLlm::start().await;
+    llm.push([Behavior::Status(500)]);
+    let file = labelled(&[json!({"text": "where is my parcel", "expected": "order_status"})]);
+    let run = eval::routing(file.path(), Some(&router(&llm).await))
+        .await
+        .expect("routing");
+    assert_eq!(
+        run.routing.confusion["order_status"][eval::model_routing::MODEL_ERROR],
+        1
+    );
+}
