@@ -75,6 +75,9 @@ const WORDS: &[&str] = &[
     "blanket",
 ];
 
+/// Synthetic words in the long tail.
+const VOCABULARY: f64 = 20_000.0;
+
 /// A small deterministic generator (xorshift), so every run indexes the same corpus.
 struct Rng(u64);
 
@@ -93,9 +96,10 @@ impl Rng {
                 if self.next().is_multiple_of(3) {
                     WORDS[self.next() % WORDS.len()].to_owned()
                 } else {
-                    // rank ~ 1/u: most draws land on a few hundred words, some on rare ones
-                    let u = 1 + self.next() % 1_000;
-                    format!("w{}", 20_000 / u + self.next() % 7)
+                    // Zipf's law over a 20,000-word vocabulary: word k is drawn with
+                    // probability ∝ 1/k (log-uniform ranks), as in natural text.
+                    let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+                    format!("w{}", (VOCABULARY.ln() * u).exp() as usize)
                 }
             })
             .collect::<Vec<_>>()

@@ -34,6 +34,11 @@ const INDEX_FORMAT: &str = "2";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
+/// A question term found in more than this share of passages is "common": when the question
+/// also has rarer terms, common ones only add to the score of passages that match a rarer one
+/// (Lucene's common-terms idea). Alone they would make every search score most of the index
+/// for almost no ranking signal.
+const COMMON_TERM_SHARE: f64 = 0.1;
 
 /// Index failures (corrupt files, disk full); the caller reports the index as not ready.
 #[derive(Debug, thiserror::Error)]
@@ -278,25 +283,44 @@ impl Index {
             return Ok(Vec::new());
         }
         let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for term in &query_terms {
-            for (field, boost) in [
+        let searcher = self.reader.searcher();
+        let per_term = |term: &String| -> Vec<(Occur, Box<dyn Query>)> {
+            [
                 (f.title, TITLE_BOOST),
                 (f.headings, HEADING_BOOST),
                 (f.body, 1.0),
-            ] {
+            ]
+            .into_iter()
+            .map(|(field, boost)| {
                 let tq = TermQuery::new(
                     Term::from_field_text(field, term),
                     IndexRecordOption::WithFreqs,
                 );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(tq), boost)),
-                ));
-            }
-        }
-        let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
+                let clause: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(tq), boost));
+                (Occur::Should, clause)
+            })
+            .collect()
+        };
+        let passages = searcher.num_docs().max(1) as f64;
+        let share = |term: &String| {
+            let df = searcher
+                .doc_freq(&Term::from_field_text(f.body, term))
+                .unwrap_or(0);
+            df as f64 / passages
+        };
+        // A term no passage body has cannot be required (titles and headings may still have
+        // it): it stays an optional clause.
+        let (rare, common): (Vec<&String>, Vec<&String>) = query_terms
+            .iter()
+            .partition(|term| (f64::MIN_POSITIVE..=COMMON_TERM_SHARE).contains(&share(term)));
+        let query = if rare.is_empty() || common.is_empty() {
+            BooleanQuery::new(query_terms.iter().flat_map(per_term).collect())
+        } else {
+            let required = BooleanQuery::new(rare.into_iter().flat_map(per_term).collect());
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(required))];
+            clauses.extend(common.into_iter().flat_map(per_term));
+            BooleanQuery::new(clauses)
+        };
         let top = searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?;
         let mut snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
@@ -408,5 +432,23 @@ mod tests {
             .rebuild(&[article("b", "shipping")], 6)
             .expect("rebuild");
         assert_eq!(index.version(), Some(6));
+    }
+
+    #[test]
+    fn common_terms_only_rank_passages_that_match_a_rarer_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path()).expect("index");
+        let mut articles: Vec<Article> = (0..20)
+            .map(|i| article(&format!("a{i}"), &format!("Delivery times {i}")))
+            .collect();
+        articles.push(article("kettle", "Kettle delivery"));
+        index.rebuild(&articles, 1).expect("rebuild");
+
+        let hits = index.search("delivery for my kettle", 5).expect("search");
+        let ids: Vec<&str> = hits.iter().map(|h| h.article_id.as_str()).collect();
+        assert_eq!(ids, ["kettle"], "only the rare term's passages are ranked");
+        // Only common terms (and one no passage has): plain ranking over all of them.
+        let hits = index.search("delivery xyzzy", 5).expect("search");
+        assert_eq!(hits.len(), 5);
     }
 }
