@@ -30,6 +30,8 @@ pub enum ConversationEvent {
         mode: Mode,
         handoff: Option<Handoff>,
     },
+    /// Events may have been missed (the relay reconnected): fetch from the store.
+    Resync,
 }
 
 /// An event on the agents' feed.
@@ -40,6 +42,8 @@ pub enum AgentEvent {
     Handoff(Handoff),
     /// A message arrived in a conversation agents may be watching.
     Message(Message),
+    /// Events may have been missed (the relay reconnected): reload the queue.
+    Resync,
 }
 
 /// The event hub shared by the whole service.
@@ -97,11 +101,22 @@ impl Events {
         self.deliver_agents(event);
     }
 
-    fn relay(&self, notice: impl FnOnce() -> Notice) {
-        if let Some(relay) = &self.relay {
+    fn relay(&self, notice: impl FnOnce() -> Option<Notice>) {
+        if let Some(relay) = &self.relay
+            && let Some(notice) = notice()
+        {
             // An error only means the relay stopped (shutdown).
-            let _ = relay.send(notice());
+            let _ = relay.send(notice);
         }
+    }
+
+    /// Tells every subscriber on this replica to reload from the store.
+    fn resync_all(&self) {
+        let ids: Vec<String> = self.map().keys().cloned().collect();
+        for id in ids {
+            self.deliver(&id, ConversationEvent::Resync);
+        }
+        self.deliver_agents(AgentEvent::Resync);
     }
 
     /// Whether anyone on this replica follows the conversation.

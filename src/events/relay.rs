@@ -4,8 +4,8 @@
 //! database. A notice nobody on a replica follows costs that replica no query.
 //!
 //! Notices are sent one at a time, in publishing order, after the writes they announce have
-//! committed. A stream that misses notices while the listening connection reconnects catches
-//! up the usual way: the widget reconnects with the last `seq` it saw.
+//! committed. After the listening connection is lost and made again, every subscriber on this
+//! replica is told to resync from the store, so notices sent in between are not lost for good.
 
 use std::time::Duration;
 
@@ -42,28 +42,32 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub(super) fn conversation(conversation_id: &str, event: &ConversationEvent) -> Self {
+    /// The notice for an event (`None`: a local-only event).
+    pub(super) fn conversation(conversation_id: &str, event: &ConversationEvent) -> Option<Self> {
         match event {
-            ConversationEvent::Message(message) => Notice::Message {
+            ConversationEvent::Message(message) => Some(Notice::Message {
                 conversation_id: conversation_id.to_owned(),
                 message_id: message.id.clone(),
-            },
-            ConversationEvent::Status { mode, handoff } => Notice::Status {
+            }),
+            ConversationEvent::Status { mode, handoff } => Some(Notice::Status {
                 conversation_id: conversation_id.to_owned(),
                 mode: *mode,
                 handoff_id: handoff.as_ref().map(|h| h.id.clone()),
-            },
+            }),
+            ConversationEvent::Resync => None,
         }
     }
 
-    pub(super) fn agents(event: &AgentEvent) -> Self {
+    /// The notice for an agents' event (`None`: a local-only event).
+    pub(super) fn agents(event: &AgentEvent) -> Option<Self> {
         match event {
-            AgentEvent::Handoff(handoff) => Notice::AgentHandoff {
+            AgentEvent::Handoff(handoff) => Some(Notice::AgentHandoff {
                 handoff_id: handoff.id.clone(),
-            },
-            AgentEvent::Message(message) => Notice::AgentMessage {
+            }),
+            AgentEvent::Message(message) => Some(Notice::AgentMessage {
                 message_id: message.id.clone(),
-            },
+            }),
+            AgentEvent::Resync => None,
         }
     }
 }
@@ -122,6 +126,7 @@ async fn listen(
     shutdown: CancellationToken,
 ) {
     let mut listener: Option<PgListener> = None;
+    let mut connected_before = false;
     loop {
         let Some(connected) = listener.as_mut() else {
             let attempt = async {
@@ -132,7 +137,14 @@ async fn listen(
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 result = attempt => match result {
-                    Ok(l) => listener = Some(l),
+                    Ok(l) => {
+                        listener = Some(l);
+                        if connected_before {
+                            tracing::info!("listening for other replicas' events again");
+                            events.resync_all();
+                        }
+                        connected_before = true;
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "cannot listen for other replicas' events; retrying");
                         tokio::select! {
@@ -161,8 +173,11 @@ async fn listen(
                     tracing::warn!(%error, "cannot load a relayed event");
                 }
             }
-            // The connection dropped; the next call reconnects and listens again.
-            Ok(None) => tracing::warn!("lost the events connection; reconnecting"),
+            // The connection dropped: connect again, then resync.
+            Ok(None) => {
+                tracing::warn!("lost the events connection; reconnecting");
+                listener = None;
+            }
             Err(error) => {
                 tracing::warn!(%error, "events connection failed; reconnecting");
                 listener = None;

@@ -265,24 +265,34 @@ pub async fn stream_conversation(
         Some(after) => state.store.messages(&id, after).await?,
         None => Vec::new(),
     };
-    let mut last_seq = backlog.last().map(|m| m.seq).or(after).unwrap_or(0);
+    // The highest seq sent (unknown until the first message when the client gave none).
+    let mut last_seq = backlog.last().map(|m| m.seq).or(after);
     let backlog = stream::iter(backlog.into_iter().map(|m| message_event(&m)));
-    let live = BroadcastStream::new(live).filter_map(move |event| {
+    let resync = || Event::default().event("resync").data("{}");
+    let live = BroadcastStream::new(live).flat_map(move |event| {
         let out = match event {
-            Ok(ConversationEvent::Message(m)) if m.seq > last_seq => {
-                last_seq = m.seq;
-                Some(message_event(&m))
+            Ok(ConversationEvent::Message(m)) if last_seq.is_none_or(|last| m.seq > last) => {
+                // A skipped seq is a message still on its way from another replica (or one
+                // this stream missed): send this one, then have the client fetch what it lacks.
+                let gap = last_seq.is_some_and(|last| m.seq > last + 1);
+                last_seq = Some(m.seq);
+                let mut out = vec![message_event(&m)];
+                if gap {
+                    out.push(resync());
+                }
+                out
             }
-            Ok(ConversationEvent::Message(_)) => None,
-            Ok(ConversationEvent::Status { mode, handoff }) => Some(
+            Ok(ConversationEvent::Message(_)) => Vec::new(),
+            Ok(ConversationEvent::Status { mode, handoff }) => vec![
                 Event::default()
                     .event("status")
                     .data(json!({"mode": mode, "handoff": handoff}).to_string()),
-            ),
-            // Lagged: tell the client to resync from its last seq.
-            Err(_) => Some(Event::default().event("resync").data("{}")),
+            ],
+            // Lagged, or events from other replicas may have been missed: the client
+            // resyncs from its last seq.
+            Ok(ConversationEvent::Resync) | Err(_) => vec![resync()],
         };
-        async move { out }
+        stream::iter(out)
     });
     let shutdown = state.shutdown.clone();
     let guard = state.metrics.stream_opened();

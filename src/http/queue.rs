@@ -230,7 +230,8 @@ pub async fn agent_stream(
                 Ok(AgentEvent::Message(m)) => {
                     Event::default().event("message").data(json!(m).to_string())
                 }
-                Err(_) => Event::default().event("resync").data("{}"),
+                // Lagged, or events from other replicas may have been missed.
+                Ok(AgentEvent::Resync) | Err(_) => Event::default().event("resync").data("{}"),
             };
             Ok(event)
         })

@@ -201,10 +201,14 @@ impl Index {
         }
         self.commit(&mut writer, Some(version))?;
         // One segment ranks fastest: top-k pruning starts over in every segment.
+        // Best effort: the rebuild is committed either way (a merge already running makes
+        // this one fail).
         let segments = self.index.searchable_segment_ids()?;
         if segments.len() > 1 {
-            writer.merge(&segments).wait()?;
-            self.reader.reload()?;
+            match writer.merge(&segments).wait() {
+                Ok(_) => self.reader.reload()?,
+                Err(error) => tracing::warn!(%error, "index segments not merged"),
+            }
         }
         Ok(count)
     }
@@ -212,6 +216,12 @@ impl Index {
     /// Adds or replaces articles changed at store version `version`; returns the number of
     /// passages of each.
     pub fn upsert(&self, articles: &[Article], version: i64) -> Result<Vec<usize>, IndexError> {
+        if self.has(version) {
+            return Ok(articles
+                .iter()
+                .map(|a| ingest::passages(a.format, &a.body).0.len())
+                .collect());
+        }
         let recorded = self.after_change(version);
         let mut writer = self.lock_writer();
         let mut counts = Vec::with_capacity(articles.len());
@@ -225,21 +235,28 @@ impl Index {
 
     /// Removes an article's passages (deleted at store version `version`).
     pub fn remove(&self, article_id: &str, version: i64) -> Result<(), IndexError> {
+        if self.has(version) {
+            return Ok(());
+        }
         let recorded = self.after_change(version);
         let mut writer = self.lock_writer();
         writer.delete_term(Term::from_field_text(self.fields.article_id, article_id));
         self.commit(&mut writer, recorded)
     }
 
+    /// Whether the index already holds the change that made store version `version` (a
+    /// rebuild got there first): applying it again could bring back older content.
+    fn has(&self, version: i64) -> bool {
+        self.version().is_some_and(|current| current >= version)
+    }
+
     /// The version to record after applying the one change that made store version
-    /// `version`: that version when the index was one behind, the index's own when it is
-    /// already there, and none (stale) when changes in between are missing.
+    /// `version`: that version when the index was one behind, else none (stale: changes in
+    /// between are missing).
     fn after_change(&self, version: i64) -> Option<i64> {
-        match self.version() {
-            Some(current) if current + 1 == version => Some(version),
-            Some(current) if current >= version => Some(current),
-            _ => None,
-        }
+        self.version()
+            .filter(|current| current + 1 == version)
+            .map(|_| version)
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
@@ -303,25 +320,43 @@ impl Index {
         };
         let passages = searcher.num_docs().max(1) as f64;
         let share = |term: &String| {
-            let df = searcher
-                .doc_freq(&Term::from_field_text(f.body, term))
+            let df = [f.title, f.headings, f.body]
+                .into_iter()
+                .map(|field| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(field, term))
+                        .unwrap_or(0)
+                })
+                .max()
                 .unwrap_or(0);
             df as f64 / passages
         };
-        // A term no passage body has cannot be required (titles and headings may still have
-        // it): it stays an optional clause.
+        // A term no passage has cannot be required: it stays an optional clause.
         let (rare, common): (Vec<&String>, Vec<&String>) = query_terms
             .iter()
             .partition(|term| (f64::MIN_POSITIVE..=COMMON_TERM_SHARE).contains(&share(term)));
-        let query = if rare.is_empty() || common.is_empty() {
-            BooleanQuery::new(query_terms.iter().flat_map(per_term).collect())
+        let plain = || BooleanQuery::new(query_terms.iter().flat_map(per_term).collect());
+        let top_k = TopDocs::with_limit(k).order_by_score();
+        let (query, top) = if rare.is_empty() || common.is_empty() {
+            let query = plain();
+            let top = searcher.search(&query, &top_k)?;
+            (query, top)
         } else {
             let required = BooleanQuery::new(rare.into_iter().flat_map(per_term).collect());
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(required))];
             clauses.extend(common.into_iter().flat_map(per_term));
-            BooleanQuery::new(clauses)
+            let query = BooleanQuery::new(clauses);
+            let top = searcher.search(&query, &top_k)?;
+            if top.len() < k {
+                // Fewer passages than asked have a rare term (a stray word, a typo): rank
+                // them all after all.
+                let query = plain();
+                let top = searcher.search(&query, &top_k)?;
+                (query, top)
+            } else {
+                (query, top)
+            }
         };
-        let top = searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?;
         let mut snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
         top.into_iter()
@@ -432,6 +467,12 @@ mod tests {
             .rebuild(&[article("b", "shipping")], 6)
             .expect("rebuild");
         assert_eq!(index.version(), Some(6));
+
+        // A change the rebuild already holds is not applied again (it would bring back the
+        // older text of an article edited since).
+        index.upsert(&[article("b", "parcels")], 5).expect("late");
+        assert_eq!(index.version(), Some(6));
+        assert!(index.search("parcels", 5).expect("search").is_empty());
     }
 
     #[test]
@@ -444,9 +485,12 @@ mod tests {
         articles.push(article("kettle", "Kettle delivery"));
         index.rebuild(&articles, 1).expect("rebuild");
 
-        let hits = index.search("delivery for my kettle", 5).expect("search");
+        let hits = index.search("delivery for my kettle", 1).expect("search");
         let ids: Vec<&str> = hits.iter().map(|h| h.article_id.as_str()).collect();
         assert_eq!(ids, ["kettle"], "only the rare term's passages are ranked");
+        let hits = index.search("delivery for my kettle", 5).expect("search");
+        assert_eq!(hits.len(), 5, "too few with the rare term: all are ranked");
+        assert_eq!(hits[0].article_id, "kettle");
         // Only common terms (and one no passage has): plain ranking over all of them.
         let hits = index.search("delivery xyzzy", 5).expect("search");
         assert_eq!(hits.len(), 5);

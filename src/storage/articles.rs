@@ -211,21 +211,18 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Every article, oldest first, with the version they make up.
+    /// Every article, oldest first, with the version they make up at least: the version is
+    /// read first, so a change committed in between is in the articles and at worst makes the
+    /// version look older than it is (one more rebuild), never newer.
     pub async fn all_articles(&self) -> Result<(Vec<Article>, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let version = self.articles_version().await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM articles ORDER BY created_at, id"
         )))
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
-        let version: String =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'articles_version'")
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.commit().await?;
         let articles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        Ok((articles, version.parse().unwrap_or_default()))
+        Ok((articles, version))
     }
 
     /// The current articles version.

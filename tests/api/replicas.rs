@@ -15,7 +15,7 @@ use crate::helpers::{
 
 /// Two replicas on a fresh database, started at the same moment (so migrations, the
 /// knowledge import and the demo seed race), or `None` when no server is configured.
-async fn two_replicas() -> Option<(Binary, Binary, [TempDir; 2])> {
+async fn two_replicas() -> Option<(Binary, Binary, [TempDir; 2], String)> {
     if postgres_server().is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -35,7 +35,7 @@ async fn two_replicas() -> Option<(Binary, Binary, [TempDir; 2])> {
         start_binary(dirs[0].path(), &env),
         start_binary(dirs[1].path(), &env)
     );
-    Some((a, b, dirs))
+    Some((a, b, dirs, url))
 }
 
 async fn messages(api: &Api, chat: &crate::helpers::Chat) -> Vec<Value> {
@@ -54,7 +54,7 @@ async fn messages(api: &Api, chat: &crate::helpers::Chat) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_conversation_and_its_handoff_cross_replicas_live() {
-    let Some((a, b, _dirs)) = two_replicas().await else {
+    let Some((a, b, _dirs, _)) = two_replicas().await else {
         return;
     };
     // The demo knowledge and store were loaded once, not twice.
@@ -142,7 +142,7 @@ async fn a_conversation_and_its_handoff_cross_replicas_live() {
 
 #[tokio::test]
 async fn claims_and_retries_race_safely_across_replicas() {
-    let Some((a, b, _dirs)) = two_replicas().await else {
+    let Some((a, b, _dirs, _)) = two_replicas().await else {
         return;
     };
     for round in 0..8 {
@@ -186,7 +186,7 @@ async fn claims_and_retries_race_safely_across_replicas() {
 
 #[tokio::test]
 async fn an_article_uploaded_on_one_replica_is_answered_on_the_other() {
-    let Some((a, b, _dirs)) = two_replicas().await else {
+    let Some((a, b, _dirs, _)) = two_replicas().await else {
         return;
     };
     a.create_article(json!({
@@ -213,4 +213,46 @@ async fn an_article_uploaded_on_one_replica_is_answered_on_the_other() {
         body["replies"][0]["citations"][0]["title"], "Borrowing a telescope",
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn streams_resync_after_the_events_connection_is_lost() {
+    use sqlx::Connection;
+    let Some((a, _b, _dirs, url)) = two_replicas().await else {
+        return;
+    };
+    let chat = a.start_chat().await;
+    let stream = a
+        .client
+        .get(a.url(&format!(
+            "/v1/conversations/{}/stream?access_token={}&after=0",
+            chat.id, chat.token
+        )))
+        .send()
+        .await
+        .expect("stream");
+    let mut db = sqlx::postgres::PgConnection::connect(&url)
+        .await
+        .expect("connect");
+    // Cut both replicas' LISTEN connections, as a database restart or a network blip would.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let cut: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .expect("terminate");
+        if cut.len() >= 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "listeners not found"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events = read_sse_until(stream, |events| events.iter().any(|(e, _)| e == "resync")).await;
+    assert!(events.iter().any(|(e, _)| e == "resync"));
 }
