@@ -318,45 +318,33 @@ impl Index {
             })
             .collect()
         };
-        let passages = searcher.num_docs().max(1) as f64;
-        let share = |term: &String| {
-            let df = [f.title, f.headings, f.body]
-                .into_iter()
-                .map(|field| {
-                    searcher
-                        .doc_freq(&Term::from_field_text(field, term))
-                        .unwrap_or(0)
-                })
-                .max()
-                .unwrap_or(0);
-            df as f64 / passages
-        };
-        // A term no passage has cannot be required: it stays an optional clause.
-        let (rare, common): (Vec<&String>, Vec<&String>) = query_terms
+        // Each term with the number of passage bodies it is in (one lookup a term: titles
+        // and headings are too short to change which terms are common).
+        let freqs: Vec<(&String, u64)> = query_terms
             .iter()
-            .partition(|term| (f64::MIN_POSITIVE..=COMMON_TERM_SHARE).contains(&share(term)));
-        let plain = || BooleanQuery::new(query_terms.iter().flat_map(per_term).collect());
-        let top_k = TopDocs::with_limit(k).order_by_score();
-        let (query, top) = if rare.is_empty() || common.is_empty() {
-            let query = plain();
-            let top = searcher.search(&query, &top_k)?;
-            (query, top)
+            .map(|term| {
+                let df = searcher
+                    .doc_freq(&Term::from_field_text(f.body, term))
+                    .unwrap_or(0);
+                (term, df)
+            })
+            .collect();
+        let cutoff = (searcher.num_docs() as f64 * COMMON_TERM_SHARE) as u64;
+        // Terms no body has stay optional (a title or heading may still have them).
+        let (rare, common): (Vec<_>, Vec<_>) =
+            freqs.iter().partition(|(_, df)| (1..=cutoff).contains(df));
+        // Requiring a rare term only when one alone is in k passages keeps k results.
+        let enough = rare.iter().any(|(_, df)| *df >= k as u64);
+        let query = if common.is_empty() || !enough {
+            BooleanQuery::new(query_terms.iter().flat_map(per_term).collect())
         } else {
-            let required = BooleanQuery::new(rare.into_iter().flat_map(per_term).collect());
+            let required =
+                BooleanQuery::new(rare.iter().flat_map(|(term, _)| per_term(term)).collect());
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(required))];
-            clauses.extend(common.into_iter().flat_map(per_term));
-            let query = BooleanQuery::new(clauses);
-            let top = searcher.search(&query, &top_k)?;
-            if top.len() < k {
-                // Fewer passages than asked have a rare term (a stray word, a typo): rank
-                // them all after all.
-                let query = plain();
-                let top = searcher.search(&query, &top_k)?;
-                (query, top)
-            } else {
-                (query, top)
-            }
+            clauses.extend(common.iter().flat_map(|(term, _)| per_term(term)));
+            BooleanQuery::new(clauses)
         };
+        let top = searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?;
         let mut snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
         top.into_iter()
