@@ -97,20 +97,11 @@ async fn the_same_client_message_id_stores_one_message_and_returns_the_first_res
     assert_eq!(first["message"]["id"], second["message"]["id"]);
     assert_eq!(first["replies"], second["replies"]);
 
-    let (_, listed) = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}/messages", chat.id)))
-        .bearer_auth(&chat.token)
-        .send()
-        .await
-        .map(|r| (0, r))
-        .expect("list");
-    let listed: serde_json::Value = listed.json().await.expect("json");
-    let messages = listed["messages"].as_array().expect("messages");
+    let messages = app.messages(&chat).await;
     assert_eq!(
         messages.len(),
         2,
-        "one customer message, one reply: {listed}"
+        "one customer message, one reply: {messages:?}"
     );
 }
 

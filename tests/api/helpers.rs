@@ -313,6 +313,21 @@ impl Api {
     }
 
     /// Posts a message (JSON mode) and returns the status and body.
+    /// The conversation's stored messages, in order.
+    pub async fn messages(&self, chat: &Chat) -> Vec<Value> {
+        let body: Value = self
+            .client
+            .get(self.url(&format!("/v1/conversations/{}/messages", chat.id)))
+            .bearer_auth(&chat.token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        body["messages"].as_array().cloned().expect("messages")
+    }
+
     pub async fn say(&self, chat: &Chat, body: Value) -> (u16, Value) {
         let response = self
             .client

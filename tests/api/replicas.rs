@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    AGENT_KEY, Api, Binary, agent, create_database, postgres_database, postgres_server,
-    read_sse_until, start_binary,
+    AGENT_KEY, Binary, agent, create_database, postgres_database, postgres_server, read_sse_until,
+    start_binary,
 };
 
 /// Two replicas on a fresh database, started at the same moment (so migrations, the
@@ -38,20 +38,6 @@ async fn two_replicas() -> Option<(Binary, Binary, [TempDir; 2], String)> {
     Some((a, b, dirs, url))
 }
 
-async fn messages(api: &Api, chat: &crate::helpers::Chat) -> Vec<Value> {
-    let body: Value = api
-        .client
-        .get(api.url(&format!("/v1/conversations/{}/messages", chat.id)))
-        .bearer_auth(&chat.token)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    body["messages"].as_array().cloned().expect("messages")
-}
-
 #[tokio::test]
 async fn a_conversation_and_its_handoff_cross_replicas_live() {
     let Some((a, b, _dirs, _)) = two_replicas().await else {
@@ -72,7 +58,8 @@ async fn a_conversation_and_its_handoff_cross_replicas_live() {
         .await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["message"]["seq"], 3);
-    let seqs: Vec<i64> = messages(&a, &chat)
+    let seqs: Vec<i64> = a
+        .messages(&chat)
         .await
         .iter()
         .filter_map(|m| m["seq"].as_i64())
@@ -176,7 +163,8 @@ async fn claims_and_retries_race_safely_across_replicas() {
     let body = json!({"text": "Where is my order?", "client_message_id": "retry-1"});
     let ((_, one), (_, two)) = tokio::join!(a.say(&chat, body.clone()), b.say(&chat, body));
     assert_eq!(one["message"]["id"], two["message"]["id"], "{one} {two}");
-    let customer = messages(&b, &chat)
+    let customer = b
+        .messages(&chat)
         .await
         .iter()
         .filter(|m| m["role"] == "customer")
