@@ -200,14 +200,7 @@ async fn main() {
         percentile(&overhead, 0.99)
     );
 
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = metrics_text(&client, &base).await;
     for step in ["store", "retrieve", "llm_first_token", "llm_total", "turn"] {
         let value = |kind: &str| {
             metrics
@@ -251,14 +244,7 @@ async fn main() {
             );
         }
     }
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = metrics_text(&client, &base).await;
     let gauge = metrics
         .lines()
         .find(|l| l.starts_with("frontdesk_open_streams "))
@@ -270,4 +256,16 @@ async fn main() {
     drop(open);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The service's `/metrics` page.
+async fn metrics_text(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default()
 }
