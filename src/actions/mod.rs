@@ -24,7 +24,7 @@ use crate::{
 pub const HANDOFF_TOOL: &str = "handoff_to_human";
 
 /// The tools offered to the model: every action, and the handoff.
-pub fn tools(specs: &[Spec]) -> Vec<Tool> {
+pub fn tools_for(specs: &[Spec]) -> Vec<Tool> {
     let mut tools: Vec<Tool> = specs
         .iter()
         .map(|s| Tool {
@@ -75,6 +75,8 @@ pub enum Outcome {
 /// The loaded actions and what they need to run.
 pub struct Actions {
     specs: Vec<Spec>,
+    /// Built once: what every model call offers.
+    tools: Vec<Tool>,
     templates: minijinja::Environment<'static>,
     store: Store,
     http: reqwest::Client,
@@ -105,12 +107,18 @@ impl Actions {
                 .map_err(|e| format!("{}: template: {e}", spec.file.name))?;
         }
         Ok(Self {
+            tools: tools_for(&specs),
             specs,
             templates,
             store,
             http,
             metrics,
         })
+    }
+
+    /// The tools offered to the model.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
     }
 
     /// Every loaded action.

@@ -34,6 +34,7 @@ pub async fn answer(
     state: &AppState,
     conversation: &Conversation,
     message: &Message,
+    earlier: &[Message],
 ) -> Result<Option<AccountReply>, StoreError> {
     let routed = intent::route(&message.text);
     let bare = routed.intent.is_some()
@@ -43,7 +44,7 @@ pub async fn answer(
     let mut wanted = routed.intent;
     if bare || wanted.is_none() {
         // "ana@example.com NW-1234567" answers the question asked just before.
-        if let Some(previous) = previous_intent(state, conversation, message).await? {
+        if let Some(previous) = previous_intent(earlier) {
             wanted = Some(previous);
         }
     }
@@ -136,19 +137,11 @@ fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
     out.replace("nw-", " ").replace("nw", " ")
 }
 
-/// The account intent of the customer's previous message, if it had one.
-async fn previous_intent(
-    state: &AppState,
-    conversation: &Conversation,
-    message: &Message,
-) -> Result<Option<AccountIntent>, StoreError> {
-    let recent = state
-        .store
-        .recent_messages(&conversation.id, message.seq, 4)
-        .await?;
-    Ok(recent
+/// The account intent of the customer's previous message (among the last few), if it had one.
+fn previous_intent(earlier: &[Message]) -> Option<AccountIntent> {
+    super::turn::last(earlier, 4)
         .iter()
         .rev()
         .filter(|m| m.role == crate::storage::Role::Customer)
-        .find_map(|m| intent::route(&m.text).intent))
+        .find_map(|m| intent::route(&m.text).intent)
 }

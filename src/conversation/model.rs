@@ -38,21 +38,15 @@ pub async fn generate(
     llm: &LlmClient,
     conversation: &Conversation,
     message: &Message,
+    history: &[Message],
     hits: &[Hit],
     tx: &mpsc::UnboundedSender<TurnEvent>,
 ) -> Result<Draft, StoreError> {
     let settings = &state.settings;
-    let history = state
-        .store
-        .recent_messages(
-            &conversation.id,
-            message.seq,
-            settings.chat.history_messages,
-        )
-        .await?;
     let built = {
         let state = state.clone();
         let hits = hits.to_vec();
+        let history = history.to_vec();
         let question = message.text.clone();
         let locale = conversation.locale.clone();
         tokio::task::spawn_blocking(move || {
@@ -85,7 +79,7 @@ pub async fn generate(
         history = built.history_kept,
         "prompt built"
     );
-    let tools = crate::actions::tools(state.actions.specs());
+    let tools = state.actions.tools();
     let mut messages = built.messages;
     let mut facts: Vec<String> = Vec::new();
     let mut records = Vec::new();
@@ -96,11 +90,7 @@ pub async fn generate(
     let mut first_token = true;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
-        let offered = if round + 1 < MAX_ROUNDS {
-            &tools[..]
-        } else {
-            &[]
-        };
+        let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
         let mut held = String::new();
         let mut released = false;
         let result = llm

@@ -110,11 +110,14 @@ async fn run(
             .publish_agents(AgentEvent::Message(message.clone()));
         return Ok(());
     }
-    let earlier = state
+    // One read serves the triggers, the model's history and the account router.
+    let window = TRIGGER_WINDOW.max(state.settings.chat.history_messages);
+    let recent = state
         .store
-        .recent_messages(&conversation.id, message.seq, 12)
+        .recent_messages(&conversation.id, message.seq, window)
         .await?;
-    if let Some((reason, text)) = triggers::before_answer(&message.text, &earlier) {
+    let earlier = last(&recent, TRIGGER_WINDOW);
+    if let Some((reason, text)) = triggers::before_answer(&message.text, earlier) {
         let draft = Draft {
             text: text.to_owned(),
             citations: Vec::new(),
@@ -127,9 +130,10 @@ async fn run(
     let draft = match &state.llm {
         Some(llm) => {
             let hits = retrieve(state, &message.text).await;
-            model::generate(state, llm, conversation, message, &hits, tx).await?
+            let history = last(&recent, state.settings.chat.history_messages);
+            model::generate(state, llm, conversation, message, history, &hits, tx).await?
         }
-        None => match account::answer(state, conversation, message).await? {
+        None => match account::answer(state, conversation, message, &recent).await? {
             Some(reply) => Draft {
                 text: reply.text,
                 citations: Vec::new(),
@@ -163,7 +167,7 @@ async fn run(
             settings.chat.confidence_threshold,
             settings.handoff.on_low_confidence,
             settings.handoff.failed_turns,
-            &earlier,
+            earlier,
         );
     }
     finish(state, conversation, message, draft, tx).await
@@ -224,6 +228,14 @@ async fn retrieve(state: &AppState, question: &str) -> Vec<Hit> {
 }
 
 /// Whether the conversation or its channel is in human-only mode.
+/// Earlier messages the handoff triggers look at (repeats, failed turns).
+const TRIGGER_WINDOW: usize = 12;
+
+/// The last `n` of `messages` (oldest first).
+pub(super) fn last(messages: &[Message], n: usize) -> &[Message] {
+    &messages[messages.len().saturating_sub(n)..]
+}
+
 async fn humans_answer(state: &AppState, conversation: &Conversation) -> Result<bool, StoreError> {
     Ok(conversation.mode == Mode::Human
         || state

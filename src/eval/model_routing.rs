@@ -42,7 +42,7 @@ impl ModelRouter {
             llm,
             model: settings.llm.model.clone(),
             prompts: Prompts::load(&settings.prompts_dir).map_err(|e| e.to_string())?,
-            tools: actions::tools(&specs),
+            tools: actions::tools_for(&specs),
             tokens,
             business_name: settings.chat.business_name.clone(),
             budget: settings.llm.context_tokens - settings.llm.reply_tokens,
