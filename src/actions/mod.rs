@@ -165,8 +165,7 @@ impl Actions {
                 .map_err(|e| e.to_string()),
         };
         self.metrics.observe(Step::Actions, started.elapsed());
-        self.metrics
-            .action(name, matches!(result, Ok(Some(_)) | Ok(None)));
+        self.metrics.action(name, result.is_ok());
         let record = |ok: bool, result: Value| ActionRecord {
             name: name.to_owned(),
             ok,

@@ -32,13 +32,15 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, 
         .find(|m| m.role == Role::Customer)
         .map(|m| signals::frustration(&m.text))
         .unwrap_or_default();
-    let answered: Vec<&str> = earlier
+    // A customer message was answered when an assistant reply follows it.
+    let last_reply = earlier
         .iter()
-        .enumerate()
-        .filter(|(i, m)| {
-            m.role == Role::Customer && earlier[i + 1..].iter().any(|r| r.role == Role::Assistant)
-        })
-        .map(|(_, m)| m.text.as_str())
+        .rposition(|m| m.role == Role::Assistant)
+        .unwrap_or(0);
+    let answered: Vec<&str> = earlier[..last_reply]
+        .iter()
+        .filter(|m| m.role == Role::Customer)
+        .map(|m| m.text.as_str())
         .collect();
     // Account lookups repeat their wording with other identifiers; that is not frustration.
     let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();

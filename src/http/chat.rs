@@ -149,16 +149,9 @@ pub struct PostMessage {
     client_message_id: Option<String>,
 }
 
-/// `POST /v1/conversations/{id}/messages`
-pub async fn post_message(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    caller: Caller,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<PostMessage>,
-) -> Result<Response, ApiError> {
-    let limit = state.settings.chat.max_message_chars;
-    let text = body.text.trim();
+/// A message's text, trimmed: 1 to `limit` characters.
+pub(super) fn message_text(text: &str, limit: usize) -> Result<&str, ApiError> {
+    let text = text.trim();
     if text.is_empty() {
         return Err(ApiError::invalid("empty_message", "text must not be empty"));
     }
@@ -168,6 +161,18 @@ pub async fn post_message(
             format!("text is longer than {limit} characters"),
         ));
     }
+    Ok(text)
+}
+
+/// `POST /v1/conversations/{id}/messages`
+pub async fn post_message(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PostMessage>,
+) -> Result<Response, ApiError> {
+    let text = message_text(&body.text, state.settings.chat.max_message_chars)?;
     if body
         .client_message_id
         .as_ref()

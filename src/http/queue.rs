@@ -18,6 +18,7 @@ use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
+    chat::message_text,
     error::ApiError,
     extract::{AgentAuth, ApiJson, ApiQuery},
 };
@@ -147,16 +148,7 @@ pub async fn agent_message(
     ApiJson(body): ApiJson<AgentMessage>,
 ) -> Result<Response, ApiError> {
     let agent = agent_name(&body.agent)?;
-    let text = body.text.trim();
-    if text.is_empty() {
-        return Err(ApiError::invalid("empty_message", "text must not be empty"));
-    }
-    if text.chars().count() > MAX_AGENT_TEXT {
-        return Err(ApiError::invalid(
-            "message_too_long",
-            format!("text is longer than {MAX_AGENT_TEXT} characters"),
-        ));
-    }
+    let text = message_text(&body.text, MAX_AGENT_TEXT)?;
     if state.store.conversation(&id).await?.is_none() {
         return Err(ApiError::NotFound("conversation"));
     }
