@@ -112,10 +112,7 @@ impl App {
         )
         .map_err(StartError::Actions)?;
         let prompts = Prompts::load(&settings.prompts_dir)?;
-        let tokens = match &settings.llm.tokenizer {
-            Some(path) => TokenCounter::from_file(path).map_err(StartError::Tokenizer)?,
-            None => TokenCounter::Estimate,
-        };
+        let tokens = TokenCounter::from_settings(&settings.llm).map_err(StartError::Tokenizer)?;
         let llm = LlmClient::from_settings(&settings.llm)?;
         let listener = TcpListener::bind(&settings.listen)
             .await

@@ -141,6 +141,10 @@ impl LlmSettings {
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
     }
+    /// Tokens a prompt may use: the context window minus the reply's share.
+    pub fn prompt_budget(&self) -> usize {
+        self.context_tokens - self.reply_tokens
+    }
     pub fn first_token_timeout(&self) -> Duration {
         Duration::from_millis(self.first_token_timeout_ms)
     }

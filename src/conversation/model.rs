@@ -57,7 +57,7 @@ pub async fn generate(
                 hits: &hits,
                 history: &history,
             };
-            let budget = state.settings.llm.context_tokens - state.settings.llm.reply_tokens;
+            let budget = state.settings.llm.prompt_budget();
             state.prompts.chat(&input, &state.tokens, budget)
         })
         .await

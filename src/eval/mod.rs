@@ -245,15 +245,26 @@ fn tempfile_dir() -> Result<PathBuf, EvalError> {
     Ok(dir)
 }
 
-/// The routing label the service's deterministic pipeline gives a message.
+/// The routing label the service's deterministic pipeline gives a message: the handoff
+/// triggers first, then the account router.
 pub fn route_label(text: &str) -> &'static str {
-    if let Some((reason, _)) = triggers::before_answer(text, &[]) {
-        return if reason == crate::storage::HandoffReason::CustomerRequest {
-            "human"
-        } else {
-            "knowledge"
-        };
+    match triggers::before_answer(text, &[]) {
+        Some((reason, _)) => trigger_label(reason),
+        None => intent_label(text),
     }
+}
+
+/// The label of a handoff the triggers decide on before any answer.
+fn trigger_label(reason: crate::storage::HandoffReason) -> &'static str {
+    if reason == crate::storage::HandoffReason::CustomerRequest {
+        "human"
+    } else {
+        "knowledge"
+    }
+}
+
+/// The account router's label for a message the triggers let through.
+fn intent_label(text: &str) -> &'static str {
     match intent::route(text).intent {
         Some(AccountIntent::OrderStatus | AccountIntent::RecentOrders) => "order_status",
         Some(AccountIntent::Billing) => "invoice",
@@ -282,7 +293,7 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
         .collect();
     let mut routed = match model {
         Some(model) => model.route_all(&open).await,
-        None => open.iter().map(|text| route_label(text)).collect(),
+        None => open.iter().map(|text| intent_label(text)).collect(),
     }
     .into_iter();
     let mut pairs = Vec::new();
@@ -290,8 +301,7 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     let mut reasons: HashMap<String, usize> = HashMap::new();
     for (case, decided) in cases.iter().zip(&decided) {
         let predicted = match decided {
-            Some(crate::storage::HandoffReason::CustomerRequest) => "human",
-            Some(_) => "knowledge",
+            Some(reason) => trigger_label(*reason),
             None => routed.next().unwrap_or("knowledge"),
         };
         pairs.push((case.expected.clone(), predicted.to_owned()));

@@ -34,18 +34,14 @@ impl ModelRouter {
             return Ok(None);
         };
         let specs = actions::spec::load_dir(&settings.actions_dir)?;
-        let tokens = match &settings.llm.tokenizer {
-            Some(path) => TokenCounter::from_file(path)?,
-            None => TokenCounter::Estimate,
-        };
         Ok(Some(Self {
             llm,
             model: settings.llm.model.clone(),
             prompts: Prompts::load(&settings.prompts_dir).map_err(|e| e.to_string())?,
             tools: actions::tools_for(&specs),
-            tokens,
+            tokens: TokenCounter::from_settings(&settings.llm)?,
             business_name: settings.chat.business_name.clone(),
-            budget: settings.llm.context_tokens - settings.llm.reply_tokens,
+            budget: settings.llm.prompt_budget(),
         }))
     }
 

@@ -150,9 +150,4 @@ impl Events {
         // An error only means no agent is connected right now.
         let _ = self.agents.send(event);
     }
-
-    /// Conversation channels currently open (for metrics and tests).
-    pub fn open_conversation_channels(&self) -> usize {
-        self.map().len()
-    }
 }

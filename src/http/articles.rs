@@ -167,7 +167,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (articles, _) = state.store.all_articles().await?;
+    let articles = state.store.all_articles().await?;
     let list: Vec<_> = articles.iter().map(summary).collect();
     Ok(Json(json!({ "articles": list })))
 }

@@ -23,6 +23,14 @@ impl std::fmt::Debug for TokenCounter {
 }
 
 impl TokenCounter {
+    /// The counter the settings ask for: exact with `llm.tokenizer`, else the estimate.
+    pub fn from_settings(settings: &crate::config::LlmSettings) -> Result<Self, String> {
+        match &settings.tokenizer {
+            Some(path) => Self::from_file(path),
+            None => Ok(TokenCounter::Estimate),
+        }
+    }
+
     /// Loads a `tokenizer.json`; a clear error names the file when it cannot be read.
     pub fn from_file(path: &Path) -> Result<Self, String> {
         tokenizers::Tokenizer::from_file(path)

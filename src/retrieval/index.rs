@@ -132,10 +132,6 @@ fn analyzer() -> TextAnalyzer {
 }
 
 /// The distinct analysed terms of a text (stemmed, stop words dropped), in order.
-pub fn terms(text: &str) -> Vec<String> {
-    terms_with(&mut analyzer(), text)
-}
-
 fn terms_with(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
     let mut seen = HashSet::new();
@@ -163,14 +159,15 @@ impl Index {
                 TantivyIndex::create_in_dir(dir, schema)?
             }
         };
-        index.tokenizers().register(ANALYZER, analyzer());
+        let analyzer = analyzer();
+        index.tokenizers().register(ANALYZER, analyzer.clone());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer = index.writer(50_000_000)?;
         Ok(Self {
-            analyzer: analyzer(),
+            analyzer,
             index,
             reader,
             writer: Mutex::new(writer),
@@ -216,13 +213,12 @@ impl Index {
     /// Adds or replaces articles changed at store version `version`; returns the number of
     /// passages of each.
     pub fn upsert(&self, articles: &[Article], version: i64) -> Result<Vec<usize>, IndexError> {
-        if self.has(version) {
+        let Some(recorded) = self.after_change(version) else {
             return Ok(articles
                 .iter()
                 .map(|a| ingest::passages(a.format, &a.body).0.len())
                 .collect());
-        }
-        let recorded = self.after_change(version);
+        };
         let mut writer = self.lock_writer();
         let mut counts = Vec::with_capacity(articles.len());
         for article in articles {
@@ -235,28 +231,25 @@ impl Index {
 
     /// Removes an article's passages (deleted at store version `version`).
     pub fn remove(&self, article_id: &str, version: i64) -> Result<(), IndexError> {
-        if self.has(version) {
+        let Some(recorded) = self.after_change(version) else {
             return Ok(());
-        }
-        let recorded = self.after_change(version);
+        };
         let mut writer = self.lock_writer();
         writer.delete_term(Term::from_field_text(self.fields.article_id, article_id));
         self.commit(&mut writer, recorded)
     }
 
-    /// Whether the index already holds the change that made store version `version` (a
-    /// rebuild got there first): applying it again could bring back older content.
-    fn has(&self, version: i64) -> bool {
-        self.version().is_some_and(|current| current >= version)
-    }
-
-    /// The version to record after applying the one change that made store version
-    /// `version`: that version when the index was one behind, else none (stale: changes in
-    /// between are missing).
-    fn after_change(&self, version: i64) -> Option<i64> {
-        self.version()
-            .filter(|current| current + 1 == version)
-            .map(|_| version)
+    /// What to do with the one change that made store version `version`:
+    /// - `None`: skip it, the index already holds it (a rebuild got there first, and applying
+    ///   it again could bring back older content);
+    /// - `Some(Some(version))`: apply it and record its version (the index was one behind);
+    /// - `Some(None)`: apply it and record the index as stale (changes in between are missing).
+    fn after_change(&self, version: i64) -> Option<Option<i64>> {
+        match self.version() {
+            Some(current) if current >= version => None,
+            Some(current) if current + 1 == version => Some(Some(version)),
+            _ => Some(None),
+        }
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {

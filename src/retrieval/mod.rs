@@ -120,7 +120,8 @@ impl Retrieval {
         if self.index.version() == Some(version) {
             return Ok(());
         }
-        let (articles, version) = self.store.all_articles().await?;
+        // The version is read before the articles (see `Store::all_articles`).
+        let articles = self.store.all_articles().await?;
         let index = self.index.clone();
         let passages =
             tokio::task::spawn_blocking(move || index.rebuild(&articles, version)).await??;

@@ -211,18 +211,16 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Every article, oldest first, with the version they make up at least: the version is
-    /// read first, so a change committed in between is in the articles and at worst makes the
-    /// version look older than it is (one more rebuild), never newer.
-    pub async fn all_articles(&self) -> Result<(Vec<Article>, i64), StoreError> {
-        let version = self.articles_version().await?;
+    /// Every article, oldest first. To pair them with a version, read the version first: a
+    /// change committed in between is then in the articles and at worst makes the version look
+    /// older than it is (one more rebuild), never newer.
+    pub async fn all_articles(&self) -> Result<Vec<Article>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM articles ORDER BY created_at, id"
         )))
         .fetch_all(&self.pool)
         .await?;
-        let articles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        Ok((articles, version))
+        rows.iter().map(from_row).collect()
     }
 
     /// The current articles version.

@@ -40,18 +40,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-/// Which database a store runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: sqlx::AnyPool,
-    backend: Backend,
 }
 
 impl Store {
@@ -66,10 +58,7 @@ impl Store {
                     .connect(url)
                     .await?;
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-                Ok(Self {
-                    pool,
-                    backend: Backend::Postgres,
-                })
+                Ok(Self { pool })
             }
             None => {
                 std::fs::create_dir_all(data_dir)?;
@@ -89,17 +78,9 @@ impl Store {
                     .connect(url.as_str())
                     .await?;
                 sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-                Ok(Self {
-                    pool,
-                    backend: Backend::Sqlite,
-                })
+                Ok(Self { pool })
             }
         }
-    }
-
-    /// The database this store runs on.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Whether the database answers (for `/readyz`).
