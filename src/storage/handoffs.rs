@@ -221,25 +221,20 @@ impl Store {
         id: &str,
         agent: &str,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
-        sqlx::query(
+        let claimed = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = 'claimed', claimed_by = $1, updated_at = $2
-             WHERE id = $3 AND (status = 'waiting' OR (status = 'claimed' AND claimed_by = $4))",
-        )
+             WHERE id = $3 AND (status = 'waiting' OR (status = 'claimed' AND claimed_by = $1))
+             RETURNING {COLUMNS}"
+        )))
         .bind(agent)
         .bind(now())
         .bind(id)
-        .bind(agent)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(match self.handoff(id).await? {
-            None => Err(QueueConflict::Missing),
-            Some(h)
-                if h.status == HandoffStatus::Claimed && h.claimed_by.as_deref() == Some(agent) =>
-            {
-                Ok(h)
-            }
-            Some(h) => Err(QueueConflict::Taken(h)),
-        })
+        match claimed {
+            Some(row) => Ok(Ok(from_row(&row)?)),
+            None => self.conflict(id).await,
+        }
     }
 
     /// Closes an open handoff as resolved or released and hands the conversation back to the
@@ -250,27 +245,33 @@ impl Store {
         to: HandoffStatus,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE handoffs SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ('waiting', 'claimed')",
-        )
+        let closed = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE handoffs SET status = $1, updated_at = $2
+             WHERE id = $3 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
+        )))
         .bind(to.as_str())
         .bind(now())
         .bind(id)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if done.rows_affected() == 1 {
-            sqlx::query(
-                "UPDATE conversations SET mode = 'ai' WHERE id = (SELECT conversation_id FROM handoffs WHERE id = $1)",
-            )
-            .bind(id)
+        let Some(row) = closed else {
+            tx.rollback().await?;
+            return self.conflict(id).await;
+        };
+        let handoff = from_row(&row)?;
+        sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1")
+            .bind(&handoff.conversation_id)
             .execute(&mut *tx)
             .await?;
-        }
         tx.commit().await?;
-        Ok(match self.handoff(id).await? {
-            None => Err(QueueConflict::Missing),
-            Some(h) if done.rows_affected() == 1 => Ok(h),
-            Some(h) => Err(QueueConflict::Taken(h)),
-        })
+        Ok(Ok(handoff))
+    }
+
+    /// Why a queue update matched no row: no such handoff, or someone else's / closed.
+    async fn conflict(&self, id: &str) -> Result<Result<Handoff, QueueConflict>, StoreError> {
+        Ok(Err(match self.handoff(id).await? {
+            None => QueueConflict::Missing,
+            Some(h) => QueueConflict::Taken(h),
+        }))
     }
 }
