@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    events::{AgentEvent, ConversationEvent},
+    events::To,
     handoff,
     llm::extractive,
     retrieval::Hit,
@@ -61,10 +61,7 @@ pub async fn post_customer_message(
             Ok((message, rx))
         }
         Appended::New(message) => {
-            state.events.publish(
-                &conversation.id,
-                ConversationEvent::Message(message.clone()),
-            );
+            state.events.publish_message(&message, To::Conversation);
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
@@ -105,9 +102,7 @@ async fn run(
     let current = state.store.conversation(&conversation.id).await?;
     let conversation = current.as_ref().unwrap_or(conversation);
     if humans_answer(state, conversation).await? {
-        state
-            .events
-            .publish_agents(AgentEvent::Message(message.clone()));
+        state.events.publish_message(message, To::Agents);
         return Ok(());
     }
     // One read serves the triggers, the model's history and the account router.
@@ -197,9 +192,7 @@ async fn finish(
             },
         )
         .await?;
-    state
-        .events
-        .publish(&conversation.id, ConversationEvent::Message(reply.clone()));
+    state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {
         let handoff = handoff::open(state, conversation, reason, Some(&message.id)).await?;

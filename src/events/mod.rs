@@ -46,6 +46,26 @@ pub enum AgentEvent {
     Resync,
 }
 
+/// Who a message event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum To {
+    /// The conversation's stream (the customer, and agents who opened it).
+    Conversation,
+    /// The agents' feed.
+    Agents,
+    Both,
+}
+
+impl To {
+    pub(crate) fn conversation(self) -> bool {
+        self != To::Agents
+    }
+    pub(crate) fn agents(self) -> bool {
+        self != To::Conversation
+    }
+}
+
 /// The event hub shared by the whole service.
 #[derive(Clone)]
 pub struct Events {
@@ -89,25 +109,62 @@ impl Events {
         }
     }
 
-    /// Sends an event to a conversation's followers, here and on every other replica.
-    pub fn publish(&self, conversation_id: &str, event: ConversationEvent) {
-        self.relay(|| Notice::conversation(conversation_id, &event));
-        self.deliver(conversation_id, event);
+    /// Sends a stored message to its audience, here and on every other replica.
+    pub fn publish_message(&self, message: &Message, to: To) {
+        self.relay(|| Notice::Message {
+            conversation_id: message.conversation_id.clone(),
+            message_id: message.id.clone(),
+            to,
+        });
+        self.deliver_message(message.clone(), to);
     }
 
-    /// Sends an event to every connected agent, here and on every other replica.
-    pub fn publish_agents(&self, event: AgentEvent) {
-        self.relay(|| Notice::agents(&event));
-        self.deliver_agents(event);
+    /// Sends a conversation's mode (and its open or just-closed handoff) to its stream and,
+    /// with `agents`, the handoff to the agents' feed; here and on every other replica.
+    pub fn publish_status(
+        &self,
+        conversation_id: &str,
+        mode: Mode,
+        handoff: Option<&Handoff>,
+        agents: bool,
+    ) {
+        self.relay(|| Notice::Status {
+            conversation_id: conversation_id.to_owned(),
+            mode,
+            handoff_id: handoff.map(|h| h.id.clone()),
+            agents,
+        });
+        self.deliver_status(conversation_id, mode, handoff.cloned(), agents);
     }
 
-    fn relay(&self, notice: impl FnOnce() -> Option<Notice>) {
-        if let Some(relay) = &self.relay
-            && let Some(notice) = notice()
-        {
+    fn relay(&self, notice: impl FnOnce() -> Notice) {
+        if let Some(relay) = &self.relay {
             // An error only means the relay stopped (shutdown).
-            let _ = relay.send(notice);
+            let _ = relay.send(notice());
         }
+    }
+
+    fn deliver_message(&self, message: Message, to: To) {
+        if to.agents() {
+            self.deliver_agents(AgentEvent::Message(message.clone()));
+        }
+        if to.conversation() {
+            let id = message.conversation_id.clone();
+            self.deliver(&id, ConversationEvent::Message(message));
+        }
+    }
+
+    fn deliver_status(
+        &self,
+        conversation_id: &str,
+        mode: Mode,
+        handoff: Option<Handoff>,
+        agents: bool,
+    ) {
+        if agents && let Some(handoff) = &handoff {
+            self.deliver_agents(AgentEvent::Handoff(handoff.clone()));
+        }
+        self.deliver(conversation_id, ConversationEvent::Status { mode, handoff });
     }
 
     /// Tells every subscriber on this replica to reload from the store.

@@ -14,62 +14,29 @@ use sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{AgentEvent, ConversationEvent, Events};
+use super::{Events, To};
 use crate::storage::{Mode, Store, StoreError};
 
 /// The PostgreSQL notification channel all replicas share.
 const CHANNEL: &str = "frontdesk_events";
 
-/// What one replica tells the others about an event it published.
+/// What one replica tells the others about an event it published: one notice per stored
+/// row, however many audiences it is for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
     Message {
         conversation_id: String,
         message_id: String,
+        to: To,
     },
     Status {
         conversation_id: String,
         mode: Mode,
         handoff_id: Option<String>,
+        /// The handoff also goes to the agents' feed.
+        agents: bool,
     },
-    AgentHandoff {
-        handoff_id: String,
-    },
-    AgentMessage {
-        message_id: String,
-    },
-}
-
-impl Notice {
-    /// The notice for an event (`None`: a local-only event).
-    pub(super) fn conversation(conversation_id: &str, event: &ConversationEvent) -> Option<Self> {
-        match event {
-            ConversationEvent::Message(message) => Some(Notice::Message {
-                conversation_id: conversation_id.to_owned(),
-                message_id: message.id.clone(),
-            }),
-            ConversationEvent::Status { mode, handoff } => Some(Notice::Status {
-                conversation_id: conversation_id.to_owned(),
-                mode: *mode,
-                handoff_id: handoff.as_ref().map(|h| h.id.clone()),
-            }),
-            ConversationEvent::Resync => None,
-        }
-    }
-
-    /// The notice for an agents' event (`None`: a local-only event).
-    pub(super) fn agents(event: &AgentEvent) -> Option<Self> {
-        match event {
-            AgentEvent::Handoff(handoff) => Some(Notice::AgentHandoff {
-                handoff_id: handoff.id.clone(),
-            }),
-            AgentEvent::Message(message) => Some(Notice::AgentMessage {
-                message_id: message.id.clone(),
-            }),
-            AgentEvent::Resync => None,
-        }
-    }
 }
 
 /// A notice on the wire, with the replica it came from (a replica skips its own).
@@ -186,47 +153,34 @@ async fn listen(
     }
 }
 
-/// Turns another replica's notice into an event for this replica's subscribers.
+/// Turns another replica's notice into events for this replica's subscribers, loading the
+/// row once, and only when someone here would receive it.
 async fn deliver(store: &Store, events: &Events, notice: Notice) -> Result<(), StoreError> {
     match notice {
         Notice::Message {
             conversation_id,
             message_id,
+            to,
         } => {
-            if events.followed(&conversation_id)
-                && let Some(message) = store.message(&message_id).await?
-            {
-                events.deliver(&conversation_id, ConversationEvent::Message(message));
+            let wanted = (to.conversation() && events.followed(&conversation_id))
+                || (to.agents() && events.agents_connected());
+            if wanted && let Some(message) = store.message(&message_id).await? {
+                events.deliver_message(message, to);
             }
         }
         Notice::Status {
             conversation_id,
             mode,
             handoff_id,
+            agents,
         } => {
-            if events.followed(&conversation_id) {
+            let agents = agents && events.agents_connected();
+            if agents || events.followed(&conversation_id) {
                 let handoff = match handoff_id {
                     Some(id) => store.handoff(&id).await?,
                     None => None,
                 };
-                events.deliver(
-                    &conversation_id,
-                    ConversationEvent::Status { mode, handoff },
-                );
-            }
-        }
-        Notice::AgentHandoff { handoff_id } => {
-            if events.agents_connected()
-                && let Some(handoff) = store.handoff(&handoff_id).await?
-            {
-                events.deliver_agents(AgentEvent::Handoff(handoff));
-            }
-        }
-        Notice::AgentMessage { message_id } => {
-            if events.agents_connected()
-                && let Some(message) = store.message(&message_id).await?
-            {
-                events.deliver_agents(AgentEvent::Message(message));
+                events.deliver_status(&conversation_id, mode, handoff, agents);
             }
         }
     }
@@ -243,6 +197,7 @@ mod tests {
             conversation_id: "conv_1".into(),
             mode: Mode::Human,
             handoff_id: Some("ho_1".into()),
+            agents: true,
         };
         let wire = serde_json::to_string(&Envelope {
             origin: "a".into(),
@@ -251,7 +206,7 @@ mod tests {
         .expect("encode");
         assert_eq!(
             wire,
-            r#"{"origin":"a","kind":"status","conversation_id":"conv_1","mode":"human","handoff_id":"ho_1"}"#
+            r#"{"origin":"a","kind":"status","conversation_id":"conv_1","mode":"human","handoff_id":"ho_1","agents":true}"#
         );
         let back: Envelope = serde_json::from_str(&wire).expect("decode");
         assert_eq!((back.origin.as_str(), back.notice), ("a", notice));

@@ -6,7 +6,6 @@ pub mod webhook;
 
 use crate::{
     app::AppState,
-    events::{AgentEvent, ConversationEvent},
     storage::{Conversation, Handoff, HandoffReason, Mode, StoreError},
 };
 
@@ -30,16 +29,9 @@ pub async fn open(
     if created {
         tracing::info!(conversation = %conversation.id, reason = reason.as_str(), "handoff opened");
         state.metrics.handoff(reason.as_str());
-        state.events.publish(
-            &conversation.id,
-            ConversationEvent::Status {
-                mode: Mode::Human,
-                handoff: Some(handoff.clone()),
-            },
-        );
         state
             .events
-            .publish_agents(AgentEvent::Handoff(handoff.clone()));
+            .publish_status(&conversation.id, Mode::Human, Some(&handoff), true);
         if state.settings.handoff.webhook_url.is_some() {
             state.tasks.spawn(webhook::deliver(
                 state.http.clone(),

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    events::{AgentEvent, ConversationEvent},
+    events::{AgentEvent, To},
     storage::{Handoff, HandoffStatus, Mode, NewMessage, QueueConflict, Role},
 };
 
@@ -75,14 +75,7 @@ fn agent_name(name: &str) -> Result<String, ApiError> {
 fn announce(state: &AppState, handoff: &Handoff, mode: Mode) {
     state
         .events
-        .publish_agents(AgentEvent::Handoff(handoff.clone()));
-    state.events.publish(
-        &handoff.conversation_id,
-        ConversationEvent::Status {
-            mode,
-            handoff: Some(handoff.clone()),
-        },
-    );
+        .publish_status(&handoff.conversation_id, mode, Some(handoff), true);
 }
 
 fn queue_result(result: Result<Handoff, QueueConflict>) -> Result<Handoff, ApiError> {
@@ -167,12 +160,7 @@ pub async fn agent_message(
             },
         )
         .await?;
-    state
-        .events
-        .publish(&id, ConversationEvent::Message(message.clone()));
-    state
-        .events
-        .publish_agents(AgentEvent::Message(message.clone()));
+    state.events.publish_message(&message, To::Both);
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
 
@@ -193,13 +181,9 @@ pub async fn set_mode(
         return Err(ApiError::NotFound("conversation"));
     }
     let handoff = state.store.open_handoff_of(&id).await?;
-    state.events.publish(
-        &id,
-        ConversationEvent::Status {
-            mode: body.mode,
-            handoff: handoff.clone(),
-        },
-    );
+    state
+        .events
+        .publish_status(&id, body.mode, handoff.as_ref(), false);
     Ok(Json(
         json!({"conversation_id": id, "mode": body.mode, "handoff": handoff}),
     ))
