@@ -214,7 +214,10 @@ pub async fn start_binary(data_dir: &Path, envs: &[(&str, &str)]) -> Binary {
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    if let Some(url) = database_url_for(data_dir) {
+    let own_database = envs
+        .iter()
+        .any(|(name, _)| *name == "FRONTDESK_DATABASE_URL");
+    if !own_database && let Some(url) = database_url_for(data_dir) {
         create_database(&url).await;
         command.env("FRONTDESK_DATABASE_URL", url);
     }
