@@ -6,18 +6,14 @@ use serde_json::json;
 use frontdesk::eval::{self, model_routing::ModelRouter};
 
 use crate::{
-    helpers::test_settings,
+    helpers::{test_settings, use_scripted_llm},
     scripted_llm::{Behavior, ScriptedLlm},
 };
 
 async fn router(llm: &ScriptedLlm) -> ModelRouter {
     let dir = tempfile::tempdir().expect("dir");
     let mut settings = test_settings(&dir);
-    settings.llm.base_url = Some(llm.base_url());
-    settings.llm.api_key = Some(frontdesk::config::Secret::new("sk-test"));
-    settings.llm.model = "scripted-model".into();
-    settings.llm.first_token_timeout_ms = 1_500;
-    settings.llm.total_timeout_ms = 4_000;
+    use_scripted_llm(&mut settings, llm);
     settings.llm.max_retries = 0;
     ModelRouter::from_settings(&settings)
         .expect("router builds")

@@ -120,18 +120,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Points `settings` at a scripted model server, with short timeouts.
+pub fn use_scripted_llm(settings: &mut Settings, llm: &ScriptedLlm) {
+    settings.llm.base_url = Some(llm.base_url());
+    settings.llm.api_key = Some(Secret::new("sk-test"));
+    settings.llm.model = "scripted-model".into();
+    settings.llm.first_token_timeout_ms = 1_500;
+    settings.llm.total_timeout_ms = 4_000;
+}
+
 /// The app with a scripted model server and short timeouts.
 pub async fn spawn_app_with_llm() -> TestApp {
     let llm = ScriptedLlm::start().await;
-    let base_url = llm.base_url();
-    let mut app = spawn_app_with(move |s| {
-        s.llm.base_url = Some(base_url);
-        s.llm.api_key = Some(Secret::new("sk-test"));
-        s.llm.model = "scripted-model".into();
-        s.llm.first_token_timeout_ms = 1_500;
-        s.llm.total_timeout_ms = 4_000;
-    })
-    .await;
+    let mut app = spawn_app_with(|s| use_scripted_llm(s, &llm)).await;
     app.llm = Some(llm);
     app
 }
@@ -315,7 +316,6 @@ impl Api {
         }
     }
 
-    /// Posts a message (JSON mode) and returns the status and body.
     /// The conversation's stored messages, in order.
     pub async fn messages(&self, chat: &Chat) -> Vec<Value> {
         let body: Value = self
@@ -331,6 +331,7 @@ impl Api {
         body["messages"].as_array().cloned().expect("messages")
     }
 
+    /// Posts a message (JSON mode) and returns the status and body.
     pub async fn say(&self, chat: &Chat, body: Value) -> (u16, Value) {
         let response = self
             .client
