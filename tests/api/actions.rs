@@ -10,30 +10,9 @@ use axum::{Json, Router, extract::Path, http::StatusCode, routing::get};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Chat, TestApp, repo_dir, spawn_app, spawn_app_with, spawn_app_with_llm},
+    helpers::{Chat, TestApp, demo, shipped_order, spawn_app, spawn_app_with, spawn_app_with_llm},
     scripted_llm::{Behavior, ScriptedLlm},
 };
-
-fn demo(file: &str) -> Vec<Value> {
-    let path = repo_dir().join("actions/data").join(file);
-    serde_json::from_str(&std::fs::read_to_string(path).expect("demo data")).expect("json")
-}
-
-/// A shipped order with its owner's email, from the demo data.
-fn shipped_order() -> (Value, String) {
-    let customers = demo("customers.json");
-    let order = demo("orders.json")
-        .into_iter()
-        .find(|o| o["status"] == "in_transit" && o["shipping"]["tracking_number"].is_string())
-        .expect("an in-transit order");
-    let email = customers
-        .iter()
-        .find(|c| c["id"] == order["customer_id"])
-        .and_then(|c| c["email"].as_str())
-        .expect("owner")
-        .to_owned();
-    (order, email)
-}
 
 /// Another customer's email.
 fn someone_else(order: &Value) -> String {

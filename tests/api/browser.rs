@@ -12,7 +12,7 @@ use std::{
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, AGENT_KEY, TestApp, repo_dir, spawn_app};
+use crate::helpers::{ADMIN_KEY, AGENT_KEY, TestApp, repo_dir, shipped_order, spawn_app};
 
 /// One browser at a time: Chromium is heavy on a 2-core machine.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -170,24 +170,7 @@ async fn a_customer_gets_a_streamed_answer_with_a_citation_and_an_order_card() {
     );
 
     // An order's exact status, after the email and order number match.
-    let orders: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(repo_dir().join("actions/data/orders.json")).expect("orders"),
-    )
-    .expect("json");
-    let customers: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(repo_dir().join("actions/data/customers.json"))
-            .expect("customers"),
-    )
-    .expect("json");
-    let order = orders
-        .iter()
-        .find(|o| o["status"] == "in_transit")
-        .expect("order");
-    let email = customers
-        .iter()
-        .find(|c| c["id"] == order["customer_id"])
-        .and_then(|c| c["email"].as_str())
-        .expect("email");
+    let (order, email) = shipped_order();
     let number = order["number"].as_str().expect("number");
     widget_say(
         &client,

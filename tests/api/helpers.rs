@@ -473,3 +473,25 @@ pub async fn agent(
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// One file of the demo store data.
+pub fn demo(file: &str) -> Vec<Value> {
+    let path = repo_dir().join("actions/data").join(file);
+    serde_json::from_str(&std::fs::read_to_string(path).expect("demo data")).expect("json")
+}
+
+/// A shipped order with its owner's email, from the demo data.
+pub fn shipped_order() -> (Value, String) {
+    let customers = demo("customers.json");
+    let order = demo("orders.json")
+        .into_iter()
+        .find(|o| o["status"] == "in_transit" && o["shipping"]["tracking_number"].is_string())
+        .expect("an in-transit order");
+    let email = customers
+        .iter()
+        .find(|c| c["id"] == order["customer_id"])
+        .and_then(|c| c["email"].as_str())
+        .expect("owner")
+        .to_owned();
+    (order, email)
+}
