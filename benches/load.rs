@@ -10,11 +10,11 @@
 #[allow(dead_code, reason = "the test helpers this run does not use")]
 mod scripted_llm;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+#[path = "../tests/api/helpers.rs"]
+#[allow(dead_code, reason = "the test helpers this run does not use")]
+mod helpers;
+
+use std::time::{Duration, Instant};
 
 use scripted_llm::{Behavior, ScriptedLlm};
 use serde_json::{Value, json};
@@ -47,26 +47,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-/// Opens a conversation; returns its id and token.
-async fn new_conversation(client: &reqwest::Client, base: &str) -> (String, String) {
-    let body: Value = client
-        .post(format!("{base}/v1/conversations"))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    (
-        body["conversation_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        body["token"].as_str().unwrap_or_default().to_owned(),
-    )
-}
-
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -94,45 +74,31 @@ async fn main() {
         )),
     ));
     let data = tempfile::tempdir().expect("data dir");
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .arg("serve")
-        .env("FRONTDESK_LISTEN", "127.0.0.1:0")
-        .env("FRONTDESK_DATA_DIR", data.path())
-        .env("FRONTDESK_ADMIN_KEY", "load-admin-key")
-        .env("FRONTDESK_AGENT_KEY", "load-agent-key")
-        .env("FRONTDESK_KNOWLEDGE_DIR", repo.join("knowledge"))
-        .env("FRONTDESK_ACTIONS_DIR", repo.join("actions"))
-        .env("FRONTDESK_PROMPTS_DIR", repo.join("prompts"))
-        .env("OPENAI_BASE_URL", llm.base_url())
-        .env("FRONTDESK_LLM_MODEL", "scripted")
-        .env("RUST_LOG", "warn,frontdesk=info")
-        .env(
-            "MALLOC_ARENA_MAX",
-            std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "8".into()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start frontdesk (cargo bench builds it)");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("address line").expect("read");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let pid = child.id();
+    let llm_url = llm.base_url();
+    let arena = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "8".into());
+    let database = std::env::var("FRONTDESK_DATABASE_URL").ok();
+    let mut envs = vec![
+        ("OPENAI_BASE_URL", llm_url.as_str()),
+        ("FRONTDESK_LLM_MODEL", "scripted"),
+        ("RUST_LOG", "warn,frontdesk=info"),
+        ("MALLOC_ARENA_MAX", arena.as_str()),
+    ];
+    if let Some(url) = &database {
+        envs.push(("FRONTDESK_DATABASE_URL", url.as_str()));
+    }
+    let mut service = helpers::start_binary(data.path(), &envs).await;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1_000)
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
+    service.api.client = client.clone();
+    let base = service.base.clone();
+    let pid = service.child.id();
+    let new_conversation = || async {
+        let chat = service.start_chat_with(json!({})).await;
+        (chat.id, chat.token)
+    };
     println!(
         "frontdesk pid {pid} at {base}; model delay {delay:?}; idle RSS {} MiB",
         rss_kib(pid) / 1024
@@ -142,7 +108,7 @@ async fn main() {
     let total = usize::try_from(rate * seconds).unwrap_or(0);
     let mut chats = Vec::new();
     for _ in 0..total.div_ceil(QUESTIONS.len()).max(1) {
-        chats.push(new_conversation(&client, &base).await);
+        chats.push(new_conversation().await);
     }
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -224,7 +190,7 @@ async fn main() {
     // Phase 2: many open conversation streams.
     let mut open = Vec::with_capacity(usize::try_from(streams).unwrap_or(0));
     for n in 0..streams {
-        let (id, token) = new_conversation(&client, &base).await;
+        let (id, token) = new_conversation().await;
         if std::env::var_os("FRONTDESK_LOAD_NO_STREAMS").is_some() {
             continue; // measures the conversations alone
         }
@@ -254,8 +220,6 @@ async fn main() {
         rss_kib(pid) / 1024
     );
     drop(open);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// The service's `/metrics` page.
