@@ -65,15 +65,7 @@ async fn sigterm_stops_the_service_gracefully_even_with_open_streams() {
     let data_dir = tempfile::tempdir().expect("data dir");
     let mut service = start_binary(data_dir.path(), &[]).await;
     let chat = service.start_chat_with(json!({})).await;
-    let stream = service
-        .client
-        .get(service.url(&format!(
-            "/v1/conversations/{}/stream?access_token={}",
-            chat.id, chat.token
-        )))
-        .send()
-        .await
-        .expect("stream");
+    let stream = service.stream(&chat, None).await;
     assert_eq!(stream.status(), 200);
     let status = Command::new("kill")
         .args(["-TERM", &service.child.id().to_string()])

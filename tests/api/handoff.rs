@@ -189,15 +189,7 @@ async fn the_queue_is_claimed_once_and_agent_replies_reach_the_customer_live() {
     assert_eq!((status, again["claimed_by"].as_str()), (200, Some(winner)));
     assert_eq!(waiting(&app).await.len(), 1);
 
-    let stream = app
-        .client
-        .get(app.url(&format!(
-            "/v1/conversations/{}/stream?access_token={}",
-            first.id, first.token
-        )))
-        .send()
-        .await
-        .expect("stream");
+    let stream = app.stream(&first, None).await;
     let (status, message) = agent(
         &app,
         reqwest::Method::POST,
@@ -280,12 +272,7 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
         .await
         .expect("channel");
     assert_eq!(response.status(), 200);
-    let feed = app
-        .client
-        .get(app.url(&format!("/v1/agent/stream?access_token={AGENT_KEY}")))
-        .send()
-        .await
-        .expect("agent stream");
+    let feed = app.agent_stream().await;
     let chat = app.start_chat_with(json!({"channel": "vip"})).await;
     let (status, body) = app
         .say(&chat, json!({"text": "Where do I find my invoice?"}))

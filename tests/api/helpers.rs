@@ -331,6 +331,28 @@ impl Api {
         body["messages"].as_array().cloned().expect("messages")
     }
 
+    /// Opens the conversation's live stream (resuming after `after`, when given).
+    pub async fn stream(&self, chat: &Chat, after: Option<i64>) -> reqwest::Response {
+        let after = after.map(|seq| format!("&after={seq}")).unwrap_or_default();
+        self.client
+            .get(self.url(&format!(
+                "/v1/conversations/{}/stream?access_token={}{after}",
+                chat.id, chat.token
+            )))
+            .send()
+            .await
+            .expect("conversation stream")
+    }
+
+    /// Opens the agents' live feed.
+    pub async fn agent_stream(&self) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/v1/agent/stream?access_token={AGENT_KEY}")))
+            .send()
+            .await
+            .expect("agent stream")
+    }
+
     /// Posts a message (JSON mode) and returns the status and body.
     pub async fn say(&self, chat: &Chat, body: Value) -> (u16, Value) {
         let response = self

@@ -9,7 +9,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    AGENT_KEY, Binary, agent, create_database, postgres_database, postgres_server, read_sse_until,
+    Binary, agent, create_database, postgres_database, postgres_server, read_sse_until,
     start_binary,
 };
 
@@ -67,21 +67,8 @@ async fn a_conversation_and_its_handoff_cross_replicas_live() {
     assert_eq!(seqs, [1, 2, 3, 4]);
 
     // Consoles on both replicas follow the queue; the customer's stream is open on A.
-    let feed_b = b
-        .client
-        .get(b.url(&format!("/v1/agent/stream?access_token={AGENT_KEY}")))
-        .send()
-        .await
-        .expect("agent stream on B");
-    let stream_a = a
-        .client
-        .get(a.url(&format!(
-            "/v1/conversations/{}/stream?access_token={}",
-            chat.id, chat.token
-        )))
-        .send()
-        .await
-        .expect("customer stream on A");
+    let feed_b = b.agent_stream().await;
+    let stream_a = a.stream(&chat, None).await;
     assert_eq!(stream_a.status(), 200);
 
     let (_, asked) = a
@@ -210,15 +197,7 @@ async fn streams_resync_after_the_events_connection_is_lost() {
         return;
     };
     let chat = a.start_chat().await;
-    let stream = a
-        .client
-        .get(a.url(&format!(
-            "/v1/conversations/{}/stream?access_token={}&after=0",
-            chat.id, chat.token
-        )))
-        .send()
-        .await
-        .expect("stream");
+    let stream = a.stream(&chat, Some(0)).await;
     let mut db = sqlx::postgres::PgConnection::connect(&url)
         .await
         .expect("connect");

@@ -60,15 +60,7 @@ async fn metrics_count_turn_steps_handoffs_replies_and_streams() {
     app.say(&chat, json!({"text": "How long do refunds take?"}))
         .await;
     app.say(&chat, json!({"text": "agent please"})).await;
-    let _stream = app
-        .client
-        .get(app.url(&format!(
-            "/v1/conversations/{}/stream?access_token={}",
-            chat.id, chat.token
-        )))
-        .send()
-        .await
-        .expect("stream");
+    let _stream = app.stream(&chat, None).await;
     let response = app
         .client
         .get(app.url("/metrics"))
