@@ -31,7 +31,8 @@ use error::ApiError;
 /// The application's routes with their layers.
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.settings.limits.max_body_bytes;
-    // What the widget calls from other sites (CORS for the configured origins, see `cors`).
+    // What the widget calls from other sites: only these routes answer CORS, for the
+    // configured origins. (The JSON 405 is set before the layer, which then wraps it.)
     let customer = Router::new()
         .route("/v1/conversations", post(chat::create))
         .route(
@@ -46,7 +47,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/conversations/{id}/handoff",
             post(chat::request_handoff),
         )
-        .route("/v1/conversations/{id}/feedback", post(chat::feedback));
+        .route("/v1/conversations/{id}/feedback", post(chat::feedback))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(cors(&state.settings.cors_origins));
     // Pages, operations, agent and admin APIs: same-origin only.
     let own = Router::new()
         .route("/", get(pages::index))
@@ -83,7 +86,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(cors(&state.settings.cors_origins))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             (
@@ -95,8 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// CORS for the customer API only: the widget runs on the business's own site, while the
-/// pages, agent and admin APIs are same-origin.
+/// CORS for the customer API (the widget runs on the business's own site).
 fn cors(origins: &[String]) -> CorsLayer {
     let any = origins.iter().any(|o| o == "*");
     let listed: Vec<HeaderValue> = origins
@@ -104,24 +105,11 @@ fn cors(origins: &[String]) -> CorsLayer {
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(move |origin, parts| {
-            customer_path(parts.uri.path()) && (any || listed.contains(origin))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            any || listed.contains(origin)
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-}
-
-/// `/v1/conversations` and a conversation's messages, stream, handoff and feedback.
-fn customer_path(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("/v1/conversations") else {
-        return false;
-    };
-    let parts: Vec<&str> = rest.split('/').collect();
-    match parts.as_slice() {
-        [""] => true,
-        ["", _, tail] => matches!(*tail, "messages" | "stream" | "handoff" | "feedback"),
-        _ => false,
-    }
 }
 
 /// `GET /healthz`: the process is up.
