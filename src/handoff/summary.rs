@@ -76,21 +76,21 @@ pub fn fallback(
 
 /// The customer's mood from the frustration signals of their messages.
 fn mood(messages: &[&Message]) -> String {
-    let mut signals = Vec::new();
+    let (mut negative, mut profanity, mut shouting) = (false, false, false);
     for m in messages {
         let f = signals::frustration(&m.text);
-        if f.profanity {
-            signals.push("profanity");
-        }
-        if f.shouting {
-            signals.push("shouting");
-        }
-        if f.negative {
-            signals.push("angry or negative wording");
-        }
+        negative |= f.negative;
+        profanity |= f.profanity;
+        shouting |= f.shouting;
     }
-    signals.sort_unstable();
-    signals.dedup();
+    let signals: Vec<&str> = [
+        (negative, "angry or negative wording"),
+        (profanity, "profanity"),
+        (shouting, "shouting"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
     if signals.is_empty() {
         "calm".into()
     } else {
