@@ -62,6 +62,16 @@ pub struct Routed {
 /// Named vocabularies substituted into the patterns below (`{NAME}` → alternation).
 /// An entry may use vocabularies listed after it (they are substituted in order).
 const VOCAB: &[(&str, &str)] = &[
+    // Asking which ways to pay are accepted (a help-center question).
+    (
+        "{PAY_OPTIONS}",
+        r"(?:payments?|paymnets?|payents?) (?:methods?|mehods|options?|optinos|potions|modalit\w+|ways|types)|(?:which|accepted|available|allowed) payment",
+    ),
+    // Asking about the rules, not one case.
+    (
+        "{WHICH_CASES}",
+        r"money back (?:guarantee|garantee)|in (?:what|which) (?:cases|situations)|situationscan|circumstances",
+    ),
     (
         "{POSS}",
         r"(?:my|mine|our|mi|mis|nuestr[oa]s?|ma|mon|mes|notre|nos|mein|meine|meinen|meinem|meiner|meines|unser|unsere|unserer|meu|minha|meus|minhas|noss[oa]s?)",
@@ -198,11 +208,7 @@ static BILLING_HELP: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// The accepted ways to pay: a help-center question.
-static PAY_OPTIONS: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(&[
-        r"(?:payments?|paymnets?|payents?) (?:methods?|mehods|options?|optinos|potions|modalit\w+|ways|types)|(?:which|accepted|available|allowed) payment",
-    ])
-});
+static PAY_OPTIONS: LazyLock<Option<Regex>> = LazyLock::new(|| compile(&[r"{PAY_OPTIONS}"]));
 
 static REFUND_TOPIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
     compile(&[
@@ -246,9 +252,9 @@ static GENERIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"how (?:long|much|many|soon|fast)|how (?:do|can|should|would) (?:i|we|you|one)|how does",
         r"(?:can|could|may) (?:i|we)",
         r"what (?:payment|cards|methods|countries|currencies)",
-        r"(?:payments?|paymnets?|payents?) (?:methods?|mehods|options?|optinos|potions|modalit\w+|ways|types)|(?:which|accepted|available|allowed) payment",
+        r"{PAY_OPTIONS}",
         r"(?:cancell?ation|termination|withdrawal|exit) (?:fees?|charges?|penalt\w*)",
-        r"money back (?:guarantee|garantee)|in (?:what|which) (?:cases|situations)|situationscan|circumstances",
+        r"{WHICH_CASES}",
         r"where (?:do|can|could|should|would) (?:i|we|one)",
         r"(?:will|would) (?:i|we) (?:be|get|have to|need)|if (?:i|we|my|our)|what happens|do (?:i|we) (?:get|have to|need|pay)|in general|usually|normally|generally|typically",
         r"ship(?:ping)? (?:to|internationally|abroad|outside)|cost|costs|fees?",
@@ -265,7 +271,7 @@ static REFUND_HOWTO: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:get\w*|obtain\w*|receiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*) {REFUND}s?",
         r"(?:get\w*|obtain\w*|receiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*) (?:{POSS} |the |some )?money back",
         r"{REFUND}s? of (?:{POSS} )?money",
-        r"money back (?:guarantee|garantee)|in (?:what|which) (?:cases|situations)|situationscan|circumstances|{REFUND} (?:polic\w*|oplicy)",
+        r"{WHICH_CASES}|{REFUND} (?:polic\w*|oplicy)",
     ])
 });
 
