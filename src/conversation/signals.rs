@@ -61,7 +61,12 @@ fn fold(text: &str) -> String {
 
 /// Lower-cased, accent-folded words of `text`.
 fn words(text: &str) -> Vec<String> {
-    fold(text)
+    split_words(&fold(text))
+}
+
+/// The words of an already folded text.
+fn split_words(folded: &str) -> Vec<String> {
+    folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
@@ -1120,11 +1125,12 @@ impl Frustration {
 /// Frustration signals in one message.
 #[must_use]
 pub fn frustration(text: &str) -> Frustration {
-    let words = words(text);
+    let folded = fold(text);
+    let words = split_words(&folded);
     Frustration {
         shouting: is_shouting(text),
-        profanity: has_profanity(text, &words),
-        negative: has_negative_wording(text, &words),
+        profanity: has_profanity(text, &folded, &words),
+        negative: has_negative_wording(text, &folded, &words),
     }
 }
 
@@ -1191,10 +1197,10 @@ const PROFANE_PHRASES: &[&[&str]] = &[
     &["fait", "chier"],
 ];
 
-fn has_profanity(text: &str, words: &[String]) -> bool {
+fn has_profanity(text: &str, folded: &str, words: &[String]) -> bool {
     words.iter().any(|w| is_profane_word(w))
         || PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
-        || ends_a_clause_with(&fold(text), &["screw", "this"])
+        || ends_a_clause_with(folded, &["screw", "this"])
         || text.split_whitespace().any(is_masked_swear)
 }
 
@@ -1229,9 +1235,11 @@ fn is_masked_swear(chunk: &str) -> bool {
     // Letters with some of them starred out: the stars must stand for the missing letters of
     // a listed swear word ("f***ing" = "fucking"), so "fees*" or "cart*" (a footnote or a
     // wildcard) are not swearing.
+    if !chunk.contains('*') {
+        return false;
+    }
     let masked: Vec<char> = fold(chunk).chars().collect();
     if !masked.first().is_some_and(|c| c.is_alphabetic())
-        || !masked.contains(&'*')
         || !masked.iter().all(|c| c.is_alphabetic() || *c == '*')
     {
         return false;
@@ -1417,11 +1425,11 @@ const AGAIN_WORDS: &[&str] = &[
     "outra vez",
 ];
 
-fn has_negative_wording(text: &str, words: &[String]) -> bool {
+fn has_negative_wording(text: &str, folded: &str, words: &[String]) -> bool {
     words.iter().any(|w| is_negative_word(w))
         || NEGATIVE_PHRASES.iter().any(|p| contains_phrase(words, p))
         || has_angry_punctuation(text)
-        || has_again_question_marks(&fold(text))
+        || has_again_question_marks(folded)
 }
 
 fn contains_phrase(words: &[String], phrase: &[&str]) -> bool {
