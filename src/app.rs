@@ -158,25 +158,19 @@ impl App {
         self,
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        use axum::serve::ListenerExt;
         let state = self.state.clone();
-        let router = http::router(state.clone());
-        let listener = self.listener.tap_io(|tcp| {
-            // Streaming replies must not wait on Nagle's algorithm.
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "cannot set TCP_NODELAY");
-            }
-        });
         let shutdown = state.shutdown.clone();
-        // A make-service shares the route table across connections; a plain `Router` would be
-        // deep-copied per connection (≈43 KiB each with this many routes).
-        axum::serve(listener, router.into_make_service())
-            .with_graceful_shutdown(async move {
-                signal.await;
-                tracing::info!("shutting down: draining in-flight turns");
-                shutdown.cancel();
-            })
-            .await?;
+        tokio::spawn(async move {
+            signal.await;
+            tracing::info!("shutting down: draining in-flight turns");
+            shutdown.cancel();
+        });
+        http::server::serve(
+            self.listener,
+            http::router(state.clone()),
+            state.shutdown.clone(),
+        )
+        .await?;
         state.tasks.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, state.tasks.wait())
             .await

@@ -21,22 +21,22 @@ use relay::Notice;
 /// from the store).
 const CAPACITY: usize = 8;
 
-/// An event on a conversation's stream.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// An event on a conversation's stream. Payloads are shared, not copied, between a
+/// conversation's subscribers, and keep each channel's ring of slots small (one channel per
+/// followed conversation, so thousands of them).
+#[derive(Debug, Clone)]
 pub enum ConversationEvent {
-    Message(Message),
+    Message(Arc<Message>),
     Status {
         mode: Mode,
-        handoff: Option<Handoff>,
+        handoff: Option<Arc<Handoff>>,
     },
     /// Events may have been missed (the relay reconnected): fetch from the store.
     Resync,
 }
 
 /// An event on the agents' feed.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum AgentEvent {
     /// A handoff was opened or changed state.
     Handoff(Handoff),
@@ -150,7 +150,7 @@ impl Events {
         }
         if to.conversation() {
             let id = message.conversation_id.clone();
-            self.deliver(&id, ConversationEvent::Message(message));
+            self.deliver(&id, ConversationEvent::Message(Arc::new(message)));
         }
     }
 
@@ -164,7 +164,13 @@ impl Events {
         if agents && let Some(handoff) = &handoff {
             self.deliver_agents(AgentEvent::Handoff(handoff.clone()));
         }
-        self.deliver(conversation_id, ConversationEvent::Status { mode, handoff });
+        self.deliver(
+            conversation_id,
+            ConversationEvent::Status {
+                mode,
+                handoff: handoff.map(Arc::new),
+            },
+        );
     }
 
     /// Tells every subscriber on this replica to reload from the store.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod pages;
 mod queue;
+pub mod server;
 
 use std::sync::Arc;
 
