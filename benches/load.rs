@@ -1,6 +1,7 @@
 //! Load run: the real `frontdesk` binary against a scripted OpenAI-compatible server with a
 //! fixed delay. Phase 1 sends turns at a fixed rate and reports throughput and the service's
-//! own overhead per turn (latency minus the model's delay). Phase 2 opens many conversation
+//! own overhead per turn (latency minus the model's time, which the service reports per
+//! request in its `Server-Timing` header). Phase 2 opens many conversation
 //! streams and reports the server's resident memory.
 //!
 //! Run: `cargo bench --bench load` (knobs: FRONTDESK_LOAD_RATE=200, FRONTDESK_LOAD_SECONDS=10,
@@ -129,41 +130,60 @@ async fn main() {
                 .send()
                 .await;
             // A turn counts when it succeeded and the assistant replied.
-            let ok = match response {
-                Ok(r) if r.status().is_success() => r
+            let Ok(response) = response else {
+                return None;
+            };
+            let timing = server_timing(&response);
+            let answered = response.status().is_success()
+                && response
                     .json::<Value>()
                     .await
-                    .is_ok_and(|b| b["replies"].as_array().is_some_and(|r| !r.is_empty())),
-                _ => false,
-            };
-            (t.elapsed(), ok)
+                    .is_ok_and(|b| b["replies"].as_array().is_some_and(|r| !r.is_empty()));
+            let latency = t.elapsed();
+            answered.then(|| Turn {
+                latency,
+                model: timing("model"),
+                server: timing("total"),
+            })
         }));
     }
-    let mut latencies = Vec::with_capacity(total);
+    let mut turns = Vec::with_capacity(total);
     let mut failures = 0;
     for task in tasks {
-        let (elapsed, ok) = task.await.expect("turn task");
-        if ok {
-            latencies.push(elapsed);
-        } else {
-            failures += 1;
+        match task.await.expect("turn task") {
+            Some(turn) => turns.push(turn),
+            None => failures += 1,
         }
     }
     let wall = started.elapsed();
-    latencies.sort_unstable();
-    let overhead: Vec<Duration> = latencies.iter().map(|l| l.saturating_sub(delay)).collect();
     println!(
         "turns: {} answered, {failures} failed or unanswered in {:.1} s = {:.0} turns/s (target {rate}/s)",
-        latencies.len(),
+        turns.len(),
         wall.as_secs_f64(),
-        latencies.len() as f64 / wall.as_secs_f64()
+        turns.len() as f64 / wall.as_secs_f64()
     );
-    println!(
-        "turn latency p50 {:?} p99 {:?}; service overhead (latency - {delay:?} model) p50 {:?} p99 {:?}",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        percentile(&overhead, 0.5),
-        percentile(&overhead, 0.99)
+    let report = |what: &str, of: &dyn Fn(&Turn) -> Duration| {
+        let mut values: Vec<Duration> = turns.iter().map(of).collect();
+        values.sort_unstable();
+        println!(
+            "{what}: p50 {:?} p99 {:?} max {:?}",
+            percentile(&values, 0.5),
+            percentile(&values, 0.99),
+            values.last().copied().unwrap_or_default()
+        );
+    };
+    report("turn latency (client)", &|t| t.latency);
+    report("model time (the service's wait on the model)", &|t| t.model);
+    report(&format!("latency - nominal {delay:?} model delay"), &|t| {
+        t.latency.saturating_sub(delay)
+    });
+    report(
+        "service overhead: latency - model time (client's view)",
+        &|t| t.latency.saturating_sub(t.model),
+    );
+    report(
+        "service overhead: request time - model time (Server-Timing)",
+        &|t| t.server.saturating_sub(t.model),
     );
 
     let metrics = metrics_text(&client, &base).await;
@@ -220,6 +240,33 @@ async fn main() {
         rss_kib(pid) / 1024
     );
     drop(open);
+}
+
+/// One answered turn.
+struct Turn {
+    latency: Duration,
+    /// From the service's `Server-Timing` header: its wait on the model, and the whole request.
+    model: Duration,
+    server: Duration,
+}
+
+/// Reads one metric of the `Server-Timing` header (milliseconds) as a duration.
+fn server_timing(response: &reqwest::Response) -> impl Fn(&str) -> Duration + use<> {
+    let header = response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    move |name: &str| {
+        header
+            .split(',')
+            .filter_map(|m| m.trim().split_once(";dur="))
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, ms)| ms.parse::<f64>().ok())
+            .map(|ms| Duration::from_secs_f64(ms / 1e3))
+            .unwrap_or_default()
+    }
 }
 
 /// The service's `/metrics` page.

@@ -3,7 +3,10 @@
 //! from actions reach the customer as the action templates render them, never as the model
 //! retells them.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -31,17 +34,30 @@ const LLM_DOWN: &str = "I'm sorry, I can't answer right now because our assistan
 
 const OFFER_PERSON: &str = "If this doesn't answer your question, I can connect you with a person.";
 
+/// What the model is asked: the customer's message in its conversation, the recent history
+/// and the passages found for it.
+pub struct Asked<'a> {
+    pub conversation: &'a Conversation,
+    pub message: &'a Message,
+    pub history: &'a [Message],
+    pub hits: &'a [Hit],
+}
+
 /// Asks the model, streaming its text and running the actions it calls; falls back to an
-/// honest handoff when it fails.
+/// honest handoff when it fails. Adds the time spent waiting on the model to `waited`.
 pub async fn generate(
     state: &Arc<AppState>,
     llm: &LlmClient,
-    conversation: &Conversation,
-    message: &Message,
-    history: &[Message],
-    hits: &[Hit],
+    asked: Asked<'_>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
+    waited: &mut Duration,
 ) -> Result<Draft, StoreError> {
+    let Asked {
+        conversation,
+        message,
+        history,
+        hits,
+    } = asked;
     let settings = &state.settings;
     let built = {
         let state = state.clone();
@@ -93,6 +109,7 @@ pub async fn generate(
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
         let mut held = String::new();
         let mut released = false;
+        let call_started = Instant::now();
         let result = llm
             .stream(&messages, offered, |piece| {
                 if first_token {
@@ -114,6 +131,7 @@ pub async fn generate(
                 }
             })
             .await;
+        *waited += call_started.elapsed();
         let completion = match result {
             Ok(completion) => completion,
             Err(error) => {

@@ -2,7 +2,10 @@
 //! retrieve passages, ask the model or quote the help center, score confidence, store and
 //! stream the reply, and hand off when needed.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::mpsc;
 
@@ -24,13 +27,26 @@ use crate::{
     telemetry::Step,
 };
 
-/// What a turn emits, in order: deltas, replies, maybe a handoff, then the end of the channel.
+/// What a turn emits, in order: deltas, replies, maybe a handoff, its timings, then the end
+/// of the channel.
 #[derive(Debug, Clone)]
 pub enum TurnEvent {
     Delta(String),
     Reply(Message),
     Handoff(Handoff),
     Error { code: &'static str, message: String },
+    Timings(Timings),
+}
+
+/// Where one turn's time went (the `Server-Timing` header of a JSON reply).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Storing the customer's message.
+    pub store: Duration,
+    /// Searching the help center.
+    pub retrieve: Duration,
+    /// Waiting on the model, summed over its calls.
+    pub model: Duration,
 }
 
 /// Stores the customer message and starts its turn. Returns the stored message and a channel
@@ -49,7 +65,11 @@ pub async fn post_customer_message(
         .store
         .append_customer_message(&conversation.id, text, client_message_id)
         .await?;
-    state.metrics.observe(Step::Store, started.elapsed());
+    let mut timings = Timings {
+        store: started.elapsed(),
+        ..Timings::default()
+    };
+    state.metrics.observe(Step::Store, timings.store);
     match appended {
         Appended::Duplicate(message) => {
             for reply in state.store.replies_to(&message.id).await? {
@@ -66,8 +86,16 @@ pub async fn post_customer_message(
             let customer_message = message.clone();
             state.tasks.spawn(async move {
                 let started = Instant::now();
-                let result = run(&turn_state, &conversation, &customer_message, &tx).await;
+                let result = run(
+                    &turn_state,
+                    &conversation,
+                    &customer_message,
+                    &tx,
+                    &mut timings,
+                )
+                .await;
                 turn_state.metrics.observe(Step::Turn, started.elapsed());
+                let _ = tx.send(TurnEvent::Timings(timings));
                 if let Err(error) = result {
                     tracing::error!(%error, conversation = %conversation.id, "turn failed");
                     let _ = tx.send(TurnEvent::Error {
@@ -96,6 +124,7 @@ async fn run(
     conversation: &Conversation,
     message: &Message,
     tx: &mpsc::UnboundedSender<TurnEvent>,
+    timings: &mut Timings,
 ) -> Result<(), StoreError> {
     // Read once, fresh: an agent may have switched the mode, or a signed identity or an
     // earlier turn verified the customer, since the conversation was loaded.
@@ -124,9 +153,15 @@ async fn run(
     }
     let draft = match &state.llm {
         Some(llm) => {
-            let hits = retrieve(state, &message.text).await;
+            let hits = retrieve(state, &message.text, timings).await;
             let history = last(&recent, state.settings.chat.history_messages);
-            model::generate(state, llm, conversation, message, history, &hits, tx).await?
+            let asked = model::Asked {
+                conversation,
+                message,
+                history,
+                hits: &hits,
+            };
+            model::generate(state, llm, asked, tx, &mut timings.model).await?
         }
         None => match account::answer(state, conversation, message, &recent).await? {
             Some(reply) => Draft {
@@ -137,7 +172,7 @@ async fn run(
                 handoff: reply.handoff,
             },
             None => {
-                let hits = retrieve(state, &message.text).await;
+                let hits = retrieve(state, &message.text, timings).await;
                 let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
                 let evidence = if reply.citations.is_empty() {
                     0.0
@@ -203,7 +238,7 @@ async fn finish(
 
 /// The best passages for a question; a failing index degrades to none (the reply then says
 /// honestly that the help center has no answer).
-async fn retrieve(state: &AppState, question: &str) -> Vec<Hit> {
+async fn retrieve(state: &AppState, question: &str, timings: &mut Timings) -> Vec<Hit> {
     let started = Instant::now();
     let hits = match state
         .retrieval
@@ -216,7 +251,8 @@ async fn retrieve(state: &AppState, question: &str) -> Vec<Hit> {
             Vec::new()
         }
     };
-    state.metrics.observe(Step::Retrieve, started.elapsed());
+    timings.retrieve = started.elapsed();
+    state.metrics.observe(Step::Retrieve, timings.retrieve);
     hits
 }
 

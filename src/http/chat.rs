@@ -1,13 +1,17 @@
 //! Customer routes: open a conversation, post messages (JSON or SSE), read messages, follow
 //! the conversation's live stream, ask for a person, rate replies.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Json,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -26,7 +30,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    conversation::{TurnEvent, post_customer_message},
+    conversation::{Timings, TurnEvent, post_customer_message},
     events::ConversationEvent,
     handoff,
     storage::{Conversation, Customer, HandoffReason, NewConversation},
@@ -172,6 +176,7 @@ pub async fn post_message(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
     let text = message_text(&body.text, state.settings.chat.max_message_chars)?;
     if body
         .client_message_id
@@ -198,9 +203,9 @@ pub async fn post_message(
     if wants_sse {
         let guard = state.metrics.stream_opened();
         let stream = UnboundedReceiverStream::new(events)
-            .map(move |event| {
+            .filter_map(move |event| {
                 let _open = &guard;
-                turn_event_to_sse(event)
+                std::future::ready(turn_event_to_sse(event))
             })
             .chain(stream::once(async {
                 Event::default().event("done").data("{}")
@@ -210,6 +215,7 @@ pub async fn post_message(
     }
     let mut replies = Vec::new();
     let mut handoff = None;
+    let mut timings = Timings::default();
     let mut events = events;
     while let Some(event) = events.recv().await {
         match event {
@@ -217,19 +223,37 @@ pub async fn post_message(
             TurnEvent::Reply(reply) => replies.push(reply),
             TurnEvent::Handoff(h) => handoff = Some(h),
             TurnEvent::Error { message, .. } => return Err(ApiError::Unavailable(message)),
+            TurnEvent::Timings(t) => timings = t,
         }
     }
-    Ok(Json(json!({"message": message, "replies": replies, "handoff": handoff})).into_response())
+    let body = Json(json!({"message": message, "replies": replies, "handoff": handoff}));
+    let timing = server_timing(&timings, started.elapsed());
+    Ok(([(HeaderName::from_static("server-timing"), timing)], body).into_response())
 }
 
-fn turn_event_to_sse(event: TurnEvent) -> Event {
+/// A `Server-Timing` header (W3C Server Timing): the turn's steps and the whole request, in
+/// milliseconds. The service's own share of a turn is `total` minus `model`.
+fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let value = format!(
+        "store;dur={:.3}, retrieve;dur={:.3}, model;dur={:.3}, total;dur={:.3}",
+        ms(timings.store),
+        ms(timings.retrieve),
+        ms(timings.model),
+        ms(total)
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("total"))
+}
+
+fn turn_event_to_sse(event: TurnEvent) -> Option<Event> {
     let (name, data) = match event {
         TurnEvent::Delta(text) => ("delta", json!({ "text": text })),
         TurnEvent::Reply(message) => ("reply", json!(message)),
         TurnEvent::Handoff(handoff) => ("handoff", json!(handoff)),
         TurnEvent::Error { code, message } => ("error", json!({"code": code, "message": message})),
+        TurnEvent::Timings(_) => return None,
     };
-    Event::default().event(name).data(data.to_string())
+    Some(Event::default().event(name).data(data.to_string()))
 }
 
 #[derive(Debug, Default, Deserialize)]

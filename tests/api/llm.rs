@@ -291,3 +291,54 @@ async fn the_prompt_fits_the_token_budget_and_keeps_the_latest_message_whole() {
         "prompt uses {total} tokens of an 800-token budget"
     );
 }
+
+/// The `Server-Timing` header's `name -> milliseconds`.
+fn server_timing(response: &reqwest::Response) -> std::collections::HashMap<String, f64> {
+    let header = response
+        .headers()
+        .get("server-timing")
+        .expect("a Server-Timing header")
+        .to_str()
+        .expect("ascii");
+    header
+        .split(',')
+        .map(|metric| {
+            let (name, dur) = metric.trim().split_once(";dur=").expect("name;dur=ms");
+            (name.to_owned(), dur.parse().expect("milliseconds"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reply_says_where_its_time_went_so_the_services_own_share_is_known() {
+    let app = spawn_app_with_llm().await;
+    app.llm().always(Behavior::Slow(
+        Duration::from_millis(120),
+        Box::new(text("Standard shipping takes 5 to 7 business days [1].")),
+    ));
+    let chat = app.start_chat().await;
+
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/messages", chat.id)))
+        .bearer_auth(&chat.token)
+        .json(&json!({"text": "How long does standard shipping take?"}))
+        .send()
+        .await
+        .expect("send");
+
+    assert_eq!(response.status(), 200);
+    let timing = server_timing(&response);
+    // The model's wait covers the scripted delay; the whole request covers every step.
+    assert!(timing["model"] >= 120.0, "{timing:?}");
+    assert!(
+        timing["store"] > 0.0 && timing["retrieve"] > 0.0,
+        "{timing:?}"
+    );
+    assert!(
+        timing["total"] >= timing["model"] + timing["store"] + timing["retrieve"],
+        "{timing:?}"
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["replies"].as_array().map(Vec::len), Some(1), "{body}");
+}
