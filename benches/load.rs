@@ -144,6 +144,8 @@ async fn main() {
                 latency,
                 model: timing("model"),
                 server: timing("total"),
+                store: timing("store"),
+                retrieve: timing("retrieve"),
             })
         }));
     }
@@ -185,6 +187,8 @@ async fn main() {
         "service overhead: request time - model time (Server-Timing)",
         &|t| t.server.saturating_sub(t.model),
     );
+    report("  of which storing the message", &|t| t.store);
+    report("  of which retrieval", &|t| t.retrieve);
 
     let metrics = metrics_text(&client, &base).await;
     for step in ["store", "retrieve", "llm_first_token", "llm_total", "turn"] {
@@ -248,6 +252,8 @@ struct Turn {
     /// From the service's `Server-Timing` header: its wait on the model, and the whole request.
     model: Duration,
     server: Duration,
+    store: Duration,
+    retrieve: Duration,
 }
 
 /// Reads one metric of the `Server-Timing` header (milliseconds) as a duration.

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
     account,
@@ -60,6 +60,9 @@ pub async fn post_customer_message(
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
+    // Searching needs nothing stored: it runs while the message is written. (For a repeated
+    // message, or when the turn ends before it needs passages, its result goes unused.)
+    let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
     let started = Instant::now();
     let appended = state
         .store
@@ -90,6 +93,7 @@ pub async fn post_customer_message(
                     &turn_state,
                     &conversation,
                     &customer_message,
+                    early_search,
                     &tx,
                     &mut timings,
                 )
@@ -123,14 +127,19 @@ async fn run(
     state: &Arc<AppState>,
     conversation: &Conversation,
     message: &Message,
+    early_search: Option<Search>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
     // Read once, fresh: an agent may have switched the mode, or a signed identity or an
     // earlier turn verified the customer, since the conversation was loaded.
-    let current = state.store.conversation(&conversation.id).await?;
-    let conversation = current.as_ref().unwrap_or(conversation);
-    if humans_answer(state, conversation).await? {
+    let (conversation, channel_human_only) = state
+        .store
+        .conversation_and_channel_mode(&conversation.id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let conversation = &conversation;
+    if conversation.mode == Mode::Human || channel_human_only {
         state.events.publish_message(message, To::Agents);
         return Ok(());
     }
@@ -153,7 +162,7 @@ async fn run(
     }
     let draft = match &state.llm {
         Some(llm) => {
-            let hits = retrieve(state, &message.text, timings).await;
+            let hits = retrieve(state, &message.text, early_search, timings).await;
             let history = last(&recent, state.settings.chat.history_messages);
             let asked = model::Asked {
                 conversation,
@@ -172,7 +181,7 @@ async fn run(
                 handoff: reply.handoff,
             },
             None => {
-                let hits = retrieve(state, &message.text, timings).await;
+                let hits = retrieve(state, &message.text, early_search, timings).await;
                 let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
                 let evidence = if reply.citations.is_empty() {
                     0.0
@@ -236,9 +245,40 @@ async fn finish(
     Ok(())
 }
 
+/// A help-center search started when the message arrives, so it runs while the message is
+/// stored and the conversation re-read; its passages and how long it took.
+type Search = JoinHandle<(Vec<Hit>, Duration)>;
+
+fn start_search(state: &Arc<AppState>, question: &str) -> Search {
+    let state = state.clone();
+    let question = question.to_owned();
+    tokio::spawn(async move { search(&state, &question).await })
+}
+
+/// The passages of the search started early (or of a new one, if it was not started or
+/// failed), recorded in the timings and metrics.
+async fn retrieve(
+    state: &AppState,
+    question: &str,
+    early: Option<Search>,
+    timings: &mut Timings,
+) -> Vec<Hit> {
+    let early = match early {
+        Some(task) => task.await.ok(),
+        None => None,
+    };
+    let (hits, took) = match early {
+        Some(found) => found,
+        None => search(state, question).await,
+    };
+    timings.retrieve = took;
+    state.metrics.observe(Step::Retrieve, took);
+    hits
+}
+
 /// The best passages for a question; a failing index degrades to none (the reply then says
 /// honestly that the help center has no answer).
-async fn retrieve(state: &AppState, question: &str, timings: &mut Timings) -> Vec<Hit> {
+async fn search(state: &AppState, question: &str) -> (Vec<Hit>, Duration) {
     let started = Instant::now();
     let hits = match state
         .retrieval
@@ -251,24 +291,13 @@ async fn retrieve(state: &AppState, question: &str, timings: &mut Timings) -> Ve
             Vec::new()
         }
     };
-    timings.retrieve = started.elapsed();
-    state.metrics.observe(Step::Retrieve, timings.retrieve);
-    hits
+    (hits, started.elapsed())
 }
 
-/// Whether the conversation or its channel is in human-only mode.
 /// Earlier messages the handoff triggers look at (repeats, failed turns).
 const TRIGGER_WINDOW: usize = 12;
 
 /// The last `n` of `messages` (oldest first).
 pub(super) fn last(messages: &[Message], n: usize) -> &[Message] {
     &messages[messages.len().saturating_sub(n)..]
-}
-
-async fn humans_answer(state: &AppState, conversation: &Conversation) -> Result<bool, StoreError> {
-    Ok(conversation.mode == Mode::Human
-        || state
-            .store
-            .channel_human_only(&conversation.channel)
-            .await?)
 }

@@ -114,6 +114,28 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// A conversation with whether its channel is in human-only mode, in one read (a turn
+    /// needs both, fresh, to know whether the assistant may answer).
+    pub async fn conversation_and_channel_mode(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Conversation, bool)>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, COALESCE((SELECT human_only FROM channels \
+             WHERE channels.name = conversations.channel), 0) AS channel_human_only \
+             FROM conversations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                let human_only: i64 = row.try_get("channel_human_only")?;
+                Ok((from_row(row)?, human_only != 0))
+            })
+            .transpose()
+    }
+
     /// The id of the conversation a token hash belongs to.
     pub async fn conversation_for_token(
         &self,

@@ -68,6 +68,9 @@ impl Store {
                     .to_url_lossy();
                 let pool = AnyPoolOptions::new()
                     .max_connections(4)
+                    // An embedded file does not drop connections; a ping per query would
+                    // only add a round trip to the connection's thread.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
