@@ -187,8 +187,8 @@ async fn main() {
         "service overhead: request time - model time (Server-Timing)",
         &|t| t.server.saturating_sub(t.model),
     );
-    report("  of which storing the message", &|t| t.store);
-    report("  of which retrieval", &|t| t.retrieve);
+    report("  storing the message", &|t| t.store);
+    report("  retrieval (alongside the store)", &|t| t.retrieve);
 
     let metrics = metrics_text(&client, &base).await;
     for step in ["store", "retrieve", "llm_first_token", "llm_total", "turn"] {

@@ -1,5 +1,5 @@
-//! The application: shared state, startup (store, index, knowledge, model, prompts) and the
-//! server loop with graceful shutdown.
+//! The application: shared state, startup (store, index, knowledge, model, prompts), and
+//! serving with graceful shutdown (the connection loop itself is `http::server`).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -153,24 +153,17 @@ impl App {
     }
 
     /// Serves until `signal` completes, then stops accepting, ends open streams and waits
-    /// (up to a timeout) for in-flight turns.
-    pub async fn serve(
-        self,
-        signal: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let state = self.state.clone();
+    /// (up to a timeout each) for open responses and in-flight turns.
+    pub async fn serve(self, signal: impl std::future::Future<Output = ()> + Send + 'static) {
+        let state = self.state;
         let shutdown = state.shutdown.clone();
         tokio::spawn(async move {
             signal.await;
             tracing::info!("shutting down: draining in-flight turns");
             shutdown.cancel();
         });
-        http::server::serve(
-            self.listener,
-            http::router(state.clone()),
-            state.shutdown.clone(),
-        )
-        .await?;
+        let router = http::router(state.clone());
+        http::server::serve(self.listener, router, state.shutdown.clone(), DRAIN_TIMEOUT).await;
         state.tasks.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, state.tasks.wait())
             .await
@@ -178,6 +171,5 @@ impl App {
         {
             tracing::warn!("some turns did not finish before the drain timeout");
         }
-        Ok(())
     }
 }

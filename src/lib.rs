@@ -14,7 +14,7 @@
 //! - [`events`]: live events for conversation streams and the agents' feed, relayed between
 //!   replicas through PostgreSQL's LISTEN/NOTIFY.
 //! - [`config`]: the typed settings tree (defaults → TOML → environment).
-//! - [`app`]: startup, shared state, and the server loop with graceful shutdown.
+//! - [`app`]: startup, shared state, and serving with graceful shutdown.
 
 pub mod actions;
 pub mod app;

@@ -83,7 +83,7 @@ async fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     let app = App::build(settings).await.context("starting frontdesk")?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, %llm, "frontdesk listening on http://{addr}");
-    app.serve(shutdown_signal()).await?;
+    app.serve(shutdown_signal()).await;
     tracing::info!("frontdesk stopped");
     Ok(())
 }

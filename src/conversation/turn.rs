@@ -27,8 +27,8 @@ use crate::{
     telemetry::Step,
 };
 
-/// What a turn emits, in order: deltas, replies, maybe a handoff, its timings, then the end
-/// of the channel.
+/// What a turn emits, in order: deltas, replies, maybe a handoff (or an error), its
+/// timings, then the end of the channel.
 #[derive(Debug, Clone)]
 pub enum TurnEvent {
     Delta(String),
@@ -47,6 +47,8 @@ pub struct Timings {
     pub retrieve: Duration,
     /// Waiting on the model, summed over its calls.
     pub model: Duration,
+    /// Opening a handoff, the model-written summary included.
+    pub handoff: Duration,
 }
 
 /// Stores the customer message and starts its turn. Returns the stored message and a channel
@@ -61,7 +63,8 @@ pub async fn post_customer_message(
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
     // Searching needs nothing stored: it runs while the message is written. (For a repeated
-    // message, or when the turn ends before it needs passages, its result goes unused.)
+    // message, a human-only channel, or a turn that ends before it needs passages, its
+    // result goes unused.)
     let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
     let started = Instant::now();
     let appended = state
@@ -81,6 +84,7 @@ pub async fn post_customer_message(
             if let Some(handoff) = state.store.handoff_for_message(&message.id).await? {
                 let _ = tx.send(TurnEvent::Handoff(handoff));
             }
+            let _ = tx.send(TurnEvent::Timings(timings));
             Ok((message, rx))
         }
         Appended::New(message) => {
@@ -158,7 +162,7 @@ async fn run(
             confidence: None,
             handoff: Some(reason),
         };
-        return finish(state, conversation, message, draft, tx).await;
+        return finish(state, conversation, message, draft, tx, timings).await;
     }
     let draft = match &state.llm {
         Some(llm) => {
@@ -209,7 +213,7 @@ async fn run(
             earlier,
         );
     }
-    finish(state, conversation, message, draft, tx).await
+    finish(state, conversation, message, draft, tx, timings).await
 }
 
 /// Stores and sends the reply, then opens the handoff it calls for.
@@ -219,6 +223,7 @@ async fn finish(
     message: &Message,
     draft: Draft,
     tx: &mpsc::UnboundedSender<TurnEvent>,
+    timings: &mut Timings,
 ) -> Result<(), StoreError> {
     state.metrics.reply(draft.confidence);
     let reply = state
@@ -239,7 +244,9 @@ async fn finish(
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {
+        let started = Instant::now();
         let handoff = handoff::open(state, conversation, reason, Some(&message.id)).await?;
+        timings.handoff = started.elapsed();
         let _ = tx.send(TurnEvent::Handoff(handoff));
     }
     Ok(())
@@ -250,9 +257,11 @@ async fn finish(
 type Search = JoinHandle<(Vec<Hit>, Duration)>;
 
 fn start_search(state: &Arc<AppState>, question: &str) -> Search {
-    let state = state.clone();
+    let task_state = state.clone();
     let question = question.to_owned();
-    tokio::spawn(async move { search(&state, &question).await })
+    state
+        .tasks
+        .spawn(async move { search(&task_state, &question).await })
 }
 
 /// The passages of the search started early (or of a new one, if it was not started or

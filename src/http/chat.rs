@@ -232,14 +232,16 @@ pub async fn post_message(
 }
 
 /// A `Server-Timing` header (W3C Server Timing): the turn's steps and the whole request, in
-/// milliseconds. The service's own share of a turn is `total` minus `model`.
+/// milliseconds. The search runs alongside the store; a turn's own share of the time is
+/// `total` minus `model` (and minus `handoff`, which waits on the model for a summary).
 fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let value = format!(
-        "store;dur={:.3}, retrieve;dur={:.3}, model;dur={:.3}, total;dur={:.3}",
+        "store;dur={:.3}, retrieve;dur={:.3}, model;dur={:.3}, handoff;dur={:.3}, total;dur={:.3}",
         ms(timings.store),
         ms(timings.retrieve),
         ms(timings.model),
+        ms(timings.handoff),
         ms(total)
     );
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("total"))

@@ -1,10 +1,10 @@
 //! The connection loop: HTTP/1.1 over hyper, one task per connection, with graceful shutdown.
 //!
 //! Written out instead of `axum::serve` for one setting: half-closed reads. While a response
-//! streams, hyper otherwise keeps an 8 KiB read buffer per connection to notice the client
-//! leaving; with thousands of open conversation streams that buffer was most of the service's
-//! memory. A client that leaves is noticed at the next write instead (every stream sends a
-//! keep-alive comment at least every 15 seconds).
+//! streams, hyper otherwise keeps reading the connection to notice the client leaving, which
+//! costs a second 8 KiB read buffer per open conversation stream. A client that leaves is
+//! noticed at the next write instead: conversation streams and the agents' feed send a
+//! keep-alive comment every 15 seconds; a streamed reply ends with its turn.
 
 use std::{io, time::Duration};
 
@@ -16,12 +16,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
 
 /// Accepts connections until `shutdown` is cancelled, then lets each connection finish its
-/// current response and returns once all are closed.
+/// current response, waiting at most `drain` for them.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
-) -> io::Result<()> {
+    drain: Duration,
+) {
     let mut http = http1::Builder::new();
     http.half_close(true);
     let connections = TaskTracker::new();
@@ -30,11 +31,14 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
+                Err(error) if connection_error(&error) => continue,
                 Err(error) => {
                     // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
+                    tracing::error!(%error, "accept failed");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
                 }
             },
         };
@@ -64,6 +68,20 @@ pub async fn serve(
     }
     drop(listener);
     connections.close();
-    connections.wait().await;
-    Ok(())
+    if tokio::time::timeout(drain, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still answering at the drain timeout");
+    }
+}
+
+/// Errors of one connection that failed while being accepted; the listener is fine.
+fn connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }

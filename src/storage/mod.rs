@@ -68,8 +68,8 @@ impl Store {
                     .to_url_lossy();
                 let pool = AnyPoolOptions::new()
                     .max_connections(4)
-                    // An embedded file does not drop connections; a ping per query would
-                    // only add a round trip to the connection's thread.
+                    // An embedded file does not drop connections; a ping on every acquire
+                    // would only add a round trip to the connection's thread.
                     .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {

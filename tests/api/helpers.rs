@@ -163,8 +163,7 @@ pub async fn spawn_on(settings: Settings, data_dir: TempDir) -> TestApp {
         app.serve(async {
             let _ = rx.await;
         })
-        .await
-        .expect("serve");
+        .await;
     });
     TestApp {
         api: Api::new(format!("http://{addr}")),
