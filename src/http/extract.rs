@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::{app::AppState, storage::Conversation};
 
 /// JSON body whose rejections are API errors.
 pub struct ApiJson<T>(pub T);
@@ -67,13 +67,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// Who is calling, from `Authorization: Bearer <credential>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Caller {
     Admin,
     Agent,
-    /// A customer holding one conversation's token.
+    /// A customer holding one conversation's token, with that conversation as read while
+    /// checking the token.
     Customer {
-        conversation_id: String,
+        conversation: Box<Conversation>,
     },
 }
 
@@ -100,7 +101,7 @@ impl Caller {
     pub fn require_conversation(&self, id: &str) -> Result<(), ApiError> {
         match self {
             Caller::Admin | Caller::Agent => Ok(()),
-            Caller::Customer { conversation_id } if conversation_id == id => Ok(()),
+            Caller::Customer { conversation } if conversation.id == id => Ok(()),
             Caller::Customer { .. } => Err(ApiError::Forbidden(
                 "This token belongs to another conversation.",
             )),
@@ -146,7 +147,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             return Ok(Caller::Agent);
         }
         match state.store.conversation_for_token(&hashed).await? {
-            Some(conversation_id) => Ok(Caller::Customer { conversation_id }),
+            Some(conversation) => Ok(Caller::Customer {
+                conversation: Box::new(conversation),
+            }),
             None => Err(ApiError::Unauthorized),
         }
     }

@@ -136,17 +136,18 @@ impl Store {
             .transpose()
     }
 
-    /// The id of the conversation a token hash belongs to.
+    /// The conversation a token hash belongs to.
     pub async fn conversation_for_token(
         &self,
         token_hash: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM conversations WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+    ) -> Result<Option<Conversation>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM conversations WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     /// Switches who answers the conversation.
