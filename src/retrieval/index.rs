@@ -145,6 +145,26 @@ fn terms_with(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     out
 }
 
+/// How many of `terms` (already analyzed, distinct) occur in any of `texts`; stops reading
+/// once all are found.
+fn terms_found(analyzer: &mut TextAnalyzer, texts: &[&str], terms: &[String]) -> usize {
+    let mut found = vec![false; terms.len()];
+    let mut missing = terms.len();
+    for text in texts {
+        let mut stream = analyzer.token_stream(text);
+        while missing > 0 && stream.advance() {
+            let token = &stream.token().text;
+            if let Some(i) = terms.iter().position(|t| t == token)
+                && !found[i]
+            {
+                found[i] = true;
+                missing -= 1;
+            }
+        }
+    }
+    terms.len() - missing
+}
+
 impl Index {
     /// Opens the index in `dir`, creating it (or recreating it, if unreadable) as needed.
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
@@ -380,11 +400,7 @@ impl Index {
         } else {
             fragment
         };
-        let present: HashSet<String> =
-            terms_with(analyzer, &format!("{title}\n{headings}\n{body}"))
-                .into_iter()
-                .collect();
-        let found = query_terms.iter().filter(|t| present.contains(*t)).count();
+        let found = terms_found(analyzer, &[&title, &headings, &body], query_terms);
         let url = text_of(f.url);
         Ok(Hit {
             article_id: text_of(f.article_id),
@@ -421,6 +437,22 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
         }
+    }
+
+    #[test]
+    fn coverage_counts_each_question_term_once_across_title_headings_and_body() {
+        let mut analyzer = analyzer();
+        let terms = terms_with(&mut analyzer, "refund shipping kettle");
+        assert_eq!(terms.len(), 3);
+        // Stemmed and case-folded like the index; a term repeated counts once.
+        let texts = [
+            "Refunds",
+            "Shipping › Refunded items",
+            "We ship within two days.",
+        ];
+        assert_eq!(terms_found(&mut analyzer, &texts, &terms), 2);
+        assert_eq!(terms_found(&mut analyzer, &["kettles"], &terms), 1);
+        assert_eq!(terms_found(&mut analyzer, &[""], &terms), 0);
     }
 
     #[test]
