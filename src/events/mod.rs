@@ -21,8 +21,8 @@ use relay::Notice;
 /// from the store).
 const CAPACITY: usize = 8;
 
-/// An event on a conversation's stream. Payloads are shared, not copied, between a
-/// conversation's subscribers, and keep each channel's ring of slots small (one channel per
+/// An event on a conversation's stream. Payloads are shared, not copied, between subscribers
+/// (and with the agents' feed), and keep each channel's ring of slots small (one channel per
 /// followed conversation, so thousands of them).
 #[derive(Debug, Clone)]
 pub enum ConversationEvent {
@@ -39,9 +39,9 @@ pub enum ConversationEvent {
 #[derive(Debug, Clone)]
 pub enum AgentEvent {
     /// A handoff was opened or changed state.
-    Handoff(Handoff),
+    Handoff(Arc<Handoff>),
     /// A message arrived in a conversation agents may be watching.
-    Message(Message),
+    Message(Arc<Message>),
     /// Events may have been missed (the relay reconnected): reload the queue.
     Resync,
 }
@@ -145,12 +145,15 @@ impl Events {
     }
 
     fn deliver_message(&self, message: Message, to: To) {
+        let message = Arc::new(message);
         if to.agents() {
             self.deliver_agents(AgentEvent::Message(message.clone()));
         }
         if to.conversation() {
-            let id = message.conversation_id.clone();
-            self.deliver(&id, ConversationEvent::Message(Arc::new(message)));
+            self.deliver(
+                &message.conversation_id,
+                ConversationEvent::Message(message.clone()),
+            );
         }
     }
 
@@ -161,16 +164,11 @@ impl Events {
         handoff: Option<Handoff>,
         agents: bool,
     ) {
+        let handoff = handoff.map(Arc::new);
         if agents && let Some(handoff) = &handoff {
             self.deliver_agents(AgentEvent::Handoff(handoff.clone()));
         }
-        self.deliver(
-            conversation_id,
-            ConversationEvent::Status {
-                mode,
-                handoff: handoff.map(Arc::new),
-            },
-        );
+        self.deliver(conversation_id, ConversationEvent::Status { mode, handoff });
     }
 
     /// Tells every subscriber on this replica to reload from the store.
