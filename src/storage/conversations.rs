@@ -105,13 +105,7 @@ impl Store {
 
     /// One conversation by id.
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM conversations WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(from_row).transpose()
+        self.conversation_where("id", id).await
     }
 
     /// A conversation with whether its channel is in human-only mode, in one read (a turn
@@ -141,10 +135,19 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<Conversation>, StoreError> {
+        self.conversation_where("token_hash", token_hash).await
+    }
+
+    /// The conversation whose unique `column` (a name from this module) holds `value`.
+    async fn conversation_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM conversations WHERE token_hash = $1"
+            "SELECT {COLUMNS} FROM conversations WHERE {column} = $1"
         )))
-        .bind(token_hash)
+        .bind(value)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(from_row).transpose()
