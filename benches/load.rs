@@ -133,7 +133,10 @@ async fn main() {
             let Ok(response) = response else {
                 return None;
             };
-            let timing = server_timing(&response);
+            let timing = helpers::server_timing(&response);
+            let timing = |name: &str| {
+                Duration::from_secs_f64(timing.get(name).copied().unwrap_or(0.0) / 1e3)
+            };
             let answered = response.status().is_success()
                 && response
                     .json::<Value>()
@@ -254,25 +257,6 @@ struct Turn {
     server: Duration,
     store: Duration,
     retrieve: Duration,
-}
-
-/// Reads one metric of the `Server-Timing` header (milliseconds) as a duration.
-fn server_timing(response: &reqwest::Response) -> impl Fn(&str) -> Duration + use<> {
-    let header = response
-        .headers()
-        .get("server-timing")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    move |name: &str| {
-        header
-            .split(',')
-            .filter_map(|m| m.trim().split_once(";dur="))
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, ms)| ms.parse::<f64>().ok())
-            .map(|ms| Duration::from_secs_f64(ms / 1e3))
-            .unwrap_or_default()
-    }
 }
 
 /// The service's `/metrics` page.

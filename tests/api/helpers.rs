@@ -2,6 +2,7 @@
 //! model server, and helpers per endpoint.
 
 use std::{
+    collections::HashMap,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -515,4 +516,19 @@ pub fn shipped_order() -> (Value, String) {
         .expect("owner")
         .to_owned();
     (order, email)
+}
+
+/// A response's `Server-Timing` header: each metric's duration in milliseconds (none without
+/// the header).
+pub fn server_timing(response: &reqwest::Response) -> HashMap<String, f64> {
+    let header = response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    header
+        .split(',')
+        .filter_map(|metric| metric.trim().split_once(";dur="))
+        .filter_map(|(name, ms)| Some((name.to_owned(), ms.parse().ok()?)))
+        .collect()
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{repo_dir, spawn_app_with, spawn_app_with_llm},
+    helpers::{repo_dir, server_timing, spawn_app_with, spawn_app_with_llm},
     scripted_llm::{Behavior, ScriptedLlm},
 };
 
@@ -292,23 +292,6 @@ async fn the_prompt_fits_the_token_budget_and_keeps_the_latest_message_whole() {
     );
 }
 
-/// The `Server-Timing` header's `name -> milliseconds`.
-fn server_timing(response: &reqwest::Response) -> std::collections::HashMap<String, f64> {
-    let header = response
-        .headers()
-        .get("server-timing")
-        .expect("a Server-Timing header")
-        .to_str()
-        .expect("ascii");
-    header
-        .split(',')
-        .map(|metric| {
-            let (name, dur) = metric.trim().split_once(";dur=").expect("name;dur=ms");
-            (name.to_owned(), dur.parse().expect("milliseconds"))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_reply_says_where_its_time_went_so_the_services_own_share_is_known() {
     let app = spawn_app_with_llm().await;
@@ -328,6 +311,7 @@ async fn a_reply_says_where_its_time_went_so_the_services_own_share_is_known() {
         .expect("send");
 
     assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("server-timing"));
     let timing = server_timing(&response);
     // The model's wait covers the scripted delay; the whole request covers every step.
     assert!(timing["model"] >= 120.0, "{timing:?}");
