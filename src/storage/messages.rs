@@ -137,31 +137,9 @@ impl Store {
         text: &str,
         client_message_id: Option<&str>,
     ) -> Result<Appended, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Taking the next number first makes this transaction the writer, so a concurrent
-        // duplicate waits here and then sees the first one's row.
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-        )
-        .bind(conversation_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(key) = client_message_id {
-            let existing = sqlx::query(AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND client_message_id = $2"
-            )))
-            .bind(conversation_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = existing {
-                tx.rollback().await?;
-                return Ok(Appended::Duplicate(from_row(&row)?));
-            }
-        }
         let message = Message {
             id: new_id("msg"),
-            seq,
+            seq: 0,
             conversation_id: conversation_id.to_owned(),
             role: Role::Customer,
             text: text.to_owned(),
@@ -171,18 +149,22 @@ impl Store {
             confidence: None,
             author: None,
         };
-        sqlx::query("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, client_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&message.id)
+        if let Some(seq) = self.insert(&message, client_message_id, None).await? {
+            return Ok(Appended::New(Message { seq, ..message }));
+        }
+        // Nothing inserted: the id was stored before (or the conversation is gone).
+        let existing = match client_message_id {
+            Some(key) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND client_message_id = $2"
+            )))
             .bind(conversation_id)
-            .bind(seq)
-            .bind(Role::Customer.as_str())
-            .bind(text)
-            .bind(&message.created_at)
-            .bind(client_message_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Appended::New(message))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?,
+            None => None,
+        };
+        let row = existing.ok_or(sqlx::Error::RowNotFound)?;
+        Ok(Appended::Duplicate(from_row(&row)?))
     }
 
     /// Appends an assistant, agent or system message.
@@ -191,16 +173,9 @@ impl Store {
         conversation_id: &str,
         new: NewMessage,
     ) -> Result<Message, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-        )
-        .bind(conversation_id)
-        .fetch_one(&mut *tx)
-        .await?;
         let message = Message {
             id: new_id("msg"),
-            seq,
+            seq: 0,
             conversation_id: conversation_id.to_owned(),
             role: new.role,
             text: new.text,
@@ -210,6 +185,23 @@ impl Store {
             confidence: new.confidence,
             author: new.author,
         };
+        let seq = self
+            .insert(&message, None, new.reply_to.as_deref())
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Ok(Message { seq, ..message })
+    }
+
+    /// Inserts `message` as its conversation's next, in one statement (the numbering is in
+    /// the `messages_number` trigger of each backend's migrations), and returns its number.
+    /// None when nothing was inserted: the conversation does not exist, or
+    /// `client_message_id` was stored before.
+    async fn insert(
+        &self,
+        message: &Message,
+        client_message_id: Option<&str>,
+        reply_to: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
         // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
         // float4, and the statement cached that way then rejects real values. Without a
         // confidence the column is left out (it defaults to NULL).
@@ -217,23 +209,25 @@ impl Store {
             Some(_) => (", confidence", ", $11"),
             None => ("", ""),
         };
-        let mut insert = sqlx::query(AssertSqlSafe(format!("INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to{column}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10{mark})")))
-            .bind(&message.id)
-            .bind(conversation_id)
-            .bind(seq)
-            .bind(message.role.as_str())
-            .bind(&message.text)
-            .bind(&message.created_at)
-            .bind(serde_json::to_string(&message.citations)?)
-            .bind(serde_json::to_string(&message.actions)?)
-            .bind(&message.author)
-            .bind(&new.reply_to);
+        let mut insert = sqlx::query_scalar(AssertSqlSafe(format!(
+            "INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to, client_message_id{column}) \
+             SELECT $1, id, last_seq + 1, $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
+             ON CONFLICT (conversation_id, client_message_id) DO NOTHING RETURNING seq"
+        )))
+        .bind(&message.id)
+        .bind(&message.conversation_id)
+        .bind(message.role.as_str())
+        .bind(&message.text)
+        .bind(&message.created_at)
+        .bind(serde_json::to_string(&message.citations)?)
+        .bind(serde_json::to_string(&message.actions)?)
+        .bind(&message.author)
+        .bind(reply_to)
+        .bind(client_message_id);
         if let Some(confidence) = message.confidence {
             insert = insert.bind(f64::from(confidence));
         }
-        insert.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(message)
+        Ok(insert.fetch_optional(&self.pool).await?)
     }
 
     /// Messages after `after_seq`, in order.

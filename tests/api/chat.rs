@@ -103,6 +103,11 @@ async fn the_same_client_message_id_stores_one_message_and_returns_the_first_res
         2,
         "one customer message, one reply: {messages:?}"
     );
+    // The repeat took no number: the next message follows without a gap.
+    let (_, next) = app
+        .say(&chat, json!({"text": "Do gift cards expire?"}))
+        .await;
+    assert_eq!(next["message"]["seq"], 3, "{next}");
 }
 
 #[tokio::test]

@@ -157,6 +157,16 @@ async fn claims_and_retries_race_safely_across_replicas() {
         .filter(|m| m["role"] == "customer")
         .count();
     assert_eq!(customer, 1);
+    // The duplicate took no number: the next message follows without a gap (a gap would send
+    // every open stream a needless resync).
+    a.say(&chat, json!({"text": "Thanks!"})).await;
+    let seqs: Vec<i64> = b
+        .messages(&chat)
+        .await
+        .iter()
+        .filter_map(|m| m["seq"].as_i64())
+        .collect();
+    assert_eq!(seqs, (1..=4).collect::<Vec<_>>());
 }
 
 #[tokio::test]
