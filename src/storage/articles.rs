@@ -131,7 +131,7 @@ impl Store {
         &self,
         inputs: Vec<ArticleInput>,
     ) -> Result<(Vec<Article>, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let inserted = insert(&mut tx, inputs).await?;
         tx.commit().await?;
         Ok(inserted)
@@ -144,7 +144,7 @@ impl Store {
         key: &str,
         inputs: Vec<ArticleInput>,
     ) -> Result<Option<(Vec<Article>, i64)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if !claim_once(&mut tx, key).await? {
             return Ok(None);
         }
@@ -159,7 +159,7 @@ impl Store {
         id: &str,
         input: ArticleInput,
     ) -> Result<Option<(Article, i64)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE articles SET title = $1, body = $2, format = $3, url = $4, locale = $5, tags = $6, updated_at = $7 WHERE id = $8")
             .bind(&input.title)
             .bind(&input.body)
@@ -187,7 +187,7 @@ impl Store {
 
     /// Deletes an article; the new version, or `None` when there was no such article.
     pub async fn delete_article(&self, id: &str) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM articles WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -206,7 +206,7 @@ impl Store {
             "SELECT {COLUMNS} FROM articles WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -218,7 +218,7 @@ impl Store {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM articles ORDER BY created_at, id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(from_row).collect()
     }

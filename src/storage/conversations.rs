@@ -98,7 +98,7 @@ impl Store {
             .bind(&conversation.verified_as)
             .bind(conversation.mode.as_str())
             .bind(&conversation.created_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(conversation)
     }
@@ -120,7 +120,7 @@ impl Store {
              FROM conversations WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref()
             .map(|row| {
@@ -148,7 +148,7 @@ impl Store {
             "SELECT {COLUMNS} FROM conversations WHERE {column} = $1"
         )))
         .bind(value)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -158,7 +158,7 @@ impl Store {
         let done = sqlx::query("UPDATE conversations SET mode = $1 WHERE id = $2")
             .bind(mode.as_str())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -50,7 +50,7 @@ impl Store {
         if self.meta("demo_store_seeded").await?.is_some() || !data_dir.is_dir() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer.begin().await.map_err(StoreError::from)?;
         if !claim_once(&mut tx, "demo_store_seeded").await? {
             // Another replica seeded it meanwhile.
             return Ok(0);
@@ -102,7 +102,7 @@ impl Store {
         )
         .bind(email)
         .bind(order_number)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?)
     }
 
@@ -113,7 +113,7 @@ impl Store {
         )
         .bind(subject)
         .bind(subject)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?)
     }
 
@@ -128,7 +128,7 @@ impl Store {
         )
         .bind(customer_id)
         .bind(number)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(doc.map(|d| serde_json::from_str(&d)).transpose()?)
     }
@@ -144,7 +144,7 @@ impl Store {
         )
         .bind(customer_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         docs.iter()
             .map(|d| serde_json::from_str(d).map_err(StoreError::from))
@@ -172,7 +172,7 @@ impl Store {
         let rows = sqlx::query(sql)
             .bind(customer_id)
             .bind(order_number)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|row| {
@@ -188,7 +188,7 @@ impl Store {
             "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = $1 RETURNING failed_lookups",
         )
         .bind(conversation_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -197,7 +197,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT failed_lookups FROM conversations WHERE id = $1")
                 .bind(conversation_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await?
                 .unwrap_or(0),
         )
@@ -212,7 +212,7 @@ impl Store {
         sqlx::query("UPDATE conversations SET verified_as = $1 WHERE id = $2")
             .bind(customer_id)
             .bind(conversation_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -112,7 +112,7 @@ impl Store {
         summary: &str,
         message_id: Option<&str>,
     ) -> Result<(Handoff, bool), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // Writing first takes the write lock, so two openers cannot both insert.
         sqlx::query("UPDATE conversations SET mode = 'human' WHERE id = $1")
             .bind(conversation_id)
@@ -162,7 +162,7 @@ impl Store {
             "SELECT {COLUMNS} FROM handoffs WHERE conversation_id = $1 AND status IN ('waiting', 'claimed')"
         )))
         .bind(conversation_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -176,7 +176,7 @@ impl Store {
             "SELECT {COLUMNS} FROM handoffs WHERE message_id = $1"
         )))
         .bind(message_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -198,7 +198,7 @@ impl Store {
             "SELECT {COLUMNS} FROM handoffs WHERE status = $1 ORDER BY created_at, id"
         )))
         .bind(status.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -209,7 +209,7 @@ impl Store {
             "SELECT {COLUMNS} FROM handoffs WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -229,7 +229,7 @@ impl Store {
         .bind(agent)
         .bind(now())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         match claimed {
             Some(row) => Ok(Ok(from_row(&row)?)),
@@ -244,7 +244,7 @@ impl Store {
         id: &str,
         to: HandoffStatus,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let closed = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = $1, updated_at = $2
              WHERE id = $3 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"

@@ -159,7 +159,7 @@ impl Store {
             )))
             .bind(conversation_id)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?,
             None => None,
         };
@@ -227,7 +227,7 @@ impl Store {
         if let Some(confidence) = message.confidence {
             insert = insert.bind(f64::from(confidence));
         }
-        Ok(insert.fetch_optional(&self.pool).await?)
+        Ok(insert.fetch_optional(&self.writer).await?)
     }
 
     /// Messages after `after_seq`, in order.
@@ -241,7 +241,7 @@ impl Store {
         )))
         .bind(conversation_id)
         .bind(after_seq)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -259,7 +259,7 @@ impl Store {
         .bind(conversation_id)
         .bind(before_seq)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
@@ -272,7 +272,7 @@ impl Store {
             "SELECT {COLUMNS} FROM messages WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -283,7 +283,7 @@ impl Store {
             "SELECT {COLUMNS} FROM messages WHERE reply_to = $1 ORDER BY seq"
         )))
         .bind(message_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(from_row).collect()
     }

@@ -61,14 +61,14 @@ impl Store {
         let conversations: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE created_at >= $1")
                 .bind(since)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reader)
                 .await?;
         let engaged: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT c.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id
              WHERE c.created_at >= $1 AND m.role = 'customer'",
         )
         .bind(since)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await?;
         let assistant_resolved: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT c.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id
@@ -76,13 +76,13 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id)",
         )
         .bind(since)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await?;
         let reasons: Vec<(String, i64)> = sqlx::query_as(
             "SELECT reason, COUNT(*) FROM handoffs WHERE created_at >= $1 GROUP BY reason",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let firsts = sqlx::query(
             "SELECT
@@ -91,7 +91,7 @@ impl Store {
              FROM conversations c WHERE c.created_at >= $1",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let mut waits: Vec<i64> = Vec::new();
         for row in &firsts {
@@ -115,7 +115,7 @@ impl Store {
              WHERE c.created_at >= $1 GROUP BY f.rating",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let rating = |r: &str| feedback.iter().find(|(k, _)| k == r).map_or(0, |(_, n)| *n);
         let citations: Vec<String> = sqlx::query_scalar(
@@ -123,7 +123,7 @@ impl Store {
              WHERE c.created_at >= $1 AND m.role = 'assistant' AND m.citations != '[]'",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let mut cited: HashMap<String, i64> = HashMap::new();
         for json in citations {
@@ -141,7 +141,7 @@ impl Store {
              FROM handoffs h WHERE h.created_at >= $1",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         let mut asked: HashMap<String, i64> = HashMap::new();
         for q in questions.into_iter().flatten() {
