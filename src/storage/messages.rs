@@ -246,18 +246,16 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// The last `limit` messages before `before_seq`, oldest first.
-    pub async fn recent_messages(
+    /// The last `limit` messages, oldest first.
+    pub async fn latest_messages(
         &self,
         conversation_id: &str,
-        before_seq: i64,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"
         )))
         .bind(conversation_id)
-        .bind(before_seq)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.reader)
         .await?;
