@@ -57,15 +57,14 @@ pub struct Timings {
 /// cancel it.
 pub async fn post_customer_message(
     state: &Arc<AppState>,
-    conversation: &Conversation,
+    conversation: Conversation,
     text: &str,
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    // Reading the conversation and searching need nothing stored: both run while the message
-    // is written. (For a repeated message, a human-only channel, or a turn that ends before it
-    // needs passages, the search goes unused.)
-    let early_context = start_context(state, &conversation.id);
+    // Searching needs nothing stored: it runs while the message is written. (For a repeated
+    // message, a human-only channel, or a turn that ends before it needs passages, its
+    // result goes unused.)
     let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
     let started = Instant::now();
     let appended = state
@@ -96,11 +95,9 @@ pub async fn post_customer_message(
                 let started = Instant::now();
                 let result = run(
                     &turn_state,
+                    &conversation,
                     &customer_message,
-                    Early {
-                        context: early_context,
-                        search: early_search,
-                    },
+                    early_search,
                     &tx,
                     &mut timings,
                 )
@@ -108,7 +105,7 @@ pub async fn post_customer_message(
                 turn_state.metrics.observe(Step::Turn, started.elapsed());
                 let _ = tx.send(TurnEvent::Timings(timings));
                 if let Err(error) = result {
-                    tracing::error!(%error, conversation = %customer_message.conversation_id, "turn failed");
+                    tracing::error!(%error, conversation = %conversation.id, "turn failed");
                     let _ = tx.send(TurnEvent::Error {
                         code: "store_unavailable",
                         message: "The reply could not be saved; please try again.".into(),
@@ -129,37 +126,33 @@ pub(super) struct Draft {
     pub handoff: Option<HandoffReason>,
 }
 
-/// The reads a turn starts when its message arrives.
-struct Early {
-    context: ContextRead,
-    search: Option<Search>,
-}
-
-#[tracing::instrument(skip_all, fields(conversation = %message.conversation_id, seq = message.seq))]
+#[tracing::instrument(skip_all, fields(conversation = %conversation.id, seq = message.seq))]
 async fn run(
     state: &Arc<AppState>,
+    conversation: &Conversation,
     message: &Message,
-    early: Early,
+    early_search: Option<Search>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
-    let context = match early.context.await {
-        Ok(context) => context?,
-        Err(_) => read_context(state, &message.conversation_id).await?,
-    };
-    let Context {
-        conversation,
-        channel_human_only,
-        latest,
-    } = context.ok_or(sqlx::Error::RowNotFound)?;
+    // Both read once, fresh (after the message is stored), side by side: the conversation,
+    // since an agent may have switched the mode, or a signed identity or an earlier turn
+    // verified the customer, since it was loaded; and the messages before this one, which
+    // serve the triggers, the model's history and the account router.
+    let window = TRIGGER_WINDOW.max(state.settings.chat.history_messages);
+    let (fresh, recent) = tokio::try_join!(
+        state.store.conversation_and_channel_mode(&conversation.id),
+        state
+            .store
+            .recent_messages(&conversation.id, message.seq, window),
+    )?;
+    let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
         state.events.publish_message(message, To::Agents);
         return Ok(());
     }
-    // One read serves the triggers, the model's history and the account router.
-    let recent = history(&latest, message.seq, context_window(state));
-    let earlier = last(recent, TRIGGER_WINDOW);
+    let earlier = last(&recent, TRIGGER_WINDOW);
     if let Some((reason, text)) = triggers::before_answer(&message.text, earlier) {
         let draft = Draft {
             text: text.to_owned(),
@@ -172,8 +165,8 @@ async fn run(
     }
     let draft = match &state.llm {
         Some(llm) => {
-            let hits = retrieve(state, &message.text, early.search, timings).await;
-            let history = last(recent, state.settings.chat.history_messages);
+            let hits = retrieve(state, &message.text, early_search, timings).await;
+            let history = last(&recent, state.settings.chat.history_messages);
             let asked = model::Asked {
                 conversation,
                 message,
@@ -182,7 +175,7 @@ async fn run(
             };
             model::generate(state, llm, asked, tx, &mut timings.model).await?
         }
-        None => match account::answer(state, conversation, message, recent).await? {
+        None => match account::answer(state, conversation, message, &recent).await? {
             Some(reply) => Draft {
                 text: reply.text,
                 citations: Vec::new(),
@@ -191,7 +184,7 @@ async fn run(
                 handoff: reply.handoff,
             },
             None => {
-                let hits = retrieve(state, &message.text, early.search, timings).await;
+                let hits = retrieve(state, &message.text, early_search, timings).await;
                 let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
                 let evidence = if reply.citations.is_empty() {
                     0.0
@@ -258,52 +251,6 @@ async fn finish(
     Ok(())
 }
 
-/// What a turn reads besides its message: the conversation as it is now (an agent may have
-/// switched the mode, or the customer been verified, since it was loaded), whether its channel
-/// is human-only, and its latest messages, oldest first.
-struct Context {
-    conversation: Conversation,
-    channel_human_only: bool,
-    latest: Vec<Message>,
-}
-
-/// The turn's context, read while the customer's message is stored.
-type ContextRead = JoinHandle<Result<Option<Context>, StoreError>>;
-
-fn start_context(state: &Arc<AppState>, conversation_id: &str) -> ContextRead {
-    let task_state = state.clone();
-    let id = conversation_id.to_owned();
-    state
-        .tasks
-        .spawn(async move { read_context(&task_state, &id).await })
-}
-
-/// None when the conversation does not exist.
-async fn read_context(
-    state: &AppState,
-    conversation_id: &str,
-) -> Result<Option<Context>, StoreError> {
-    let store = &state.store;
-    // One more than the window: the message being stored may be among them.
-    let (conversation, latest) = tokio::try_join!(
-        store.conversation_and_channel_mode(conversation_id),
-        store.latest_messages(conversation_id, context_window(state) + 1),
-    )?;
-    Ok(
-        conversation.map(|(conversation, channel_human_only)| Context {
-            conversation,
-            channel_human_only,
-            latest,
-        }),
-    )
-}
-
-/// How many earlier messages a turn looks at: the triggers' window or the model's history,
-/// whichever is longer.
-fn context_window(state: &AppState) -> usize {
-    TRIGGER_WINDOW.max(state.settings.chat.history_messages)
-}
-
 /// A help-center search started when the message arrives, so it runs while the message is
 /// stored and the conversation re-read; its passages and how long it took.
 type Search = JoinHandle<(Vec<Hit>, Duration)>;
@@ -358,34 +305,7 @@ async fn search(state: &AppState, question: &str) -> (Vec<Hit>, Duration) {
 /// Earlier messages the handoff triggers look at (repeats, failed turns).
 const TRIGGER_WINDOW: usize = 12;
 
-/// The last `n` messages before `seq`. The latest messages may have been read before or after
-/// the message numbered `seq` was stored: only what came before it is history.
-fn history(latest: &[Message], seq: i64, n: usize) -> &[Message] {
-    last(&latest[..latest.partition_point(|m| m.seq < seq)], n)
-}
-
 /// The last `n` of `messages` (oldest first).
 pub(super) fn last(messages: &[Message], n: usize) -> &[Message] {
     &messages[messages.len().saturating_sub(n)..]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn seqs(messages: &[Message]) -> Vec<i64> {
-        messages.iter().map(|m| m.seq).collect()
-    }
-
-    #[test]
-    fn history_is_what_came_before_the_message_whether_or_not_the_read_saw_it() {
-        let read_after: Vec<Message> = (3..=7)
-            .map(|seq| Message::for_test(seq, Role::Customer, "hi"))
-            .collect();
-        assert_eq!(seqs(history(&read_after, 7, 3)), [4, 5, 6]);
-        assert_eq!(seqs(history(&read_after, 7, 10)), [3, 4, 5, 6]);
-        let read_before = &read_after[..4];
-        assert_eq!(seqs(history(read_before, 7, 3)), [4, 5, 6]);
-        assert_eq!(seqs(history(&[], 1, 3)), Vec::<i64>::new());
-    }
 }

@@ -184,12 +184,14 @@ impl Store {
 
     /// Counts a failed identity check or not-found lookup; returns the new count.
     pub async fn count_failed_lookup(&self, conversation_id: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        // All rows, not one: see "reading a write to the end" in the module docs.
+        let counts: Vec<i64> = sqlx::query_scalar(
             "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = $1 RETURNING failed_lookups",
         )
         .bind(conversation_id)
-        .fetch_one(&self.writer)
-        .await?)
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(counts.into_iter().next().ok_or(sqlx::Error::RowNotFound)?)
     }
 
     /// Failed lookups so far in a conversation.

@@ -229,10 +229,11 @@ impl Store {
         .bind(agent)
         .bind(now())
         .bind(id)
-        .fetch_optional(&self.writer)
+        // All rows, not one: see "reading a write to the end" in the module docs.
+        .fetch_all(&self.writer)
         .await?;
-        match claimed {
-            Some(row) => Ok(Ok(from_row(&row)?)),
+        match claimed.first() {
+            Some(row) => Ok(Ok(from_row(row)?)),
             None => self.conflict(id).await,
         }
     }

@@ -227,7 +227,9 @@ impl Store {
         if let Some(confidence) = message.confidence {
             insert = insert.bind(f64::from(confidence));
         }
-        Ok(insert.fetch_optional(&self.writer).await?)
+        // All rows, not one: see "reading a write to the end" in the module docs.
+        let seqs: Vec<i64> = insert.fetch_all(&self.writer).await?;
+        Ok(seqs.into_iter().next())
     }
 
     /// Messages after `after_seq`, in order.
@@ -246,16 +248,18 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// The last `limit` messages, oldest first.
-    pub async fn latest_messages(
+    /// The last `limit` messages before `before_seq`, oldest first.
+    pub async fn recent_messages(
         &self,
         conversation_id: &str,
+        before_seq: i64,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
         )))
         .bind(conversation_id)
+        .bind(before_seq)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.reader)
         .await?;
@@ -284,5 +288,60 @@ impl Store {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Executor;
+
+    use super::*;
+    use crate::storage::NewConversation;
+
+    /// A failed commit is an error, not a stored message: the insert commits when its
+    /// statement finishes, after the row with its number is already out.
+    #[tokio::test]
+    async fn a_message_whose_commit_fails_is_an_error_and_not_stored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let conversation = store
+            .create_conversation(NewConversation {
+                channel: "web".into(),
+                locale: None,
+                customer: Default::default(),
+                verified_as: None,
+                token_hash: "hash".into(),
+            })
+            .await
+            .expect("conversation");
+        // A reference checked only at commit, which every message insert now breaks.
+        store
+            .writer
+            .execute(
+                "CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);
+                 CREATE TABLE nowhere (id TEXT PRIMARY KEY);
+                 CREATE TRIGGER breaks_commit AFTER INSERT ON messages
+                 BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); END;",
+            )
+            .await
+            .expect("test schema");
+
+        let appended = store
+            .append_customer_message(&conversation.id, "Hello?", None)
+            .await;
+        assert!(appended.is_err(), "{appended:?}");
+        let reply = NewMessage {
+            role: Role::Assistant,
+            text: "Hi!".into(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: Some(0.9),
+            author: None,
+            reply_to: None,
+        };
+        let appended = store.append_message(&conversation.id, reply).await;
+        assert!(appended.is_err(), "{appended:?}");
+        let stored = store.messages(&conversation.id, 0).await.expect("messages");
+        assert!(stored.is_empty(), "{stored:?}");
     }
 }

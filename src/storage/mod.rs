@@ -7,7 +7,14 @@
 //! Every write that acknowledges something to a caller is committed before it returns, so a
 //! killed process loses nothing it has answered for. Writes that must not race (next message
 //! number, opening a handoff, claiming one, one-time imports) lock or conditionally update a
-//! row first, which serializes them on either backend, across replicas included.
+//! row first, or number a message in the statement that inserts it (on SQLite under the one
+//! writer connection; on PostgreSQL its trigger locks the conversation's row), which
+//! serializes them on either backend, across replicas included.
+//!
+//! Reading a write to the end: a single `INSERT`/`UPDATE … RETURNING` outside a transaction
+//! commits when the statement finishes, after its first row is out. sqlx's `fetch_one` and
+//! `fetch_optional` stop at that row and drop what follows (on SQLite, the statement's reset,
+//! where a failed commit shows), so such writes use `fetch_all`, which reports it.
 
 mod articles;
 mod conversations;
@@ -88,6 +95,7 @@ impl Store {
                     .connect(file.clone().create_if_missing(true).to_url_lossy().as_str())
                     .await?;
                 sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+                // `mode=ro`: with `create_if_missing` the URL would ask for read-write instead.
                 let reader = AnyPoolOptions::new()
                     .max_connections(4)
                     .test_before_acquire(false)
@@ -98,9 +106,13 @@ impl Store {
         }
     }
 
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers, on a read connection and on the writer (for `/readyz`).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+        let ping = |pool| sqlx::query("SELECT 1").execute(pool);
+        matches!(
+            tokio::join!(ping(&self.reader), ping(&self.writer)),
+            (Ok(_), Ok(_))
+        )
     }
 
     /// Sends a PostgreSQL notification to every replica listening on `channel` (payloads stay
