@@ -131,7 +131,8 @@ impl Store {
         &self,
         inputs: Vec<ArticleInput>,
     ) -> Result<(Vec<Article>, i64), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
         let inserted = insert(&mut tx, inputs).await?;
         tx.commit().await?;
         Ok(inserted)
@@ -144,7 +145,8 @@ impl Store {
         key: &str,
         inputs: Vec<ArticleInput>,
     ) -> Result<Option<(Vec<Article>, i64)>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
         if !claim_once(&mut tx, key).await? {
             return Ok(None);
         }
@@ -159,7 +161,8 @@ impl Store {
         id: &str,
         input: ArticleInput,
     ) -> Result<Option<(Article, i64)>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query("UPDATE articles SET title = $1, body = $2, format = $3, url = $4, locale = $5, tags = $6, updated_at = $7 WHERE id = $8")
             .bind(&input.title)
             .bind(&input.body)
@@ -187,7 +190,8 @@ impl Store {
 
     /// Deletes an article; the new version, or `None` when there was no such article.
     pub async fn delete_article(&self, id: &str) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
         let done = sqlx::query("DELETE FROM articles WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

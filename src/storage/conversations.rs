@@ -98,7 +98,7 @@ impl Store {
             .bind(&conversation.verified_as)
             .bind(conversation.mode.as_str())
             .bind(&conversation.created_at)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.acquire().await?)
             .await?;
         Ok(conversation)
     }
@@ -158,7 +158,7 @@ impl Store {
         let done = sqlx::query("UPDATE conversations SET mode = $1 WHERE id = $2")
             .bind(mode.as_str())
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.acquire().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }

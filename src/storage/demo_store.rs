@@ -50,7 +50,8 @@ impl Store {
         if self.meta("demo_store_seeded").await?.is_some() || !data_dir.is_dir() {
             return Ok(0);
         }
-        let mut tx = self.writer.begin().await.map_err(StoreError::from)?;
+        let mut writer = self.writer.acquire().await.map_err(StoreError::from)?;
+        let mut tx = writer.begin().await.map_err(StoreError::from)?;
         if !claim_once(&mut tx, "demo_store_seeded").await? {
             // Another replica seeded it meanwhile.
             return Ok(0);
@@ -189,7 +190,7 @@ impl Store {
             "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = $1 RETURNING failed_lookups",
         )
         .bind(conversation_id)
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *self.writer.acquire().await?)
         .await?;
         Ok(counts.into_iter().next().ok_or(sqlx::Error::RowNotFound)?)
     }
@@ -214,7 +215,7 @@ impl Store {
         sqlx::query("UPDATE conversations SET verified_as = $1 WHERE id = $2")
             .bind(customer_id)
             .bind(conversation_id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.acquire().await?)
             .await?;
         Ok(())
     }

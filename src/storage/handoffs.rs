@@ -112,7 +112,8 @@ impl Store {
         summary: &str,
         message_id: Option<&str>,
     ) -> Result<(Handoff, bool), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
         // Writing first takes the write lock, so two openers cannot both insert.
         sqlx::query("UPDATE conversations SET mode = 'human' WHERE id = $1")
             .bind(conversation_id)
@@ -230,7 +231,7 @@ impl Store {
         .bind(now())
         .bind(id)
         // All rows, not one: see "reading a write to the end" in the module docs.
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *self.writer.acquire().await?)
         .await?;
         match claimed.first() {
             Some(row) => Ok(Ok(from_row(row)?)),
@@ -245,7 +246,8 @@ impl Store {
         id: &str,
         to: HandoffStatus,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
         let closed = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = $1, updated_at = $2
              WHERE id = $3 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"

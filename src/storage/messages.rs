@@ -228,7 +228,7 @@ impl Store {
             insert = insert.bind(f64::from(confidence));
         }
         // All rows, not one: see "reading a write to the end" in the module docs.
-        let seqs: Vec<i64> = insert.fetch_all(&self.writer).await?;
+        let seqs: Vec<i64> = insert.fetch_all(&mut *self.writer.acquire().await?).await?;
         Ok(seqs.into_iter().next())
     }
 
@@ -315,8 +315,8 @@ mod tests {
             .await
             .expect("conversation");
         // A reference checked only at commit, which every message insert now breaks.
-        store
-            .writer
+        let mut writer = store.writer.acquire().await.expect("writer");
+        writer
             .execute(
                 "CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);
                  CREATE TABLE nowhere (id TEXT PRIMARY KEY);
@@ -325,6 +325,7 @@ mod tests {
             )
             .await
             .expect("test schema");
+        drop(writer);
 
         let appended = store
             .append_customer_message(&conversation.id, "Hello?", None)

@@ -22,10 +22,16 @@ mod demo_store;
 mod handoffs;
 mod messages;
 mod reports;
+mod writer;
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
-use sqlx::{ConnectOptions, Executor, any::AnyPoolOptions, sqlite::SqliteConnectOptions};
+use sqlx::{
+    AnyConnection, ConnectOptions, Connection, Executor, any::AnyPoolOptions,
+    sqlite::SqliteConnectOptions,
+};
+use tokio::sync::Mutex;
+use writer::Writer;
 
 pub use articles::{Article, ArticleInput, Format};
 pub use conversations::{Conversation, Customer, Mode, NewConversation};
@@ -49,15 +55,13 @@ pub enum StoreError {
 
 /// A handle to the database; cheap to clone.
 ///
-/// Writes go through `writer`, reads through `reader`. On SQLite the writer is one connection,
-/// so writes queue for it in order; SQLite itself would make a writer that finds the file
-/// locked sleep and retry (for 1, 2, 5, 10 ms and more), which puts tens of milliseconds on a
-/// busy chat's slowest turns. Readers are read-only connections beside it (WAL lets them read
-/// while it writes). On PostgreSQL both are the same pool.
+/// Writes go through `writer` (see [`writer`]), reads through `reader`: on SQLite read-only
+/// connections beside the one writer (WAL lets them read while it writes); on PostgreSQL the
+/// same pool as the writer.
 #[derive(Clone, Debug)]
 pub struct Store {
     reader: sqlx::AnyPool,
-    writer: sqlx::AnyPool,
+    writer: Arc<Writer>,
 }
 
 impl Store {
@@ -74,44 +78,43 @@ impl Store {
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
                 Ok(Self {
                     reader: pool.clone(),
-                    writer: pool,
+                    writer: Arc::new(Writer::Pool(pool)),
                 })
             }
             None => {
                 std::fs::create_dir_all(data_dir)?;
                 let file = SqliteConnectOptions::new().filename(data_dir.join("frontdesk.db"));
-                let writer = AnyPoolOptions::new()
-                    .max_connections(1)
-                    // An embedded file does not drop connections; a ping on every acquire
-                    // would only add a round trip to the connection's thread.
-                    .test_before_acquire(false)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(file.clone().create_if_missing(true).to_url_lossy().as_str())
+                let url = file.clone().create_if_missing(true).to_url_lossy();
+                let mut writer = AnyConnection::connect(url.as_str()).await?;
+                writer
+                    .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
                     .await?;
-                sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&mut writer)
+                    .await?;
                 // `mode=ro`: with `create_if_missing` the URL would ask for read-write instead.
                 let reader = AnyPoolOptions::new()
                     .max_connections(4)
                     .test_before_acquire(false)
                     .connect(file.read_only(true).to_url_lossy().as_str())
                     .await?;
-                Ok(Self { reader, writer })
+                Ok(Self {
+                    reader,
+                    writer: Arc::new(Writer::One(Mutex::new(writer))),
+                })
             }
         }
     }
 
     /// Whether the database answers, on a read connection and on the writer (for `/readyz`).
     pub async fn ping(&self) -> bool {
-        let ping = |pool| sqlx::query("SELECT 1").execute(pool);
+        let write = async {
+            let mut connection = self.writer.acquire().await?;
+            connection.ping().await
+        };
         matches!(
-            tokio::join!(ping(&self.reader), ping(&self.writer)),
-            (Ok(_), Ok(_))
+            tokio::join!(sqlx::query("SELECT 1").execute(&self.reader), write),
+            (Ok(_), Ok(()))
         )
     }
 
@@ -159,7 +162,7 @@ impl Store {
             .bind(rating)
             .bind(comment)
             .bind(now())
-            .execute(&self.writer)
+            .execute(&mut *self.writer.acquire().await?)
             .await?;
         Ok(())
     }
@@ -223,7 +226,7 @@ impl Store {
         )
         .bind(name)
         .bind(i64::from(human_only))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(Channel {
             name: name.to_owned(),
