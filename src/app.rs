@@ -61,7 +61,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// For outgoing calls other than the model's (webhooks).
     pub http: reqwest::Client,
-    /// Turns and other background work, awaited at shutdown.
+    /// Connections, turns and other background work, awaited at shutdown.
     pub tasks: TaskTracker,
     /// Cancelled at shutdown, so endless streams end and the server can drain.
     pub shutdown: CancellationToken,
@@ -153,7 +153,7 @@ impl App {
     }
 
     /// Serves until `signal` completes, then stops accepting, ends open streams and waits
-    /// (up to a timeout each) for open responses and in-flight turns.
+    /// (up to one timeout for all) for open responses and in-flight turns.
     pub async fn serve(self, signal: impl std::future::Future<Output = ()> + Send + 'static) {
         let state = self.state;
         let shutdown = state.shutdown.clone();
@@ -163,13 +163,14 @@ impl App {
             shutdown.cancel();
         });
         let router = http::router(state.clone());
-        http::server::serve(self.listener, router, state.shutdown.clone(), DRAIN_TIMEOUT).await;
+        // Connections run on the turns' tracker, so one wait drains both.
+        http::server::serve(self.listener, router, state.shutdown.clone(), &state.tasks).await;
         state.tasks.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, state.tasks.wait())
             .await
             .is_err()
         {
-            tracing::warn!("some turns did not finish before the drain timeout");
+            tracing::warn!("some responses or turns did not finish before the drain timeout");
         }
     }
 }

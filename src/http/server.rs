@@ -15,17 +15,17 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
 
-/// Accepts connections until `shutdown` is cancelled, then lets each connection finish its
-/// current response, waiting at most `drain` for them.
+/// Accepts connections until `shutdown` is cancelled. Each connection runs on `connections`
+/// and, once `shutdown` is cancelled, finishes its current response and closes; the caller
+/// waits for them there.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
-    drain: Duration,
+    connections: &TaskTracker,
 ) {
     let mut http = http1::Builder::new();
     http.half_close(true);
-    let connections = TaskTracker::new();
     loop {
         let tcp = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -65,14 +65,6 @@ pub async fn serve(
                 tracing::debug!(%error, "connection ended with an error");
             }
         });
-    }
-    drop(listener);
-    connections.close();
-    if tokio::time::timeout(drain, connections.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections were still answering at the drain timeout");
     }
 }
 
