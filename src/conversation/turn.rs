@@ -57,7 +57,7 @@ pub struct Timings {
 /// cancel it.
 pub async fn post_customer_message(
     state: &Arc<AppState>,
-    conversation: Conversation,
+    conversation: &Conversation,
     text: &str,
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
@@ -95,7 +95,6 @@ pub async fn post_customer_message(
                 let started = Instant::now();
                 let result = run(
                     &turn_state,
-                    &conversation,
                     &customer_message,
                     early_search,
                     &tx,
@@ -105,7 +104,7 @@ pub async fn post_customer_message(
                 turn_state.metrics.observe(Step::Turn, started.elapsed());
                 let _ = tx.send(TurnEvent::Timings(timings));
                 if let Err(error) = result {
-                    tracing::error!(%error, conversation = %conversation.id, "turn failed");
+                    tracing::error!(%error, conversation = %customer_message.conversation_id, "turn failed");
                     let _ = tx.send(TurnEvent::Error {
                         code: "store_unavailable",
                         message: "The reply could not be saved; please try again.".into(),
@@ -126,10 +125,9 @@ pub(super) struct Draft {
     pub handoff: Option<HandoffReason>,
 }
 
-#[tracing::instrument(skip_all, fields(conversation = %conversation.id, seq = message.seq))]
+#[tracing::instrument(skip_all, fields(conversation = %message.conversation_id, seq = message.seq))]
 async fn run(
     state: &Arc<AppState>,
-    conversation: &Conversation,
     message: &Message,
     early_search: Option<Search>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
@@ -137,14 +135,16 @@ async fn run(
 ) -> Result<(), StoreError> {
     // Both read once, fresh (after the message is stored), side by side: the conversation,
     // since an agent may have switched the mode, or a signed identity or an earlier turn
-    // verified the customer, since it was loaded; and the messages before this one, which
-    // serve the triggers, the model's history and the account router.
+    // verified the customer, since the request loaded it; and the messages before this one,
+    // which serve the triggers, the model's history and the account router.
     let window = TRIGGER_WINDOW.max(state.settings.chat.history_messages);
     let (fresh, recent) = tokio::try_join!(
-        state.store.conversation_and_channel_mode(&conversation.id),
         state
             .store
-            .recent_messages(&conversation.id, message.seq, window),
+            .conversation_and_channel_mode(&message.conversation_id),
+        state
+            .store
+            .recent_messages(&message.conversation_id, message.seq, window),
     )?;
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;

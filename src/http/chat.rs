@@ -195,7 +195,7 @@ pub async fn post_message(
     let conversation = load(&state, &caller, &id).await?;
     let (message, events) = post_customer_message(
         &state,
-        conversation,
+        &conversation,
         text,
         body.client_message_id.as_deref(),
     )
