@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{ADMIN_KEY, read_sse_until, spawn_app};
+use crate::helpers::{ADMIN_KEY, read_sse_until, seqs, spawn_app};
 
 #[tokio::test]
 async fn answers_from_the_help_center_with_a_citation_without_a_model() {
@@ -129,13 +129,7 @@ async fn messages_are_listed_in_order_after_a_given_seq() {
         .await
         .expect("list");
     let body: serde_json::Value = response.json().await.expect("json");
-    let seqs: Vec<i64> = body["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter_map(|m| m["seq"].as_i64())
-        .collect();
-    assert_eq!(seqs, vec![3, 4]);
+    assert_eq!(seqs(body["messages"].as_array().expect("messages")), [3, 4]);
 }
 
 #[tokio::test]

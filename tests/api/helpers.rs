@@ -532,3 +532,8 @@ pub fn server_timing(response: &reqwest::Response) -> HashMap<String, f64> {
         .filter_map(|(name, ms)| Some((name.to_owned(), ms.parse().ok()?)))
         .collect()
 }
+
+/// The `seq` of each message, in order.
+pub fn seqs(messages: &[Value]) -> Vec<i64> {
+    messages.iter().filter_map(|m| m["seq"].as_i64()).collect()
+}

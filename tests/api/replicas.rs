@@ -9,7 +9,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    Binary, agent, create_database, postgres_database, postgres_server, read_sse_until,
+    Binary, agent, create_database, postgres_database, postgres_server, read_sse_until, seqs,
     start_binary,
 };
 
@@ -58,13 +58,7 @@ async fn a_conversation_and_its_handoff_cross_replicas_live() {
         .await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["message"]["seq"], 3);
-    let seqs: Vec<i64> = a
-        .messages(&chat)
-        .await
-        .iter()
-        .filter_map(|m| m["seq"].as_i64())
-        .collect();
-    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert_eq!(seqs(&a.messages(&chat).await), [1, 2, 3, 4]);
 
     // Consoles on both replicas follow the queue; the customer's stream is open on A.
     let feed_b = b.agent_stream().await;
@@ -160,13 +154,7 @@ async fn claims_and_retries_race_safely_across_replicas() {
     // The duplicate took no number: the next message follows without a gap (a gap would send
     // every open stream a needless resync).
     a.say(&chat, json!({"text": "Thanks!"})).await;
-    let seqs: Vec<i64> = b
-        .messages(&chat)
-        .await
-        .iter()
-        .filter_map(|m| m["seq"].as_i64())
-        .collect();
-    assert_eq!(seqs, (1..=4).collect::<Vec<_>>());
+    assert_eq!(seqs(&b.messages(&chat).await), [1, 2, 3, 4]);
 }
 
 #[tokio::test]
