@@ -185,14 +185,16 @@ impl Store {
 
     /// Counts a failed identity check or not-found lookup; returns the new count.
     pub async fn count_failed_lookup(&self, conversation_id: &str) -> Result<i64, StoreError> {
-        // All rows, not one: see "reading a write to the end" in the module docs.
-        let counts: Vec<i64> = sqlx::query_scalar(
+        let write = sqlx::query(
             "UPDATE conversations SET failed_lookups = failed_lookups + 1 WHERE id = $1 RETURNING failed_lookups",
         )
-        .bind(conversation_id)
-        .fetch_all(&mut *self.writer.acquire().await?)
-        .await?;
-        Ok(counts.into_iter().next().ok_or(sqlx::Error::RowNotFound)?)
+        .bind(conversation_id);
+        let row = self
+            .writer
+            .returning(write)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Ok(row.try_get("failed_lookups")?)
     }
 
     /// Failed lookups so far in a conversation.

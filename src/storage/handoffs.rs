@@ -222,19 +222,16 @@ impl Store {
         id: &str,
         agent: &str,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
-        let claimed = sqlx::query(AssertSqlSafe(format!(
+        let claim = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = 'claimed', claimed_by = $1, updated_at = $2
              WHERE id = $3 AND (status = 'waiting' OR (status = 'claimed' AND claimed_by = $1))
              RETURNING {COLUMNS}"
         )))
         .bind(agent)
         .bind(now())
-        .bind(id)
-        // All rows, not one: see "reading a write to the end" in the module docs.
-        .fetch_all(&mut *self.writer.acquire().await?)
-        .await?;
-        match claimed.first() {
-            Some(row) => Ok(Ok(from_row(row)?)),
+        .bind(id);
+        match self.writer.returning(claim).await? {
+            Some(row) => Ok(Ok(from_row(&row)?)),
             None => self.conflict(id).await,
         }
     }

@@ -209,7 +209,7 @@ impl Store {
             Some(_) => (", confidence", ", $11"),
             None => ("", ""),
         };
-        let mut insert = sqlx::query_scalar(AssertSqlSafe(format!(
+        let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to, client_message_id{column}) \
              SELECT $1, id, last_seq + 1, $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
              ON CONFLICT (conversation_id, client_message_id) DO NOTHING RETURNING seq"
@@ -227,9 +227,8 @@ impl Store {
         if let Some(confidence) = message.confidence {
             insert = insert.bind(f64::from(confidence));
         }
-        // All rows, not one: see "reading a write to the end" in the module docs.
-        let seqs: Vec<i64> = insert.fetch_all(&mut *self.writer.acquire().await?).await?;
-        Ok(seqs.into_iter().next())
+        let row = self.writer.returning(insert).await?;
+        Ok(row.map(|row| row.try_get("seq")).transpose()?)
     }
 
     /// Messages after `after_seq`, in order.

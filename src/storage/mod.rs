@@ -10,11 +10,8 @@
 //! row first, or number a message in the statement that inserts it (on SQLite under the one
 //! writer connection; on PostgreSQL its trigger locks the conversation's row), which
 //! serializes them on either backend, across replicas included.
-//!
-//! Reading a write to the end: a single `INSERT`/`UPDATE … RETURNING` outside a transaction
-//! commits when the statement finishes, after its first row is out. sqlx's `fetch_one` and
-//! `fetch_optional` stop at that row and drop what follows (on SQLite, the statement's reset,
-//! where a failed commit shows), so such writes use `fetch_all`, which reports it.
+//! A single write with `RETURNING` outside a transaction goes through `Writer::returning`,
+//! which reads it to the end, so a failed commit is reported.
 
 mod articles;
 mod conversations;

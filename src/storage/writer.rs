@@ -7,7 +7,10 @@
 
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{AnyConnection, AnyPool, Connection, Transaction, pool::PoolConnection};
+use sqlx::{
+    AnyConnection, AnyPool, Connection, Execute, Executor, Transaction, any::AnyRow,
+    pool::PoolConnection,
+};
 use tokio::sync::{Mutex, MutexGuard};
 
 #[derive(Debug)]
@@ -29,6 +32,18 @@ impl Writer {
             Writer::Pool(pool) => WriteConnection::Pooled(pool.acquire().await?),
             Writer::One(connection) => WriteConnection::One(connection.lock().await),
         })
+    }
+
+    /// Runs one `INSERT`/`UPDATE … RETURNING` outside a transaction and returns its first row.
+    /// Such a statement commits when it finishes, after its first row is out; sqlx's
+    /// `fetch_one` and `fetch_optional` stop at that row and drop what follows (on SQLite the
+    /// statement's reset, where a failed commit shows), so this reads it to the end.
+    pub(super) async fn returning<'q>(
+        &self,
+        write: impl Execute<'q, sqlx::Any> + 'q,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let mut connection = self.acquire().await?;
+        Ok(connection.fetch_all(write).await?.into_iter().next())
     }
 }
 
