@@ -48,6 +48,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// The CPU time a process has used so far (user and system), from `/proc/{pid}/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line (11 and 12 after the name), in ticks
+    // of 1/100 s (USER_HZ on Linux).
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -111,6 +128,7 @@ async fn main() {
     for _ in 0..total.div_ceil(QUESTIONS.len()).max(1) {
         chats.push(new_conversation().await);
     }
+    let cpu_before = cpu_time(pid);
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let mut tasks = Vec::with_capacity(total);
@@ -149,6 +167,8 @@ async fn main() {
                 server: timing("total"),
                 store: timing("store"),
                 retrieve: timing("retrieve"),
+                context: timing("context"),
+                reply: timing("reply"),
             })
         }));
     }
@@ -161,11 +181,17 @@ async fn main() {
         }
     }
     let wall = started.elapsed();
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
     println!(
         "turns: {} answered, {failures} failed or unanswered in {:.1} s = {:.0} turns/s (target {rate}/s)",
         turns.len(),
         wall.as_secs_f64(),
         turns.len() as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "service CPU: {:.2} s in all, {:.2} ms per turn",
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e3 / total.max(1) as f64
     );
     let report = |what: &str, of: &dyn Fn(&Turn) -> Duration| {
         let mut values: Vec<Duration> = turns.iter().map(of).collect();
@@ -192,6 +218,17 @@ async fn main() {
     );
     report("  storing the message", &|t| t.store);
     report("  retrieval (alongside the store)", &|t| t.retrieve);
+    report("  reading the conversation and its latest messages", &|t| {
+        t.context
+    });
+    report("  storing the reply", &|t| t.reply);
+    report(
+        "  the rest (request time - model - the steps above)",
+        &|t| {
+            t.server
+                .saturating_sub(t.model + t.store.max(t.retrieve) + t.context + t.reply)
+        },
+    );
 
     let metrics = metrics_text(&client, &base).await;
     for step in ["store", "retrieve", "llm_first_token", "llm_total", "turn"] {
@@ -257,6 +294,8 @@ struct Turn {
     server: Duration,
     store: Duration,
     retrieve: Duration,
+    context: Duration,
+    reply: Duration,
 }
 
 /// The service's `/metrics` page.

@@ -45,8 +45,12 @@ pub struct Timings {
     pub store: Duration,
     /// Searching the help center.
     pub retrieve: Duration,
+    /// Reading the conversation and its latest messages, after the store.
+    pub context: Duration,
     /// Waiting on the model, summed over its calls.
     pub model: Duration,
+    /// Storing the reply.
+    pub reply: Duration,
     /// Opening a handoff, the model-written summary included.
     pub handoff: Duration,
 }
@@ -138,6 +142,7 @@ async fn run(
     // verified the customer, since the request loaded it; and the messages before this one,
     // which serve the triggers, the model's history and the account router.
     let window = TRIGGER_WINDOW.max(state.settings.chat.history_messages);
+    let started = Instant::now();
     let (fresh, recent) = tokio::try_join!(
         state
             .store
@@ -146,6 +151,7 @@ async fn run(
             .store
             .recent_messages(&message.conversation_id, message.seq, window),
     )?;
+    timings.context = started.elapsed();
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
@@ -225,6 +231,7 @@ async fn finish(
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
     state.metrics.reply(draft.confidence);
+    let started = Instant::now();
     let reply = state
         .store
         .append_message(
@@ -240,6 +247,7 @@ async fn finish(
             },
         )
         .await?;
+    timings.reply = started.elapsed();
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {

@@ -241,10 +241,12 @@ pub async fn post_message(
 fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let value = format!(
-        "store;dur={:.3}, retrieve;dur={:.3}, model;dur={:.3}, handoff;dur={:.3}, total;dur={:.3}",
+        "store;dur={:.3}, retrieve;dur={:.3}, context;dur={:.3}, model;dur={:.3}, reply;dur={:.3}, handoff;dur={:.3}, total;dur={:.3}",
         ms(timings.store),
         ms(timings.retrieve),
+        ms(timings.context),
         ms(timings.model),
+        ms(timings.reply),
         ms(timings.handoff),
         ms(total)
     );
