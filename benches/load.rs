@@ -233,7 +233,15 @@ async fn main() {
     );
 
     let metrics = metrics_text(&client, &base).await;
-    for step in ["store", "retrieve", "llm_first_token", "llm_total", "turn"] {
+    for step in [
+        "store",
+        "retrieve",
+        "context",
+        "llm_first_token",
+        "llm_total",
+        "reply",
+        "turn",
+    ] {
         let value = |kind: &str| {
             metrics
                 .lines()

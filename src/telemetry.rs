@@ -23,18 +23,22 @@ const BUCKETS: &[f64] = &[
 pub enum Step {
     Store,
     Retrieve,
+    Context,
     Actions,
     LlmFirstToken,
     LlmTotal,
+    Reply,
     Turn,
 }
 
-const STEPS: [(Step, &str); 6] = [
+const STEPS: [(Step, &str); 8] = [
     (Step::Store, "store"),
     (Step::Retrieve, "retrieve"),
+    (Step::Context, "context"),
     (Step::Actions, "actions"),
     (Step::LlmFirstToken, "llm_first_token"),
     (Step::LlmTotal, "llm_total"),
+    (Step::Reply, "reply"),
     (Step::Turn, "turn"),
 ];
 
@@ -261,5 +265,13 @@ mod tests {
         assert!(text.contains("frontdesk_open_streams 1"));
         drop(guard);
         assert!(metrics.render().contains("frontdesk_open_streams 0"));
+    }
+
+    #[test]
+    fn each_step_is_rendered_under_its_own_name() {
+        // A step's histogram is found by its position, so the names must follow the enum.
+        for (index, (step, _)) in STEPS.iter().enumerate() {
+            assert_eq!(*step as usize, index, "{step:?}");
+        }
     }
 }

@@ -152,6 +152,7 @@ async fn run(
             .recent_messages(&message.conversation_id, message.seq, window),
     )?;
     timings.context = started.elapsed();
+    state.metrics.observe(Step::Context, timings.context);
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
@@ -248,6 +249,7 @@ async fn finish(
         )
         .await?;
     timings.reply = started.elapsed();
+    state.metrics.observe(Step::Reply, timings.reply);
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {

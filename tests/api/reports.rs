@@ -72,6 +72,8 @@ async fn metrics_count_turn_steps_handoffs_replies_and_streams() {
     for expected in [
         "frontdesk_step_seconds_count{step=\"store\"} 2",
         "frontdesk_step_seconds_count{step=\"retrieve\"} 1",
+        "frontdesk_step_seconds_count{step=\"context\"} 2",
+        "frontdesk_step_seconds_count{step=\"reply\"} 2",
         "frontdesk_handoffs_total{reason=\"customer_request\"} 1",
         "frontdesk_open_streams 1",
         "# TYPE frontdesk_step_seconds histogram",
