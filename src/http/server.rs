@@ -6,7 +6,7 @@
 //! noticed at the next write instead: conversation streams and the agents' feed send a
 //! keep-alive comment every 15 seconds; a streamed reply ends with its turn.
 
-use std::{io, time::Duration};
+use std::{io, sync::Arc, time::Duration};
 
 use axum::{Router, body::Body, extract::Request};
 use hyper::{body::Incoming, server::conn::http1};
@@ -26,6 +26,7 @@ pub async fn serve(
 ) {
     let mut http = http1::Builder::new();
     http.half_close(true);
+    let http = Arc::new(http);
     loop {
         let tcp = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -49,10 +50,12 @@ pub async fn serve(
         let service = router
             .clone()
             .map_request(|request: Request<Incoming>| request.map(Body::new));
-        let connection =
-            http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service));
-        let shutdown = shutdown.clone();
+        let (http, shutdown) = (http.clone(), shutdown.clone());
         connections.spawn(async move {
+            // Made inside the task: a connection moved in from outside would take its room in
+            // the task twice (once as the captured value, once pinned), for every open stream.
+            let connection =
+                http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service));
             tokio::pin!(connection);
             let result = tokio::select! {
                 result = connection.as_mut() => result,
