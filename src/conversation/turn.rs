@@ -75,11 +75,8 @@ pub async fn post_customer_message(
         .store
         .append_customer_message(&conversation.id, text, client_message_id)
         .await?;
-    let mut timings = Timings {
-        store: started.elapsed(),
-        ..Timings::default()
-    };
-    state.metrics.observe(Step::Store, timings.store);
+    let mut timings = Timings::default();
+    record(state, Step::Store, &mut timings.store, started.elapsed());
     match appended {
         Appended::Duplicate(message) => {
             for reply in state.store.replies_to(&message.id).await? {
@@ -151,8 +148,12 @@ async fn run(
             .store
             .recent_messages(&message.conversation_id, message.seq, window),
     )?;
-    timings.context = started.elapsed();
-    state.metrics.observe(Step::Context, timings.context);
+    record(
+        state,
+        Step::Context,
+        &mut timings.context,
+        started.elapsed(),
+    );
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
@@ -248,8 +249,7 @@ async fn finish(
             },
         )
         .await?;
-    timings.reply = started.elapsed();
-    state.metrics.observe(Step::Reply, timings.reply);
+    record(state, Step::Reply, &mut timings.reply, started.elapsed());
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {
@@ -289,9 +289,14 @@ async fn retrieve(
         Some(found) => found,
         None => search(state, question).await,
     };
-    timings.retrieve = took;
-    state.metrics.observe(Step::Retrieve, took);
+    record(state, Step::Retrieve, &mut timings.retrieve, took);
     hits
+}
+
+/// How long a step of this turn took: into its `Server-Timing` and its metrics histogram.
+fn record(state: &AppState, step: Step, timing: &mut Duration, took: Duration) {
+    *timing = took;
+    state.metrics.observe(step, took);
 }
 
 /// The best passages for a question; a failing index degrades to none (the reply then says
