@@ -93,13 +93,11 @@ async fn main() {
     ));
     let data = tempfile::tempdir().expect("data dir");
     let llm_url = llm.base_url();
-    let arena = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "8".into());
     let database = std::env::var("FRONTDESK_DATABASE_URL").ok();
     let mut envs = vec![
         ("OPENAI_BASE_URL", llm_url.as_str()),
         ("FRONTDESK_LLM_MODEL", "scripted"),
         ("RUST_LOG", "warn,frontdesk=info"),
-        ("MALLOC_ARENA_MAX", arena.as_str()),
     ];
     if let Some(url) = &database {
         envs.push(("FRONTDESK_DATABASE_URL", url.as_str()));

@@ -6,6 +6,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use frontdesk::{App, Settings};
 
+/// jemalloc rather than the system allocator: with 10,000 open streams it holds about 1.5 KiB
+/// less per stream (it places hyper's two 8 KiB connection buffers on their own pages, so the
+/// untouched half of each is never resident), and a turn takes as much CPU or less. Its options
+/// are built in from `.cargo/config.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(version, about = "Frontdesk: an AI-first customer-support assistant")]
 struct Cli {
