@@ -20,6 +20,9 @@ static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 struct Driver {
     process: Child,
     url: String,
+    /// chromedriver's and Chromium's temporary files (the profile, the singleton socket), which
+    /// a killed chromedriver leaves behind; removed after the process is.
+    _temp: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -39,8 +42,10 @@ fn free_port() -> u16 {
 /// Starts chromedriver, or returns `None` (skip) when it is not installed outside CI.
 async fn driver() -> Option<Driver> {
     let port = free_port();
+    let temp = tempfile::tempdir().expect("temp dir");
     let process = match Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .env("TMPDIR", temp.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -58,7 +63,11 @@ async fn driver() -> Option<Driver> {
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if reqwest::get(format!("{url}/status")).await.is_ok() {
-            return Some(Driver { process, url });
+            return Some(Driver {
+                process,
+                url,
+                _temp: temp,
+            });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
