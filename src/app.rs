@@ -9,6 +9,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     actions::Actions,
     config::{Secret, Settings},
+    conversation::intent,
     events::{Events, relay},
     http,
     llm::{LlmClient, Prompts, TokenCounter},
@@ -79,6 +80,8 @@ impl App {
     /// Opens the store and index, imports the demo knowledge on first start, loads prompts and
     /// the model client, and binds the listener. Keys must be set (see `Settings::fill_keys`).
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        // Compiled beside the rest of the start rather than in the first customer's turn.
+        let patterns = tokio::task::spawn_blocking(intent::compile_patterns);
         let admin_key = settings
             .admin_key
             .clone()
@@ -144,6 +147,8 @@ impl App {
             admin_key,
             agent_key,
         });
+        // An error here is a panic while compiling, which the first turn would meet again.
+        let _ = patterns.await;
         Ok(Self { state, listener })
     }
 

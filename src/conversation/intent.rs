@@ -126,11 +126,70 @@ fn compile(alternatives: &[&str]) -> Option<Regex> {
     Regex::new(&format!(r"\b(?:{pattern})\b")).ok()
 }
 
-fn hit(re: &LazyLock<Option<Regex>>, text: &str) -> bool {
+/// Every pattern below, compiled together: on first use, or at startup by [`compile_patterns`]
+/// (compiling them all takes about 100 ms, which the first account question waited for).
+struct Patterns {
+    refund_strong: Option<Regex>,
+    billing_strong: Option<Regex>,
+    order_strong: Option<Regex>,
+    recent_strong: Option<Regex>,
+    billing_help: Option<Regex>,
+    pay_options: Option<Regex>,
+    refund_topic: Option<Regex>,
+    billing_topic: Option<Regex>,
+    track_topic: Option<Regex>,
+    order_noun: Option<Regex>,
+    order_status_word: Option<Regex>,
+    recent_topic: Option<Regex>,
+    personal: Option<Regex>,
+    generic: Option<Regex>,
+    refund_howto: Option<Regex>,
+    refund_progress: Option<Regex>,
+    order_action: Option<Regex>,
+    duration: Option<Regex>,
+    order_ref: Option<Regex>,
+    store_order: Option<Regex>,
+    bare_id: Option<Regex>,
+    id_context: Option<Regex>,
+    email_address: Option<Regex>,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns {
+    refund_strong: refund_strong(),
+    billing_strong: billing_strong(),
+    order_strong: order_strong(),
+    recent_strong: recent_strong(),
+    billing_help: billing_help(),
+    pay_options: pay_options(),
+    refund_topic: refund_topic(),
+    billing_topic: billing_topic(),
+    track_topic: track_topic(),
+    order_noun: order_noun(),
+    order_status_word: order_status_word(),
+    recent_topic: recent_topic(),
+    personal: personal(),
+    generic: generic(),
+    refund_howto: refund_howto(),
+    refund_progress: refund_progress(),
+    order_action: order_action(),
+    duration: duration(),
+    order_ref: order_ref(),
+    store_order: store_order(),
+    bare_id: bare_id(),
+    id_context: id_context(),
+    email_address: email_address(),
+});
+
+/// Compiles the patterns now (at startup), instead of in the first customer's turn.
+pub fn compile_patterns() {
+    LazyLock::force(&PATTERNS);
+}
+
+fn hit(re: &Option<Regex>, text: &str) -> bool {
     re.as_ref().is_some_and(|r| r.is_match(text))
 }
 
-static REFUND_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn refund_strong() -> Option<Regex> {
     compile(&[
         r"{POSS} (?:\w+ )?{REFUND}(?:s|en)?",
         r"{REFUND} (?:status|update|not|never|still|yet|pending|hasn't|hasnt|has not|isn't|isnt|wasn't|wasnt|didn't|didnt|did not|pendiente|pendente|en attente|noch|no|pas|nao|nicht|todavia|ainda|toujours)",
@@ -141,9 +200,9 @@ static REFUND_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:news|anything new|updates?) (?:on|about|for|regarding) (?:the |{POSS} )?(?:\w+ )?{REFUND}(?:s|en)?",
         r"(?:been|being) refunded|not (?:yet )?refunded|nicht (?:\w+ )?erstattet|pas (?:encore )?(?:ete )?remboursee?|no (?:me )?han reembolsado|nao fui reembolsad[oa]",
     ])
-});
+}
 
-static BILLING_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn billing_strong() -> Option<Regex> {
     compile(&[
         r"{CHARGED} (?:\w+ ){0,3}{TWICE}",
         r"{TWICE} (?:\w+ ){0,2}{CHARGED}",
@@ -164,9 +223,9 @@ static BILLING_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:check\w*|chec|see|seeing|view\w*|find\w*|ifnd|locat\w*|look\w* (?:at|for|up)|quick look at|get|getting|toget|download\w*|access\w*|open\w*|print\w*) (?:(?:the|this|that|these|those|{POSS}) (?:\w+ )?)?{INVOICE}",
         r"{INVOICE} (?:#|no\.? |number )?\d|{INVOICE} from",
     ])
-});
+}
 
-static ORDER_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn order_strong() -> Option<Regex> {
     compile(&[
         r"(?:{WHERE}|{WHEN}|status|estado|statut|stand|update|updates|news|eta|noticias|nouvelles|neuigkeiten|novidades|happened to|happening with)\b[^.?!]{0,20}\b{POSS} (?:\w+ )?{ORDER}",
         r"how (?:long|soon) (?:\w+ ){0,3}{POSS} (?:\w+ )?{ORDER}",
@@ -186,9 +245,9 @@ static ORDER_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"se envio|fue enviad[oa]|ha sido enviad[oa]|ya salio|a ete expediee?|(?:wurde|ist) (?:\w+ ){0,3}(?:versandt|verschickt|versendet)|foi enviad[oa]|foi despachad[oa]",
         r"{WHEN} (?:will|would|does|should|is|are|do|did|can) (?:i|we|it|they|{POSS}|the (?:\w+ )?{ORDER})\b[^.?!]{0,25}\b(?:arrive|arriving|be delivered|be here|get here|come|coming|ship|be shipped|show up|reach|receive|recieve|get it)",
     ])
-});
+}
 
-static RECENT_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn recent_strong() -> Option<Regex> {
     compile(&[
         r"{POSS} (?:\w+ ){0,2}{ORDERS}",
         r"(?:list|show|see|view|display) (?:me )?(?:all )?(?:the |of )?{ORDERS}",
@@ -197,55 +256,62 @@ static RECENT_STRONG: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"{POSS} (?:recent|last|latest|past|previous|prior|old|earlier) (?:order|oder|purchase)",
         r"qu'est-ce que j'ai (?:commande|achete)|qu'ai-je (?:commande|achete)|was habe ich (?:\w+ )?(?:bestellt|gekauft)|que (?:pedi|compre|he pedido|he comprado)|o que (?:eu )?(?:pedi|comprei|encomendei)",
     ])
-});
+}
 
 /// Asking for help with payments in general ("help with payment", "a question about the
 /// payments"): Billing, unless it is about the accepted payment methods.
-static BILLING_HELP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn billing_help() -> Option<Regex> {
     compile(&[
         r"(?:questions?|help|assistance) (?:with|wit|regarding|about|concerning) (?:the |an? |{POSS} |online |card )*(?:{PAY}|billing)",
     ])
-});
+}
 
 /// The accepted ways to pay: a help-center question.
-static PAY_OPTIONS: LazyLock<Option<Regex>> = LazyLock::new(|| compile(&[r"{PAY_OPTIONS}"]));
+fn pay_options() -> Option<Regex> {
+    compile(&[r"{PAY_OPTIONS}"])
+}
 
-static REFUND_TOPIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn refund_topic() -> Option<Regex> {
     compile(&[
         r"{REFUND}(?:s|en)?|refunded|reembolsad[oa]s?|remboursee?s?|erstattet|estornad[oa]|money back",
         r"devuelv\w* (?:el |mi )?dinero|dinero de vuelta|geld zuruck|dinheiro de volta",
     ])
-});
+}
 
-static BILLING_TOPIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn billing_topic() -> Option<Regex> {
     compile(&[
         r"{INVOICE}|{PAY}|charged|chargd|billed|overcharged|cobrad[oa]|cobraron|debitee?|prelevee?|abgebucht|belastet",
     ])
-});
+}
 
-static TRACK_TOPIC: LazyLock<Option<Regex>> = LazyLock::new(|| compile(&["{TRACK}"]));
+fn track_topic() -> Option<Regex> {
+    compile(&["{TRACK}"])
+}
 
-static ORDER_NOUN: LazyLock<Option<Regex>> = LazyLock::new(|| compile(&["{ORDER}"]));
+fn order_noun() -> Option<Regex> {
+    compile(&["{ORDER}"])
+}
 
-static ORDER_STATUS_WORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn order_status_word() -> Option<Regex> {
     compile(&[
         r"status|update|updates|news|eta|arrive|arrived|arriving|arrival|delivered|shipped|shipping|dispatched|sent|late|delayed|delay|lost|missing|stuck|where|wheres|were|when|yet|still|received|recieved|receive|recieve|on (?:the|its) way",
         r"estado|llega|llegado|llego|enviado|retrasad[oa]|perdid[oa]|statut|arrivee?|expediee?|recue?|retard|perdue?|wann|angekommen|versandt|verspatet|verloren|chegou|chega|enviad[oa]|atrasad[oa]|quando|cuando|quand|donde|onde|wo",
     ])
-});
+}
 
-static RECENT_TOPIC: LazyLock<Option<Regex>> =
-    LazyLock::new(|| compile(&[r"{ORDERS}|history|historial|historique|historico|verlauf"]));
+fn recent_topic() -> Option<Regex> {
+    compile(&[r"{ORDERS}|history|historial|historique|historico|verlauf"])
+}
 
 /// Personal, specific-instance wording: the customer talks about their own account.
-static PERSONAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn personal() -> Option<Regex> {
     compile(&[
         r"i|i'm|im|i've|ive|i'd|me|my|mine|we|we've|our|ours|yo|je|j|moi|nous|ich|mir|mich|eu|{POSS}",
     ])
-});
+}
 
 /// Generic policy / how-to wording: the customer asks how the store works in general.
-static GENERIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn generic() -> Option<Regex> {
     compile(&[
         r"polic(?:y|ies)|politicas?|politique|richtlinien?|terms|conditions|condiciones|bedingungen|faq",
         r"do (?:you|u|ya|y'all)|does (?:your|the) (?:store|shop|site|company)|are you able|is it possible|se puede|est-ce possible|e possivel",
@@ -261,11 +327,11 @@ static GENERIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"aceptan|aceitam|acceptez|akzeptieren|ofrecen|oferecem|proposez|bieten sie|envian|enviam|livrez|liefern sie|versenden sie",
         r"como (?:puedo|hago|se|funciona|posso|faco)|cuanto (?:tarda|tardan|cuesta|demora|tiempo)|quanto (?:tempo|custa|demora)|combien|comment (?:puis|faire|obtenir|demander|fonctionne)|puis-je|peut-on|wie (?:lange|viel|kann|bekomme|funktioniert)|kann ich|posso|puedo",
     ])
-});
+}
 
 /// Asking how to obtain a refund, or what the refund rules are (`get a refund`, `request
 /// reimbursements of my money`, `money back guarantee`): a how-to question, not a status one.
-static REFUND_HOWTO: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn refund_howto() -> Option<Regex> {
     compile(&[
         r"(?:get\w*|toget|obtain\w*|receiv\w*|receiiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*|want|need|like|apply for|file for) (?:a |an |some )(?:\w+ )?{REFUND}s?",
         r"(?:get\w*|obtain\w*|receiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*) {REFUND}s?",
@@ -273,19 +339,19 @@ static REFUND_HOWTO: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"{REFUND}s? of (?:{POSS} )?money",
         r"{WHICH_CASES}|{REFUND} (?:polic\w*|oplicy)",
     ])
-});
+}
 
 /// Progress wording that keeps a refund message a status question even when it also has
 /// request wording ("when will I get my money back", "I asked for a refund, any update?").
-static REFUND_PROGRESS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn refund_progress() -> Option<Regex> {
     compile(&[
         r"{WHEN} (?:will|would|do|does|is|are|did|should)|status|update|updates|news|anything new|yet|still|processed|{WHERE} (?:is|are)|wheres|arrived?|gone through|went through",
         r"(?:wai\w+|await\w*|expect\w*) (?:for |on )?(?:a |an |the |{POSS} )?(?:\w+ )?{REFUND}",
     ])
-});
+}
 
 /// Changing, cancelling or placing an order: a how-to question even with an order number.
-static ORDER_ACTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn order_action() -> Option<Regex> {
     compile(&[
         r"(?:cancel\w*|tocancel|acncel\w*|cancle\w*|cancd\w*|cacn\w*|cfanc\w*|casnc\w*|cancf\w*|chang\w*|chnge|modif\w*|edit\w*|edt|correct\w*|add|adding|added|ad|set\w*|remov\w*|delet\w*|deete|i?swap\w*|switc\w*|replac\w*|exchang\w*) (?:\w+ ){0,4}(?:{ORDER}|address)",
         r"(?:no longer|not|don't|dont|do not|can't|cant|cannot) (?:\w+ )?(?:want|afford|pay for) (?:\w+ )?{ORDER}|don'twant|(?:missed|forgot|left out) (?:a|an|some|several|one|two) (?:\w+ ){0,3}{ORDER}",
@@ -293,43 +359,46 @@ static ORDER_ACTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"where (?:do|can|could|should) (?:i|we) (?:buy|purchase|order)",
         r"(?:entered|typed|gave|put|used|provided|set) (?:a |the |an )?(?:wrong|incorrect|old) (?:\w+ )?address",
     ])
-});
+}
 
 /// Asking how long delivery takes ("how long it takes for my parcel to arrive", "how soon can I
 /// expect my item"): a delivery-time question, answered from the help center.
-static DURATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn duration() -> Option<Regex> {
     compile(&[
         r"how (?:long|soon) (?:does |will |would |should |is )?it (?:take|takes|going to take|gonna take)|how soon can (?:i|we) expect",
     ])
-});
+}
 
 /// An order word followed by a reference number of any length (`purchase 113542617735902`):
 /// the message is about one specific order even when the number is not a valid store id.
-static ORDER_REF: LazyLock<Option<Regex>> =
-    LazyLock::new(|| compile(&[r"{ORDER} ?(?:#|no\.? |nr\.? |number )?\d{5,}"]));
+fn order_ref() -> Option<Regex> {
+    compile(&[r"{ORDER} ?(?:#|no\.? |nr\.? |number )?\d{5,}"])
+}
 
 /// `NW-1048276`, `nw1048276`, `NW 1048276`, `#1048276`: exactly 7 digits.
-static STORE_ORDER: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?:\bnw ?[-\x{2013}_#]? ?|(?:^|[^\w#&])#)(\d{7})\b").ok());
+fn store_order() -> Option<Regex> {
+    Regex::new(r"(?:\bnw ?[-\x{2013}_#]? ?|(?:^|[^\w#&])#)(\d{7})\b").ok()
+}
 
 /// A bare id of 6–10 digits, optionally after `#`, not glued to a word, path, amount or
 /// another number.
-static BARE_ID: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^\w\-#/.@+$\x{20ac}\x{a3},])(#?)(\d{6,10})\b").ok());
+fn bare_id() -> Option<Regex> {
+    Regex::new(r"(?:^|[^\w\-#/.@+$\x{20ac}\x{a3},])(#?)(\d{6,10})\b").ok()
+}
 
 /// Wording that makes a bare number an order id.
-static ID_CONTEXT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn id_context() -> Option<Regex> {
     compile(&[
         r"{ORDER}|{TRACK}|{REFUND}s?|{INVOICE}|status|estado|statut|shipped|arrived?|delivered|id|ref|reference|number|nr|num|numero|nummer|bestellnummer",
     ])
-});
+}
 
-static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+fn email_address() -> Option<Regex> {
     Regex::new(
         r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}\b",
     )
     .ok()
-});
+}
 
 /// Recognises account questions and pulls out an order number and email.
 pub fn route(text: &str) -> Routed {
@@ -350,18 +419,19 @@ pub fn route(text: &str) -> Routed {
 /// `#` (`#12345678`) counts as having order wording. Digits inside email addresses, paths,
 /// amounts or longer numbers are ignored. Only the matched digits are ever returned.
 pub fn order_number(text: &str) -> Option<String> {
+    let p = &*PATTERNS;
     let folded = fold(text);
-    let without_emails = match EMAIL.as_ref() {
+    let without_emails = match p.email_address.as_ref() {
         Some(re) => re.replace_all(&folded, " ").into_owned(),
         None => folded,
     };
-    if let Some(re) = STORE_ORDER.as_ref()
+    if let Some(re) = p.store_order.as_ref()
         && let Some(digits) = re.captures(&without_emails).and_then(|c| c.get(1))
     {
         return Some(format!("NW-{}", digits.as_str()));
     }
-    let has_context = hit(&ID_CONTEXT, &without_emails);
-    let re = BARE_ID.as_ref()?;
+    let has_context = hit(&p.id_context, &without_emails);
+    let re = p.bare_id.as_ref()?;
     re.captures_iter(&without_emails).find_map(|c| {
         let hashed = c.get(1).is_some_and(|m| !m.is_empty());
         let digits = c.get(2)?;
@@ -377,7 +447,8 @@ pub fn order_number(text: &str) -> Option<String> {
 
 /// The first email address in the text, lowercased.
 pub fn email(text: &str) -> Option<String> {
-    EMAIL
+    let p = &*PATTERNS;
+    p.email_address
         .as_ref()?
         .find(text)
         .map(|m| m.as_str().to_ascii_lowercase())
@@ -391,32 +462,33 @@ const PRIORITY: [AccountIntent; 4] = [
 ];
 
 fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
-    let has_order = has_order || hit(&ORDER_REF, t);
-    let refund_howto = hit(&REFUND_HOWTO, t) && !hit(&REFUND_PROGRESS, t);
-    let order_action = hit(&ORDER_ACTION, t) || (!has_order && hit(&DURATION, t));
+    let p = &*PATTERNS;
+    let has_order = has_order || hit(&p.order_ref, t);
+    let refund_howto = hit(&p.refund_howto, t) && !hit(&p.refund_progress, t);
+    let order_action = hit(&p.order_action, t) || (!has_order && hit(&p.duration, t));
     let strong = |intent: &AccountIntent| match intent {
-        AccountIntent::RefundStatus => !refund_howto && hit(&REFUND_STRONG, t),
+        AccountIntent::RefundStatus => !refund_howto && hit(&p.refund_strong, t),
         AccountIntent::Billing => {
-            hit(&BILLING_STRONG, t) || (hit(&BILLING_HELP, t) && !hit(&PAY_OPTIONS, t))
+            hit(&p.billing_strong, t) || (hit(&p.billing_help, t) && !hit(&p.pay_options, t))
         }
-        AccountIntent::OrderStatus => !order_action && hit(&ORDER_STRONG, t),
-        AccountIntent::RecentOrders => !order_action && hit(&RECENT_STRONG, t),
+        AccountIntent::OrderStatus => !order_action && hit(&p.order_strong, t),
+        AccountIntent::RecentOrders => !order_action && hit(&p.recent_strong, t),
     };
     if let Some(intent) = PRIORITY.iter().find(|i| strong(i)) {
         return Some(*intent);
     }
-    let specific = has_order || hit(&PERSONAL, t);
-    let generic = !has_order && (refund_howto || hit(&GENERIC, t));
+    let specific = has_order || hit(&p.personal, t);
+    let generic = !has_order && (refund_howto || hit(&p.generic, t));
     if specific && !generic {
         let topic = |intent: &AccountIntent| match intent {
-            AccountIntent::RefundStatus => !refund_howto && hit(&REFUND_TOPIC, t),
-            AccountIntent::Billing => hit(&BILLING_TOPIC, t),
+            AccountIntent::RefundStatus => !refund_howto && hit(&p.refund_topic, t),
+            AccountIntent::Billing => hit(&p.billing_topic, t),
             AccountIntent::OrderStatus => {
                 !order_action
-                    && (hit(&TRACK_TOPIC, t)
-                        || ((has_order || hit(&ORDER_NOUN, t)) && hit(&ORDER_STATUS_WORD, t)))
+                    && (hit(&p.track_topic, t)
+                        || ((has_order || hit(&p.order_noun, t)) && hit(&p.order_status_word, t)))
             }
-            AccountIntent::RecentOrders => hit(&RECENT_TOPIC, t),
+            AccountIntent::RecentOrders => hit(&p.recent_topic, t),
         };
         if let Some(intent) = PRIORITY.iter().find(|i| topic(i)) {
             return Some(*intent);
@@ -681,30 +753,56 @@ mod tests {
 
     #[test]
     fn all_patterns_compile() {
+        // Destructured field by field, so a pattern added to the struct is checked here too.
+        let Patterns {
+            refund_strong,
+            billing_strong,
+            order_strong,
+            recent_strong,
+            billing_help,
+            pay_options,
+            refund_topic,
+            billing_topic,
+            track_topic,
+            order_noun,
+            order_status_word,
+            recent_topic,
+            personal,
+            generic,
+            refund_howto,
+            refund_progress,
+            order_action,
+            duration,
+            order_ref,
+            store_order,
+            bare_id,
+            id_context,
+            email_address,
+        } = &*PATTERNS;
         for re in [
-            &REFUND_STRONG,
-            &BILLING_STRONG,
-            &ORDER_STRONG,
-            &RECENT_STRONG,
-            &REFUND_TOPIC,
-            &BILLING_TOPIC,
-            &TRACK_TOPIC,
-            &ORDER_NOUN,
-            &ORDER_STATUS_WORD,
-            &RECENT_TOPIC,
-            &PERSONAL,
-            &GENERIC,
-            &REFUND_HOWTO,
-            &REFUND_PROGRESS,
-            &ORDER_ACTION,
-            &BILLING_HELP,
-            &PAY_OPTIONS,
-            &DURATION,
-            &ORDER_REF,
-            &STORE_ORDER,
-            &BARE_ID,
-            &ID_CONTEXT,
-            &EMAIL,
+            refund_strong,
+            billing_strong,
+            order_strong,
+            recent_strong,
+            billing_help,
+            pay_options,
+            refund_topic,
+            billing_topic,
+            track_topic,
+            order_noun,
+            order_status_word,
+            recent_topic,
+            personal,
+            generic,
+            refund_howto,
+            refund_progress,
+            order_action,
+            duration,
+            order_ref,
+            store_order,
+            bare_id,
+            id_context,
+            email_address,
         ] {
             assert!(re.is_some());
         }
