@@ -118,16 +118,25 @@ const VOCAB: &[(&str, &str)] = &[
 /// Compiles alternatives (with `{NAME}` vocabularies) into one word-bounded regex. `None`
 /// only if a pattern were invalid, which the tests rule out; routing then treats it as "no
 /// match" instead of panicking.
+///
+/// Word characters, word boundaries and digits are ASCII (`(?-u:\w)`, `(?-u:\b)`, `[0-9]`):
+/// the patterns and vocabularies are ASCII, and the text is folded (accents stripped) first.
+/// Unicode classes made the compiled patterns take 12 MiB instead of 3 MiB and twice the time
+/// to build, for the same routing of all 774 validation cases.
 fn compile(alternatives: &[&str]) -> Option<Regex> {
     let mut pattern = alternatives.join("|");
     for (name, body) in VOCAB {
         pattern = pattern.replace(name, body);
     }
-    Regex::new(&format!(r"\b(?:{pattern})\b")).ok()
+    let pattern = format!(r"\b(?:{pattern})\b")
+        .replace(r"\w", r"(?-u:\w)")
+        .replace(r"\b", r"(?-u:\b)")
+        .replace(r"\d", "[0-9]");
+    Regex::new(&pattern).ok()
 }
 
 /// Every pattern below, compiled together: on first use, or at startup by [`compile_patterns`]
-/// (compiling them all takes about 100 ms, which the first account question waited for).
+/// (compiling them all takes about 50 ms, which the first account question waited for).
 struct Patterns {
     refund_strong: Option<Regex>,
     billing_strong: Option<Regex>,
