@@ -65,16 +65,21 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// A resident-size field of `/proc/{pid}/status` (`VmRSS`, `RssAnon`, `RssFile`), in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS")
 }
 
 #[tokio::main]
@@ -288,8 +293,11 @@ async fn main() {
         .find(|l| l.starts_with("frontdesk_open_streams "))
         .unwrap_or("frontdesk_open_streams ?");
     println!(
-        "{gauge}; server RSS with {streams} open streams: {} MiB",
-        rss_kib(pid) / 1024
+        "{gauge}; server RSS with {streams} open streams: {} MiB ({} MiB anonymous, {} MiB \
+         file pages: the binary's own, mostly)",
+        rss_kib(pid) / 1024,
+        status_kib(pid, "RssAnon") / 1024,
+        status_kib(pid, "RssFile") / 1024
     );
     drop(open);
 }
