@@ -115,15 +115,13 @@ const VOCAB: &[(&str, &str)] = &[
     ),
 ];
 
-/// Compiles alternatives (with `{NAME}` vocabularies) into one word-bounded regex. `None`
-/// only if a pattern were invalid, which the tests rule out; routing then treats it as "no
-/// match" instead of panicking.
+/// Compiles alternatives (with `{NAME}` vocabularies) into one word-bounded regex.
 ///
 /// Word characters, word boundaries and digits are ASCII (`(?-u:\w)`, `(?-u:\b)`, `[0-9]`):
 /// the patterns and vocabularies are ASCII, and the text is folded (accents stripped) first.
 /// Unicode classes made the compiled patterns take 12 MiB instead of 3 MiB and twice the time
 /// to build, for the same routing of all 774 validation cases.
-fn compile(alternatives: &[&str]) -> Option<Regex> {
+fn compile(alternatives: &[&str]) -> Result<Regex, regex::Error> {
     let mut pattern = alternatives.join("|");
     for (name, body) in VOCAB {
         pattern = pattern.replace(name, body);
@@ -132,61 +130,73 @@ fn compile(alternatives: &[&str]) -> Option<Regex> {
         .replace(r"\w", r"(?-u:\w)")
         .replace(r"\b", r"(?-u:\b)")
         .replace(r"\d", "[0-9]");
-    Regex::new(&pattern).ok()
+    Regex::new(&pattern)
 }
 
 /// Every pattern below, compiled together: on first use, or at startup by [`compile_patterns`]
 /// (compiling them all takes about 50 ms, which the first account question waited for).
 struct Patterns {
-    refund_strong: Option<Regex>,
-    billing_strong: Option<Regex>,
-    order_strong: Option<Regex>,
-    recent_strong: Option<Regex>,
-    billing_help: Option<Regex>,
-    pay_options: Option<Regex>,
-    refund_topic: Option<Regex>,
-    billing_topic: Option<Regex>,
-    track_topic: Option<Regex>,
-    order_noun: Option<Regex>,
-    order_status_word: Option<Regex>,
-    recent_topic: Option<Regex>,
-    personal: Option<Regex>,
-    generic: Option<Regex>,
-    refund_howto: Option<Regex>,
-    refund_progress: Option<Regex>,
-    order_action: Option<Regex>,
-    duration: Option<Regex>,
-    order_ref: Option<Regex>,
-    store_order: Option<Regex>,
-    bare_id: Option<Regex>,
-    id_context: Option<Regex>,
-    email_address: Option<Regex>,
+    refund_strong: Regex,
+    billing_strong: Regex,
+    order_strong: Regex,
+    recent_strong: Regex,
+    billing_help: Regex,
+    pay_options: Regex,
+    refund_topic: Regex,
+    billing_topic: Regex,
+    track_topic: Regex,
+    order_noun: Regex,
+    order_status_word: Regex,
+    recent_topic: Regex,
+    personal: Regex,
+    generic: Regex,
+    refund_howto: Regex,
+    refund_progress: Regex,
+    order_action: Regex,
+    duration: Regex,
+    order_ref: Regex,
+    store_order: Regex,
+    bare_id: Regex,
+    id_context: Regex,
+    email_address: Regex,
 }
 
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns {
-    refund_strong: refund_strong(),
-    billing_strong: billing_strong(),
-    order_strong: order_strong(),
-    recent_strong: recent_strong(),
-    billing_help: billing_help(),
-    pay_options: pay_options(),
-    refund_topic: refund_topic(),
-    billing_topic: billing_topic(),
-    track_topic: track_topic(),
-    order_noun: order_noun(),
-    order_status_word: order_status_word(),
-    recent_topic: recent_topic(),
-    personal: personal(),
-    generic: generic(),
-    refund_howto: refund_howto(),
-    refund_progress: refund_progress(),
-    order_action: order_action(),
-    duration: duration(),
-    order_ref: order_ref(),
-    store_order: store_order(),
-    bare_id: bare_id(),
-    id_context: id_context(),
-    email_address: email_address(),
+impl Patterns {
+    fn compile() -> Result<Self, regex::Error> {
+        Ok(Self {
+            refund_strong: refund_strong()?,
+            billing_strong: billing_strong()?,
+            order_strong: order_strong()?,
+            recent_strong: recent_strong()?,
+            billing_help: billing_help()?,
+            pay_options: pay_options()?,
+            refund_topic: refund_topic()?,
+            billing_topic: billing_topic()?,
+            track_topic: track_topic()?,
+            order_noun: order_noun()?,
+            order_status_word: order_status_word()?,
+            recent_topic: recent_topic()?,
+            personal: personal()?,
+            generic: generic()?,
+            refund_howto: refund_howto()?,
+            refund_progress: refund_progress()?,
+            order_action: order_action()?,
+            duration: duration()?,
+            order_ref: order_ref()?,
+            store_order: store_order()?,
+            bare_id: bare_id()?,
+            id_context: id_context()?,
+            email_address: email_address()?,
+        })
+    }
+}
+
+/// `None` only if a pattern were invalid, which the tests rule out; routing then treats every
+/// message as matching nothing instead of panicking.
+static PATTERNS: LazyLock<Option<Patterns>> = LazyLock::new(|| {
+    Patterns::compile()
+        .inspect_err(|error| tracing::error!(%error, "routing patterns do not compile"))
+        .ok()
 });
 
 /// Compiles the patterns now (at startup), instead of in the first customer's turn.
@@ -194,11 +204,7 @@ pub fn compile_patterns() {
     LazyLock::force(&PATTERNS);
 }
 
-fn hit(re: &Option<Regex>, text: &str) -> bool {
-    re.as_ref().is_some_and(|r| r.is_match(text))
-}
-
-fn refund_strong() -> Option<Regex> {
+fn refund_strong() -> Result<Regex, regex::Error> {
     compile(&[
         r"{POSS} (?:\w+ )?{REFUND}(?:s|en)?",
         r"{REFUND} (?:status|update|not|never|still|yet|pending|hasn't|hasnt|has not|isn't|isnt|wasn't|wasnt|didn't|didnt|did not|pendiente|pendente|en attente|noch|no|pas|nao|nicht|todavia|ainda|toujours)",
@@ -211,7 +217,7 @@ fn refund_strong() -> Option<Regex> {
     ])
 }
 
-fn billing_strong() -> Option<Regex> {
+fn billing_strong() -> Result<Regex, regex::Error> {
     compile(&[
         r"{CHARGED} (?:\w+ ){0,3}{TWICE}",
         r"{TWICE} (?:\w+ ){0,2}{CHARGED}",
@@ -234,7 +240,7 @@ fn billing_strong() -> Option<Regex> {
     ])
 }
 
-fn order_strong() -> Option<Regex> {
+fn order_strong() -> Result<Regex, regex::Error> {
     compile(&[
         r"(?:{WHERE}|{WHEN}|status|estado|statut|stand|update|updates|news|eta|noticias|nouvelles|neuigkeiten|novidades|happened to|happening with)\b[^.?!]{0,20}\b{POSS} (?:\w+ )?{ORDER}",
         r"how (?:long|soon) (?:\w+ ){0,3}{POSS} (?:\w+ )?{ORDER}",
@@ -256,7 +262,7 @@ fn order_strong() -> Option<Regex> {
     ])
 }
 
-fn recent_strong() -> Option<Regex> {
+fn recent_strong() -> Result<Regex, regex::Error> {
     compile(&[
         r"{POSS} (?:\w+ ){0,2}{ORDERS}",
         r"(?:list|show|see|view|display) (?:me )?(?:all )?(?:the |of )?{ORDERS}",
@@ -269,58 +275,58 @@ fn recent_strong() -> Option<Regex> {
 
 /// Asking for help with payments in general ("help with payment", "a question about the
 /// payments"): Billing, unless it is about the accepted payment methods.
-fn billing_help() -> Option<Regex> {
+fn billing_help() -> Result<Regex, regex::Error> {
     compile(&[
         r"(?:questions?|help|assistance) (?:with|wit|regarding|about|concerning) (?:the |an? |{POSS} |online |card )*(?:{PAY}|billing)",
     ])
 }
 
 /// The accepted ways to pay: a help-center question.
-fn pay_options() -> Option<Regex> {
+fn pay_options() -> Result<Regex, regex::Error> {
     compile(&[r"{PAY_OPTIONS}"])
 }
 
-fn refund_topic() -> Option<Regex> {
+fn refund_topic() -> Result<Regex, regex::Error> {
     compile(&[
         r"{REFUND}(?:s|en)?|refunded|reembolsad[oa]s?|remboursee?s?|erstattet|estornad[oa]|money back",
         r"devuelv\w* (?:el |mi )?dinero|dinero de vuelta|geld zuruck|dinheiro de volta",
     ])
 }
 
-fn billing_topic() -> Option<Regex> {
+fn billing_topic() -> Result<Regex, regex::Error> {
     compile(&[
         r"{INVOICE}|{PAY}|charged|chargd|billed|overcharged|cobrad[oa]|cobraron|debitee?|prelevee?|abgebucht|belastet",
     ])
 }
 
-fn track_topic() -> Option<Regex> {
+fn track_topic() -> Result<Regex, regex::Error> {
     compile(&["{TRACK}"])
 }
 
-fn order_noun() -> Option<Regex> {
+fn order_noun() -> Result<Regex, regex::Error> {
     compile(&["{ORDER}"])
 }
 
-fn order_status_word() -> Option<Regex> {
+fn order_status_word() -> Result<Regex, regex::Error> {
     compile(&[
         r"status|update|updates|news|eta|arrive|arrived|arriving|arrival|delivered|shipped|shipping|dispatched|sent|late|delayed|delay|lost|missing|stuck|where|wheres|were|when|yet|still|received|recieved|receive|recieve|on (?:the|its) way",
         r"estado|llega|llegado|llego|enviado|retrasad[oa]|perdid[oa]|statut|arrivee?|expediee?|recue?|retard|perdue?|wann|angekommen|versandt|verspatet|verloren|chegou|chega|enviad[oa]|atrasad[oa]|quando|cuando|quand|donde|onde|wo",
     ])
 }
 
-fn recent_topic() -> Option<Regex> {
+fn recent_topic() -> Result<Regex, regex::Error> {
     compile(&[r"{ORDERS}|history|historial|historique|historico|verlauf"])
 }
 
 /// Personal, specific-instance wording: the customer talks about their own account.
-fn personal() -> Option<Regex> {
+fn personal() -> Result<Regex, regex::Error> {
     compile(&[
         r"i|i'm|im|i've|ive|i'd|me|my|mine|we|we've|our|ours|yo|je|j|moi|nous|ich|mir|mich|eu|{POSS}",
     ])
 }
 
 /// Generic policy / how-to wording: the customer asks how the store works in general.
-fn generic() -> Option<Regex> {
+fn generic() -> Result<Regex, regex::Error> {
     compile(&[
         r"polic(?:y|ies)|politicas?|politique|richtlinien?|terms|conditions|condiciones|bedingungen|faq",
         r"do (?:you|u|ya|y'all)|does (?:your|the) (?:store|shop|site|company)|are you able|is it possible|se puede|est-ce possible|e possivel",
@@ -340,7 +346,7 @@ fn generic() -> Option<Regex> {
 
 /// Asking how to obtain a refund, or what the refund rules are (`get a refund`, `request
 /// reimbursements of my money`, `money back guarantee`): a how-to question, not a status one.
-fn refund_howto() -> Option<Regex> {
+fn refund_howto() -> Result<Regex, regex::Error> {
     compile(&[
         r"(?:get\w*|toget|obtain\w*|receiv\w*|receiiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*|want|need|like|apply for|file for) (?:a |an |some )(?:\w+ )?{REFUND}s?",
         r"(?:get\w*|obtain\w*|receiv\w*|request\w*|requet|ask\w* for|demand\w*|claim\w*) {REFUND}s?",
@@ -352,7 +358,7 @@ fn refund_howto() -> Option<Regex> {
 
 /// Progress wording that keeps a refund message a status question even when it also has
 /// request wording ("when will I get my money back", "I asked for a refund, any update?").
-fn refund_progress() -> Option<Regex> {
+fn refund_progress() -> Result<Regex, regex::Error> {
     compile(&[
         r"{WHEN} (?:will|would|do|does|is|are|did|should)|status|update|updates|news|anything new|yet|still|processed|{WHERE} (?:is|are)|wheres|arrived?|gone through|went through",
         r"(?:wai\w+|await\w*|expect\w*) (?:for |on )?(?:a |an |the |{POSS} )?(?:\w+ )?{REFUND}",
@@ -360,7 +366,7 @@ fn refund_progress() -> Option<Regex> {
 }
 
 /// Changing, cancelling or placing an order: a how-to question even with an order number.
-fn order_action() -> Option<Regex> {
+fn order_action() -> Result<Regex, regex::Error> {
     compile(&[
         r"(?:cancel\w*|tocancel|acncel\w*|cancle\w*|cancd\w*|cacn\w*|cfanc\w*|casnc\w*|cancf\w*|chang\w*|chnge|modif\w*|edit\w*|edt|correct\w*|add|adding|added|ad|set\w*|remov\w*|delet\w*|deete|i?swap\w*|switc\w*|replac\w*|exchang\w*) (?:\w+ ){0,4}(?:{ORDER}|address)",
         r"(?:no longer|not|don't|dont|do not|can't|cant|cannot) (?:\w+ )?(?:want|afford|pay for) (?:\w+ )?{ORDER}|don'twant|(?:missed|forgot|left out) (?:a|an|some|several|one|two) (?:\w+ ){0,3}{ORDER}",
@@ -372,7 +378,7 @@ fn order_action() -> Option<Regex> {
 
 /// Asking how long delivery takes ("how long it takes for my parcel to arrive", "how soon can I
 /// expect my item"): a delivery-time question, answered from the help center.
-fn duration() -> Option<Regex> {
+fn duration() -> Result<Regex, regex::Error> {
     compile(&[
         r"how (?:long|soon) (?:does |will |would |should |is )?it (?:take|takes|going to take|gonna take)|how soon can (?:i|we) expect",
     ])
@@ -380,33 +386,32 @@ fn duration() -> Option<Regex> {
 
 /// An order word followed by a reference number of any length (`purchase 113542617735902`):
 /// the message is about one specific order even when the number is not a valid store id.
-fn order_ref() -> Option<Regex> {
+fn order_ref() -> Result<Regex, regex::Error> {
     compile(&[r"{ORDER} ?(?:#|no\.? |nr\.? |number )?\d{5,}"])
 }
 
 /// `NW-1048276`, `nw1048276`, `NW 1048276`, `#1048276`: exactly 7 digits.
-fn store_order() -> Option<Regex> {
-    Regex::new(r"(?:\bnw ?[-\x{2013}_#]? ?|(?:^|[^\w#&])#)(\d{7})\b").ok()
+fn store_order() -> Result<Regex, regex::Error> {
+    Regex::new(r"(?:\bnw ?[-\x{2013}_#]? ?|(?:^|[^\w#&])#)(\d{7})\b")
 }
 
 /// A bare id of 6–10 digits, optionally after `#`, not glued to a word, path, amount or
 /// another number.
-fn bare_id() -> Option<Regex> {
-    Regex::new(r"(?:^|[^\w\-#/.@+$\x{20ac}\x{a3},])(#?)(\d{6,10})\b").ok()
+fn bare_id() -> Result<Regex, regex::Error> {
+    Regex::new(r"(?:^|[^\w\-#/.@+$\x{20ac}\x{a3},])(#?)(\d{6,10})\b")
 }
 
 /// Wording that makes a bare number an order id.
-fn id_context() -> Option<Regex> {
+fn id_context() -> Result<Regex, regex::Error> {
     compile(&[
         r"{ORDER}|{TRACK}|{REFUND}s?|{INVOICE}|status|estado|statut|shipped|arrived?|delivered|id|ref|reference|number|nr|num|numero|nummer|bestellnummer",
     ])
 }
 
-fn email_address() -> Option<Regex> {
+fn email_address() -> Result<Regex, regex::Error> {
     Regex::new(
         r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}\b",
     )
-    .ok()
 }
 
 /// Recognises account questions and pulls out an order number and email.
@@ -428,20 +433,18 @@ pub fn route(text: &str) -> Routed {
 /// `#` (`#12345678`) counts as having order wording. Digits inside email addresses, paths,
 /// amounts or longer numbers are ignored. Only the matched digits are ever returned.
 pub fn order_number(text: &str) -> Option<String> {
-    let p = &*PATTERNS;
+    let p = PATTERNS.as_ref()?;
     let folded = fold(text);
-    let without_emails = match p.email_address.as_ref() {
-        Some(re) => re.replace_all(&folded, " ").into_owned(),
-        None => folded,
-    };
-    if let Some(re) = p.store_order.as_ref()
-        && let Some(digits) = re.captures(&without_emails).and_then(|c| c.get(1))
+    let without_emails = p.email_address.replace_all(&folded, " ");
+    if let Some(digits) = p
+        .store_order
+        .captures(&without_emails)
+        .and_then(|c| c.get(1))
     {
         return Some(format!("NW-{}", digits.as_str()));
     }
-    let has_context = hit(&p.id_context, &without_emails);
-    let re = p.bare_id.as_ref()?;
-    re.captures_iter(&without_emails).find_map(|c| {
+    let has_context = p.id_context.is_match(&without_emails);
+    p.bare_id.captures_iter(&without_emails).find_map(|c| {
         let hashed = c.get(1).is_some_and(|m| !m.is_empty());
         let digits = c.get(2)?;
         let rest = &without_emails[digits.end()..];
@@ -456,9 +459,9 @@ pub fn order_number(text: &str) -> Option<String> {
 
 /// The first email address in the text, lowercased.
 pub fn email(text: &str) -> Option<String> {
-    let p = &*PATTERNS;
-    p.email_address
+    PATTERNS
         .as_ref()?
+        .email_address
         .find(text)
         .map(|m| m.as_str().to_ascii_lowercase())
 }
@@ -471,33 +474,35 @@ const PRIORITY: [AccountIntent; 4] = [
 ];
 
 fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
-    let p = &*PATTERNS;
-    let has_order = has_order || hit(&p.order_ref, t);
-    let refund_howto = hit(&p.refund_howto, t) && !hit(&p.refund_progress, t);
-    let order_action = hit(&p.order_action, t) || (!has_order && hit(&p.duration, t));
+    let p = PATTERNS.as_ref()?;
+    let has_order = has_order || p.order_ref.is_match(t);
+    let refund_howto = p.refund_howto.is_match(t) && !p.refund_progress.is_match(t);
+    let order_action = p.order_action.is_match(t) || (!has_order && p.duration.is_match(t));
     let strong = |intent: &AccountIntent| match intent {
-        AccountIntent::RefundStatus => !refund_howto && hit(&p.refund_strong, t),
+        AccountIntent::RefundStatus => !refund_howto && p.refund_strong.is_match(t),
         AccountIntent::Billing => {
-            hit(&p.billing_strong, t) || (hit(&p.billing_help, t) && !hit(&p.pay_options, t))
+            p.billing_strong.is_match(t)
+                || (p.billing_help.is_match(t) && !p.pay_options.is_match(t))
         }
-        AccountIntent::OrderStatus => !order_action && hit(&p.order_strong, t),
-        AccountIntent::RecentOrders => !order_action && hit(&p.recent_strong, t),
+        AccountIntent::OrderStatus => !order_action && p.order_strong.is_match(t),
+        AccountIntent::RecentOrders => !order_action && p.recent_strong.is_match(t),
     };
     if let Some(intent) = PRIORITY.iter().find(|i| strong(i)) {
         return Some(*intent);
     }
-    let specific = has_order || hit(&p.personal, t);
-    let generic = !has_order && (refund_howto || hit(&p.generic, t));
+    let specific = has_order || p.personal.is_match(t);
+    let generic = !has_order && (refund_howto || p.generic.is_match(t));
     if specific && !generic {
         let topic = |intent: &AccountIntent| match intent {
-            AccountIntent::RefundStatus => !refund_howto && hit(&p.refund_topic, t),
-            AccountIntent::Billing => hit(&p.billing_topic, t),
+            AccountIntent::RefundStatus => !refund_howto && p.refund_topic.is_match(t),
+            AccountIntent::Billing => p.billing_topic.is_match(t),
             AccountIntent::OrderStatus => {
                 !order_action
-                    && (hit(&p.track_topic, t)
-                        || ((has_order || hit(&p.order_noun, t)) && hit(&p.order_status_word, t)))
+                    && (p.track_topic.is_match(t)
+                        || ((has_order || p.order_noun.is_match(t))
+                            && p.order_status_word.is_match(t)))
             }
-            AccountIntent::RecentOrders => hit(&p.recent_topic, t),
+            AccountIntent::RecentOrders => p.recent_topic.is_match(t),
         };
         if let Some(intent) = PRIORITY.iter().find(|i| topic(i)) {
             return Some(*intent);
@@ -762,58 +767,8 @@ mod tests {
 
     #[test]
     fn all_patterns_compile() {
-        // Destructured field by field, so a pattern added to the struct is checked here too.
-        let Patterns {
-            refund_strong,
-            billing_strong,
-            order_strong,
-            recent_strong,
-            billing_help,
-            pay_options,
-            refund_topic,
-            billing_topic,
-            track_topic,
-            order_noun,
-            order_status_word,
-            recent_topic,
-            personal,
-            generic,
-            refund_howto,
-            refund_progress,
-            order_action,
-            duration,
-            order_ref,
-            store_order,
-            bare_id,
-            id_context,
-            email_address,
-        } = &*PATTERNS;
-        for re in [
-            refund_strong,
-            billing_strong,
-            order_strong,
-            recent_strong,
-            billing_help,
-            pay_options,
-            refund_topic,
-            billing_topic,
-            track_topic,
-            order_noun,
-            order_status_word,
-            recent_topic,
-            personal,
-            generic,
-            refund_howto,
-            refund_progress,
-            order_action,
-            duration,
-            order_ref,
-            store_order,
-            bare_id,
-            id_context,
-            email_address,
-        ] {
-            assert!(re.is_some());
+        if let Err(error) = Patterns::compile() {
+            panic!("{error}");
         }
     }
 
