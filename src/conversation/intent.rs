@@ -134,7 +134,8 @@ fn compile(alternatives: &[&str]) -> Result<Regex, regex::Error> {
 }
 
 /// Every pattern below, compiled together: on first use, or at startup by [`compile_patterns`]
-/// (compiling them all takes about 50 ms, which the first account question waited for).
+/// (about 50 ms; compiled one by one in the first account question after a start, they made
+/// it take 113 ms).
 struct Patterns {
     refund_strong: Regex,
     billing_strong: Regex,
