@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::sync::mpsc;
 
 use super::{
     account,
@@ -19,7 +19,7 @@ use crate::{
     events::To,
     handoff,
     llm::extractive,
-    retrieval::Hit,
+    retrieval::{Hit, Searching},
     storage::{
         ActionRecord, Appended, Citation, Conversation, Handoff, HandoffReason, Message, Mode,
         NewMessage, Role, StoreError,
@@ -130,7 +130,7 @@ pub(super) struct Draft {
 async fn run(
     state: &Arc<AppState>,
     message: &Message,
-    early_search: Option<Search>,
+    early_search: Option<Searching>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
@@ -261,33 +261,34 @@ async fn finish(
     Ok(())
 }
 
-/// A help-center search started when the message arrives, so it runs while the message is
-/// stored and the conversation re-read; its passages and how long it took.
-type Search = JoinHandle<(Vec<Hit>, Duration)>;
-
-fn start_search(state: &Arc<AppState>, question: &str) -> Search {
-    let task_state = state.clone();
-    let question = question.to_owned();
+/// A help-center search started when the message arrives, so it runs (on the blocking pool)
+/// while the message is stored and the conversation re-read.
+fn start_search(state: &AppState, question: &str) -> Searching {
     state
-        .tasks
-        .spawn(async move { search(&task_state, &question).await })
+        .retrieval
+        .start_search(question.to_owned(), state.settings.chat.passages)
 }
 
-/// The passages of the search started early (or of a new one, if it was not started or
-/// failed), recorded in the timings and metrics.
+/// The passages of the search started early (or of a new one), recorded in the timings and
+/// metrics. A failing index degrades to none (the reply then says honestly that the help
+/// center has no answer).
 async fn retrieve(
     state: &AppState,
     question: &str,
-    early: Option<Search>,
+    early: Option<Searching>,
     timings: &mut Timings,
 ) -> Vec<Hit> {
-    let early = match early {
-        Some(task) => task.await.ok(),
-        None => None,
-    };
-    let (hits, took) = match early {
-        Some(found) => found,
-        None => search(state, question).await,
+    let search = early.unwrap_or_else(|| start_search(state, question));
+    let (hits, took) = match search.await {
+        Ok((Ok(hits), took)) => (hits, took),
+        Ok((Err(error), took)) => {
+            tracing::warn!(%error, "retrieval failed; answering without passages");
+            (Vec::new(), took)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "search task failed; answering without passages");
+            (Vec::new(), Duration::ZERO)
+        }
     };
     record(state, Step::Retrieve, &mut timings.retrieve, took);
     hits
@@ -297,24 +298,6 @@ async fn retrieve(
 fn record(state: &AppState, step: Step, timing: &mut Duration, took: Duration) {
     *timing = took;
     state.metrics.observe(step, took);
-}
-
-/// The best passages for a question; a failing index degrades to none (the reply then says
-/// honestly that the help center has no answer).
-async fn search(state: &AppState, question: &str) -> (Vec<Hit>, Duration) {
-    let started = Instant::now();
-    let hits = match state
-        .retrieval
-        .search(question, state.settings.chat.passages)
-        .await
-    {
-        Ok(hits) => hits,
-        Err(error) => {
-            tracing::warn!(%error, "retrieval failed; answering without passages");
-            Vec::new()
-        }
-    };
-    (hits, started.elapsed())
 }
 
 /// Earlier messages the handoff triggers look at (repeats, failed turns).

@@ -4,8 +4,13 @@
 pub mod index;
 pub mod ingest;
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use index::{Hit, Index, IndexError};
@@ -22,6 +27,9 @@ pub enum IngestError {
     #[error("{0} has no text to index")]
     Empty(String),
 }
+
+/// A search under way (see [`Retrieval::start_search`]).
+pub type Searching = JoinHandle<(Result<Vec<Hit>, IndexError>, Duration)>;
 
 /// Retrieval failures seen by the rest of the service.
 #[derive(Debug, thiserror::Error)]
@@ -166,9 +174,15 @@ impl Retrieval {
 
     /// The best `k` passages for a question.
     pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, RetrievalError> {
+        Ok(self.start_search(question.to_owned(), k).await?.0?)
+    }
+
+    /// Starts a search on the blocking pool and returns at once: awaited later, it gives the
+    /// passages and how long the search took from this call.
+    pub fn start_search(&self, question: String, k: usize) -> Searching {
         let index = self.index.clone();
-        let question = question.to_owned();
-        Ok(tokio::task::spawn_blocking(move || index.search(&question, k)).await??)
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || (index.search(&question, k), started.elapsed()))
     }
 
     /// Imports the files of a knowledge folder into an empty store (first start only), so
