@@ -20,7 +20,7 @@ use relay::Notice;
 /// Events buffered per subscriber before a slow one starts missing some (it then resyncs
 /// from the store). A turn sends at most three (the message, the reply and a handoff's status);
 /// each slot costs 48 bytes in every followed conversation.
-const CAPACITY: usize = 4;
+pub(crate) const CAPACITY: usize = 4;
 
 /// An event on a conversation's stream. Payloads are shared, not copied, between subscribers
 /// (and with the agents' feed), and keep each channel's ring of slots small (one channel per

@@ -22,6 +22,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
+use tokio::sync::broadcast;
 use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
 
 use super::{
@@ -303,10 +304,31 @@ pub async fn stream_conversation(
         None => Vec::new(),
     };
     // The highest seq sent (unknown until the first message when the client gave none).
-    let mut last_seq = backlog.last().map(|m| m.seq).or(after);
+    let last_seq = backlog.last().map(|m| m.seq).or(after);
     let backlog = stream::iter(backlog.into_iter().map(|m| message_event(&m)));
+    let live = live_events(live, last_seq);
+    let shutdown = state.shutdown.clone();
+    let guard = state.metrics.stream_opened();
+    let stream = backlog
+        .chain(live)
+        .take_until(async move { shutdown.cancelled().await })
+        .map(move |event| {
+            let _open = &guard;
+            Ok(event)
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The live part of a conversation stream, after `last_seq`: each new message once, status
+/// changes, and a `resync` event whenever the client may lack messages (this subscriber fell
+/// more than the channel holds behind, the relay from other replicas reconnected, or a
+/// message skipped a number), after which the client fetches what it lacks.
+fn live_events(
+    live: broadcast::Receiver<ConversationEvent>,
+    mut last_seq: Option<i64>,
+) -> impl Stream<Item = Event> {
     let resync = || Event::default().event("resync").data("{}");
-    let live = BroadcastStream::new(live).flat_map(move |event| {
+    BroadcastStream::new(live).flat_map(move |event| {
         let out = match event {
             Ok(ConversationEvent::Message(m)) if last_seq.is_none_or(|last| m.seq > last) => {
                 // A skipped seq is a message still on its way from another replica (or one
@@ -330,17 +352,7 @@ pub async fn stream_conversation(
             Ok(ConversationEvent::Resync) | Err(_) => vec![resync()],
         };
         stream::iter(out)
-    });
-    let shutdown = state.shutdown.clone();
-    let guard = state.metrics.stream_opened();
-    let stream = backlog
-        .chain(live)
-        .take_until(async move { shutdown.cancelled().await })
-        .map(move |event| {
-            let _open = &guard;
-            Ok(event)
-        });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    })
 }
 
 fn message_event(message: &crate::storage::Message) -> Event {
@@ -443,4 +455,39 @@ pub async fn get_conversation(
         "handoff": handoff,
         "messages": messages,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        events::{CAPACITY, Events, To},
+        storage::{Message, Role},
+    };
+
+    /// A subscriber that falls more than the channel holds behind is told to resync (and so
+    /// fetches what it missed), then gets the messages still held, each once.
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_tells_the_client_to_resync() {
+        let events = Events::default();
+        let live = events.subscribe("conv_1");
+        let sent = i64::try_from(CAPACITY).expect("capacity") + 2;
+        for seq in 1..=sent {
+            let mut message = Message::for_test(seq, Role::Assistant, "reply");
+            message.conversation_id = "conv_1".into();
+            events.publish_message(&message, To::Conversation);
+        }
+        drop(events); // ends the stream once what it holds is out
+        let out: Vec<String> = live_events(live, Some(0))
+            .map(|event| format!("{event:?}"))
+            .collect()
+            .await;
+        assert!(out[0].contains("event: resync"), "{out:#?}");
+        let ids: Vec<i64> = out
+            .iter()
+            .filter(|e| e.contains("event: message"))
+            .filter_map(|e| e.split("id: ").nth(1)?.split('\\').next()?.parse().ok())
+            .collect();
+        assert_eq!(ids, (3..=sent).collect::<Vec<_>>(), "{out:#?}");
+    }
 }
