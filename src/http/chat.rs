@@ -478,15 +478,18 @@ mod tests {
             events.publish_message(&message, To::Conversation);
         }
         drop(events); // ends the stream once what it holds is out
-        let out: Vec<String> = live_events(live, Some(0))
-            .map(|event| format!("{event:?}"))
-            .collect()
-            .await;
-        assert!(out[0].contains("event: resync"), "{out:#?}");
+        // As the client reads it: the response body in SSE's wire format.
+        let stream = live_events(live, Some(0)).map(Ok::<_, Infallible>);
+        let body = axum::body::to_bytes(Sse::new(stream).into_response().into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body = String::from_utf8(body.to_vec()).expect("UTF-8");
+        let out: Vec<&str> = body.split_terminator("\n\n").collect();
+        assert!(out[0].starts_with("event: resync"), "{out:#?}");
         let ids: Vec<i64> = out
             .iter()
-            .filter(|e| e.contains("event: message"))
-            .filter_map(|e| e.split("id: ").nth(1)?.split('\\').next()?.parse().ok())
+            .filter(|e| e.starts_with("event: message"))
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("id: "))?.parse().ok())
             .collect();
         assert_eq!(ids, (3..=sent).collect::<Vec<_>>(), "{out:#?}");
     }
