@@ -5,12 +5,17 @@
 //! costs a second 8 KiB read buffer per open conversation stream. A client that leaves is
 //! noticed at the next write instead: conversation streams and the agents' feed send a
 //! keep-alive comment every 15 seconds; a streamed reply ends with its turn.
+//!
+//! Each request's future is boxed: hyper keeps a slot the size of the service's future for
+//! the whole life of a connection (320 bytes for the router's), and a conversation stream's
+//! connection lives for hours. Boxed, the slot is a pointer and the future is freed once the
+//! response has started.
 
 use std::{io, sync::Arc, time::Duration};
 
 use axum::{Router, body::Body, extract::Request};
-use hyper::{body::Incoming, server::conn::http1};
-use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
@@ -47,15 +52,15 @@ pub async fn serve(
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
-        let service = router
-            .clone()
-            .map_request(|request: Request<Incoming>| request.map(Body::new));
+        let router = router.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            Box::pin(router.clone().oneshot(request.map(Body::new)))
+        });
         let (http, shutdown) = (http.clone(), shutdown.clone());
         connections.spawn(async move {
             // Made inside the task: a connection moved in from outside would take its room in
             // the task twice (once as the captured value, once pinned), for every open stream.
-            let connection =
-                http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service));
+            let connection = http.serve_connection(TokioIo::new(tcp), service);
             tokio::pin!(connection);
             let result = tokio::select! {
                 result = connection.as_mut() => result,
