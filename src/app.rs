@@ -10,7 +10,7 @@ use crate::{
     actions::Actions,
     config::{Secret, Settings},
     conversation::intent,
-    events::{Events, relay},
+    events::{Events, KEEP_ALIVE, relay},
     http,
     llm::{LlmClient, Prompts, TokenCounter},
     retrieval::Retrieval,
@@ -124,13 +124,15 @@ impl App {
                 source,
             })?;
         // Background work that ends with the service: following article changes made through
-        // other replicas and, on PostgreSQL, relaying live events between replicas.
+        // other replicas, keeping conversation streams alive (and ending them at shutdown)
+        // and, on PostgreSQL, relaying live events between replicas.
         let shutdown = CancellationToken::new();
         retrieval.follow(shutdown.clone());
         let events = match &settings.database_url {
             Some(url) => relay::start(store.clone(), url.expose().to_owned(), shutdown.clone()),
             None => Events::default(),
         };
+        events.maintain(KEEP_ALIVE, shutdown.clone());
         let state = Arc::new(AppState {
             settings,
             store,

@@ -2,16 +2,23 @@
 //! feed. Channels are created on first subscription and dropped when the last subscriber
 //! leaves, so idle conversations cost nothing. With PostgreSQL, every event is also relayed to
 //! the other replicas (see [`relay`]), so a stream open on one replica sees what another wrote.
+//!
+//! The hub also keeps conversation streams alive ([`Events::maintain`]): one task sends every
+//! followed conversation a keep-alive now and then and, at shutdown, closes the channels, which
+//! ends the streams. A timer and a shutdown watch in each of thousands of open streams cost
+//! about 250 bytes apiece.
 
 pub mod relay;
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::storage::{Handoff, Message, Mode};
 
@@ -21,6 +28,10 @@ use relay::Notice;
 /// from the store). A turn sends at most three (the message, the reply and a handoff's status);
 /// each slot costs 48 bytes in every followed conversation.
 pub(crate) const CAPACITY: usize = 4;
+
+/// How often a followed conversation's streams get a keep-alive: proxies keep an idle stream
+/// open, and a client that left is noticed at the write.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// An event on a conversation's stream. Payloads are shared, not copied, between subscribers
 /// (and with the agents' feed), and keep each channel's ring of slots small (one channel per
@@ -34,6 +45,8 @@ pub enum ConversationEvent {
     },
     /// Events may have been missed (the relay reconnected): fetch from the store.
     Resync,
+    /// Nothing happened; the stream says it is still there.
+    KeepAlive,
 }
 
 /// An event on the agents' feed.
@@ -70,7 +83,7 @@ impl To {
 /// The event hub shared by the whole service.
 #[derive(Clone)]
 pub struct Events {
-    conversations: Arc<Mutex<HashMap<String, broadcast::Sender<ConversationEvent>>>>,
+    conversations: Arc<Mutex<Followed>>,
     agents: broadcast::Sender<AgentEvent>,
     /// Where events bound for the other replicas go (PostgreSQL only).
     relay: Option<mpsc::UnboundedSender<Notice>>,
@@ -86,20 +99,60 @@ impl Default for Events {
     }
 }
 
+/// The channels of the conversations followed on this replica; none once closed.
+#[derive(Default)]
+struct Followed {
+    channels: HashMap<String, broadcast::Sender<ConversationEvent>>,
+    closed: bool,
+}
+
 impl Events {
-    fn map(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<ConversationEvent>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, Followed> {
         // The map holds no invariant a panic could break; keep serving after one.
         self.conversations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Follows one conversation.
+    /// Follows one conversation. Once the hub is closed (shutdown), the subscription is
+    /// closed too.
     pub fn subscribe(&self, conversation_id: &str) -> broadcast::Receiver<ConversationEvent> {
-        self.map()
+        let mut followed = self.map();
+        if followed.closed {
+            return broadcast::channel(1).1;
+        }
+        followed
+            .channels
             .entry(conversation_id.to_owned())
             .or_insert_with(|| broadcast::channel(CAPACITY).0)
             .subscribe()
+    }
+
+    /// Until `shutdown`: `every` so often (the service uses [`KEEP_ALIVE`]), a keep-alive to
+    /// each followed conversation, forgetting those nobody follows any more. Then closes every
+    /// conversation channel, which ends their streams.
+    pub fn maintain(&self, every: Duration, shutdown: CancellationToken) {
+        let events = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = ticks.tick() => events.keep_alive(),
+                }
+            }
+            events.close();
+        });
+    }
+
+    fn keep_alive(&self) {
+        self.map()
+            .channels
+            .retain(|_, sender| sender.send(ConversationEvent::KeepAlive).is_ok());
+    }
+
+    fn close(&self) {
+        let mut followed = self.map();
+        followed.closed = true;
+        followed.channels.clear();
     }
 
     /// Events that are also sent, as notices, into `relay` for the other replicas.
@@ -174,7 +227,7 @@ impl Events {
 
     /// Tells every subscriber on this replica to reload from the store.
     fn resync_all(&self) {
-        let ids: Vec<String> = self.map().keys().cloned().collect();
+        let ids: Vec<String> = self.map().channels.keys().cloned().collect();
         for id in ids {
             self.deliver(&id, ConversationEvent::Resync);
         }
@@ -183,7 +236,7 @@ impl Events {
 
     /// Whether anyone on this replica follows the conversation.
     fn followed(&self, conversation_id: &str) -> bool {
-        self.map().contains_key(conversation_id)
+        self.map().channels.contains_key(conversation_id)
     }
 
     /// Whether any agent is connected to this replica.
@@ -193,12 +246,12 @@ impl Events {
 
     /// Sends an event to this replica's followers of a conversation, if any.
     fn deliver(&self, conversation_id: &str, event: ConversationEvent) {
-        let mut map = self.map();
-        if let Some(sender) = map.get(conversation_id)
+        let mut followed = self.map();
+        if let Some(sender) = followed.channels.get(conversation_id)
             && sender.send(event).is_err()
         {
             // No receiver is left: forget the channel.
-            map.remove(conversation_id);
+            followed.channels.remove(conversation_id);
         }
     }
 
@@ -211,5 +264,51 @@ impl Events {
     fn deliver_agents(&self, event: AgentEvent) {
         // An error only means no agent is connected right now.
         let _ = self.agents.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::broadcast::error::RecvError;
+    use tokio_util::sync::CancellationToken;
+
+    use super::{ConversationEvent, Events};
+
+    #[tokio::test]
+    async fn followers_get_keep_alives_until_shutdown_closes_their_channels() {
+        let events = Events::default();
+        let shutdown = CancellationToken::new();
+        let mut followed = events.subscribe("a");
+        drop(events.subscribe("b")); // followed once, no longer
+        events.maintain(Duration::from_millis(10), shutdown.clone());
+        for _ in 0..2 {
+            let event = tokio::time::timeout(Duration::from_secs(5), followed.recv()).await;
+            assert!(
+                matches!(event, Ok(Ok(ConversationEvent::KeepAlive))),
+                "{event:?}"
+            );
+        }
+        assert!(events.followed("a"));
+        assert!(
+            !events.followed("b"),
+            "a channel nobody follows is forgotten"
+        );
+
+        shutdown.cancel();
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match followed.recv().await {
+                    Ok(ConversationEvent::KeepAlive) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await;
+        assert!(matches!(end, Ok(Err(RecvError::Closed))), "{end:?}");
+        // Subscribing after the shutdown gets a closed channel, not one that never ends.
+        let late = events.subscribe("a").recv().await;
+        assert!(matches!(late, Err(RecvError::Closed)), "{late:?}");
     }
 }

@@ -14,7 +14,7 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{
         IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
+        sse::{Event, Sse},
     },
 };
 use futures_util::{Stream, StreamExt, stream};
@@ -307,16 +307,14 @@ pub async fn stream_conversation(
     let last_seq = backlog.last().map(|m| m.seq).or(after);
     let backlog = stream::iter(backlog.into_iter().map(|m| message_event(&m)));
     let live = live_events(live, last_seq);
-    let shutdown = state.shutdown.clone();
     let guard = state.metrics.stream_opened();
-    let stream = backlog
-        .chain(live)
-        .take_until(async move { shutdown.cancelled().await })
-        .map(move |event| {
-            let _open = &guard;
-            Ok(event)
-        });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    // No timer or shutdown watch of its own: the events hub sends the keep-alives and, at
+    // shutdown, closes the channel, which ends the stream (see `Events::maintain`).
+    let stream = backlog.chain(live).map(move |event| {
+        let _open = &guard;
+        Ok(event)
+    });
+    Ok(Sse::new(stream))
 }
 
 /// The live part of a conversation stream, after `last_seq`: each new message once, status
@@ -350,6 +348,7 @@ fn live_events(
             // Lagged, or events from other replicas may have been missed: the client
             // resyncs from its last seq.
             Ok(ConversationEvent::Resync) | Err(_) => vec![resync()],
+            Ok(ConversationEvent::KeepAlive) => vec![Event::default().comment("")],
         };
         stream::iter(out)
     })
@@ -492,5 +491,34 @@ mod tests {
             .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("id: "))?.parse().ok())
             .collect();
         assert_eq!(ids, (3..=sent).collect::<Vec<_>>(), "{out:#?}");
+    }
+
+    /// The hub's keep-alives reach the client as SSE comments, and its shutdown ends the body.
+    #[tokio::test]
+    async fn a_followed_stream_gets_keep_alive_comments_and_ends_at_shutdown() {
+        let events = Events::default();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let live = events.subscribe("conv_1");
+        events.maintain(Duration::from_millis(10), shutdown.clone());
+        let stream = live_events(live, None).map(Ok::<_, Infallible>);
+        let mut body = Sse::new(stream)
+            .into_response()
+            .into_body()
+            .into_data_stream();
+        let wait = Duration::from_secs(5);
+        let first = tokio::time::timeout(wait, body.next()).await;
+        assert!(
+            // A comment line (`:`), which SSE clients ignore.
+            matches!(&first, Ok(Some(Ok(chunk))) if chunk.as_ref() == b": \n\n"),
+            "{first:?}"
+        );
+        shutdown.cancel();
+        let end = tokio::time::timeout(wait, async {
+            while let Some(chunk) = body.next().await {
+                chunk.expect("chunk");
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "the stream did not end at shutdown");
     }
 }

@@ -1,7 +1,7 @@
 //! Agent routes: the handoff queue (list, claim, resolve, release), agent replies, the
 //! conversation's mode, and the agents' live feed.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Json,
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    events::{AgentEvent, To},
+    events::{AgentEvent, KEEP_ALIVE, To},
     storage::{Handoff, HandoffStatus, Mode, NewMessage, QueueConflict, Role},
 };
 
@@ -212,5 +212,7 @@ pub async fn agent_stream(
             Ok(event)
         })
         .take_until(async move { shutdown.cancelled().await });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    // A timer and a shutdown watch of its own: agents' feeds are few, unlike conversation
+    // streams (see `Events::maintain`).
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
