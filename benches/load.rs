@@ -292,10 +292,12 @@ async fn main() {
         .lines()
         .find(|l| l.starts_with("frontdesk_open_streams "))
         .unwrap_or("frontdesk_open_streams ?");
+    let rss = rss_kib(pid);
     println!(
-        "{gauge}; server RSS with {streams} open streams: {} MiB ({} MiB anonymous, {} MiB \
-         file pages: the binary's own, mostly)",
-        rss_kib(pid) / 1024,
+        "{gauge}; server RSS with {streams} open streams: {:.1} MiB = {:.1} MB (goal: under \
+         150 MB) ({} MiB anonymous, {} MiB file pages: the binary's own, mostly)",
+        rss as f64 / 1024.0,
+        rss as f64 * 1024.0 / 1e6,
         status_kib(pid, "RssAnon") / 1024,
         status_kib(pid, "RssFile") / 1024
     );
