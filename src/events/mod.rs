@@ -33,6 +33,9 @@ pub(crate) const CAPACITY: usize = 4;
 /// open, and a client that left is noticed at the write.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// Conversations sent a keep-alive between two yields to the runtime.
+const KEEP_ALIVE_BATCH: usize = 256;
+
 /// An event on a conversation's stream. Payloads are shared, not copied, between subscribers
 /// (and with the agents' feed), and keep each channel's ring of slots small (one channel per
 /// followed conversation, so thousands of them).
@@ -136,17 +139,29 @@ impl Events {
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    _ = ticks.tick() => events.keep_alive(),
+                    _ = ticks.tick() => events.keep_alive().await,
                 }
             }
             events.close();
         });
     }
 
-    fn keep_alive(&self) {
+    /// Sends each followed conversation a keep-alive, a batch at a time, so that thousands of
+    /// streams do not all wake at once ahead of the turns (nor hold the map's lock), then
+    /// forgets the channels nobody follows any more.
+    async fn keep_alive(&self) {
+        let senders: Vec<_> = self.map().channels.values().cloned().collect();
+        for batch in senders.chunks(KEEP_ALIVE_BATCH) {
+            for sender in batch {
+                // An error only means nobody follows it any more.
+                let _ = sender.send(ConversationEvent::KeepAlive);
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(senders);
         self.map()
             .channels
-            .retain(|_, sender| sender.send(ConversationEvent::KeepAlive).is_ok());
+            .retain(|_, sender| sender.receiver_count() > 0);
     }
 
     fn close(&self) {
@@ -274,7 +289,7 @@ mod tests {
     use tokio::sync::broadcast::error::RecvError;
     use tokio_util::sync::CancellationToken;
 
-    use super::{ConversationEvent, Events};
+    use super::{ConversationEvent, Events, KEEP_ALIVE_BATCH};
 
     #[tokio::test]
     async fn followers_get_keep_alives_until_shutdown_closes_their_channels() {
@@ -295,6 +310,17 @@ mod tests {
             !events.followed("b"),
             "a channel nobody follows is forgotten"
         );
+        // More conversations than one batch: each gets its keep-alive.
+        let mut many: Vec<_> = (0..=KEEP_ALIVE_BATCH)
+            .map(|i| events.subscribe(&format!("c{i}")))
+            .collect();
+        for receiver in &mut many {
+            let event = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await;
+            assert!(
+                matches!(event, Ok(Ok(ConversationEvent::KeepAlive))),
+                "{event:?}"
+            );
+        }
 
         shutdown.cancel();
         let end = tokio::time::timeout(Duration::from_secs(5), async {
