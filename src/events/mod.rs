@@ -1,6 +1,6 @@
 //! Live events: each conversation's stream (messages, mode changes) and the agents' queue
-//! feed. Channels are created on first subscription and dropped when the last subscriber
-//! leaves, so idle conversations cost nothing. With PostgreSQL, every event is also relayed to
+//! feed. Channels are created on first subscription and forgotten once nobody follows them
+//! (at the next event or keep-alive round), so idle conversations cost nothing. With PostgreSQL, every event is also relayed to
 //! the other replicas (see [`relay`]), so a stream open on one replica sees what another wrote.
 //!
 //! The hub also keeps conversation streams alive ([`Events::maintain`]): one task sends every
@@ -17,7 +17,10 @@ use std::{
 };
 
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::{
+    sync::{broadcast, mpsc},
+    time::MissedTickBehavior,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::storage::{Handoff, Message, Mode};
@@ -25,16 +28,18 @@ use crate::storage::{Handoff, Message, Mode};
 use relay::Notice;
 
 /// Events buffered per subscriber before a slow one starts missing some (it then resyncs
-/// from the store). A turn sends at most three (the message, the reply and a handoff's status);
-/// each slot costs 48 bytes in every followed conversation.
+/// from the store). A turn sends at most three (the message, the reply and a handoff's status),
+/// and a keep-alive goes only into an empty ring; each slot costs 48 bytes in every followed
+/// conversation.
 pub(crate) const CAPACITY: usize = 4;
 
 /// How often a followed conversation's streams get a keep-alive: proxies keep an idle stream
 /// open, and a client that left is noticed at the write.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// Conversations sent a keep-alive between two yields to the runtime.
-const KEEP_ALIVE_BATCH: usize = 256;
+/// Conversations sent a keep-alive at a time; a round's batches are spread over the first
+/// half of the interval.
+const KEEP_ALIVE_BATCH: usize = 64;
 
 /// An event on a conversation's stream. Payloads are shared, not copied, between subscribers
 /// (and with the agents' feed), and keep each channel's ring of slots small (one channel per
@@ -136,27 +141,31 @@ impl Events {
         let events = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    _ = ticks.tick() => events.keep_alive().await,
+                    _ = ticks.tick() => events.keep_alive(every / 2).await,
                 }
             }
             events.close();
         });
     }
 
-    /// Sends each followed conversation a keep-alive, a batch at a time, so that thousands of
-    /// streams do not all wake at once ahead of the turns (nor hold the map's lock), then
-    /// forgets the channels nobody follows any more.
-    async fn keep_alive(&self) {
+    /// Sends each followed conversation a keep-alive, unless an event is already on its way
+    /// (the stream writes anyway, and the slot stays free for events), a batch at a time over
+    /// `spread`, so that thousands of streams do not all wake at once ahead of the turns (nor
+    /// hold the map's lock); then forgets the channels nobody follows any more.
+    async fn keep_alive(&self, spread: Duration) {
         let senders: Vec<_> = self.map().channels.values().cloned().collect();
+        let batches = senders.len().div_ceil(KEEP_ALIVE_BATCH);
+        let pause = spread / u32::try_from(batches).unwrap_or(u32::MAX).max(1);
         for batch in senders.chunks(KEEP_ALIVE_BATCH) {
-            for sender in batch {
+            for sender in batch.iter().filter(|sender| sender.is_empty()) {
                 // An error only means nobody follows it any more.
                 let _ = sender.send(ConversationEvent::KeepAlive);
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(pause).await;
         }
         drop(senders);
         self.map()
@@ -286,7 +295,7 @@ impl Events {
 mod tests {
     use std::time::Duration;
 
-    use tokio::sync::broadcast::error::RecvError;
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     use tokio_util::sync::CancellationToken;
 
     use super::{ConversationEvent, Events, KEEP_ALIVE_BATCH};
@@ -305,6 +314,15 @@ mod tests {
                 "{event:?}"
             );
         }
+        // A stream with an event still unread gets no keep-alive on top: the ring keeps
+        // its slots for events, and the stream does not fall behind.
+        let mut idle = events.subscribe("d");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(matches!(idle.try_recv(), Ok(ConversationEvent::KeepAlive)));
+        assert!(
+            matches!(idle.try_recv(), Err(TryRecvError::Empty)),
+            "one keep-alive at a time"
+        );
         assert!(events.followed("a"));
         assert!(
             !events.followed("b"),
