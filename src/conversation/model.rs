@@ -18,7 +18,10 @@ use super::{
 use crate::{
     actions::{HANDOFF_TOOL, Outcome},
     app::AppState,
-    llm::{LlmClient, PromptMessage, Speaker, TokenCounter, extractive, prompt::PromptInput},
+    llm::{
+        LlmClient, PromptMessage, Speaker, TokenCounter, extractive,
+        prompt::{BuiltPrompt, PromptError, PromptInput},
+    },
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, StoreError},
     telemetry::Step,
@@ -43,6 +46,50 @@ pub struct Asked<'a> {
     pub hits: &'a [Hit],
 }
 
+/// The prompt for what is asked, or None (logged) when its template fails. A tokenizer takes
+/// a few hundred microseconds over a prompt, so it counts on the blocking pool; the estimate
+/// is arithmetic and the template renders in tens of microseconds, so that prompt is built
+/// here, without the blocking pool's two thread hand-offs.
+async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt> {
+    fn build(state: &AppState, asked: &Asked<'_>) -> Result<BuiltPrompt, PromptError> {
+        let input = PromptInput {
+            business_name: &state.settings.chat.business_name,
+            locale: asked.conversation.locale.as_deref(),
+            question: &asked.message.text,
+            hits: asked.hits,
+            history: asked.history,
+        };
+        let budget = state.settings.llm.prompt_budget();
+        state.prompts.chat(&input, &state.tokens, budget)
+    }
+    let built = if matches!(state.tokens, TokenCounter::Exact(_)) {
+        let state = state.clone();
+        let (conversation, message) = (asked.conversation.clone(), asked.message.clone());
+        let (history, hits) = (asked.history.to_vec(), asked.hits.to_vec());
+        let counted = tokio::task::spawn_blocking(move || {
+            let asked = Asked {
+                conversation: &conversation,
+                message: &message,
+                history: &history,
+                hits: &hits,
+            };
+            build(&state, &asked)
+        });
+        match counted.await {
+            Ok(built) => built,
+            Err(error) => {
+                tracing::error!(%error, "prompt task failed");
+                return None;
+            }
+        }
+    } else {
+        build(state, asked)
+    };
+    built
+        .inspect_err(|error| tracing::error!(%error, "prompt failed"))
+        .ok()
+}
+
 /// Asks the model, streaming its text and running the actions it calls; falls back to an
 /// honest handoff when it fails. Adds the time spent waiting on the model to `waited`.
 pub async fn generate(
@@ -52,51 +99,13 @@ pub async fn generate(
     tx: &mpsc::UnboundedSender<TurnEvent>,
     waited: &mut Duration,
 ) -> Result<Draft, StoreError> {
+    let Some(built) = prompt(state, &asked).await else {
+        return Ok(model_down(Vec::new(), Vec::new()));
+    };
     let Asked {
-        conversation,
-        message,
-        history,
-        hits,
+        conversation, hits, ..
     } = asked;
     let settings = &state.settings;
-    let built = {
-        let state = state.clone();
-        let hits = hits.to_vec();
-        let history = history.to_vec();
-        let question = message.text.clone();
-        let locale = conversation.locale.clone();
-        let exact = matches!(state.tokens, TokenCounter::Exact(_));
-        let build = move || {
-            let input = PromptInput {
-                business_name: &state.settings.chat.business_name,
-                locale: locale.as_deref(),
-                question: &question,
-                hits: &hits,
-                history: &history,
-            };
-            let budget = state.settings.llm.prompt_budget();
-            state.prompts.chat(&input, &state.tokens, budget)
-        };
-        // A tokenizer takes a few hundred microseconds over a prompt: off the runtime's
-        // threads. The estimate is arithmetic, and the template alone renders in tens of
-        // microseconds: here, without the two thread hand-offs of the blocking pool.
-        if exact {
-            tokio::task::spawn_blocking(build).await
-        } else {
-            Ok(build())
-        }
-    };
-    let built = match built {
-        Ok(Ok(built)) => built,
-        Ok(Err(error)) => {
-            tracing::error!(%error, "prompt template failed");
-            return Ok(model_down(Vec::new(), Vec::new()));
-        }
-        Err(error) => {
-            tracing::error!(%error, "prompt task failed");
-            return Ok(model_down(Vec::new(), Vec::new()));
-        }
-    };
     tracing::debug!(
         tokens = built.tokens,
         passages = built.passages.len(),
