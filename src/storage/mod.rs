@@ -87,7 +87,7 @@ impl Store {
                 // milliseconds that every write queued behind it waits out. SQLite's default,
                 // every 1,000 pages, does that about twice a second at 200 turns a second,
                 // which is 1% of turns; every 4,000 pages (a 16 MB log, one table of its
-                // index) it is four times rarer, and in the load run it took no longer.
+                // index) it is four times rarer, and in most load runs it took no longer.
                 writer
                     .execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
