@@ -2,10 +2,11 @@
 //! fixed delay. Phase 1 sends turns at a fixed rate and reports throughput and the service's
 //! own overhead per turn (latency minus the model's time, which the service reports per
 //! request in its `Server-Timing` header). Phase 2 opens many conversation
-//! streams and reports the server's resident memory.
+//! streams and reports the server's resident memory. Phase 3, when asked for, sends turns
+//! again while those streams are open.
 //!
 //! Run: `cargo bench --bench load` (knobs: FRONTDESK_LOAD_RATE=200, FRONTDESK_LOAD_SECONDS=10,
-//! FRONTDESK_LOAD_DELAY_MS=50, FRONTDESK_LOAD_STREAMS=10000).
+//! FRONTDESK_LOAD_DELAY_MS=50, FRONTDESK_LOAD_STREAMS=10000, FRONTDESK_LOAD_OPEN_SECONDS=0).
 
 #[path = "../tests/api/scripted_llm.rs"]
 #[allow(dead_code, reason = "the test helpers this run does not use")]
@@ -131,6 +132,118 @@ async fn main() {
     for _ in 0..total.div_ceil(QUESTIONS.len()).max(1) {
         chats.push(new_conversation().await);
     }
+    let load = Load {
+        client: client.clone(),
+        base: base.clone(),
+        pid,
+        rate,
+        delay,
+    };
+    send_turns(&load, &chats, seconds).await;
+
+    let metrics = metrics_text(&client, &base).await;
+    for step in [
+        "store",
+        "retrieve",
+        "context",
+        "llm_first_token",
+        "llm_total",
+        "reply",
+        "turn",
+    ] {
+        let value = |kind: &str| {
+            metrics
+                .lines()
+                .find(|l| {
+                    l.starts_with(&format!("frontdesk_step_seconds_{kind}{{step=\"{step}\"}}"))
+                })
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let (sum, count) = (value("sum"), value("count"));
+        if count > 0.0 {
+            println!(
+                "  server step {step}: mean {:.3} ms over {count} samples",
+                1e3 * sum / count
+            );
+        }
+    }
+
+    // Phase 2: many open conversation streams.
+    let mut open = Vec::with_capacity(usize::try_from(streams).unwrap_or(0));
+    for n in 0..streams {
+        let (id, token) = new_conversation().await;
+        if std::env::var_os("FRONTDESK_LOAD_NO_STREAMS").is_some() {
+            continue; // measures the conversations alone
+        }
+        let response = client
+            .get(format!(
+                "{base}/v1/conversations/{id}/stream?access_token={token}"
+            ))
+            .send()
+            .await
+            .expect("stream");
+        open.push(response);
+        if (n + 1) % 2_500 == 0 {
+            println!(
+                "{} streams open: server RSS {} MiB",
+                n + 1,
+                rss_kib(pid) / 1024
+            );
+        }
+    }
+    let metrics = metrics_text(&client, &base).await;
+    let gauge = metrics
+        .lines()
+        .find(|l| l.starts_with("frontdesk_open_streams "))
+        .unwrap_or("frontdesk_open_streams ?");
+    let rss = rss_kib(pid);
+    println!(
+        "{gauge}; server RSS with {streams} open streams: {:.1} MiB = {:.1} MB (goal: under \
+         150 MB) ({} MiB anonymous, {} MiB file pages: the binary's own, mostly)",
+        rss as f64 / 1024.0,
+        rss as f64 * 1024.0 / 1e6,
+        status_kib(pid, "RssAnon") / 1024,
+        status_kib(pid, "RssFile") / 1024
+    );
+
+    // Phase 3 (FRONTDESK_LOAD_OPEN_SECONDS, off by default): turns in fresh conversations
+    // while the streams stay open, through a keep-alive round (every 15 s) or more.
+    let open_seconds = knob("FRONTDESK_LOAD_OPEN_SECONDS", 0);
+    if open_seconds > 0 {
+        let turns = usize::try_from(rate * open_seconds).unwrap_or(0);
+        let mut fresh = Vec::new();
+        for _ in 0..turns.div_ceil(QUESTIONS.len()).max(1) {
+            fresh.push(new_conversation().await);
+        }
+        println!("turns while {} streams are open:", open.len());
+        send_turns(&load, &fresh, open_seconds).await;
+    }
+    drop(open);
+}
+
+/// What turns are sent to, and how fast.
+struct Load {
+    client: reqwest::Client,
+    base: String,
+    pid: u32,
+    rate: u64,
+    delay: Duration,
+}
+
+/// Sends turns at `load.rate` for `seconds`, round-robin over `chats`, and reports their
+/// throughput, the service's overhead per turn and its steps.
+async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
+    let Load {
+        client,
+        base,
+        pid,
+        rate,
+        delay,
+    } = load;
+    let (pid, rate, delay) = (*pid, *rate, *delay);
+    let total = usize::try_from(rate * seconds).unwrap_or(0);
     let cpu_before = cpu_time(pid);
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -234,74 +347,6 @@ async fn main() {
                 .saturating_sub((t.store + t.context).max(t.retrieve) + t.model + t.reply)
         },
     );
-
-    let metrics = metrics_text(&client, &base).await;
-    for step in [
-        "store",
-        "retrieve",
-        "context",
-        "llm_first_token",
-        "llm_total",
-        "reply",
-        "turn",
-    ] {
-        let value = |kind: &str| {
-            metrics
-                .lines()
-                .find(|l| {
-                    l.starts_with(&format!("frontdesk_step_seconds_{kind}{{step=\"{step}\"}}"))
-                })
-                .and_then(|l| l.split_whitespace().last())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        let (sum, count) = (value("sum"), value("count"));
-        if count > 0.0 {
-            println!(
-                "  server step {step}: mean {:.3} ms over {count} samples",
-                1e3 * sum / count
-            );
-        }
-    }
-
-    // Phase 2: many open conversation streams.
-    let mut open = Vec::with_capacity(usize::try_from(streams).unwrap_or(0));
-    for n in 0..streams {
-        let (id, token) = new_conversation().await;
-        if std::env::var_os("FRONTDESK_LOAD_NO_STREAMS").is_some() {
-            continue; // measures the conversations alone
-        }
-        let response = client
-            .get(format!(
-                "{base}/v1/conversations/{id}/stream?access_token={token}"
-            ))
-            .send()
-            .await
-            .expect("stream");
-        open.push(response);
-        if (n + 1) % 2_500 == 0 {
-            println!(
-                "{} streams open: server RSS {} MiB",
-                n + 1,
-                rss_kib(pid) / 1024
-            );
-        }
-    }
-    let metrics = metrics_text(&client, &base).await;
-    let gauge = metrics
-        .lines()
-        .find(|l| l.starts_with("frontdesk_open_streams "))
-        .unwrap_or("frontdesk_open_streams ?");
-    let rss = rss_kib(pid);
-    println!(
-        "{gauge}; server RSS with {streams} open streams: {:.1} MiB = {:.1} MB (goal: under \
-         150 MB) ({} MiB anonymous, {} MiB file pages: the binary's own, mostly)",
-        rss as f64 / 1024.0,
-        rss as f64 * 1024.0 / 1e6,
-        status_kib(pid, "RssAnon") / 1024,
-        status_kib(pid, "RssFile") / 1024
-    );
-    drop(open);
 }
 
 /// One answered turn.
