@@ -1,7 +1,8 @@
 //! Live events: each conversation's stream (messages, mode changes) and the agents' queue
 //! feed. Channels are created on first subscription and forgotten once nobody follows them
-//! (at the next event or keep-alive round), so idle conversations cost nothing. With PostgreSQL, every event is also relayed to
-//! the other replicas (see [`relay`]), so a stream open on one replica sees what another wrote.
+//! (at the next event or keep-alive round), so idle conversations cost nothing. With
+//! PostgreSQL, every event is also relayed to the other replicas (see [`relay`]), so a stream
+//! open on one replica sees what another wrote.
 //!
 //! The hub also keeps conversation streams alive ([`Events::maintain`]): one task sends every
 //! followed conversation a keep-alive now and then and, at shutdown, closes the channels, which
@@ -160,12 +161,14 @@ impl Events {
         let senders: Vec<_> = self.map().channels.values().cloned().collect();
         let batches = senders.len().div_ceil(KEEP_ALIVE_BATCH);
         let pause = spread / u32::try_from(batches).unwrap_or(u32::MAX).max(1);
-        for batch in senders.chunks(KEEP_ALIVE_BATCH) {
+        for (n, batch) in senders.chunks(KEEP_ALIVE_BATCH).enumerate() {
+            if n > 0 {
+                tokio::time::sleep(pause).await;
+            }
             for sender in batch.iter().filter(|sender| sender.is_empty()) {
                 // An error only means nobody follows it any more.
                 let _ = sender.send(ConversationEvent::KeepAlive);
             }
-            tokio::time::sleep(pause).await;
         }
         drop(senders);
         self.map()
