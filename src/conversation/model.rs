@@ -51,29 +51,31 @@ pub struct Asked<'a> {
 /// is arithmetic and the template renders in tens of microseconds, so that prompt is built
 /// here, without the blocking pool's two thread hand-offs.
 async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt> {
-    fn build(state: &AppState, asked: &Asked<'_>) -> Result<BuiltPrompt, PromptError> {
+    fn build(
+        state: &AppState,
+        locale: Option<&str>,
+        question: &str,
+        history: &[Message],
+        hits: &[Hit],
+    ) -> Result<BuiltPrompt, PromptError> {
         let input = PromptInput {
             business_name: &state.settings.chat.business_name,
-            locale: asked.conversation.locale.as_deref(),
-            question: &asked.message.text,
-            hits: asked.hits,
-            history: asked.history,
+            locale,
+            question,
+            hits,
+            history,
         };
         let budget = state.settings.llm.prompt_budget();
         state.prompts.chat(&input, &state.tokens, budget)
     }
+    let locale = asked.conversation.locale.as_deref();
+    let question = asked.message.text.as_str();
     let built = if matches!(state.tokens, TokenCounter::Exact(_)) {
         let state = state.clone();
-        let (conversation, message) = (asked.conversation.clone(), asked.message.clone());
+        let (locale, question) = (locale.map(str::to_owned), question.to_owned());
         let (history, hits) = (asked.history.to_vec(), asked.hits.to_vec());
         let counted = tokio::task::spawn_blocking(move || {
-            let asked = Asked {
-                conversation: &conversation,
-                message: &message,
-                history: &history,
-                hits: &hits,
-            };
-            build(&state, &asked)
+            build(&state, locale.as_deref(), &question, &history, &hits)
         });
         match counted.await {
             Ok(built) => built,
@@ -83,7 +85,7 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
             }
         }
     } else {
-        build(state, asked)
+        build(state, locale, question, asked.history, asked.hits)
     };
     built
         .inspect_err(|error| tracing::error!(%error, "prompt failed"))
