@@ -242,8 +242,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::{AssertSqlSafe, Row};
-
     use super::*;
 
     /// The embedded database logs ahead, commits to the disk, and checks its log back in
@@ -253,18 +251,21 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(None, dir.path()).await.expect("store");
         let mut writer = store.writer.acquire().await.expect("writer");
-        let mut settings = Vec::new();
-        for pragma in ["journal_mode", "synchronous", "wal_autocheckpoint"] {
-            let row = writer
-                .fetch_one(AssertSqlSafe(format!("PRAGMA {pragma}")))
-                .await
-                .expect(pragma);
-            let value = row
-                .try_get::<String, _>(0)
-                .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
-                .expect(pragma);
-            settings.push(value);
-        }
-        assert_eq!(settings, ["wal", "2", "4000"]);
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *writer)
+            .await
+            .expect("journal mode");
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *writer)
+            .await
+            .expect("synchronous");
+        let checkpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *writer)
+            .await
+            .expect("checkpoint interval");
+        assert_eq!(
+            (journal.as_str(), synchronous, checkpoint),
+            ("wal", 2, 4000)
+        );
     }
 }
