@@ -121,17 +121,22 @@ async fn main() {
         let chat = service.start_chat_with(json!({})).await;
         (chat.id, chat.token)
     };
+    // Enough conversations for `seconds` of turns that none is asked a question twice.
+    let conversations_for = async |seconds: u64| {
+        let turns = usize::try_from(rate * seconds).unwrap_or(0);
+        let mut chats = Vec::new();
+        for _ in 0..turns.div_ceil(QUESTIONS.len()).max(1) {
+            chats.push(new_conversation().await);
+        }
+        chats
+    };
     println!(
         "frontdesk pid {pid} at {base}; model delay {delay:?}; idle RSS {} MiB",
         rss_kib(pid) / 1024
     );
 
     // Phase 1: turns at a fixed rate.
-    let total = usize::try_from(rate * seconds).unwrap_or(0);
-    let mut chats = Vec::new();
-    for _ in 0..total.div_ceil(QUESTIONS.len()).max(1) {
-        chats.push(new_conversation().await);
-    }
+    let chats = conversations_for(seconds).await;
     let load = Load {
         client: client.clone(),
         base: base.clone(),
@@ -212,11 +217,7 @@ async fn main() {
     // while the streams stay open, through a keep-alive round (every 15 s) or more.
     let open_seconds = knob("FRONTDESK_LOAD_OPEN_SECONDS", 0);
     if open_seconds > 0 {
-        let turns = usize::try_from(rate * open_seconds).unwrap_or(0);
-        let mut fresh = Vec::new();
-        for _ in 0..turns.div_ceil(QUESTIONS.len()).max(1) {
-            fresh.push(new_conversation().await);
-        }
+        let fresh = conversations_for(open_seconds).await;
         println!("turns while {} streams are open:", open.len());
         send_turns(&load, &fresh, open_seconds).await;
     }
@@ -235,14 +236,13 @@ struct Load {
 /// Sends turns at `load.rate` for `seconds`, round-robin over `chats`, and reports their
 /// throughput, the service's overhead per turn and its steps.
 async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
-    let Load {
-        client,
-        base,
+    let &Load {
+        ref client,
+        ref base,
         pid,
         rate,
         delay,
     } = load;
-    let (pid, rate, delay) = (*pid, *rate, *delay);
     let total = usize::try_from(rate * seconds).unwrap_or(0);
     let cpu_before = cpu_time(pid);
     let started = Instant::now();
