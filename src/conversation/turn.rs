@@ -45,7 +45,8 @@ pub struct Timings {
     pub store: Duration,
     /// Searching the help center.
     pub retrieve: Duration,
-    /// Reading the conversation and its latest messages, after the store.
+    /// Reading the conversation and its latest messages, alongside the store (and the
+    /// messages again after it, when one landed in between).
     pub context: Duration,
     /// Waiting on the model, summed over its calls.
     pub model: Duration,
@@ -66,17 +67,24 @@ pub async fn post_customer_message(
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    // Searching needs nothing stored: it runs while the message is written. (For a repeated
-    // message, a human-only channel, or a turn that ends before it needs passages, its
-    // result goes unused.)
+    // Searching and reading need nothing stored: they run while the message is written. (For
+    // a repeated message, a human-only channel, or a turn that ends before it needs passages,
+    // their results go unused.)
     let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
     let started = Instant::now();
-    let appended = state
-        .store
-        .append_customer_message(&conversation.id, text, client_message_id)
-        .await?;
+    let store = async {
+        let appended = state
+            .store
+            .append_customer_message(&conversation.id, text, client_message_id)
+            .await;
+        (appended, started.elapsed())
+    };
+    let ((appended, stored_in), (context, read_in)) =
+        tokio::join!(store, read_context(state, &conversation.id));
+    let appended = appended?;
     let mut timings = Timings::default();
-    record(state, Step::Store, &mut timings.store, started.elapsed());
+    record(state, Step::Store, &mut timings.store, stored_in);
+    timings.context = read_in;
     match appended {
         Appended::Duplicate(message) => {
             for reply in state.store.replies_to(&message.id).await? {
@@ -97,6 +105,7 @@ pub async fn post_customer_message(
                 let result = run(
                     &turn_state,
                     &customer_message,
+                    context,
                     early_search,
                     &tx,
                     &mut timings,
@@ -126,34 +135,72 @@ pub(super) struct Draft {
     pub handoff: Option<HandoffReason>,
 }
 
+/// What a turn reads besides its message: the conversation with whether its channel is
+/// human-only, and its latest messages.
+type Context = (Option<(Conversation, bool)>, Vec<Message>);
+
+/// Reads a turn's context while its message is stored, fresh since the request loaded the
+/// conversation (an agent may have switched the mode, or a signed identity or an earlier turn
+/// verified the customer, meanwhile). The latest messages are one more than the turn needs,
+/// in case the read already sees the message being stored; [`before`] checks that none is
+/// missing. Returns how long the reads took.
+async fn read_context(
+    state: &AppState,
+    conversation_id: &str,
+) -> (Result<Context, StoreError>, Duration) {
+    let started = Instant::now();
+    let context = tokio::try_join!(
+        state.store.conversation_and_channel_mode(conversation_id),
+        state
+            .store
+            .recent_messages(conversation_id, i64::MAX, window(state) + 1),
+    );
+    (context, started.elapsed())
+}
+
+/// How many earlier messages a turn reads: for the triggers and for the model's history.
+fn window(state: &AppState) -> usize {
+    TRIGGER_WINDOW.max(state.settings.chat.history_messages)
+}
+
+/// The last `window` messages before number `seq`, from the latest messages read alongside
+/// its store; None when that read missed one (a message numbered below `seq` but committed
+/// after the read began), which numbers without gaps make plain.
+fn before(latest: Vec<Message>, seq: i64, window: usize) -> Option<Vec<Message>> {
+    let mut earlier: Vec<Message> = latest.into_iter().filter(|m| m.seq < seq).collect();
+    let wanted = usize::try_from(seq - 1).unwrap_or(0).min(window);
+    let ends_right_before = earlier.last().map_or(seq == 1, |m| m.seq == seq - 1);
+    if !ends_right_before || earlier.len() < wanted {
+        return None;
+    }
+    earlier.drain(..earlier.len() - wanted);
+    Some(earlier)
+}
+
 #[tracing::instrument(skip_all, fields(conversation = %message.conversation_id, seq = message.seq))]
 async fn run(
     state: &Arc<AppState>,
     message: &Message,
+    context: Result<Context, StoreError>,
     early_search: Option<Searching>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
-    // Both read once, fresh (after the message is stored), side by side: the conversation,
-    // since an agent may have switched the mode, or a signed identity or an earlier turn
-    // verified the customer, since the request loaded it; and the messages before this one,
-    // which serve the triggers, the model's history and the account router.
-    let window = TRIGGER_WINDOW.max(state.settings.chat.history_messages);
-    let started = Instant::now();
-    let (fresh, recent) = tokio::try_join!(
-        state
-            .store
-            .conversation_and_channel_mode(&message.conversation_id),
-        state
-            .store
-            .recent_messages(&message.conversation_id, message.seq, window),
-    )?;
-    record(
-        state,
-        Step::Context,
-        &mut timings.context,
-        started.elapsed(),
-    );
+    let (fresh, latest) = context?;
+    let window = window(state);
+    let recent = match before(latest, message.seq, window) {
+        Some(recent) => recent,
+        None => {
+            let started = Instant::now();
+            let recent = state
+                .store
+                .recent_messages(&message.conversation_id, message.seq, window)
+                .await?;
+            timings.context += started.elapsed();
+            recent
+        }
+    };
+    state.metrics.observe(Step::Context, timings.context);
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
@@ -306,4 +353,44 @@ const TRIGGER_WINDOW: usize = 12;
 /// The last `n` of `messages` (oldest first).
 pub(super) fn last(messages: &[Message], n: usize) -> &[Message] {
     &messages[messages.len().saturating_sub(n)..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(seqs: std::ops::RangeInclusive<i64>) -> Vec<Message> {
+        seqs.map(|seq| Message::for_test(seq, Role::Customer, "hi"))
+            .collect()
+    }
+
+    fn seqs(messages: &[Message]) -> Vec<i64> {
+        messages.iter().map(|m| m.seq).collect()
+    }
+
+    /// A read that ran before the store: everything up to the message before, cut to the window.
+    #[test]
+    fn a_read_ending_right_before_the_message_is_its_history() {
+        let recent = before(numbered(1..=9), 10, 3).expect("complete");
+        assert_eq!(seqs(&recent), [7, 8, 9]);
+        let recent = before(numbered(1..=2), 3, 12).expect("complete");
+        assert_eq!(seqs(&recent), [1, 2]);
+        assert_eq!(before(Vec::new(), 1, 12).map(|r| r.len()), Some(0));
+    }
+
+    /// A read that already saw the stored message (and one after it) drops them.
+    #[test]
+    fn messages_from_the_store_on_are_left_out() {
+        let recent = before(numbered(4..=11), 10, 5).expect("complete");
+        assert_eq!(seqs(&recent), [5, 6, 7, 8, 9]);
+    }
+
+    /// A message committed after the read began but numbered before this one makes the read
+    /// incomplete, as does a read that saw too many later ones to fill the window.
+    #[test]
+    fn a_read_missing_an_earlier_message_is_redone() {
+        assert!(before(numbered(1..=8), 10, 3).is_none());
+        assert!(before(Vec::new(), 2, 12).is_none());
+        assert!(before(numbered(7..=11), 10, 5).is_none());
+    }
 }
