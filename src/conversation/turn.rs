@@ -141,9 +141,12 @@ type Context = (Option<(Conversation, bool)>, Vec<Message>);
 
 /// Reads a turn's context while its message is stored, fresh since the request loaded the
 /// conversation (an agent may have switched the mode, or a signed identity or an earlier turn
-/// verified the customer, meanwhile). The latest messages are one more than the turn needs,
-/// in case the read already sees the message being stored; [`before`] checks that none is
-/// missing. Returns how long the reads took.
+/// verified the customer, meanwhile). The read begins after the request arrived, so a switch
+/// to human mode that was acknowledged before the customer sent the message is always seen;
+/// one made while the message is being stored may or may not be, as before with a switch
+/// made while the request was on its way. The latest messages are one more than the turn
+/// needs, in case the read already sees the message being stored; [`before`] checks that
+/// none is missing. Returns how long the reads took.
 async fn read_context(
     state: &AppState,
     conversation_id: &str,
