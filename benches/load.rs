@@ -340,7 +340,7 @@ async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
     );
     report("  storing the reply", &|t| t.reply);
     report(
-        "  the rest (request time - model - the steps above)",
+        "  the rest (request time - model - the steps above; a re-read of the context counts here)",
         &|t| {
             t.server
                 .saturating_sub(t.store.max(t.context).max(t.retrieve) + t.model + t.reply)

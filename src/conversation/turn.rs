@@ -84,7 +84,6 @@ pub async fn post_customer_message(
     let appended = appended?;
     let mut timings = Timings::default();
     record(state, Step::Store, &mut timings.store, stored_in);
-    timings.context = read_in;
     match appended {
         Appended::Duplicate(message) => {
             for reply in state.store.replies_to(&message.id).await? {
@@ -98,6 +97,7 @@ pub async fn post_customer_message(
         }
         Appended::New(message) => {
             state.events.publish_message(&message, To::Conversation);
+            timings.context = read_in;
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
@@ -142,11 +142,11 @@ type Context = (Option<(Conversation, bool)>, Vec<Message>);
 /// Reads a turn's context while its message is stored, fresh since the request loaded the
 /// conversation (an agent may have switched the mode, or a signed identity or an earlier turn
 /// verified the customer, meanwhile). The read begins after the request arrived, so a switch
-/// to human mode that was acknowledged before the customer sent the message is always seen;
-/// one made while the message is being stored may or may not be, as before with a switch
-/// made while the request was on its way. The latest messages are one more than the turn
-/// needs, in case the read already sees the message being stored; [`before`] checks that
-/// none is missing. Returns how long the reads took.
+/// to human mode acknowledged before the customer sent the message is always seen; one
+/// committed while the message is being stored may be missed (read after the store, it
+/// was seen), a switch that raced the customer's send either way. The latest messages are
+/// one more than the turn needs, in case the read already sees the message being stored;
+/// [`before`] checks that none is missing. Returns how long the reads took.
 async fn read_context(
     state: &AppState,
     conversation_id: &str,
@@ -168,16 +168,16 @@ fn window(state: &AppState) -> usize {
 
 /// The last `window` messages before number `seq`, from the latest messages read alongside
 /// its store; None when that read missed one (a message numbered below `seq` but committed
-/// after the read began), which numbers without gaps make plain.
+/// after the read began): numbers have no gaps, so each wanted number must be there.
 fn before(latest: Vec<Message>, seq: i64, window: usize) -> Option<Vec<Message>> {
-    let mut earlier: Vec<Message> = latest.into_iter().filter(|m| m.seq < seq).collect();
-    let wanted = usize::try_from(seq - 1).unwrap_or(0).min(window);
-    let ends_right_before = earlier.last().map_or(seq == 1, |m| m.seq == seq - 1);
-    if !ends_right_before || earlier.len() < wanted {
-        return None;
-    }
-    earlier.drain(..earlier.len() - wanted);
-    Some(earlier)
+    let from = seq
+        .saturating_sub(i64::try_from(window).unwrap_or(i64::MAX))
+        .max(1);
+    let recent: Vec<Message> = latest
+        .into_iter()
+        .filter(|m| (from..seq).contains(&m.seq))
+        .collect();
+    (i64::try_from(recent.len()) == Ok(seq - from)).then_some(recent)
 }
 
 #[tracing::instrument(skip_all, fields(conversation = %message.conversation_id, seq = message.seq))]
@@ -312,7 +312,7 @@ async fn finish(
 }
 
 /// A help-center search started when the message arrives, so it runs (on the blocking pool)
-/// while the message is stored and the conversation re-read.
+/// while the message is stored and the turn's context read.
 fn start_search(state: &AppState, question: &str) -> Searching {
     state
         .retrieval
@@ -362,8 +362,12 @@ pub(super) fn last(messages: &[Message], n: usize) -> &[Message] {
 mod tests {
     use super::*;
 
-    fn numbered(seqs: std::ops::RangeInclusive<i64>) -> Vec<Message> {
-        seqs.map(|seq| Message::for_test(seq, Role::Customer, "hi"))
+    /// What the read alongside the store returns when messages 1..=`latest` are committed:
+    /// the last `window + 1` of them, oldest first.
+    fn read(latest: i64, window: usize) -> Vec<Message> {
+        let from = (latest - window as i64).max(1);
+        (from..=latest)
+            .map(|seq| Message::for_test(seq, Role::Customer, "hi"))
             .collect()
     }
 
@@ -371,29 +375,54 @@ mod tests {
         messages.iter().map(|m| m.seq).collect()
     }
 
-    /// A read that ran before the store: everything up to the message before, cut to the window.
+    /// Read before the store (latest = seq - 1) or after it (latest = seq): the history is
+    /// the `window` messages before this one, as a read after the store would give.
     #[test]
-    fn a_read_ending_right_before_the_message_is_its_history() {
-        let recent = before(numbered(1..=9), 10, 3).expect("complete");
-        assert_eq!(seqs(&recent), [7, 8, 9]);
-        let recent = before(numbered(1..=2), 3, 12).expect("complete");
-        assert_eq!(seqs(&recent), [1, 2]);
-        assert_eq!(before(Vec::new(), 1, 12).map(|r| r.len()), Some(0));
+    fn a_read_before_or_after_the_store_is_the_history() {
+        for window in [1, 3, 12] {
+            for seq in 1..=20_i64 {
+                let wanted: Vec<i64> = ((seq - window as i64).max(1)..seq).collect();
+                for latest in [seq - 1, seq] {
+                    let recent = before(read(latest, window), seq, window);
+                    assert_eq!(
+                        recent.as_deref().map(seqs),
+                        Some(wanted.clone()),
+                        "seq {seq}, window {window}, latest {latest}"
+                    );
+                }
+            }
+        }
     }
 
-    /// A read that already saw the stored message (and one after it) drops them.
-    #[test]
-    fn messages_from_the_store_on_are_left_out() {
-        let recent = before(numbered(4..=11), 10, 5).expect("complete");
-        assert_eq!(seqs(&recent), [5, 6, 7, 8, 9]);
-    }
-
-    /// A message committed after the read began but numbered before this one makes the read
-    /// incomplete, as does a read that saw too many later ones to fill the window.
+    /// A message numbered below this one but committed after the read began is missing:
+    /// the turn must read again.
     #[test]
     fn a_read_missing_an_earlier_message_is_redone() {
-        assert!(before(numbered(1..=8), 10, 3).is_none());
-        assert!(before(Vec::new(), 2, 12).is_none());
-        assert!(before(numbered(7..=11), 10, 5).is_none());
+        for window in [1, 3, 12] {
+            for seq in 2..=20_i64 {
+                for latest in 0..seq - 1 {
+                    assert!(
+                        before(read(latest, window), seq, window).is_none(),
+                        "seq {seq}, window {window}, latest {latest}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A read that already saw a later message holds one earlier message fewer: enough only
+    /// while the conversation is shorter than the window.
+    #[test]
+    fn a_read_that_saw_a_later_message_serves_only_a_short_history() {
+        for window in [1, 3, 12] {
+            for seq in 1..=20_i64 {
+                let recent = before(read(seq + 1, window), seq, window);
+                assert_eq!(
+                    recent.is_some(),
+                    seq <= window as i64,
+                    "seq {seq}, window {window}"
+                );
+            }
+        }
     }
 }
