@@ -339,12 +339,36 @@ async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
         &|t| t.context,
     );
     report("  storing the reply", &|t| t.reply);
+    let rest = |t: &Turn| {
+        t.server
+            .saturating_sub(t.store.max(t.context).max(t.retrieve) + t.model + t.reply)
+    };
     report(
         "  the rest (request time - model - the steps above; a re-read of the context counts here)",
-        &|t| {
-            t.server
-                .saturating_sub(t.store.max(t.context).max(t.retrieve) + t.model + t.reply)
-        },
+        &rest,
+    );
+    // What the slowest 1% of turns spent their time on: the tail's steps, not each step's tail.
+    let overhead = |t: &Turn| t.server.saturating_sub(t.model);
+    let mut overheads: Vec<Duration> = turns.iter().map(overhead).collect();
+    overheads.sort_unstable();
+    let slow: Vec<&Turn> = turns
+        .iter()
+        .filter(|t| overhead(t) >= percentile(&overheads, 0.99))
+        .collect();
+    let mean = |of: &dyn Fn(&Turn) -> Duration| {
+        let sum: Duration = slow.iter().map(|t| of(t)).sum();
+        sum / u32::try_from(slow.len().max(1)).unwrap_or(u32::MAX)
+    };
+    println!(
+        "  the slowest 1% ({} turns), mean: overhead {:?}, storing the message {:?}, the reads \
+         {:?}, retrieval {:?}, storing the reply {:?}, the rest {:?}",
+        slow.len(),
+        mean(&overhead),
+        mean(&|t| t.store),
+        mean(&|t| t.context),
+        mean(&|t| t.retrieve),
+        mean(&|t| t.reply),
+        mean(&rest),
     );
 }
 
