@@ -67,9 +67,9 @@ pub async fn post_customer_message(
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    // Searching and reading need nothing stored: they run while the message is written. (For
-    // a repeated message, a human-only channel, or a turn that ends before it needs passages,
-    // their results go unused.)
+    // Searching and reading need nothing stored: they run while the message is written. (The
+    // search goes unused for a repeated message, a human-only channel, or a turn that ends
+    // before it needs passages; the reads, for a repeated message.)
     let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
     let started = Instant::now();
     let store = async {
