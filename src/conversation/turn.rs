@@ -71,16 +71,11 @@ pub async fn post_customer_message(
     // search goes unused for a repeated message, a human-only channel, or a turn that ends
     // before it needs passages; the reads, for a repeated message.)
     let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
-    let started = Instant::now();
-    let store = async {
-        let appended = state
-            .store
-            .append_customer_message(&conversation.id, text, client_message_id)
-            .await;
-        (appended, started.elapsed())
-    };
+    let store = state
+        .store
+        .append_customer_message(&conversation.id, text, client_message_id);
     let ((appended, stored_in), (context, read_in)) =
-        tokio::join!(store, read_context(state, &conversation.id));
+        tokio::join!(timed(store), timed(read_context(state, &conversation.id)));
     let appended = appended?;
     let mut timings = Timings::default();
     record(state, Step::Store, &mut timings.store, stored_in);
@@ -146,19 +141,21 @@ type Context = (Option<(Conversation, bool)>, Vec<Message>);
 /// committed while the message is being stored may be missed (read after the store, it
 /// was seen), a switch that raced the customer's send either way. The latest messages are
 /// one more than the turn needs, in case the read already sees the message being stored;
-/// [`before`] checks that none is missing. Returns how long the reads took.
-async fn read_context(
-    state: &AppState,
-    conversation_id: &str,
-) -> (Result<Context, StoreError>, Duration) {
-    let started = Instant::now();
-    let context = tokio::try_join!(
+/// [`before`] checks that none is missing.
+async fn read_context(state: &AppState, conversation_id: &str) -> Result<Context, StoreError> {
+    tokio::try_join!(
         state.store.conversation_and_channel_mode(conversation_id),
         state
             .store
             .recent_messages(conversation_id, i64::MAX, window(state) + 1),
-    );
-    (context, started.elapsed())
+    )
+}
+
+/// Runs `work` and says how long it took.
+async fn timed<T>(work: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let output = work.await;
+    (output, started.elapsed())
 }
 
 /// How many earlier messages a turn reads: for the triggers and for the model's history.
@@ -194,13 +191,12 @@ async fn run(
     let recent = match before(latest, message.seq, window) {
         Some(recent) => recent,
         None => {
-            let started = Instant::now();
-            let recent = state
+            let again = state
                 .store
-                .recent_messages(&message.conversation_id, message.seq, window)
-                .await?;
-            timings.context += started.elapsed();
-            recent
+                .recent_messages(&message.conversation_id, message.seq, window);
+            let (recent, took) = timed(again).await;
+            timings.context += took;
+            recent?
         }
     };
     state.metrics.observe(Step::Context, timings.context);
