@@ -50,6 +50,14 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+/// The page cache of each SQLite connection: 512 KiB (128 pages) instead of SQLite's 2,000
+/// KiB. The operating system caches the file as well, so a page missed here is a copy from
+/// memory, not a disk read. A read connection drops its cache whenever another connection has
+/// committed since its last read, which under load is before nearly every read; the writer's
+/// holds what its inserts touch (the trees' upper pages, the latest leaves), and with SQLite's
+/// default it grew by 1.5 MiB over a load run with 10,000 new conversations.
+const PAGE_CACHE: &str = "PRAGMA cache_size = -512";
+
 /// A handle to the database; cheap to clone.
 ///
 /// Writes go through `writer` (see [`writer`]), reads through `reader`: on SQLite read-only
@@ -94,6 +102,7 @@ impl Store {
                          PRAGMA wal_autocheckpoint = 4000",
                     )
                     .await?;
+                writer.execute(PAGE_CACHE).await?;
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&mut writer)
                     .await?;
@@ -101,6 +110,12 @@ impl Store {
                 let reader = AnyPoolOptions::new()
                     .max_connections(4)
                     .test_before_acquire(false)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection.execute(PAGE_CACHE).await?;
+                            Ok(())
+                        })
+                    })
                     .connect(file.read_only(true).to_url_lossy().as_str())
                     .await?;
                 Ok(Self {
@@ -267,5 +282,29 @@ mod tests {
             (journal.as_str(), synchronous, checkpoint),
             ("wal", 2, 4000)
         );
+    }
+
+    /// Every connection, the four for reading and the writer, keeps a page cache of 512 KiB.
+    #[tokio::test]
+    async fn sqlite_connections_keep_a_512_kib_page_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let mut reads = Vec::new();
+        for _ in 0..4 {
+            reads.push(store.reader.acquire().await.expect("read connection"));
+        }
+        for read in &mut reads {
+            let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                .fetch_one(&mut **read)
+                .await
+                .expect("reader cache size");
+            assert_eq!(cache, -512);
+        }
+        let mut writer = store.writer.acquire().await.expect("writer");
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *writer)
+            .await
+            .expect("writer cache size");
+        assert_eq!(cache, -512);
     }
 }
