@@ -96,17 +96,16 @@ pub async fn post_customer_message(
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
-                let started = Instant::now();
-                let result = run(
+                let (result, took) = timed(run(
                     &turn_state,
                     &customer_message,
                     context,
                     early_search,
                     &tx,
                     &mut timings,
-                )
+                ))
                 .await;
-                turn_state.metrics.observe(Step::Turn, started.elapsed());
+                turn_state.metrics.observe(Step::Turn, took);
                 let _ = tx.send(TurnEvent::Timings(timings));
                 if let Err(error) = result {
                     tracing::error!(%error, conversation = %customer_message.conversation_id, "turn failed");
@@ -279,29 +278,33 @@ async fn finish(
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
     state.metrics.reply(draft.confidence);
-    let started = Instant::now();
-    let reply = state
-        .store
-        .append_message(
-            &conversation.id,
-            NewMessage {
-                role: Role::Assistant,
-                text: draft.text,
-                citations: draft.citations,
-                actions: draft.actions,
-                confidence: draft.confidence,
-                author: None,
-                reply_to: Some(message.id.clone()),
-            },
-        )
-        .await?;
-    record(state, Step::Reply, &mut timings.reply, started.elapsed());
+    let (reply, took) = timed(state.store.append_message(
+        &conversation.id,
+        NewMessage {
+            role: Role::Assistant,
+            text: draft.text,
+            citations: draft.citations,
+            actions: draft.actions,
+            confidence: draft.confidence,
+            author: None,
+            reply_to: Some(message.id.clone()),
+        },
+    ))
+    .await;
+    let reply = reply?;
+    record(state, Step::Reply, &mut timings.reply, took);
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {
-        let started = Instant::now();
-        let handoff = handoff::open(state, conversation, reason, Some(&message.id)).await?;
-        timings.handoff = started.elapsed();
+        let (handoff, took) = timed(handoff::open(
+            state,
+            conversation,
+            reason,
+            Some(&message.id),
+        ))
+        .await;
+        let handoff = handoff?;
+        timings.handoff = took;
         let _ = tx.send(TurnEvent::Handoff(handoff));
     }
     Ok(())
