@@ -7,7 +7,7 @@ pub mod metrics;
 pub mod model_routing;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     io::BufRead,
     path::{Path, PathBuf},
 };
@@ -20,7 +20,7 @@ use crate::{
         triggers,
     },
     retrieval::Index,
-    storage::{Article, Format},
+    storage::{Article, Format, HandoffReason},
 };
 use metrics::{BinaryScores, ClassificationReport, RetrievalReport};
 use model_routing::ModelRouter;
@@ -63,10 +63,12 @@ pub struct RoutingRun {
     /// What routed: `deterministic router`, or `model <name>` (its tool calls).
     pub router: String,
     pub routing: ClassificationReport,
-    /// "Should hand off" (expected `human`) against the triggers' decision.
+    /// "Should hand off" (expected `human`) against whether the turn hands off.
     pub handoff: BinaryScores,
-    /// Handoffs the triggers opened, by reason.
-    pub handoff_reasons: HashMap<String, usize>,
+    /// The same, by reason: "predicted yes" is a handoff for that reason (a trigger's, or
+    /// `customer_request` when the router picks `human`). Precision: how many of that
+    /// reason's handoffs were due; recall: how many of the due ones it caught.
+    pub handoff_by_reason: BTreeMap<String, BinaryScores>,
 }
 
 #[derive(Deserialize)]
@@ -255,8 +257,8 @@ pub fn route_label(text: &str) -> &'static str {
 }
 
 /// The label of a handoff the triggers decide on before any answer.
-fn trigger_label(reason: crate::storage::HandoffReason) -> &'static str {
-    if reason == crate::storage::HandoffReason::CustomerRequest {
+fn trigger_label(reason: HandoffReason) -> &'static str {
+    if reason == HandoffReason::CustomerRequest {
         "human"
     } else {
         "knowledge"
@@ -297,20 +299,32 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     }
     .into_iter();
     let mut pairs = Vec::new();
-    let mut handoff = Vec::new();
-    let mut reasons: HashMap<String, usize> = HashMap::new();
+    // Per case: whether it should hand off, and the reason it was handed off for.
+    let mut handoffs: Vec<(bool, Option<HandoffReason>)> = Vec::new();
     for (case, decided) in cases.iter().zip(&decided) {
         let predicted = match decided {
             Some(reason) => trigger_label(*reason),
             None => routed.next().unwrap_or("knowledge"),
         };
         pairs.push((case.expected.clone(), predicted.to_owned()));
-        if let Some(reason) = decided {
-            *reasons.entry(reason.as_str().to_owned()).or_default() += 1;
-        }
-        let hands_off = decided.is_some() || predicted == "human";
-        handoff.push((case.expected == "human", hands_off));
+        let reason = decided.or((predicted == "human").then_some(HandoffReason::CustomerRequest));
+        handoffs.push((case.expected == "human", reason));
     }
+    let handoff: Vec<(bool, bool)> = handoffs
+        .iter()
+        .map(|&(due, r)| (due, r.is_some()))
+        .collect();
+    let by_reason = handoffs
+        .iter()
+        .filter_map(|&(_, reason)| reason)
+        .map(|reason| {
+            let pairs: Vec<(bool, bool)> = handoffs
+                .iter()
+                .map(|&(due, r)| (due, r == Some(reason)))
+                .collect();
+            (reason.as_str().to_owned(), metrics::binary_scores(&pairs))
+        })
+        .collect();
     Ok(RoutingRun {
         file: path.display().to_string(),
         router: model.map_or_else(
@@ -319,7 +333,7 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
         ),
         routing: metrics::classification_report(&pairs),
         handoff: metrics::binary_scores(&handoff),
-        handoff_reasons: reasons,
+        handoff_by_reason: by_reason,
     })
 }
 
@@ -391,10 +405,14 @@ pub fn render(report: &Report) -> String {
             "\nHandoff decisions (should hand off = expected human): precision {:.3}, recall {:.3}, F1 {:.3} (tp {}, fp {}, fn {}, tn {})\n",
             h.precision, h.recall, h.f1, h.tp, h.fp, h.fn_, h.tn
         ));
-        let mut reasons: Vec<_> = routing.handoff_reasons.iter().collect();
-        reasons.sort();
-        for (reason, n) in reasons {
-            out.push_str(&format!("  opened as {reason}: {n}\n"));
+        for (reason, h) in &routing.handoff_by_reason {
+            out.push_str(&format!(
+                "  {reason:<18} precision {:.3}, recall {:.3} ({} opened, {} of them due)\n",
+                h.precision,
+                h.recall,
+                h.tp + h.fp,
+                h.tp
+            ));
         }
     }
     out
@@ -439,5 +457,60 @@ mod tests {
         assert_eq!(route_label("has my refund gone through?"), "refund_status");
         assert_eq!(route_label("talk to a human"), "human");
         assert_eq!(route_label("what is your returns policy?"), "knowledge");
+    }
+
+    /// Handoff decisions scored by hand: overall and by reason, on five labelled messages
+    /// routed without a model.
+    #[tokio::test]
+    async fn handoff_decisions_score_overall_and_by_reason_as_computed_by_hand() {
+        let file = tempfile::NamedTempFile::new().expect("file");
+        let lines = [
+            // Due, handed off as customer_request: tp.
+            r#"{"text": "I want to talk to a human agent", "expected": "human"}"#,
+            // Not due, handed off for frustration (profanity): fp.
+            r#"{"text": "this f***ing app is useless, where is my refund", "expected": "refund_status"}"#,
+            // Due (as labelled), not handed off: fn.
+            r#"{"text": "how do I change my address", "expected": "human"}"#,
+            // Not due, not handed off: tn.
+            r#"{"text": "how do I reset my password", "expected": "knowledge"}"#,
+            // Due, handed off as customer_request: tp.
+            r#"{"text": "let me speak to a real person", "expected": "human"}"#,
+            // Not scored.
+            r#"{"text": "I want to complain", "expected": "any"}"#,
+        ];
+        std::fs::write(file.path(), lines.join("\n")).expect("write");
+        let run = routing(file.path(), None).await.expect("routing");
+
+        let h = &run.handoff;
+        assert_eq!((h.tp, h.fp, h.fn_, h.tn), (2, 1, 1, 1));
+        assert!((h.precision - 2.0 / 3.0).abs() < 1e-9 && (h.recall - 2.0 / 3.0).abs() < 1e-9);
+        let reasons: Vec<&str> = run.handoff_by_reason.keys().map(String::as_str).collect();
+        assert_eq!(reasons, ["customer_request", "frustration"]);
+        let asked = &run.handoff_by_reason["customer_request"];
+        assert_eq!((asked.tp, asked.fp, asked.fn_, asked.tn), (2, 0, 1, 2));
+        assert!((asked.precision - 1.0).abs() < 1e-9 && (asked.recall - 2.0 / 3.0).abs() < 1e-9);
+        let frustrated = &run.handoff_by_reason["frustration"];
+        assert_eq!(
+            (frustrated.tp, frustrated.fp, frustrated.fn_, frustrated.tn),
+            (0, 1, 3, 1)
+        );
+        assert_eq!((frustrated.precision, frustrated.recall), (0.0, 0.0));
+
+        let text = render(&Report {
+            retrieval: Vec::new(),
+            routing: Some(run),
+        });
+        assert!(
+            text.contains(
+                "customer_request   precision 1.000, recall 0.667 (2 opened, 2 of them due)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "frustration        precision 0.000, recall 0.000 (1 opened, 0 of them due)"
+            ),
+            "{text}"
+        );
     }
 }
