@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{agent, spawn_app};
 
 #[tokio::test]
 async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
@@ -27,13 +27,34 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
         .await;
     let idle = app.start_chat().await;
     let _ = idle;
+    // Switched to human mode without a handoff: engaged, answered by nobody but an agent, not
+    // resolved by the assistant.
+    let silent = app.start_chat().await;
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/v1/conversations/{}/mode", silent.id),
+        Some(json!({"mode": "human"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    app.say(&silent, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{}/agent-messages", silent.id),
+        Some(json!({"text": "Yes, in 5 days.", "agent": "sam"})),
+    )
+    .await;
+    assert_eq!(status, 201);
 
     let (status, report) = app.admin_get("/v1/reports/summary?days=1").await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["conversations"], 3);
-    assert_eq!(report["engaged"], 2);
+    assert_eq!(report["conversations"], 4);
+    assert_eq!(report["engaged"], 3);
     assert_eq!(report["assistant_resolved"], 1);
-    assert_eq!(report["assistant_resolved_rate"], 0.5);
+    assert_eq!(report["assistant_resolved_rate"], 1.0 / 3.0);
     assert_eq!(report["handoffs_by_reason"], json!({"customer_request": 1}));
     assert_eq!(report["feedback_up"], 1);
     assert_eq!(report["feedback_down"], 0);
