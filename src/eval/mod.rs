@@ -7,7 +7,7 @@ pub mod metrics;
 pub mod model_routing;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     io::BufRead,
     path::{Path, PathBuf},
 };
@@ -314,15 +314,19 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
         .iter()
         .map(|&(due, r)| (due, r.is_some()))
         .collect();
-    let by_reason = handoffs
+    // Each reason opened at least once, scored once.
+    let opened: BTreeSet<&str> = handoffs
         .iter()
-        .filter_map(|&(_, reason)| reason)
-        .map(|reason| {
+        .filter_map(|&(_, reason)| reason.map(HandoffReason::as_str))
+        .collect();
+    let by_reason = opened
+        .into_iter()
+        .map(|name| {
             let pairs: Vec<(bool, bool)> = handoffs
                 .iter()
-                .map(|&(due, r)| (due, r == Some(reason)))
+                .map(|&(due, r)| (due, r.map(HandoffReason::as_str) == Some(name)))
                 .collect();
-            (reason.as_str().to_owned(), metrics::binary_scores(&pairs))
+            (name.to_owned(), metrics::binary_scores(&pairs))
         })
         .collect();
     Ok(RoutingRun {
