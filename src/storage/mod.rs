@@ -35,7 +35,7 @@ pub use conversations::{Conversation, Customer, Mode, NewConversation};
 pub use demo_store::{OrderRecords, SeedError};
 pub use handoffs::{Handoff, HandoffReason, HandoffStatus, QueueConflict};
 pub use messages::{ActionRecord, Appended, Citation, Message, NewMessage, Role};
-pub use reports::{Counted, Summary};
+pub use reports::{CitedArticle, HandoffQuestion, Summary};
 
 /// Storage failures. Callers map them to a 503 (the database is a dependency).
 #[derive(Debug, thiserror::Error)]

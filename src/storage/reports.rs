@@ -1,6 +1,9 @@
 //! The summary report for support leads: volume, how much the assistant resolved alone,
 //! handoffs by reason, first-response time, feedback, the articles cited most and the
 //! questions that most often ended with a person (what the knowledge base lacks).
+//!
+//! Every figure is about the conversations started in the period (a cohort): their handoffs,
+//! messages, citations and feedback, whenever those came.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,25 +32,43 @@ pub struct Summary {
     pub median_first_response_ms: Option<i64>,
     pub feedback_up: i64,
     pub feedback_down: i64,
-    pub top_cited_articles: Vec<Counted>,
-    pub top_handoff_questions: Vec<Counted>,
+    pub top_cited_articles: Vec<CitedArticle>,
+    pub top_handoff_questions: Vec<HandoffQuestion>,
 }
 
-/// A label with how often it occurred.
+/// An article and how many replies cited it (counted by id: two articles may share a title).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Counted {
-    pub label: String,
+pub struct CitedArticle {
+    pub article_id: String,
+    /// The title the latest citing reply showed.
+    pub title: String,
     pub count: i64,
 }
 
-fn top(counts: HashMap<String, i64>) -> Vec<Counted> {
-    let mut list: Vec<Counted> = counts
-        .into_iter()
-        .map(|(label, count)| Counted { label, count })
-        .collect();
-    list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
+/// A customer question (whitespace and case folded) and how many handoffs it ended in.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HandoffQuestion {
+    pub question: String,
+    pub count: i64,
+}
+
+/// The `TOP` most frequent keys, most frequent first, ties by key.
+fn top<K: Ord>(counts: HashMap<K, i64>) -> Vec<(K, i64)> {
+    let mut list: Vec<(K, i64)> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     list.truncate(TOP);
     list
+}
+
+/// The median of `values` (the mean of the middle two when their number is even).
+fn median(mut values: Vec<i64>) -> Option<i64> {
+    values.sort_unstable();
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2),
+    }
 }
 
 fn millis(rfc3339: &str) -> Option<i64> {
@@ -82,7 +103,8 @@ impl Store {
         .fetch_one(&self.reader)
         .await?;
         let reasons: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT reason, COUNT(*) FROM handoffs WHERE created_at >= $1 GROUP BY reason",
+            "SELECT h.reason, COUNT(*) FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
+             WHERE c.created_at >= $1 GROUP BY h.reason",
         )
         .bind(since)
         .fetch_all(&self.reader)
@@ -107,12 +129,6 @@ impl Store {
                 waits.push((b - a).max(0));
             }
         }
-        waits.sort_unstable();
-        let median_first_response_ms = match waits.len() {
-            0 => None,
-            n if n % 2 == 1 => Some(waits[n / 2]),
-            n => Some((waits[n / 2 - 1] + waits[n / 2]) / 2),
-        };
         let feedback: Vec<(String, i64)> = sqlx::query_as(
             "SELECT f.rating, COUNT(*) FROM feedback f JOIN conversations c ON c.id = f.conversation_id
              WHERE c.created_at >= $1 GROUP BY f.rating",
@@ -123,16 +139,19 @@ impl Store {
         let rating = |r: &str| feedback.iter().find(|(k, _)| k == r).map_or(0, |(_, n)| *n);
         let citations: Vec<String> = sqlx::query_scalar(
             "SELECT m.citations FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE c.created_at >= $1 AND m.role = 'assistant' AND m.citations != '[]'",
+             WHERE c.created_at >= $1 AND m.role = 'assistant' AND m.citations != '[]'
+             ORDER BY m.created_at, m.seq",
         )
         .bind(since)
         .fetch_all(&self.reader)
         .await?;
         let mut cited: HashMap<String, i64> = HashMap::new();
+        let mut titles: HashMap<String, String> = HashMap::new();
         for json in citations {
             let list: Vec<Citation> = serde_json::from_str(&json)?;
             for c in list {
-                *cited.entry(c.title).or_default() += 1;
+                *cited.entry(c.article_id.clone()).or_default() += 1;
+                titles.insert(c.article_id, c.title);
             }
         }
         // The question behind each handoff: the message that triggered it, else the
@@ -141,7 +160,7 @@ impl Store {
             "SELECT COALESCE(
                 (SELECT text FROM messages WHERE id = h.message_id),
                 (SELECT text FROM messages WHERE conversation_id = h.conversation_id AND role = 'customer' ORDER BY seq LIMIT 1))
-             FROM handoffs h WHERE h.created_at >= $1",
+             FROM handoffs h JOIN conversations c ON c.id = h.conversation_id WHERE c.created_at >= $1",
         )
         .bind(since)
         .fetch_all(&self.reader)
@@ -166,11 +185,215 @@ impl Store {
                 assistant_resolved as f64 / engaged as f64
             },
             handoffs_by_reason: reasons.into_iter().collect(),
-            median_first_response_ms,
+            median_first_response_ms: median(waits),
             feedback_up: rating("up"),
             feedback_down: rating("down"),
-            top_cited_articles: top(cited),
-            top_handoff_questions: top(asked),
+            top_cited_articles: top(cited)
+                .into_iter()
+                .map(|(article_id, count)| CitedArticle {
+                    title: titles.remove(&article_id).unwrap_or_default(),
+                    article_id,
+                    count,
+                })
+                .collect(),
+            top_handoff_questions: top(asked)
+                .into_iter()
+                .map(|(question, count)| HandoffQuestion { question, count })
+                .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Appended, Customer, HandoffReason, NewConversation, NewMessage, Role};
+
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![7]), Some(7));
+        assert_eq!(median(vec![2500, 400, 1000]), Some(1000));
+        assert_eq!(median(vec![3000, 400, 2500, 1000]), Some(1750));
+    }
+
+    /// Builds conversations with fixed times, then checks each figure against a count by hand.
+    #[tokio::test]
+    async fn the_summary_counts_the_conversations_started_in_the_period_by_hand() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let set_time = |table: &'static str, id: String, at: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET created_at = $1 WHERE id = $2"
+                )))
+                .bind(at)
+                .bind(id)
+                .execute(&mut *store.writer.acquire().await.expect("writer"))
+                .await
+                .expect("set time");
+            }
+        };
+        let cite = |id: &str, title: &str| Citation {
+            article_id: id.to_owned(),
+            title: title.to_owned(),
+            url: None,
+            snippet: String::new(),
+        };
+        // Started, asked, answered by, answered at, citations, handed off at.
+        type Case = (
+            &'static str,
+            &'static str,
+            Role,
+            &'static str,
+            Vec<Citation>,
+            Option<&'static str>,
+        );
+        let cases: [Case; 5] = [
+            // Waits 400 ms; cites the refunds article and one of two articles titled "Shipping".
+            (
+                "2026-01-10T09:00:00Z",
+                "2026-01-10T10:00:00.000Z",
+                Role::Assistant,
+                "2026-01-10T10:00:00.400Z",
+                vec![
+                    cite("art_refunds", "Refunds"),
+                    cite("art_ship_eu", "Shipping"),
+                ],
+                None,
+            ),
+            // Waits 1,000 ms for an agent after a handoff.
+            (
+                "2026-01-11T09:00:00Z",
+                "2026-01-11T10:00:00.000Z",
+                Role::Agent,
+                "2026-01-11T10:00:01.000Z",
+                vec![],
+                Some("2026-01-11T10:00:00.500Z"),
+            ),
+            // Waits 2,500 ms; cites the renamed refunds article and the other "Shipping".
+            (
+                "2026-01-12T09:00:00Z",
+                "2026-01-12T10:00:00.000Z",
+                Role::Assistant,
+                "2026-01-12T10:00:02.500Z",
+                vec![
+                    cite("art_refunds", "Refunds and returns"),
+                    cite("art_ship_us", "Shipping"),
+                ],
+                None,
+            ),
+            // Waits 3,000 ms, then hands off two days later.
+            (
+                "2026-01-13T09:00:00Z",
+                "2026-01-13T10:00:00.000Z",
+                Role::Assistant,
+                "2026-01-13T10:00:03.000Z",
+                vec![cite("art_refunds", "Refunds and returns")],
+                Some("2026-01-15T08:00:00Z"),
+            ),
+            // Started before the period, handed off and cited in it: counted nowhere.
+            (
+                "2025-12-20T09:00:00Z",
+                "2026-01-10T10:00:00.000Z",
+                Role::Assistant,
+                "2026-01-10T10:00:00.100Z",
+                vec![cite("art_ship_eu", "Shipping")],
+                Some("2026-01-10T10:00:00.200Z"),
+            ),
+        ];
+        for (i, (started, asked, role, answered, citations, handoff)) in
+            cases.into_iter().enumerate()
+        {
+            let conversation = store
+                .create_conversation(NewConversation {
+                    channel: "web".into(),
+                    locale: None,
+                    customer: Customer::default(),
+                    verified_as: None,
+                    token_hash: format!("token {i}"),
+                })
+                .await
+                .expect("conversation");
+            set_time("conversations", conversation.id.clone(), started).await;
+            let question = store
+                .append_customer_message(
+                    &conversation.id,
+                    &format!("  Question   NUMBER {i}"),
+                    None,
+                )
+                .await
+                .expect("question");
+            let question = match question {
+                Appended::New(m) => m,
+                other => panic!("{other:?}"),
+            };
+            set_time("messages", question.id.clone(), asked).await;
+            let reply = store
+                .append_message(
+                    &conversation.id,
+                    NewMessage {
+                        role,
+                        text: "An answer".into(),
+                        citations,
+                        actions: Vec::new(),
+                        confidence: None,
+                        author: None,
+                        reply_to: Some(question.id.clone()),
+                    },
+                )
+                .await
+                .expect("reply");
+            set_time("messages", reply.id, answered).await;
+            if let Some(at) = handoff {
+                let (h, _) = store
+                    .open_handoff(
+                        &conversation.id,
+                        HandoffReason::CustomerRequest,
+                        "",
+                        Some(&question.id),
+                    )
+                    .await
+                    .expect("handoff");
+                set_time("handoffs", h.id, at).await;
+            }
+        }
+
+        let summary = store
+            .summary("2026-01-01T00:00:00Z")
+            .await
+            .expect("summary");
+        assert_eq!((summary.conversations, summary.engaged), (4, 4));
+        // The first and third: answered by the assistant, no handoff, no agent.
+        assert_eq!(summary.assistant_resolved, 2);
+        assert_eq!(summary.assistant_resolved_rate, 0.5);
+        assert_eq!(
+            summary.handoffs_by_reason,
+            BTreeMap::from([("customer_request".to_owned(), 2)])
+        );
+        // Waits 400, 1,000, 2,500, 3,000: the mean of the middle two.
+        assert_eq!(summary.median_first_response_ms, Some(1750));
+        let article = |id: &str, title: &str, count| CitedArticle {
+            article_id: id.into(),
+            title: title.into(),
+            count,
+        };
+        assert_eq!(
+            summary.top_cited_articles,
+            vec![
+                article("art_refunds", "Refunds and returns", 3),
+                article("art_ship_eu", "Shipping", 1),
+                article("art_ship_us", "Shipping", 1),
+            ]
+        );
+        let question = |q: &str| HandoffQuestion {
+            question: q.into(),
+            count: 1,
+        };
+        assert_eq!(
+            summary.top_handoff_questions,
+            vec![question("question number 1"), question("question number 3")]
+        );
     }
 }
