@@ -79,7 +79,7 @@ pub struct Metrics {
     tokens_in: AtomicU64,
     tokens_out: AtomicU64,
     handoffs: Mutex<BTreeMap<String, u64>>,
-    actions: Mutex<BTreeMap<(String, bool), u64>>,
+    actions: Mutex<BTreeMap<(String, &'static str), u64>>,
     confidence: [AtomicU64; CONFIDENCE.len()],
     no_confidence: AtomicU64,
     open_streams: AtomicI64,
@@ -97,7 +97,7 @@ impl Metrics {
         self.steps[step as usize].observe(elapsed);
     }
 
-    /// Records prompt and reply tokens (as counted by the token budget).
+    /// Records one model call's prompt and reply tokens (as the token budget counts them).
     pub fn tokens(&self, prompt: usize, reply: usize) {
         self.tokens_in
             .fetch_add(u64::try_from(prompt).unwrap_or(0), Ordering::Relaxed);
@@ -109,8 +109,10 @@ impl Metrics {
         bump(&self.handoffs, reason.to_owned());
     }
 
-    pub fn action(&self, name: &str, ok: bool) {
-        bump(&self.actions, (name.to_owned(), ok));
+    /// Counts an action call by its outcome (`ok`, `not_found`, `failed`, or why it was
+    /// not run).
+    pub fn action(&self, name: &str, outcome: &'static str) {
+        bump(&self.actions, (name.to_owned(), outcome));
     }
 
     pub fn reply(&self, confidence: Option<f32>) {
@@ -190,16 +192,15 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP frontdesk_action_calls_total Action runs, by action and outcome."
+            "# HELP frontdesk_action_calls_total Action calls, by action and outcome (rejected ones included)."
         );
         let _ = writeln!(out, "# TYPE frontdesk_action_calls_total counter");
-        for ((name, ok), n) in self
+        for ((name, outcome), n) in self
             .actions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
         {
-            let outcome = if *ok { "ok" } else { "failed" };
             let _ = writeln!(
                 out,
                 "frontdesk_action_calls_total{{action=\"{name}\",outcome=\"{outcome}\"}} {n}"

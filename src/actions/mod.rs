@@ -72,6 +72,24 @@ pub enum Outcome {
     Unknown,
 }
 
+impl Outcome {
+    /// The `outcome` label of `frontdesk_action_calls_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Found { .. } => "ok",
+            Outcome::NotFound { .. } => "not_found",
+            Outcome::NeedsVerification { .. } => "needs_verification",
+            Outcome::Invalid { .. } => "invalid",
+            Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// The `action` label for a name no action has (one label, however many names a model makes up).
+const UNKNOWN_ACTION: &str = "(unknown)";
+
 /// The loaded actions and what they need to run.
 pub struct Actions {
     specs: Vec<Spec>,
@@ -131,7 +149,8 @@ impl Actions {
         self.specs.iter().find(|s| s.file.intent == Some(intent))
     }
 
-    /// Runs an action for a conversation, verified as `verified_as` (if at all).
+    /// Runs an action for a conversation, verified as `verified_as` (if at all), and counts
+    /// the call by its outcome, whether or not the backend was called.
     pub async fn run(
         &self,
         name: &str,
@@ -140,8 +159,25 @@ impl Actions {
         verified_as: Option<&str>,
     ) -> Result<Outcome, StoreError> {
         let Some(spec) = self.specs.iter().find(|s| s.file.name == name) else {
+            self.metrics
+                .action(UNKNOWN_ACTION, Outcome::Unknown.label());
             return Ok(Outcome::Unknown);
         };
+        let outcome = self
+            .run_spec(spec, args, conversation_id, verified_as)
+            .await?;
+        self.metrics.action(name, outcome.label());
+        Ok(outcome)
+    }
+
+    async fn run_spec(
+        &self,
+        spec: &Spec,
+        args: &Value,
+        conversation_id: &str,
+        verified_as: Option<&str>,
+    ) -> Result<Outcome, StoreError> {
+        let name = spec.file.name.as_str();
         if let Err(errors) = spec.schema.validate(args) {
             return Ok(Outcome::Invalid { errors });
         }
@@ -165,7 +201,6 @@ impl Actions {
                 .map_err(|e| e.to_string()),
         };
         self.metrics.observe(Step::Actions, started.elapsed());
-        self.metrics.action(name, result.is_ok());
         let record = |ok: bool, result: Value| ActionRecord {
             name: name.to_owned(),
             ok,

@@ -121,8 +121,9 @@ pub async fn generate(
     let mut handoff = None;
     let mut verified_as = conversation.verified_as.clone();
     let mut text = String::new();
-    let started = Instant::now();
-    let mut first_token = true;
+    // The model's own time this turn: its calls, not the actions run between them.
+    let mut model_time = Duration::ZERO;
+    let mut prompt_tokens = built.tokens;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
@@ -131,12 +132,6 @@ pub async fn generate(
         let call_started = Instant::now();
         let result = llm
             .stream(&messages, offered, |piece| {
-                if first_token {
-                    first_token = false;
-                    state
-                        .metrics
-                        .observe(Step::LlmFirstToken, started.elapsed());
-                }
                 // Hold text back while it could still be the NO_ANSWER marker.
                 if released {
                     let _ = tx.send(TurnEvent::Delta(piece.to_owned()));
@@ -150,20 +145,32 @@ pub async fn generate(
                 }
             })
             .await;
-        *waited += call_started.elapsed();
+        let call_time = call_started.elapsed();
+        *waited += call_time;
+        model_time += call_time;
         let completion = match result {
             Ok(completion) => completion,
             Err(error) => {
                 tracing::warn!(%error, "model call failed; handing off");
+                state.metrics.observe(Step::LlmTotal, model_time);
                 return Ok(model_down(facts, records));
             }
         };
+        if round == 0 {
+            state
+                .metrics
+                .observe(Step::LlmFirstToken, completion.first_output);
+        }
+        let reply_tokens =
+            state.tokens.count(&completion.text) + state.tokens.calls(&completion.tool_calls);
+        state.metrics.tokens(prompt_tokens, reply_tokens);
         if completion.tool_calls.is_empty() {
             text = completion.text;
             break;
         }
         let mut assistant = PromptMessage::new(Speaker::Assistant, completion.text);
         assistant.tool_calls = completion.tool_calls.clone();
+        prompt_tokens += state.tokens.prompt_message(&assistant);
         messages.push(assistant);
         let facts_before = facts.len();
         for call in completion.tool_calls {
@@ -189,6 +196,7 @@ pub async fn generate(
             };
             let mut reply = PromptMessage::new(Speaker::Tool, result.to_string());
             reply.tool_call_id = Some(call.id);
+            prompt_tokens += state.tokens.prompt_message(&reply);
             messages.push(reply);
         }
         // Facts go to the customer at once, exactly as rendered.
@@ -196,10 +204,7 @@ pub async fn generate(
             let _ = tx.send(TurnEvent::Delta(format!("{fact}\n\n")));
         }
     }
-    state.metrics.observe(Step::LlmTotal, started.elapsed());
-    state
-        .metrics
-        .tokens(built.tokens, state.tokens.count(&text));
+    state.metrics.observe(Step::LlmTotal, model_time);
     let evidence = confidence::evidence(hits);
     let threshold = settings.chat.confidence_threshold;
     if text.trim().starts_with(NO_ANSWER) && facts.is_empty() {

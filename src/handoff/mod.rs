@@ -67,7 +67,11 @@ async fn summarize(
         }
     };
     match llm.complete(&prompt).await {
-        Ok(text) => text.trim().to_owned(),
+        Ok(text) => {
+            let sent = prompt.iter().map(|m| state.tokens.prompt_message(m)).sum();
+            state.metrics.tokens(sent, state.tokens.count(&text));
+            text.trim().to_owned()
+        }
         Err(error) => {
             tracing::warn!(%error, "model summary failed, using the fallback summary");
             fallback()

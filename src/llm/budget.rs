@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use super::prompt::{PromptMessage, ToolCall};
+
 /// Tokens added per chat message for role markers and separators.
 pub const MESSAGE_OVERHEAD: usize = 4;
 
@@ -52,6 +54,19 @@ impl TokenCounter {
     /// Tokens of one chat message, overhead included.
     pub fn message(&self, text: &str) -> usize {
         self.count(text) + MESSAGE_OVERHEAD
+    }
+
+    /// Tokens of one prompt message: its text with the overhead, and the calls it made.
+    pub fn prompt_message(&self, message: &PromptMessage) -> usize {
+        self.message(&message.content) + self.calls(&message.tool_calls)
+    }
+
+    /// Tokens of tool calls: each one's name and arguments.
+    pub fn calls(&self, calls: &[ToolCall]) -> usize {
+        calls
+            .iter()
+            .map(|c| self.count(&c.name) + self.count(&c.arguments))
+            .sum()
     }
 }
 

@@ -2,7 +2,7 @@
 //! connect timeout, a first-token timeout and a total deadline around async-openai's bounded
 //! retries (429 and 5xx, exponential backoff, `Retry-After` honoured).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_openai::{
     Client,
@@ -50,6 +50,8 @@ pub struct Tool {
 pub struct Completion {
     pub text: String,
     pub tool_calls: Vec<ToolCall>,
+    /// From sending the request to the first text or tool call streamed back.
+    pub first_output: Duration,
 }
 
 /// A configured model endpoint.
@@ -148,6 +150,7 @@ impl LlmClient {
         mut on_delta: impl FnMut(&str) + Send,
     ) -> Result<Completion, LlmError> {
         let request = self.request(messages, tools, true)?;
+        let started = Instant::now();
         let call = async {
             let first_token = self.first_token_timeout;
             let mut stream =
@@ -156,6 +159,7 @@ impl LlmClient {
                     .map_err(|_| LlmError::FirstTokenTimeout(first_token))??;
             let mut text = String::new();
             let mut calls: Vec<ToolCall> = Vec::new();
+            let mut first_output = None;
             loop {
                 // Until output arrives, the first-token timeout applies; after, the read timeout.
                 let next = if text.is_empty() && calls.is_empty() {
@@ -167,6 +171,14 @@ impl LlmClient {
                 };
                 let Some(chunk) = next else { break };
                 let chunk = chunk?;
+                if first_output.is_none()
+                    && chunk.choices.iter().any(|c| {
+                        c.delta.content.as_ref().is_some_and(|t| !t.is_empty())
+                            || c.delta.tool_calls.is_some()
+                    })
+                {
+                    first_output = Some(started.elapsed());
+                }
                 for choice in chunk.choices {
                     if let Some(piece) = choice.delta.content
                         && !piece.is_empty()
@@ -206,6 +218,7 @@ impl LlmClient {
             Ok(Completion {
                 text,
                 tool_calls: calls,
+                first_output: first_output.unwrap_or_default(),
             })
         };
         tokio::time::timeout(self.total_timeout, call)

@@ -305,7 +305,12 @@ async fn a_model_asking_about_an_unverified_account_gets_no_data() {
     );
 }
 
-/// A business's order API for tests: counts calls; `/fail` paths answer 500.
+/// The order the test API takes `SLOW_ORDER_DELAY` to answer.
+const SLOW_ORDER: &str = "NW-5000777";
+const SLOW_ORDER_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A business's order API for tests: counts calls; NW-5000500 answers 500, NW-5000404 404,
+/// `SLOW_ORDER` answers late.
 async fn store_api(calls: Arc<AtomicUsize>) -> String {
     let app = Router::new().route(
         "/customers/{customer}/orders/{number}",
@@ -313,6 +318,9 @@ async fn store_api(calls: Arc<AtomicUsize>) -> String {
             let calls = calls.clone();
             async move {
                 calls.fetch_add(1, Ordering::SeqCst);
+                if number == SLOW_ORDER {
+                    tokio::time::sleep(SLOW_ORDER_DELAY).await;
+                }
                 match number.as_str() {
                     "NW-5000500" => Err(StatusCode::INTERNAL_SERVER_ERROR),
                     "NW-5000404" => Err(StatusCode::NOT_FOUND),
@@ -480,4 +488,125 @@ async fn a_signed_identity_from_the_host_site_verifies_the_conversation() {
         .expect("orders");
     assert!(!shown.is_empty());
     assert!(shown.iter().all(|o| o["customer_id"] == id), "{shown:?}");
+}
+
+/// The token estimate the service counts with when no tokenizer is configured.
+fn estimate(text: &str) -> u64 {
+    text.chars().count().div_ceil(4) as u64
+}
+
+/// Tokens of a recorded request's messages, counted as the service counts its prompts: each
+/// message's text plus 4, and each tool call's name and arguments.
+fn prompt_tokens(request: &Value) -> u64 {
+    let messages = request["messages"].as_array().expect("messages");
+    messages
+        .iter()
+        .map(|m| {
+            let calls: u64 = m["tool_calls"].as_array().map_or(0, |calls| {
+                calls
+                    .iter()
+                    .map(|c| {
+                        estimate(c["function"]["name"].as_str().unwrap_or_default())
+                            + estimate(c["function"]["arguments"].as_str().unwrap_or_default())
+                    })
+                    .sum()
+            });
+            estimate(m["content"].as_str().unwrap_or_default()) + 4 + calls
+        })
+        .sum()
+}
+
+/// One sample of the metrics page, by its series (name and labels).
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{series} missing in:\n{metrics}"))
+}
+
+#[tokio::test]
+async fn metrics_time_the_model_apart_from_its_actions_and_count_every_calls_tokens() {
+    let base = store_api(Arc::new(AtomicUsize::new(0))).await;
+    let llm = ScriptedLlm::start().await;
+    let app = app_with_http_actions(&base, Some(&llm)).await;
+    let answer = "Your order is on its way.";
+    llm.push([
+        Behavior::ToolCalls(vec![
+            ("order_status".into(), json!({"order_number": SLOW_ORDER})),
+            ("no_such_action".into(), json!({})),
+            ("order_status".into(), json!({"order_number": "NW-12"})),
+        ]),
+        Behavior::Text(answer.into()),
+    ]);
+    let chat = signed_chat(&app, "cust_0001").await;
+    let (status, body) = app.say(&chat, json!({"text": "where is my order?"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"], Value::Null, "{body}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+
+    // One turn: one first token and one model total, which leaves out the 500 ms action
+    // run between the model's two calls.
+    let step = |kind: &str, step: &str| {
+        sample(
+            &metrics,
+            &format!("frontdesk_step_seconds_{kind}{{step=\"{step}\"}}"),
+        )
+    };
+    assert_eq!(step("count", "llm_first_token"), 1.0);
+    assert_eq!(step("count", "llm_total"), 1.0);
+    assert_eq!(step("count", "actions"), 1.0);
+    let action_time = step("sum", "actions");
+    assert!(action_time >= SLOW_ORDER_DELAY.as_secs_f64(), "{metrics}");
+    assert!(
+        step("sum", "llm_total") < SLOW_ORDER_DELAY.as_secs_f64(),
+        "{metrics}"
+    );
+
+    // Calls the backend never saw are counted too, under one label for unknown names.
+    for (series, count) in [
+        (
+            "frontdesk_action_calls_total{action=\"order_status\",outcome=\"ok\"}",
+            1.0,
+        ),
+        (
+            "frontdesk_action_calls_total{action=\"order_status\",outcome=\"invalid\"}",
+            1.0,
+        ),
+        (
+            "frontdesk_action_calls_total{action=\"(unknown)\",outcome=\"unknown\"}",
+            1.0,
+        ),
+    ] {
+        assert_eq!(sample(&metrics, series), count, "{series}");
+    }
+
+    // Tokens in: both requests as sent (the second carries the calls and their results).
+    // Tokens out: the calls the model made and its answer.
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 2);
+    let sent: u64 = requests.iter().map(prompt_tokens).sum();
+    let calls = requests[1]["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "assistant"))
+        .expect("the model's calls, sent back");
+    let made = prompt_tokens(&json!({"messages": [calls]}))
+        - 4
+        - estimate(calls["content"].as_str().unwrap_or_default());
+    assert_eq!(
+        sample(&metrics, "frontdesk_llm_tokens_total{direction=\"in\"}"),
+        sent as f64
+    );
+    assert_eq!(
+        sample(&metrics, "frontdesk_llm_tokens_total{direction=\"out\"}"),
+        (made + estimate(answer)) as f64
+    );
 }
