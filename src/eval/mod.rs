@@ -247,21 +247,13 @@ fn tempfile_dir() -> Result<PathBuf, EvalError> {
     Ok(dir)
 }
 
-/// The routing label the service's deterministic pipeline gives a message: the handoff
-/// triggers first, then the account router.
+/// The routing label the service's deterministic pipeline gives a message: `human` when a
+/// handoff trigger fires (asked for a person, or frustrated: either way a person answers it
+/// instead of the assistant), else the account router's.
 pub fn route_label(text: &str) -> &'static str {
     match triggers::before_answer(text, &[]) {
-        Some((reason, _)) => trigger_label(reason),
+        Some(_) => "human",
         None => intent_label(text),
-    }
-}
-
-/// The label of a handoff the triggers decide on before any answer.
-fn trigger_label(reason: HandoffReason) -> &'static str {
-    if reason == HandoffReason::CustomerRequest {
-        "human"
-    } else {
-        "knowledge"
     }
 }
 
@@ -303,7 +295,7 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     let mut handoffs: Vec<(bool, Option<HandoffReason>)> = Vec::new();
     for (case, decided) in cases.iter().zip(&decided) {
         let predicted = match decided {
-            Some(reason) => trigger_label(*reason),
+            Some(_) => "human",
             None => routed.next().unwrap_or("knowledge"),
         };
         pairs.push((case.expected.clone(), predicted.to_owned()));
@@ -460,6 +452,10 @@ mod tests {
         assert_eq!(route_label("I was charged twice"), "invoice");
         assert_eq!(route_label("has my refund gone through?"), "refund_status");
         assert_eq!(route_label("talk to a human"), "human");
+        assert_eq!(
+            route_label("this f***ing app is useless, where is my refund"),
+            "human"
+        );
         assert_eq!(route_label("what is your returns policy?"), "knowledge");
     }
 
@@ -485,6 +481,9 @@ mod tests {
         std::fs::write(file.path(), lines.join("\n")).expect("write");
         let run = routing(file.path(), None).await.expect("routing");
 
+        // The frustrated message goes to a person: routed `human`, not `refund_status`.
+        assert_eq!(run.routing.confusion["refund_status"]["human"], 1);
+        assert_eq!(run.routing.per_class["human"].predicted, 3);
         let h = &run.handoff;
         assert_eq!((h.tp, h.fp, h.fn_, h.tn), (2, 1, 1, 1));
         assert!((h.precision - 2.0 / 3.0).abs() < 1e-9 && (h.recall - 2.0 / 3.0).abs() < 1e-9);
