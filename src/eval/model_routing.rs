@@ -1,6 +1,9 @@
 //! Routing by the configured model: each labelled message goes through the service's own
-//! system prompt and tools (every action in `actions/`, and `handoff_to_human`) to the
-//! OpenAI-compatible model, and the first tool it calls is the route, as in a live turn.
+//! prompt (with the passages found for it in the knowledge folder) and tools (every action in
+//! `actions/`, and `handoff_to_human`) to the OpenAI-compatible model, and the first tool it
+//! calls is the route, as in a live turn.
+
+use std::path::PathBuf;
 
 use futures_util::{StreamExt, stream};
 
@@ -8,6 +11,7 @@ use crate::{
     actions,
     config::Settings,
     llm::{LlmClient, LlmError, Prompts, TokenCounter, Tool, prompt::PromptInput},
+    retrieval::{Index, knowledge_files},
 };
 
 /// Labelled messages in flight at once.
@@ -25,6 +29,41 @@ pub struct ModelRouter {
     tokens: TokenCounter,
     business_name: String,
     budget: usize,
+    knowledge: Knowledge,
+    passages: usize,
+}
+
+/// The knowledge folder's articles in a search index of their own, in a scratch folder
+/// removed when this is dropped.
+struct Knowledge {
+    index: Index,
+    dir: PathBuf,
+}
+
+impl Knowledge {
+    fn index(settings: &Settings) -> Result<Self, String> {
+        let dir = super::tempfile_dir().map_err(|e| e.to_string())?;
+        let knowledge = Self {
+            index: Index::open(&dir).map_err(|e| e.to_string())?,
+            dir,
+        };
+        let articles: Vec<_> = knowledge_files(&settings.knowledge_dir)
+            .into_iter()
+            .enumerate()
+            .map(|(i, input)| input.into_article(format!("kb_{i}"), String::new()))
+            .collect();
+        knowledge
+            .index
+            .rebuild(&articles, 1)
+            .map_err(|e| e.to_string())?;
+        Ok(knowledge)
+    }
+}
+
+impl Drop for Knowledge {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl ModelRouter {
@@ -42,6 +81,8 @@ impl ModelRouter {
             tokens: TokenCounter::from_settings(&settings.llm)?,
             business_name: settings.chat.business_name.clone(),
             budget: settings.llm.prompt_budget(),
+            knowledge: Knowledge::index(settings)?,
+            passages: settings.chat.passages,
         }))
     }
 
@@ -53,11 +94,16 @@ impl ModelRouter {
     /// The route the model takes for one message: the label of the first tool it calls, or
     /// `knowledge` when it answers in words.
     pub async fn route(&self, text: &str) -> Result<&'static str, String> {
+        let hits = self
+            .knowledge
+            .index
+            .search(text, self.passages)
+            .map_err(|e| e.to_string())?;
         let input = PromptInput {
             business_name: &self.business_name,
             locale: None,
             question: text,
-            hits: &[],
+            hits: &hits,
             history: &[],
         };
         let built = self

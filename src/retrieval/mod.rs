@@ -191,35 +191,7 @@ impl Retrieval {
         if self.store.meta("knowledge_imported").await?.is_some() {
             return Ok(0);
         }
-        let mut inputs = Vec::new();
-        let mut paths: Vec<_> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
-            Err(error) => {
-                tracing::warn!(dir = %dir.display(), %error, "no knowledge folder to import");
-                Vec::new()
-            }
-        };
-        paths.sort();
-        for path in paths {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if format_of(name).is_err() || name.eq_ignore_ascii_case("README.md") {
-                continue;
-            }
-            let bytes = match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    tracing::warn!(file = %path.display(), %error, "skipping unreadable article");
-                    continue;
-                }
-            };
-            match article_from_file(name, &bytes) {
-                Ok(input) => inputs.push(input),
-                Err(error) => tracing::warn!(%error, "skipping article"),
-            }
-        }
+        let inputs = knowledge_files(dir);
         let count = inputs.len();
         match self
             .store
@@ -233,4 +205,39 @@ impl Retrieval {
         tracing::info!(count, dir = %dir.display(), "knowledge imported");
         Ok(count)
     }
+}
+
+/// The articles in a knowledge folder's files, in file-name order (its README, unsupported,
+/// unreadable and empty files are skipped, with a warning).
+pub fn knowledge_files(dir: &Path) -> Vec<ArticleInput> {
+    let mut inputs = Vec::new();
+    let mut paths: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Err(error) => {
+            tracing::warn!(dir = %dir.display(), %error, "no knowledge folder to import");
+            Vec::new()
+        }
+    };
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if format_of(name).is_err() || name.eq_ignore_ascii_case("README.md") {
+            continue;
+        }
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error, "skipping unreadable article");
+                continue;
+            }
+        };
+        match article_from_file(name, &bytes) {
+            Ok(input) => inputs.push(input),
+            Err(error) => tracing::warn!(%error, "skipping article"),
+        }
+    }
+    inputs
 }

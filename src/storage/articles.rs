@@ -61,6 +61,23 @@ pub struct ArticleInput {
     pub source: Option<String>,
 }
 
+impl ArticleInput {
+    /// The article these fields make, under `id`, created and updated `at`.
+    pub fn into_article(self, id: String, at: String) -> Article {
+        Article {
+            id,
+            title: self.title,
+            body: self.body,
+            format: self.format,
+            url: self.url,
+            locale: self.locale,
+            tags: self.tags,
+            created_at: at.clone(),
+            updated_at: at,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, title, body, format, url, locale, tags, created_at, updated_at";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Article, StoreError> {
@@ -94,18 +111,8 @@ async fn insert(
 ) -> Result<(Vec<Article>, i64), StoreError> {
     let mut articles = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let at = now();
-        let article = Article {
-            id: new_id("art"),
-            title: input.title,
-            body: input.body,
-            format: input.format,
-            url: input.url,
-            locale: input.locale,
-            tags: input.tags,
-            created_at: at.clone(),
-            updated_at: at,
-        };
+        let source = input.source.clone();
+        let article = input.into_article(new_id("art"), now());
         sqlx::query("INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&article.id)
             .bind(&article.title)
@@ -114,7 +121,7 @@ async fn insert(
             .bind(&article.url)
             .bind(&article.locale)
             .bind(serde_json::to_string(&article.tags)?)
-            .bind(&input.source)
+            .bind(&source)
             .bind(&article.created_at)
             .bind(&article.updated_at)
             .execute(&mut *tx)

@@ -56,6 +56,17 @@ async fn routing_is_scored_on_the_models_tool_calls() {
     // Only the two messages the triggers left went to the model, with the live prompt and tools.
     let requests = llm.requests();
     assert_eq!(requests.len(), 2);
+    // As in a live turn, the prompt carries the passages found for the message.
+    // (The two are sent at once, so in either order.)
+    let asked = requests
+        .iter()
+        .filter_map(|r| r["messages"].as_array()?.last()?["content"].as_str())
+        .find(|question| question.contains("how do I reset my password"))
+        .expect("the question");
+    assert!(
+        asked.contains("Forgot password?") && asked.contains("Resetting your password"),
+        "{asked}"
+    );
     for request in &requests {
         assert_eq!(request["messages"][0]["role"], "system");
         let tools: Vec<&str> = request["tools"]
