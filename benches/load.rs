@@ -5,7 +5,7 @@
 //! streams and reports the server's resident memory. Phase 3, when asked for, sends turns
 //! again while those streams are open.
 //!
-//! Run: `cargo bench --bench load` (knobs: FRONTDESK_LOAD_RATE=200, FRONTDESK_LOAD_SECONDS=10,
+//! Run: `cargo bench --bench load` (or `cargo bench --benches`, with the retrieval run; knobs: FRONTDESK_LOAD_RATE=200, FRONTDESK_LOAD_SECONDS=10,
 //! FRONTDESK_LOAD_DELAY_MS=50, FRONTDESK_LOAD_STREAMS=10000, FRONTDESK_LOAD_OPEN_SECONDS=0).
 
 #[path = "../tests/api/scripted_llm.rs"]

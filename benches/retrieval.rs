@@ -1,8 +1,8 @@
-//! Retrieval benchmark over a generated corpus (10,000 articles by default; set
-//! `FRONTDESK_BENCH_ARTICLES` for another size): ingest throughput, then search latency —
-//! criterion's estimate, plus p50/p99 over individual timed queries.
+//! Retrieval benchmark over a generated corpus (25,000 articles = 100,000 passages, the goal's
+//! size, by default; set `FRONTDESK_BENCH_ARTICLES` for another size): ingest throughput, then
+//! search latency — criterion's estimate, plus p50/p99 over individual timed queries.
 //!
-//! Run: `cargo bench --bench retrieval`
+//! Run: `cargo bench --bench retrieval` (or `cargo bench --benches`, with the load run)
 
 use std::time::{Duration, Instant};
 
@@ -146,7 +146,7 @@ fn main() {
     let n = std::env::var("FRONTDESK_BENCH_ARTICLES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(25_000);
     let articles = corpus(n);
     let dir = tempfile::tempdir().expect("temp dir");
     let index = Index::open(dir.path()).expect("index");
