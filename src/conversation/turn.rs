@@ -96,23 +96,20 @@ pub async fn post_customer_message(
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
-                let (result, took) = timed(run(
+                let turn = run(
                     &turn_state,
                     &customer_message,
                     context,
                     early_search,
                     &tx,
                     &mut timings,
-                ))
-                .await;
+                );
+                let conversation = customer_message.conversation_id.as_str();
+                let (ended, took) = timed(ended(turn, conversation)).await;
                 turn_state.metrics.observe(Step::Turn, took);
                 let _ = tx.send(TurnEvent::Timings(timings));
-                if let Err(error) = result {
-                    tracing::error!(%error, conversation = %customer_message.conversation_id, "turn failed");
-                    let _ = tx.send(TurnEvent::Error {
-                        code: "store_unavailable",
-                        message: "The reply could not be saved; please try again.".into(),
-                    });
+                if let Some(error) = ended {
+                    let _ = tx.send(error);
                 }
             });
             Ok((message, rx))
@@ -151,6 +148,34 @@ async fn read_context(state: &AppState, conversation_id: &str) -> Result<Context
 }
 
 /// Runs `work` and says how long it took.
+/// Runs a turn to its end: None when it ended well, else the error event to send. A panic
+/// (a bug) ends the turn with an honest error too, instead of a reply that never comes.
+async fn ended(
+    turn: impl Future<Output = Result<(), StoreError>>,
+    conversation: &str,
+) -> Option<TurnEvent> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(turn).catch_unwind().await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            tracing::error!(%error, conversation, "turn failed");
+            Some(TurnEvent::Error {
+                code: "store_unavailable",
+                message: "The reply could not be saved; please try again.".into(),
+            })
+        }
+        Err(_) => {
+            tracing::error!(conversation, "turn panicked");
+            Some(TurnEvent::Error {
+                code: "internal_error",
+                message:
+                    "Something went wrong while answering; please try again, or ask for a person."
+                        .into(),
+            })
+        }
+    }
+}
+
 async fn timed<T>(work: impl Future<Output = T>) -> (T, Duration) {
     let started = Instant::now();
     let output = work.await;
@@ -360,6 +385,32 @@ pub(super) fn last(messages: &[Message], n: usize) -> &[Message] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A turn that fails to store, or panics, ends with an error event, never with silence.
+    #[tokio::test]
+    async fn a_turn_that_fails_or_panics_ends_with_an_error() {
+        assert!(ended(async { Ok(()) }, "conv").await.is_none());
+        let failed = ended(
+            async { Err(StoreError::Db(sqlx::Error::PoolClosed)) },
+            "conv",
+        )
+        .await;
+        assert!(matches!(
+            failed,
+            Some(TurnEvent::Error {
+                code: "store_unavailable",
+                ..
+            })
+        ));
+        let panicked = ended(async { panic!("a bug") }, "conv").await;
+        assert!(matches!(
+            panicked,
+            Some(TurnEvent::Error {
+                code: "internal_error",
+                ..
+            })
+        ));
+    }
 
     /// What the read alongside the store returns when messages 1..=`latest` are committed:
     /// the last `window + 1` of them, oldest first.
