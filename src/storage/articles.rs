@@ -110,8 +110,8 @@ async fn insert(
     inputs: Vec<ArticleInput>,
 ) -> Result<(Vec<Article>, i64), StoreError> {
     let mut articles = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let source = input.source.clone();
+    for mut input in inputs {
+        let source = input.source.take();
         let article = input.into_article(new_id("art"), now());
         sqlx::query("INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&article.id)

@@ -5,7 +5,7 @@
 //! Every figure is about the conversations started in the period (a cohort): their handoffs,
 //! messages, citations and feedback, whenever those came.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use sqlx::Row;
@@ -40,7 +40,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CitedArticle {
     pub article_id: String,
-    /// The title the latest citing reply showed.
+    /// Its current title; for a deleted article, the title the latest citing reply showed.
     pub title: String,
     pub count: i64,
 }
@@ -145,14 +145,34 @@ impl Store {
         .bind(since)
         .fetch_all(&self.reader)
         .await?;
+        // Replies citing each article (a reply may cite several of its passages).
         let mut cited: HashMap<String, i64> = HashMap::new();
-        let mut titles: HashMap<String, String> = HashMap::new();
+        let mut cited_titles: HashMap<String, String> = HashMap::new();
         for json in citations {
             let list: Vec<Citation> = serde_json::from_str(&json)?;
+            let mut seen = HashSet::new();
             for c in list {
-                *cited.entry(c.article_id.clone()).or_default() += 1;
-                titles.insert(c.article_id, c.title);
+                if seen.insert(c.article_id.clone()) {
+                    *cited.entry(c.article_id.clone()).or_default() += 1;
+                }
+                cited_titles.insert(c.article_id, c.title);
             }
+        }
+        let mut top_cited_articles = Vec::new();
+        for (article_id, count) in top(cited) {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT title FROM articles WHERE id = $1")
+                    .bind(&article_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+            let title = current
+                .or_else(|| cited_titles.remove(&article_id))
+                .unwrap_or_default();
+            top_cited_articles.push(CitedArticle {
+                article_id,
+                title,
+                count,
+            });
         }
         // The question behind each handoff: the message that triggered it, else the
         // conversation's first customer message.
@@ -188,14 +208,7 @@ impl Store {
             median_first_response_ms: median(waits),
             feedback_up: rating("up"),
             feedback_down: rating("down"),
-            top_cited_articles: top(cited)
-                .into_iter()
-                .map(|(article_id, count)| CitedArticle {
-                    title: titles.remove(&article_id).unwrap_or_default(),
-                    article_id,
-                    count,
-                })
-                .collect(),
+            top_cited_articles,
             top_handoff_questions: top(asked)
                 .into_iter()
                 .map(|(question, count)| HandoffQuestion { question, count })
@@ -207,7 +220,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Appended, Customer, HandoffReason, NewConversation, NewMessage, Role};
+    use crate::storage::{
+        Appended, ArticleInput, Customer, Format, HandoffReason, NewConversation, NewMessage, Role,
+    };
 
     #[test]
     fn the_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
@@ -235,6 +250,20 @@ mod tests {
                 .expect("set time");
             }
         };
+        // Cited under two older titles; the report shows its current one.
+        let (articles, _) = store
+            .insert_articles(vec![ArticleInput {
+                title: "Refunds, returns and exchanges".into(),
+                body: "Refunds take 5 days.".into(),
+                format: Format::Markdown,
+                url: None,
+                locale: None,
+                tags: Vec::new(),
+                source: None,
+            }])
+            .await
+            .expect("article");
+        let refunds = articles[0].id.as_str();
         let cite = |id: &str, title: &str| Citation {
             article_id: id.to_owned(),
             title: title.to_owned(),
@@ -251,14 +280,16 @@ mod tests {
             Option<&'static str>,
         );
         let cases: [Case; 5] = [
-            // Waits 400 ms; cites the refunds article and one of two articles titled "Shipping".
+            // Waits 400 ms; cites two passages of the refunds article (one reply: counted
+            // once) and one of two deleted articles titled "Shipping".
             (
                 "2026-01-10T09:00:00Z",
                 "2026-01-10T10:00:00.000Z",
                 Role::Assistant,
                 "2026-01-10T10:00:00.400Z",
                 vec![
-                    cite("art_refunds", "Refunds"),
+                    cite(refunds, "Refunds"),
+                    cite(refunds, "Refunds"),
                     cite("art_ship_eu", "Shipping"),
                 ],
                 None,
@@ -279,7 +310,7 @@ mod tests {
                 Role::Assistant,
                 "2026-01-12T10:00:02.500Z",
                 vec![
-                    cite("art_refunds", "Refunds and returns"),
+                    cite(refunds, "Refunds and returns"),
                     cite("art_ship_us", "Shipping"),
                 ],
                 None,
@@ -290,7 +321,7 @@ mod tests {
                 "2026-01-13T10:00:00.000Z",
                 Role::Assistant,
                 "2026-01-13T10:00:03.000Z",
-                vec![cite("art_refunds", "Refunds and returns")],
+                vec![cite(refunds, "Refunds and returns")],
                 Some("2026-01-15T08:00:00Z"),
             ),
             // Started before the period, handed off and cited in it: counted nowhere.
@@ -382,7 +413,7 @@ mod tests {
         assert_eq!(
             summary.top_cited_articles,
             vec![
-                article("art_refunds", "Refunds and returns", 3),
+                article(refunds, "Refunds, returns and exchanges", 3),
                 article("art_ship_eu", "Shipping", 1),
                 article("art_ship_us", "Shipping", 1),
             ]
