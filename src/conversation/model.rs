@@ -156,10 +156,10 @@ pub async fn generate(
                 return Ok(model_down(facts, records));
             }
         };
-        if round == 0 {
-            state
-                .metrics
-                .observe(Step::LlmFirstToken, completion.first_output);
+        if round == 0
+            && let Some(first) = completion.first_output
+        {
+            state.metrics.observe(Step::LlmFirstToken, first);
         }
         let reply_tokens =
             state.tokens.count(&completion.text) + state.tokens.calls(&completion.tool_calls);

@@ -51,7 +51,7 @@ pub struct Completion {
     pub text: String,
     pub tool_calls: Vec<ToolCall>,
     /// From sending the request to the first text or tool call streamed back.
-    pub first_output: Duration,
+    pub first_output: Option<Duration>,
 }
 
 /// A configured model endpoint.
@@ -174,7 +174,7 @@ impl LlmClient {
                 if first_output.is_none()
                     && chunk.choices.iter().any(|c| {
                         c.delta.content.as_ref().is_some_and(|t| !t.is_empty())
-                            || c.delta.tool_calls.is_some()
+                            || c.delta.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
                     })
                 {
                     first_output = Some(started.elapsed());
@@ -218,7 +218,7 @@ impl LlmClient {
             Ok(Completion {
                 text,
                 tool_calls: calls,
-                first_output: first_output.unwrap_or_default(),
+                first_output,
             })
         };
         tokio::time::timeout(self.total_timeout, call)

@@ -531,12 +531,16 @@ async fn metrics_time_the_model_apart_from_its_actions_and_count_every_calls_tok
     let llm = ScriptedLlm::start().await;
     let app = app_with_http_actions(&base, Some(&llm)).await;
     let answer = "Your order is on its way.";
+    let first_token = std::time::Duration::from_millis(100);
     llm.push([
-        Behavior::ToolCalls(vec![
-            ("order_status".into(), json!({"order_number": SLOW_ORDER})),
-            ("no_such_action".into(), json!({})),
-            ("order_status".into(), json!({"order_number": "NW-12"})),
-        ]),
+        Behavior::Slow(
+            first_token,
+            Box::new(Behavior::ToolCalls(vec![
+                ("order_status".into(), json!({"order_number": SLOW_ORDER})),
+                ("no_such_action".into(), json!({})),
+                ("order_status".into(), json!({"order_number": "NW-12"})),
+            ])),
+        ),
         Behavior::Text(answer.into()),
     ]);
     let chat = signed_chat(&app, "cust_0001").await;
@@ -553,8 +557,8 @@ async fn metrics_time_the_model_apart_from_its_actions_and_count_every_calls_tok
         .await
         .expect("text");
 
-    // One turn: one first token and one model total, which leaves out the 500 ms action
-    // run between the model's two calls.
+    // One turn: one first token (the first call's, at least its 100 ms delay) and one model
+    // total, which leaves out the 500 ms action run between the model's two calls.
     let step = |kind: &str, step: &str| {
         sample(
             &metrics,
@@ -566,8 +570,11 @@ async fn metrics_time_the_model_apart_from_its_actions_and_count_every_calls_tok
     assert_eq!(step("count", "actions"), 1.0);
     let action_time = step("sum", "actions");
     assert!(action_time >= SLOW_ORDER_DELAY.as_secs_f64(), "{metrics}");
+    let model_time = step("sum", "llm_total");
+    assert!(model_time < SLOW_ORDER_DELAY.as_secs_f64(), "{metrics}");
+    let first = step("sum", "llm_first_token");
     assert!(
-        step("sum", "llm_total") < SLOW_ORDER_DELAY.as_secs_f64(),
+        first >= first_token.as_secs_f64() && first <= model_time,
         "{metrics}"
     );
 
