@@ -9,4 +9,4 @@ pub mod signals;
 pub mod triggers;
 pub mod turn;
 
-pub use turn::{Timings, TurnEvent, post_customer_message};
+pub use turn::{INTERNAL, Timings, TurnEvent, post_customer_message};

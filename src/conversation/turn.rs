@@ -27,6 +27,9 @@ use crate::{
     telemetry::Step,
 };
 
+/// The error code of a turn that ended in a bug (as the HTTP layer's for a panicking request).
+pub const INTERNAL: &str = "internal";
+
 /// What a turn emits, in order: deltas, replies, maybe a handoff (or an error), its
 /// timings, then the end of the channel.
 #[derive(Debug, Clone)]
@@ -147,7 +150,6 @@ async fn read_context(state: &AppState, conversation_id: &str) -> Result<Context
     )
 }
 
-/// Runs `work` and says how long it took.
 /// Runs a turn to its end: None when it ended well, else the error event to send. A panic
 /// (a bug) ends the turn with an honest error too, instead of a reply that never comes.
 async fn ended(
@@ -164,10 +166,15 @@ async fn ended(
                 message: "The reply could not be saved; please try again.".into(),
             })
         }
-        Err(_) => {
-            tracing::error!(conversation, "turn panicked");
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            tracing::error!(conversation, panic = what, "turn panicked");
             Some(TurnEvent::Error {
-                code: "internal_error",
+                code: INTERNAL,
                 message:
                     "Something went wrong while answering; please try again, or ask for a person."
                         .into(),
@@ -176,6 +183,7 @@ async fn ended(
     }
 }
 
+/// Runs `work` and says how long it took.
 async fn timed<T>(work: impl Future<Output = T>) -> (T, Duration) {
     let started = Instant::now();
     let output = work.await;
@@ -405,10 +413,7 @@ mod tests {
         let panicked = ended(async { panic!("a bug") }, "conv").await;
         assert!(matches!(
             panicked,
-            Some(TurnEvent::Error {
-                code: "internal_error",
-                ..
-            })
+            Some(TurnEvent::Error { code: INTERNAL, .. })
         ));
     }
 

@@ -31,7 +31,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    conversation::{Timings, TurnEvent, post_customer_message},
+    conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
     events::ConversationEvent,
     handoff,
     storage::{Conversation, Customer, HandoffReason, NewConversation},
@@ -227,7 +227,13 @@ pub async fn post_message(
             TurnEvent::Delta(_) => {}
             TurnEvent::Reply(reply) => replies.push(reply),
             TurnEvent::Handoff(h) => handoff = Some(h),
-            TurnEvent::Error { message, .. } => return Err(ApiError::Unavailable(message)),
+            TurnEvent::Error { code, message } => {
+                return Err(if code == INTERNAL {
+                    ApiError::Internal(message)
+                } else {
+                    ApiError::Unavailable(message)
+                });
+            }
             TurnEvent::Timings(t) => timings = t,
         }
     }

@@ -31,6 +31,8 @@ pub enum ApiError {
     Unsupported(String),
     /// 429: slow down.
     RateLimited { retry_after_secs: u64 },
+    /// 500: a bug (a panic); the message says so honestly, the details are logged.
+    Internal(String),
     /// 503: a dependency (database, index) is down.
     Unavailable(String),
 }
@@ -78,6 +80,11 @@ impl IntoResponse for ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "Too many attempts; try again later.".into(),
+            ),
+            ApiError::Internal(message) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                message.clone(),
             ),
             ApiError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,

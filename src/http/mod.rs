@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, Method, header},
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
@@ -89,11 +89,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"error": {"code": "internal", "message": "Something went wrong on our side."}})),
-            )
-                .into_response()
+            ApiError::Internal("Something went wrong on our side.".into()).into_response()
         }))
         .with_state(state)
 }
