@@ -207,14 +207,14 @@ impl Retrieval {
     }
 }
 
-/// The articles in a knowledge folder's files, in file-name order (its README, unsupported,
-/// unreadable and empty files are skipped, with a warning).
+/// The articles in a knowledge folder's files, in file-name order. Its README and files of
+/// other types are skipped; unreadable and empty ones too, with a warning.
 pub fn knowledge_files(dir: &Path) -> Vec<ArticleInput> {
     let mut inputs = Vec::new();
     let mut paths: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(error) => {
-            tracing::warn!(dir = %dir.display(), %error, "no knowledge folder to import");
+            tracing::warn!(dir = %dir.display(), %error, "no knowledge folder to read");
             Vec::new()
         }
     };
