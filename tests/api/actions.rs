@@ -10,7 +10,10 @@ use axum::{Json, Router, extract::Path, http::StatusCode, routing::get};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Chat, TestApp, demo, shipped_order, spawn_app, spawn_app_with, spawn_app_with_llm},
+    helpers::{
+        Chat, TestApp, demo, estimate, prompt_tokens, sample, shipped_order, spawn_app,
+        spawn_app_with, spawn_app_with_llm,
+    },
     scripted_llm::{Behavior, ScriptedLlm},
 };
 
@@ -490,41 +493,6 @@ async fn a_signed_identity_from_the_host_site_verifies_the_conversation() {
     assert!(shown.iter().all(|o| o["customer_id"] == id), "{shown:?}");
 }
 
-/// The token estimate the service counts with when no tokenizer is configured.
-fn estimate(text: &str) -> u64 {
-    text.chars().count().div_ceil(4) as u64
-}
-
-/// Tokens of a recorded request's messages, counted as the service counts its prompts: each
-/// message's text plus 4, and each tool call's name and arguments.
-fn prompt_tokens(request: &Value) -> u64 {
-    let messages = request["messages"].as_array().expect("messages");
-    messages
-        .iter()
-        .map(|m| {
-            let calls: u64 = m["tool_calls"].as_array().map_or(0, |calls| {
-                calls
-                    .iter()
-                    .map(|c| {
-                        estimate(c["function"]["name"].as_str().unwrap_or_default())
-                            + estimate(c["function"]["arguments"].as_str().unwrap_or_default())
-                    })
-                    .sum()
-            });
-            estimate(m["content"].as_str().unwrap_or_default()) + 4 + calls
-        })
-        .sum()
-}
-
-/// One sample of the metrics page, by its series (name and labels).
-fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("{series} missing in:\n{metrics}"))
-}
-
 #[tokio::test]
 async fn metrics_time_the_model_apart_from_its_actions_and_count_every_calls_tokens() {
     let base = store_api(Arc::new(AtomicUsize::new(0))).await;
@@ -547,15 +515,7 @@ async fn metrics_time_the_model_apart_from_its_actions_and_count_every_calls_tok
     let (status, body) = app.say(&chat, json!({"text": "where is my order?"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["handoff"], Value::Null, "{body}");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
 
     // One turn: one first token (the first call's, at least its 100 ms delay) and one model
     // total, which leaves out the 500 ms action run between the model's two calls.

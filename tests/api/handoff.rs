@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        ADMIN_KEY, AGENT_KEY, Chat, TestApp, agent, read_sse_until, spawn_app, spawn_app_with,
-        spawn_app_with_llm,
+        ADMIN_KEY, AGENT_KEY, Chat, TestApp, agent, estimate, prompt_tokens, read_sse_until,
+        sample, spawn_app, spawn_app_with, spawn_app_with_llm,
     },
     scripted_llm::Behavior,
 };
@@ -139,6 +139,19 @@ async fn the_model_writes_the_summary_from_the_handoff_prompt() {
         "{prompt}"
     );
     assert!(prompt.contains("customer_request"), "{prompt}");
+
+    // Both model calls' tokens are counted: the answer's and the summary's.
+    let metrics = app.metrics().await;
+    let sent: u64 = requests.iter().map(prompt_tokens).sum();
+    let written = estimate("Free over $50 [1].") + estimate("Goal: shipping costs.\nMood: calm.");
+    assert_eq!(
+        sample(&metrics, "frontdesk_llm_tokens_total{direction=\"in\"}"),
+        sent as f64
+    );
+    assert_eq!(
+        sample(&metrics, "frontdesk_llm_tokens_total{direction=\"out\"}"),
+        written as f64
+    );
 }
 
 #[tokio::test]

@@ -388,6 +388,18 @@ impl Api {
         parse_sse(&response.text().await.expect("sse body"))
     }
 
+    /// The `/metrics` page.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("metrics text")
+    }
+
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
         let response = self
             .client
@@ -536,4 +548,39 @@ pub fn server_timing(response: &reqwest::Response) -> HashMap<String, f64> {
 /// The `seq` of each message, in order.
 pub fn seqs(messages: &[Value]) -> Vec<i64> {
     messages.iter().filter_map(|m| m["seq"].as_i64()).collect()
+}
+
+/// The token estimate the service counts with when no tokenizer is configured.
+pub fn estimate(text: &str) -> u64 {
+    text.chars().count().div_ceil(4) as u64
+}
+
+/// Tokens of a recorded request's messages, counted as the service counts its prompts: each
+/// message's text plus 4, and each tool call's name and arguments.
+pub fn prompt_tokens(request: &Value) -> u64 {
+    let messages = request["messages"].as_array().expect("messages");
+    messages
+        .iter()
+        .map(|m| {
+            let calls: u64 = m["tool_calls"].as_array().map_or(0, |calls| {
+                calls
+                    .iter()
+                    .map(|c| {
+                        estimate(c["function"]["name"].as_str().unwrap_or_default())
+                            + estimate(c["function"]["arguments"].as_str().unwrap_or_default())
+                    })
+                    .sum()
+            });
+            estimate(m["content"].as_str().unwrap_or_default()) + 4 + calls
+        })
+        .sum()
+}
+
+/// One sample of the metrics page, by its series (name and labels).
+pub fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{series} missing in:\n{metrics}"))
 }

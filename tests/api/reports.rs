@@ -86,14 +86,7 @@ async fn metrics_count_turn_steps_handoffs_replies_and_streams() {
         .await;
     app.say(&chat, json!({"text": "agent please"})).await;
     let _stream = app.stream(&chat, None).await;
-    let response = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.expect("text");
+    let text = app.metrics().await;
     for expected in [
         "frontdesk_step_seconds_count{step=\"store\"} 2",
         "frontdesk_step_seconds_count{step=\"retrieve\"} 1",
