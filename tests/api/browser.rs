@@ -351,6 +351,13 @@ async fn an_admin_uploads_an_article_and_the_widget_cites_it() {
         cited.as_str().is_some_and(|c| c.contains("Gift wrapping")),
         "{cited}"
     );
+    // The admin's report now counts the article among those cited, by its title.
+    admin.refresh().await.expect("reload admin page");
+    wait_for(
+        &admin,
+        "document.querySelector('#report').textContent.includes('Gift wrapping (1)')",
+    )
+    .await;
     admin.close().await.expect("close");
     customer.close().await.expect("close");
 }
