@@ -19,7 +19,9 @@ use crate::{
     actions::{HANDOFF_TOOL, Outcome},
     app::AppState,
     llm::{
-        LlmClient, PromptMessage, Speaker, TokenCounter, extractive,
+        LlmClient, PromptMessage, Speaker, TokenCounter,
+        budget::MESSAGE_OVERHEAD,
+        extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
     },
     retrieval::Hit,
@@ -168,9 +170,10 @@ pub async fn generate(
             text = completion.text;
             break;
         }
+        // What the model wrote goes back in the next prompt, as one more message.
+        prompt_tokens += reply_tokens + MESSAGE_OVERHEAD;
         let mut assistant = PromptMessage::new(Speaker::Assistant, completion.text);
         assistant.tool_calls = completion.tool_calls.clone();
-        prompt_tokens += state.tokens.prompt_message(&assistant);
         messages.push(assistant);
         let facts_before = facts.len();
         for call in completion.tool_calls {
