@@ -171,14 +171,6 @@ impl LlmClient {
                 };
                 let Some(chunk) = next else { break };
                 let chunk = chunk?;
-                if first_output.is_none()
-                    && chunk.choices.iter().any(|c| {
-                        c.delta.content.as_ref().is_some_and(|t| !t.is_empty())
-                            || c.delta.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
-                    })
-                {
-                    first_output = Some(started.elapsed());
-                }
                 for choice in chunk.choices {
                     if let Some(piece) = choice.delta.content
                         && !piece.is_empty()
@@ -209,6 +201,10 @@ impl LlmClient {
                                 .push_str(function.arguments.as_deref().unwrap_or_default());
                         }
                     }
+                }
+                // Output has arrived once there is text or a call (as for the timeout above).
+                if first_output.is_none() && !(text.is_empty() && calls.is_empty()) {
+                    first_output = Some(started.elapsed());
                 }
             }
             calls.retain(|c| !c.name.is_empty());
