@@ -164,9 +164,7 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
             updated_at: String::new(),
         })
         .collect();
-    let scratch = tempfile_dir()?;
-    let index = Index::open(&scratch)?;
-    index.rebuild(&articles, 1)?;
+    let index = ScratchIndex::build(&articles)?;
     let dataset = dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -199,7 +197,6 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
             scores: metrics::retrieval_report(&scored),
         });
     }
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(runs)
 }
 
@@ -240,11 +237,43 @@ impl QueryText {
     }
 }
 
-fn tempfile_dir() -> Result<PathBuf, EvalError> {
-    let dir =
-        std::env::temp_dir().join(format!("frontdesk-eval-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// A search index of some articles, built in a scratch folder that is removed when it is
+/// dropped (the eval's corpora, the knowledge folder for model routing).
+struct ScratchIndex {
+    index: Index,
+    dir: PathBuf,
+}
+
+impl ScratchIndex {
+    fn build(articles: &[Article]) -> Result<Self, EvalError> {
+        let dir =
+            std::env::temp_dir().join(format!("frontdesk-eval-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let index = match Index::open(&dir) {
+            Ok(index) => index,
+            Err(error) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(error.into());
+            }
+        };
+        let scratch = Self { index, dir };
+        scratch.index.rebuild(articles, 1)?;
+        Ok(scratch)
+    }
+}
+
+impl std::ops::Deref for ScratchIndex {
+    type Target = Index;
+
+    fn deref(&self) -> &Index {
+        &self.index
+    }
+}
+
+impl Drop for ScratchIndex {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// The routing label the service's deterministic pipeline gives a message: `human` when a

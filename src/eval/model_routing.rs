@@ -3,16 +3,16 @@
 //! `actions/`, and `handoff_to_human`) to the OpenAI-compatible model, and the first tool it
 //! calls is the route, as in a live turn.
 
-use std::path::PathBuf;
-
 use futures_util::{StreamExt, stream};
 
 use crate::{
     actions,
     config::Settings,
     llm::{LlmClient, LlmError, Prompts, TokenCounter, Tool, prompt::PromptInput},
-    retrieval::{Index, knowledge_files},
+    retrieval::knowledge_files,
 };
+
+use super::ScratchIndex;
 
 /// Labelled messages in flight at once.
 const CONCURRENCY: usize = 4;
@@ -29,41 +29,9 @@ pub struct ModelRouter {
     tokens: TokenCounter,
     business_name: String,
     budget: usize,
-    knowledge: Knowledge,
+    /// The knowledge folder's articles, searched for the passages a live turn's prompt carries.
+    knowledge: ScratchIndex,
     passages: usize,
-}
-
-/// The knowledge folder's articles in a search index of their own, in a scratch folder
-/// removed when this is dropped.
-struct Knowledge {
-    index: Index,
-    dir: PathBuf,
-}
-
-impl Knowledge {
-    fn index(settings: &Settings) -> Result<Self, String> {
-        let dir = super::tempfile_dir().map_err(|e| e.to_string())?;
-        let knowledge = Self {
-            index: Index::open(&dir).map_err(|e| e.to_string())?,
-            dir,
-        };
-        let articles: Vec<_> = knowledge_files(&settings.knowledge_dir)
-            .into_iter()
-            .enumerate()
-            .map(|(i, input)| input.into_article(format!("kb_{i}"), String::new()))
-            .collect();
-        knowledge
-            .index
-            .rebuild(&articles, 1)
-            .map_err(|e| e.to_string())?;
-        Ok(knowledge)
-    }
-}
-
-impl Drop for Knowledge {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 impl ModelRouter {
@@ -81,7 +49,7 @@ impl ModelRouter {
             tokens: TokenCounter::from_settings(&settings.llm)?,
             business_name: settings.chat.business_name.clone(),
             budget: settings.llm.prompt_budget(),
-            knowledge: Knowledge::index(settings)?,
+            knowledge: knowledge_index(settings)?,
             passages: settings.chat.passages,
         }))
     }
@@ -96,7 +64,6 @@ impl ModelRouter {
     pub async fn route(&self, text: &str) -> Result<&'static str, String> {
         let hits = self
             .knowledge
-            .index
             .search(text, self.passages)
             .map_err(|e| e.to_string())?;
         let input = PromptInput {
@@ -134,6 +101,16 @@ impl ModelRouter {
             .collect()
             .await
     }
+}
+
+/// The knowledge folder's articles in a scratch index.
+fn knowledge_index(settings: &Settings) -> Result<ScratchIndex, String> {
+    let articles: Vec<_> = knowledge_files(&settings.knowledge_dir)
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| input.into_article(format!("kb_{i}"), String::new()))
+        .collect();
+    ScratchIndex::build(&articles).map_err(|e| e.to_string())
 }
 
 /// The routing label a tool call stands for (`None`: no tool, an answer in words).
