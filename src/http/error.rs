@@ -83,7 +83,7 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Internal(message) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                crate::conversation::INTERNAL,
                 message.clone(),
             ),
             ApiError::Unavailable(message) => (
