@@ -22,6 +22,7 @@ const BUCKETS: &[f64] = &[
 #[derive(Debug, Clone, Copy)]
 pub enum Step {
     Store,
+    Commit,
     Retrieve,
     Context,
     Actions,
@@ -31,8 +32,9 @@ pub enum Step {
     Turn,
 }
 
-const STEPS: [(Step, &str); 8] = [
+const STEPS: [(Step, &str); 9] = [
     (Step::Store, "store"),
+    (Step::Commit, "commit"),
     (Step::Retrieve, "retrieve"),
     (Step::Context, "context"),
     (Step::Actions, "actions"),

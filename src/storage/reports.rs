@@ -357,7 +357,10 @@ mod tests {
                 .await
                 .expect("question");
             let question = match question {
-                Appended::New(m) => m,
+                Appended::New(m, pending) => {
+                    pending.commit().await.expect("commit");
+                    m
+                }
                 other => panic!("{other:?}"),
             };
             set_time("messages", question.id.clone(), asked).await;

@@ -1,10 +1,121 @@
-//! The real binary, killed with SIGKILL mid-life, keeps every acknowledged message.
+//! The real binary, killed with SIGKILL mid-life, keeps every acknowledged message; a
+//! message the database refuses to commit is not acknowledged, and nothing answers it.
 
 use std::{process::Command, time::Duration};
 
 use serde_json::json;
+use sqlx::{Connection, Executor};
 
-use crate::helpers::start_binary;
+use crate::{
+    helpers::{TestApp, database_url_for, sample, shipped_order, spawn_app_with_llm, start_binary},
+    scripted_llm::Behavior,
+};
+
+/// Makes every commit that inserted a message fail, from a connection of the test's own: a
+/// reference checked only at commit, which a trigger on `messages` breaks. Undone by
+/// [`mend_commits`].
+async fn break_commits(app: &TestApp) {
+    let sql = if database_url_for(app.data_dir.path()).is_some() {
+        "CREATE TABLE nowhere (id TEXT PRIMARY KEY);
+         CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);
+         CREATE FUNCTION breaks_commit() RETURNS trigger AS $$
+           BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); RETURN NEW; END
+         $$ LANGUAGE plpgsql;
+         CREATE TRIGGER breaks_commit AFTER INSERT ON messages
+           FOR EACH ROW EXECUTE FUNCTION breaks_commit();"
+    } else {
+        "CREATE TABLE nowhere (id TEXT PRIMARY KEY);
+         CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);
+         CREATE TRIGGER breaks_commit AFTER INSERT ON messages
+         BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); END;"
+    };
+    database(app)
+        .await
+        .execute(sql)
+        .await
+        .expect("break commits");
+}
+
+async fn mend_commits(app: &TestApp) {
+    let sql = if database_url_for(app.data_dir.path()).is_some() {
+        "DROP TRIGGER breaks_commit ON messages"
+    } else {
+        "DROP TRIGGER breaks_commit"
+    };
+    database(app)
+        .await
+        .execute(sql)
+        .await
+        .expect("mend commits");
+}
+
+async fn database(app: &TestApp) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = database_url_for(app.data_dir.path()).unwrap_or_else(|| {
+        format!(
+            "sqlite://{}",
+            app.data_dir.path().join("frontdesk.db").display()
+        )
+    });
+    sqlx::AnyConnection::connect(&url).await.expect("database")
+}
+
+/// The model's first call runs while the customer's message commits; when the commit fails,
+/// the customer gets a 503 and nothing that call asked for happens: no action runs, no reply
+/// or handoff is stored, and the next message goes through.
+#[tokio::test]
+async fn a_message_that_fails_to_commit_gets_a_503_and_nothing_answers_it() {
+    let app = spawn_app_with_llm().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    app.llm().always(Behavior::ToolCalls(vec![(
+        "verify_customer".into(),
+        json!({"email": email, "order_number": number}),
+    )]));
+    let chat = app.start_chat().await;
+    break_commits(&app).await;
+
+    let (status, body) = app
+        .say(
+            &chat,
+            json!({"text": format!("where is {number}? I'm {email}")}),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    // The turn's task ends on its own after the request; give it time to do anything wrong.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = app.metrics().await;
+    assert!(
+        !metrics.contains("frontdesk_action_calls_total{"),
+        "an action ran for a message that is not stored:\n{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "frontdesk_step_seconds_count{step=\"reply\"}"),
+        0.0
+    );
+    assert_eq!(
+        sample(&metrics, "frontdesk_step_seconds_count{step=\"commit\"}"),
+        1.0
+    );
+
+    mend_commits(&app).await;
+    assert!(app.messages(&chat).await.is_empty(), "nothing was stored");
+    app.llm().always(Behavior::Text(
+        "Standard shipping takes 5 to 7 days [1].".into(),
+    ));
+    let (status, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long does standard shipping take?"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"]["seq"], 1, "{body}");
+    assert_eq!(body["replies"][0]["seq"], 2, "{body}");
+    let stored = app.messages(&chat).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+}
 
 #[tokio::test]
 async fn a_killed_service_restarts_with_every_acknowledged_message() {
