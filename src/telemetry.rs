@@ -22,7 +22,6 @@ const BUCKETS: &[f64] = &[
 #[derive(Debug, Clone, Copy)]
 pub enum Step {
     Store,
-    Commit,
     Retrieve,
     Context,
     Actions,
@@ -32,9 +31,8 @@ pub enum Step {
     Turn,
 }
 
-const STEPS: [(Step, &str); 9] = [
+const STEPS: [(Step, &str); 8] = [
     (Step::Store, "store"),
-    (Step::Commit, "commit"),
     (Step::Retrieve, "retrieve"),
     (Step::Context, "context"),
     (Step::Actions, "actions"),

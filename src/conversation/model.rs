@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::{
     confidence::{self, ModelSignal},
-    turn::{Draft, Stored, TurnEvent},
+    turn::{Draft, TurnEvent},
 };
 use crate::{
     actions::{HANDOFF_TOOL, Outcome},
@@ -95,15 +95,13 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
 }
 
 /// Asks the model, streaming its text and running the actions it calls; falls back to an
-/// honest handoff when it fails. Adds the time spent waiting on the model to `waited`. The
-/// first call may run before the customer's message is committed; actions wait for `stored`.
+/// honest handoff when it fails. Adds the time spent waiting on the model to `waited`.
 pub async fn generate(
     state: &Arc<AppState>,
     llm: &LlmClient,
     asked: Asked<'_>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     waited: &mut Duration,
-    stored: &Stored<'_>,
 ) -> Result<Draft, StoreError> {
     let Some(built) = prompt(state, &asked).await else {
         return Ok(model_down(Vec::new(), Vec::new()));
@@ -177,8 +175,6 @@ pub async fn generate(
         let mut assistant = PromptMessage::new(Speaker::Assistant, completion.text);
         assistant.tool_calls = completion.tool_calls.clone();
         messages.push(assistant);
-        // Actions reach beyond the turn: not for a message that is not stored.
-        stored.wait().await?;
         let facts_before = facts.len();
         for call in completion.tool_calls {
             let result = if call.name == HANDOFF_TOOL {

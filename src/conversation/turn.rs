@@ -7,11 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::{
-    FutureExt,
-    future::{BoxFuture, Shared},
-};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::{
     account,
@@ -26,7 +22,7 @@ use crate::{
     retrieval::{Hit, Searching},
     storage::{
         ActionRecord, Appended, Citation, Conversation, Handoff, HandoffReason, Message, Mode,
-        NewMessage, PendingCommit, Role, StoreError,
+        NewMessage, Role, StoreError,
     },
     telemetry::Step,
 };
@@ -48,10 +44,8 @@ pub enum TurnEvent {
 /// Where one turn's time went (the `Server-Timing` header of a JSON reply).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timings {
-    /// Numbering and inserting the customer's message.
+    /// Storing the customer's message.
     pub store: Duration,
-    /// Committing it, alongside the model's first call (see [`Stored`]).
-    pub commit: Duration,
     /// Searching the help center.
     pub retrieve: Duration,
     /// Reading the conversation and its latest messages, alongside the store (and the
@@ -68,8 +62,7 @@ pub struct Timings {
 /// Stores the customer message and starts its turn. Returns the stored message and a channel
 /// of turn events; for a repeated `client_message_id`, the first message and its stored
 /// outcome instead. The turn runs on the task tracker, so a client that disconnects does not
-/// cancel it. The message is committed on the turn's task, alongside the model's first call
-/// (see [`Stored`]); this returns once it is, or with the commit's error.
+/// cancel it.
 pub async fn post_customer_message(
     state: &Arc<AppState>,
     conversation: &Conversation,
@@ -100,76 +93,29 @@ pub async fn post_customer_message(
             let _ = tx.send(TurnEvent::Timings(timings));
             Ok((message, rx))
         }
-        Appended::New(message, pending) => {
+        Appended::New(message) => {
+            state.events.publish_message(&message, To::Conversation);
             timings.context = read_in;
-            let (committed_tx, committed) = oneshot::channel();
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
-                let state = &turn_state;
-                let message = &customer_message;
-                let stored = Stored(
-                    commit(state, message, pending, committed_tx)
-                        .boxed()
-                        .shared(),
-                );
                 let turn = run(
-                    state,
-                    message,
+                    &turn_state,
+                    &customer_message,
                     context,
                     early_search,
                     &tx,
                     &mut timings,
-                    &stored,
                 );
-                let conversation = message.conversation_id.as_str();
-                let ((_, commit_took), (ended, took)) =
-                    tokio::join!(stored.0.clone(), timed(ended(turn, conversation)));
-                state.metrics.observe(Step::Turn, took);
-                timings.commit = commit_took;
+                let conversation = customer_message.conversation_id.as_str();
+                let (ended, took) = timed(ended(turn, conversation)).await;
+                turn_state.metrics.observe(Step::Turn, took);
                 let _ = tx.send(TurnEvent::Timings(timings));
                 if let Some(error) = ended {
                     let _ = tx.send(error);
                 }
             });
-            committed.await.unwrap_or(Err(StoreError::NotStored))?;
             Ok((message, rx))
-        }
-    }
-}
-
-/// Commits the customer's message, publishes it once stored, and tells the request how the
-/// commit went. Resolves to whether it is stored and how long the commit took.
-async fn commit(
-    state: &AppState,
-    message: &Message,
-    pending: PendingCommit,
-    committed: oneshot::Sender<Result<(), StoreError>>,
-) -> (bool, Duration) {
-    let (result, took) = timed(pending.commit()).await;
-    state.metrics.observe(Step::Commit, took);
-    let stored = result.is_ok();
-    if stored {
-        state.events.publish_message(message, To::Conversation);
-    }
-    let _ = committed.send(result);
-    (stored, took)
-}
-
-/// The customer's message's commit, which a turn runs alongside its first steps: the search,
-/// the context reads and the model's first call have no effects, so they need not wait for
-/// the disk. Whatever reaches beyond the turn — an action's call, the reply, a handoff, a
-/// notice to agents — waits for [`Stored::wait`], so nothing answers a message that is not
-/// stored.
-#[derive(Clone)]
-pub(super) struct Stored<'a>(Shared<BoxFuture<'a, (bool, Duration)>>);
-
-impl Stored<'_> {
-    /// Waits for the commit; an error when it failed (the request reports that error).
-    pub(super) async fn wait(&self) -> Result<(), StoreError> {
-        match self.0.clone().await {
-            (true, _) => Ok(()),
-            (false, _) => Err(StoreError::NotStored),
         }
     }
 }
@@ -271,7 +217,6 @@ async fn run(
     early_search: Option<Searching>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
-    stored: &Stored<'_>,
 ) -> Result<(), StoreError> {
     let (fresh, latest) = context?;
     let window = window(state);
@@ -290,7 +235,6 @@ async fn run(
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
-        stored.wait().await?;
         state.events.publish_message(message, To::Agents);
         return Ok(());
     }
@@ -303,7 +247,7 @@ async fn run(
             confidence: None,
             handoff: Some(reason),
         };
-        return finish(state, conversation, message, draft, tx, timings, stored).await;
+        return finish(state, conversation, message, draft, tx, timings).await;
     }
     let draft = match &state.llm {
         Some(llm) => {
@@ -315,37 +259,33 @@ async fn run(
                 history,
                 hits: &hits,
             };
-            model::generate(state, llm, asked, tx, &mut timings.model, stored).await?
+            model::generate(state, llm, asked, tx, &mut timings.model).await?
         }
-        None => {
-            // Without a model nothing is slow enough to hide the commit behind.
-            stored.wait().await?;
-            match account::answer(state, conversation, message, &recent).await? {
-                Some(reply) => Draft {
+        None => match account::answer(state, conversation, message, &recent).await? {
+            Some(reply) => Draft {
+                text: reply.text,
+                citations: Vec::new(),
+                actions: reply.actions,
+                confidence: Some(if reply.handoff.is_some() { 0.0 } else { 1.0 }),
+                handoff: reply.handoff,
+            },
+            None => {
+                let hits = retrieve(state, &message.text, early_search, timings).await;
+                let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
+                let evidence = if reply.citations.is_empty() {
+                    0.0
+                } else {
+                    confidence::evidence(&hits)
+                };
+                Draft {
                     text: reply.text,
-                    citations: Vec::new(),
-                    actions: reply.actions,
-                    confidence: Some(if reply.handoff.is_some() { 0.0 } else { 1.0 }),
-                    handoff: reply.handoff,
-                },
-                None => {
-                    let hits = retrieve(state, &message.text, early_search, timings).await;
-                    let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
-                    let evidence = if reply.citations.is_empty() {
-                        0.0
-                    } else {
-                        confidence::evidence(&hits)
-                    };
-                    Draft {
-                        text: reply.text,
-                        citations: reply.citations,
-                        actions: Vec::new(),
-                        confidence: Some(confidence::score(evidence, ModelSignal::None)),
-                        handoff: None,
-                    }
+                    citations: reply.citations,
+                    actions: Vec::new(),
+                    confidence: Some(confidence::score(evidence, ModelSignal::None)),
+                    handoff: None,
                 }
             }
-        }
+        },
     };
     let mut draft = draft;
     if draft.handoff.is_none() {
@@ -358,7 +298,7 @@ async fn run(
             earlier,
         );
     }
-    finish(state, conversation, message, draft, tx, timings, stored).await
+    finish(state, conversation, message, draft, tx, timings).await
 }
 
 /// Stores and sends the reply, then opens the handoff it calls for.
@@ -369,9 +309,7 @@ async fn finish(
     draft: Draft,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
-    stored: &Stored<'_>,
 ) -> Result<(), StoreError> {
-    stored.wait().await?;
     state.metrics.reply(draft.confidence);
     let (reply, took) = timed(state.store.append_message(
         &conversation.id,

@@ -244,15 +244,13 @@ pub async fn post_message(
 
 /// A `Server-Timing` header (W3C Server Timing): the turn's steps and the whole request, in
 /// milliseconds. The search and the context reads run alongside the store (the messages are
-/// read again after it when one landed in between), and the store's commit alongside the
-/// model's first call; a turn's own share of the time is `total` minus `model` (and minus
-/// `handoff`, which waits on the model for a summary).
+/// read again after it when one landed in between); a turn's own share of the time is
+/// `total` minus `model` (and minus `handoff`, which waits on the model for a summary).
 fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let value = format!(
-        "store;dur={:.3}, commit;dur={:.3}, retrieve;dur={:.3}, context;dur={:.3}, model;dur={:.3}, reply;dur={:.3}, handoff;dur={:.3}, total;dur={:.3}",
+        "store;dur={:.3}, retrieve;dur={:.3}, context;dur={:.3}, model;dur={:.3}, reply;dur={:.3}, handoff;dur={:.3}, total;dur={:.3}",
         ms(timings.store),
-        ms(timings.commit),
         ms(timings.retrieve),
         ms(timings.context),
         ms(timings.model),

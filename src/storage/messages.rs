@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError, new_id, now, writer::Uncommitted};
+use super::{Store, StoreError, new_id, now};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,30 +99,12 @@ pub struct NewMessage {
 }
 
 /// The outcome of storing a customer message.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Appended {
-    /// Numbered and inserted; stored once [`PendingCommit::commit`] succeeds.
-    New(Message, PendingCommit),
+    /// Stored now.
+    New(Message),
     /// The same `client_message_id` was stored before; this is that message.
     Duplicate(Message),
-}
-
-/// A customer message inserted in a transaction still open: its number is known and the
-/// next write waits, while the commit (on SQLite, its `fsync`) is still to come. Dropped
-/// uncommitted, the message is not stored.
-pub struct PendingCommit(Uncommitted);
-
-impl PendingCommit {
-    /// Commits the message: stored for good once this succeeds.
-    pub async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.0.commit().await?)
-    }
-}
-
-impl std::fmt::Debug for PendingCommit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PendingCommit")
-    }
 }
 
 const COLUMNS: &str =
@@ -147,46 +129,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Message, StoreError> {
     })
 }
 
-/// The statement that inserts `message` as its conversation's next (the numbering is in the
-/// `messages_number` trigger of each backend's migrations) and returns its number; no row
-/// when nothing was inserted: the conversation does not exist, or `client_message_id` was
-/// stored before.
-fn insert_statement<'q>(
-    message: &'q Message,
-    client_message_id: Option<&'q str>,
-    reply_to: Option<&'q str>,
-) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, StoreError> {
-    // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
-    // float4, and the statement cached that way then rejects real values. Without a
-    // confidence the column is left out (it defaults to NULL).
-    let (column, mark) = match message.confidence {
-        Some(_) => (", confidence", ", $11"),
-        None => ("", ""),
-    };
-    let mut insert = sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to, client_message_id{column}) \
-         SELECT $1, id, last_seq + 1, $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
-         ON CONFLICT (conversation_id, client_message_id) DO NOTHING RETURNING seq"
-    )))
-    .bind(&message.id)
-    .bind(&message.conversation_id)
-    .bind(message.role.as_str())
-    .bind(&message.text)
-    .bind(&message.created_at)
-    .bind(serde_json::to_string(&message.citations)?)
-    .bind(serde_json::to_string(&message.actions)?)
-    .bind(&message.author)
-    .bind(reply_to)
-    .bind(client_message_id);
-    if let Some(confidence) = message.confidence {
-        insert = insert.bind(f64::from(confidence));
-    }
-    Ok(insert)
-}
-
 impl Store {
-    /// Inserts a customer message, once per `client_message_id`, and leaves its commit to
-    /// the caller (see [`Appended::New`]); a repeated one is committed already.
+    /// Stores a customer message, once per `client_message_id`, and commits before returning.
     pub async fn append_customer_message(
         &self,
         conversation_id: &str,
@@ -205,17 +149,10 @@ impl Store {
             confidence: None,
             author: None,
         };
-        let insert = insert_statement(&message, client_message_id, None)?;
-        let (row, open) = self.writer.returning_uncommitted(insert).await?;
-        if let Some(row) = row {
-            let seq = row.try_get("seq")?;
-            return Ok(Appended::New(
-                Message { seq, ..message },
-                PendingCommit(open),
-            ));
+        if let Some(seq) = self.insert(&message, client_message_id, None).await? {
+            return Ok(Appended::New(Message { seq, ..message }));
         }
         // Nothing inserted: the id was stored before (or the conversation is gone).
-        open.rollback().await;
         let existing = match client_message_id {
             Some(key) => sqlx::query(AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND client_message_id = $2"
@@ -255,15 +192,41 @@ impl Store {
         Ok(Message { seq, ..message })
     }
 
-    /// Inserts `message` as its conversation's next and commits; returns its number, or None
-    /// when nothing was inserted (see [`insert_statement`]).
+    /// Inserts `message` as its conversation's next, in one statement (the numbering is in
+    /// the `messages_number` trigger of each backend's migrations), and returns its number.
+    /// None when nothing was inserted: the conversation does not exist, or
+    /// `client_message_id` was stored before.
     async fn insert(
         &self,
         message: &Message,
         client_message_id: Option<&str>,
         reply_to: Option<&str>,
     ) -> Result<Option<i64>, StoreError> {
-        let insert = insert_statement(message, client_message_id, reply_to)?;
+        // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
+        // float4, and the statement cached that way then rejects real values. Without a
+        // confidence the column is left out (it defaults to NULL).
+        let (column, mark) = match message.confidence {
+            Some(_) => (", confidence", ", $11"),
+            None => ("", ""),
+        };
+        let mut insert = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to, client_message_id{column}) \
+             SELECT $1, id, last_seq + 1, $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
+             ON CONFLICT (conversation_id, client_message_id) DO NOTHING RETURNING seq"
+        )))
+        .bind(&message.id)
+        .bind(&message.conversation_id)
+        .bind(message.role.as_str())
+        .bind(&message.text)
+        .bind(&message.created_at)
+        .bind(serde_json::to_string(&message.citations)?)
+        .bind(serde_json::to_string(&message.actions)?)
+        .bind(&message.author)
+        .bind(reply_to)
+        .bind(client_message_id);
+        if let Some(confidence) = message.confidence {
+            insert = insert.bind(f64::from(confidence));
+        }
         let row = self.writer.returning(insert).await?;
         Ok(row.map(|row| row.try_get("seq")).transpose()?)
     }
@@ -334,9 +297,8 @@ mod tests {
     use super::*;
     use crate::storage::NewConversation;
 
-    /// A failed commit is an error, not a stored message: a reply's insert commits when its
-    /// statement finishes, after the row with its number is already out; a customer message's
-    /// commit comes after its insert. Either way, the writer is free for the next write.
+    /// A failed commit is an error, not a stored message: the insert commits when its
+    /// statement finishes, after the row with its number is already out.
     #[tokio::test]
     async fn a_message_whose_commit_fails_is_an_error_and_not_stored() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -364,16 +326,10 @@ mod tests {
             .expect("test schema");
         drop(writer);
 
-        // The insert goes through and numbers the message; its commit fails.
         let appended = store
             .append_customer_message(&conversation.id, "Hello?", None)
             .await;
-        let Ok(Appended::New(message, pending)) = appended else {
-            panic!("{appended:?}");
-        };
-        assert_eq!(message.seq, 1);
-        let commit = pending.commit().await;
-        assert!(commit.is_err(), "{commit:?}");
+        assert!(appended.is_err(), "{appended:?}");
         let reply = NewMessage {
             role: Role::Assistant,
             text: "Hi!".into(),
@@ -388,70 +344,19 @@ mod tests {
         let stored = store.messages(&conversation.id, 0).await.expect("messages");
         assert!(stored.is_empty(), "{stored:?}");
 
-        // Both transactions were rolled back: the writer takes the next message.
+        // Both were rolled back: the writer takes the next message, numbered 1.
         let mut writer = store.writer.acquire().await.expect("writer");
         writer
             .execute("DROP TRIGGER breaks_commit")
             .await
             .expect("drop");
         drop(writer);
-        let message = committed(&store, &conversation.id, "Hello again?").await;
-        assert_eq!(message.seq, 1);
-    }
-
-    async fn committed(store: &Store, conversation: &str, text: &str) -> Message {
-        match store
-            .append_customer_message(conversation, text, None)
-            .await
-        {
-            Ok(Appended::New(message, pending)) => {
-                pending.commit().await.expect("commit");
-                message
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// A message dropped before its commit (its turn was cancelled) is not stored, and the
-    /// writer is freed for the next; until then a later write waits, so numbers stay in order.
-    #[tokio::test]
-    async fn a_message_dropped_before_its_commit_is_rolled_back() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(None, dir.path()).await.expect("store");
-        let conversation = store
-            .create_conversation(NewConversation {
-                channel: "web".into(),
-                locale: None,
-                customer: Default::default(),
-                verified_as: None,
-                token_hash: "hash".into(),
-            })
-            .await
-            .expect("conversation");
-        let Ok(Appended::New(first, pending)) = store
-            .append_customer_message(&conversation.id, "First", None)
-            .await
-        else {
-            panic!("not inserted");
-        };
-        assert_eq!(first.seq, 1);
-        let unseen = store.messages(&conversation.id, 0).await.expect("messages");
-        assert!(unseen.is_empty(), "read before its commit: {unseen:?}");
-        let next = tokio::spawn({
-            let store = store.clone();
-            let id = conversation.id.clone();
-            async move { committed(&store, &id, "Second").await }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(!next.is_finished(), "a write went past an open transaction");
-        drop(pending);
-        let second = next.await.expect("task");
-        assert_eq!(
-            second.seq, 1,
-            "the first was rolled back, so its number is free"
+        let appended = store
+            .append_customer_message(&conversation.id, "Hello again?", None)
+            .await;
+        assert!(
+            matches!(&appended, Ok(Appended::New(m)) if m.seq == 1),
+            "{appended:?}"
         );
-        let stored = store.messages(&conversation.id, 0).await.expect("messages");
-        let texts: Vec<&str> = stored.iter().map(|m| m.text.as_str()).collect();
-        assert_eq!(texts, ["Second"]);
     }
 }

@@ -34,7 +34,7 @@ pub use articles::{Article, ArticleInput, Format};
 pub use conversations::{Conversation, Customer, Mode, NewConversation};
 pub use demo_store::{OrderRecords, SeedError};
 pub use handoffs::{Handoff, HandoffReason, HandoffStatus, QueueConflict};
-pub use messages::{ActionRecord, Appended, Citation, Message, NewMessage, PendingCommit, Role};
+pub use messages::{ActionRecord, Appended, Citation, Message, NewMessage, Role};
 pub use reports::{CitedArticle, HandoffQuestion, Summary};
 
 /// Storage failures. Callers map them to a 503 (the database is a dependency).
@@ -48,9 +48,6 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("cannot create data dir: {0}")]
     Io(#[from] std::io::Error),
-    /// The customer's message behind a turn failed to commit (that error went to the caller).
-    #[error("the customer's message was not stored")]
-    NotStored,
 }
 
 /// The page cache of each SQLite connection: 512 KiB (128 pages) instead of SQLite's 2,000
@@ -123,7 +120,7 @@ impl Store {
                     .await?;
                 Ok(Self {
                     reader,
-                    writer: Arc::new(Writer::One(Arc::new(Mutex::new(writer)))),
+                    writer: Arc::new(Writer::One(Mutex::new(writer))),
                 })
             }
         }

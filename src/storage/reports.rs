@@ -357,10 +357,7 @@ mod tests {
                 .await
                 .expect("question");
             let question = match question {
-                Appended::New(m, pending) => {
-                    pending.commit().await.expect("commit");
-                    m
-                }
+                Appended::New(m) => m,
                 other => panic!("{other:?}"),
             };
             set_time("messages", question.id.clone(), asked).await;
