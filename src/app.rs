@@ -58,6 +58,9 @@ pub struct AppState {
     pub actions: Actions,
     pub prompts: Prompts,
     pub tokens: TokenCounter,
+    /// Tokens the actions' tool definitions take in every model call that offers them,
+    /// reserved from the prompt budget (counted once, at start).
+    pub tool_tokens: usize,
     pub events: Events,
     pub metrics: Arc<Metrics>,
     /// For outgoing calls other than the model's (webhooks).
@@ -116,6 +119,15 @@ impl App {
         .map_err(StartError::Actions)?;
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let tokens = TokenCounter::from_settings(&settings.llm).map_err(StartError::Tokenizer)?;
+        let tool_tokens = tokens.tools(actions.tools());
+        if settings.llm.enabled() && tool_tokens > settings.llm.prompt_budget() / 2 {
+            tracing::warn!(
+                tool_tokens,
+                budget = settings.llm.prompt_budget(),
+                "the actions' tool definitions take over half the prompt budget; \
+                 raise llm.context_tokens or remove actions"
+            );
+        }
         let llm = LlmClient::from_settings(&settings.llm)?;
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -141,6 +153,7 @@ impl App {
             actions,
             prompts,
             tokens,
+            tool_tokens,
             events,
             metrics,
             http,

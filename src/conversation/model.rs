@@ -67,7 +67,12 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
             hits,
             history,
         };
-        let budget = state.settings.llm.prompt_budget();
+        // Every call but the last round's offers the tools, so their definitions are reserved.
+        let budget = state
+            .settings
+            .llm
+            .prompt_budget()
+            .saturating_sub(state.tool_tokens);
         state.prompts.chat(&input, &state.tokens, budget)
     }
     let locale = asked.conversation.locale.as_deref();
@@ -165,7 +170,14 @@ pub async fn generate(
         }
         let reply_tokens =
             state.tokens.count(&completion.text) + state.tokens.calls(&completion.tool_calls);
-        state.metrics.tokens(prompt_tokens, reply_tokens);
+        let offered_tokens = if offered.is_empty() {
+            0
+        } else {
+            state.tool_tokens
+        };
+        state
+            .metrics
+            .tokens(prompt_tokens + offered_tokens, reply_tokens);
         if completion.tool_calls.is_empty() {
             text = completion.text;
             break;

@@ -41,14 +41,20 @@ impl ModelRouter {
             return Ok(None);
         };
         let specs = actions::spec::load_dir(&settings.actions_dir)?;
+        let tools = actions::tools_for(&specs);
+        let tokens = TokenCounter::from_settings(&settings.llm)?;
         Ok(Some(Self {
             llm,
             model: settings.llm.model.clone(),
             prompts: Prompts::load(&settings.prompts_dir).map_err(|e| e.to_string())?,
-            tools: actions::tools_for(&specs),
-            tokens: TokenCounter::from_settings(&settings.llm)?,
+            // The tools' definitions are reserved from the budget, as in a live turn.
+            budget: settings
+                .llm
+                .prompt_budget()
+                .saturating_sub(tokens.tools(&tools)),
+            tools,
+            tokens,
             business_name: settings.chat.business_name.clone(),
-            budget: settings.llm.prompt_budget(),
             knowledge: knowledge_index(settings)?,
             passages: settings.chat.passages,
         }))

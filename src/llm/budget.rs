@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use super::prompt::{PromptMessage, ToolCall};
+use super::{
+    client::Tool,
+    prompt::{PromptMessage, ToolCall},
+};
 
 /// Tokens added per chat message for role markers and separators.
 pub const MESSAGE_OVERHEAD: usize = 4;
@@ -59,6 +62,16 @@ impl TokenCounter {
     /// Tokens of one prompt message: its text with the overhead, and the calls it made.
     pub fn prompt_message(&self, message: &PromptMessage) -> usize {
         self.message(&message.content) + self.calls(&message.tool_calls)
+    }
+
+    /// Tokens the definitions of `tools` add to a request that offers them: each one's name,
+    /// description and parameters as JSON, with a message's overhead. (Providers render them
+    /// into the prompt in formats of their own; this counts what is sent.)
+    pub fn tools(&self, tools: &[Tool]) -> usize {
+        tools
+            .iter()
+            .map(|t| self.message(&t.definition().to_string()))
+            .sum()
     }
 
     /// Tokens of tool calls: each one's name and arguments.

@@ -45,6 +45,17 @@ pub struct Tool {
     pub parameters: serde_json::Value,
 }
 
+impl Tool {
+    /// The function definition a request carries for this tool.
+    pub fn definition(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+        })
+    }
+}
+
 /// What one streamed call produced: text, and the tool calls the model asked for.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Completion {

@@ -555,25 +555,45 @@ pub fn estimate(text: &str) -> u64 {
     text.chars().count().div_ceil(4) as u64
 }
 
-/// Tokens of a recorded request's messages, counted as the service counts its prompts: each
-/// message's text plus 4, and each tool call's name and arguments.
+/// The definitions of the tools a recorded request offers, as the service counts them: each
+/// one's name, description and parameters as JSON.
+pub fn tool_definitions(request: &Value) -> Vec<String> {
+    request["tools"].as_array().map_or(Vec::new(), |tools| {
+        tools
+            .iter()
+            .map(|t| {
+                let f = &t["function"];
+                json!({"name": f["name"], "description": f["description"], "parameters": f["parameters"]})
+                    .to_string()
+            })
+            .collect()
+    })
+}
+
+/// Tokens of a recorded request, counted as the service counts its prompts: each message's
+/// text plus 4, each tool call's name and arguments, and each offered tool's definition plus 4.
 pub fn prompt_tokens(request: &Value) -> u64 {
-    let messages = request["messages"].as_array().expect("messages");
-    messages
+    let tools: u64 = tool_definitions(request)
         .iter()
-        .map(|m| {
-            let calls: u64 = m["tool_calls"].as_array().map_or(0, |calls| {
-                calls
-                    .iter()
-                    .map(|c| {
-                        estimate(c["function"]["name"].as_str().unwrap_or_default())
-                            + estimate(c["function"]["arguments"].as_str().unwrap_or_default())
-                    })
-                    .sum()
-            });
-            estimate(m["content"].as_str().unwrap_or_default()) + 4 + calls
-        })
-        .sum()
+        .map(|d| estimate(d) + 4)
+        .sum();
+    let messages = request["messages"].as_array().expect("messages");
+    tools
+        + messages
+            .iter()
+            .map(|m| {
+                let calls: u64 = m["tool_calls"].as_array().map_or(0, |calls| {
+                    calls
+                        .iter()
+                        .map(|c| {
+                            estimate(c["function"]["name"].as_str().unwrap_or_default())
+                                + estimate(c["function"]["arguments"].as_str().unwrap_or_default())
+                        })
+                        .sum()
+                });
+                estimate(m["content"].as_str().unwrap_or_default()) + 4 + calls
+            })
+            .sum::<u64>()
 }
 
 /// One sample of the metrics page, by its series (name and labels).
