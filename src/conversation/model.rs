@@ -26,7 +26,7 @@ use crate::{
     },
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, StoreError},
-    telemetry::Step,
+    telemetry::{Metrics, Step},
 };
 
 /// The marker the system prompt asks the model to send when the passages do not answer.
@@ -128,8 +128,12 @@ pub async fn generate(
     let mut handoff = None;
     let mut verified_as = conversation.verified_as.clone();
     let mut text = String::new();
-    // The model's own time this turn: its calls, not the actions run between them.
-    let mut model_time = Duration::ZERO;
+    // The model's own time this turn: its calls, not the actions run between them; recorded
+    // however the loop ends (a failed store in a tool round included).
+    let mut model_time = ModelTime {
+        metrics: &state.metrics,
+        total: Duration::ZERO,
+    };
     let mut prompt_tokens = built.tokens;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
@@ -154,12 +158,11 @@ pub async fn generate(
             .await;
         let call_time = call_started.elapsed();
         *waited += call_time;
-        model_time += call_time;
+        model_time.total += call_time;
         let completion = match result {
             Ok(completion) => completion,
             Err(error) => {
                 tracing::warn!(%error, "model call failed; handing off");
-                state.metrics.observe(Step::LlmTotal, model_time);
                 return Ok(model_down(facts, records));
             }
         };
@@ -219,7 +222,7 @@ pub async fn generate(
             let _ = tx.send(TurnEvent::Delta(format!("{fact}\n\n")));
         }
     }
-    state.metrics.observe(Step::LlmTotal, model_time);
+    drop(model_time);
     let evidence = confidence::evidence(hits);
     let threshold = settings.chat.confidence_threshold;
     if text.trim().starts_with(NO_ANSWER) && facts.is_empty() {
@@ -263,6 +266,18 @@ pub async fn generate(
         confidence: Some(confidence),
         handoff,
     })
+}
+
+/// The model's time in one turn, recorded as `llm_total` when dropped.
+struct ModelTime<'a> {
+    metrics: &'a Metrics,
+    total: Duration,
+}
+
+impl Drop for ModelTime<'_> {
+    fn drop(&mut self) {
+        self.metrics.observe(Step::LlmTotal, self.total);
+    }
 }
 
 /// What the model is told about an action's outcome; facts and records are collected for

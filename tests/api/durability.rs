@@ -4,47 +4,49 @@
 use std::{process::Command, time::Duration};
 
 use serde_json::json;
-use sqlx::{Connection, Executor};
+use sqlx::{AssertSqlSafe, Connection, Executor};
 
 use crate::{
     helpers::{TestApp, database_url_for, sample, shipped_order, spawn_app_with_llm, start_binary},
     scripted_llm::Behavior,
 };
 
-/// Makes every commit that inserted a message fail, from a connection of the test's own: a
-/// reference checked only at commit, which a trigger on `messages` breaks. Undone by
-/// [`mend_commits`].
-async fn break_commits(app: &TestApp) {
-    let sql = if database_url_for(app.data_dir.path()).is_some() {
-        "CREATE TABLE nowhere (id TEXT PRIMARY KEY);
-         CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);
-         CREATE FUNCTION breaks_commit() RETURNS trigger AS $$
-           BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); RETURN NEW; END
-         $$ LANGUAGE plpgsql;
-         CREATE TRIGGER breaks_commit AFTER INSERT ON messages
-           FOR EACH ROW EXECUTE FUNCTION breaks_commit();"
+/// Makes every commit whose transaction did `event` on `table` (e.g. `INSERT`, or `UPDATE OF
+/// verified_as`) fail, from a connection of the test's own: a reference checked only at
+/// commit, which a trigger breaks. Undone by [`mend_commits`].
+async fn break_commits(app: &TestApp, event: &str, table: &str) {
+    let setup = "CREATE TABLE nowhere (id TEXT PRIMARY KEY);
+         CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);";
+    let trigger = if database_url_for(app.data_dir.path()).is_some() {
+        format!(
+            "CREATE FUNCTION breaks_commit() RETURNS trigger AS $$
+               BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); RETURN NEW; END
+             $$ LANGUAGE plpgsql;
+             CREATE TRIGGER breaks_commit AFTER {event} ON {table}
+               FOR EACH ROW EXECUTE FUNCTION breaks_commit();"
+        )
     } else {
-        "CREATE TABLE nowhere (id TEXT PRIMARY KEY);
-         CREATE TABLE checked_at_commit (id TEXT REFERENCES nowhere(id) DEFERRABLE INITIALLY DEFERRED);
-         CREATE TRIGGER breaks_commit AFTER INSERT ON messages
-         BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); END;"
+        format!(
+            "CREATE TRIGGER breaks_commit AFTER {event} ON {table}
+             BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); END;"
+        )
     };
     database(app)
         .await
-        .execute(sql)
+        .execute(AssertSqlSafe(format!("{setup}{trigger}")))
         .await
         .expect("break commits");
 }
 
-async fn mend_commits(app: &TestApp) {
+async fn mend_commits(app: &TestApp, table: &str) {
     let sql = if database_url_for(app.data_dir.path()).is_some() {
-        "DROP TRIGGER breaks_commit ON messages"
+        format!("DROP TRIGGER breaks_commit ON {table}")
     } else {
-        "DROP TRIGGER breaks_commit"
+        "DROP TRIGGER breaks_commit".to_owned()
     };
     database(app)
         .await
-        .execute(sql)
+        .execute(AssertSqlSafe(sql))
         .await
         .expect("mend commits");
 }
@@ -72,7 +74,7 @@ async fn a_message_that_fails_to_commit_gets_a_503_and_nothing_answers_it() {
         json!({"email": email, "order_number": number}),
     )]));
     let chat = app.start_chat().await;
-    break_commits(&app).await;
+    break_commits(&app, "INSERT", "messages").await;
 
     let (status, body) = app
         .say(
@@ -94,7 +96,7 @@ async fn a_message_that_fails_to_commit_gets_a_503_and_nothing_answers_it() {
         0.0
     );
 
-    mend_commits(&app).await;
+    mend_commits(&app, "messages").await;
     assert!(app.messages(&chat).await.is_empty(), "nothing was stored");
     app.llm().always(Behavior::Text(
         "Standard shipping takes 5 to 7 days [1].".into(),
@@ -110,6 +112,46 @@ async fn a_message_that_fails_to_commit_gets_a_503_and_nothing_answers_it() {
     assert_eq!(body["replies"][0]["seq"], 2, "{body}");
     let stored = app.messages(&chat).await;
     assert_eq!(stored.len(), 2, "{stored:?}");
+}
+
+/// A store that fails in a tool round (here, recording that the customer is verified) ends
+/// the turn with a 503, and the model's time is still recorded.
+#[tokio::test]
+async fn a_store_failing_in_a_tool_round_ends_the_turn_with_its_model_time_recorded() {
+    let app = spawn_app_with_llm().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    app.llm().push([
+        Behavior::ToolCalls(vec![(
+            "verify_customer".into(),
+            json!({"email": email, "order_number": number}),
+        )]),
+        Behavior::Text("Thanks, you're verified.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    break_commits(&app, "UPDATE OF verified_as", "conversations").await;
+
+    let (status, body) = app
+        .say(
+            &chat,
+            json!({"text": format!("I'm {email}, order {number}")}),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        app.llm().requests().len(),
+        1,
+        "the turn ended in its tool round"
+    );
+    let metrics = app.metrics().await;
+    assert_eq!(
+        sample(&metrics, "frontdesk_step_seconds_count{step=\"llm_total\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, "frontdesk_step_seconds_count{step=\"reply\"}"),
+        0.0
+    );
 }
 
 #[tokio::test]
