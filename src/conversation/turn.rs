@@ -361,19 +361,20 @@ async fn retrieve(
     timings: &mut Timings,
 ) -> Vec<Hit> {
     let search = early.unwrap_or_else(|| start_search(state, question));
-    let (hits, took) = match search.await {
-        Ok((Ok(hits), took)) => (hits, took),
-        Ok((Err(error), took)) => {
-            tracing::warn!(%error, "retrieval failed; answering without passages");
-            (Vec::new(), took)
+    match search.await {
+        Ok((result, took)) => {
+            record(state, Step::Retrieve, &mut timings.retrieve, took);
+            result.unwrap_or_else(|error| {
+                tracing::warn!(%error, "retrieval failed; answering without passages");
+                Vec::new()
+            })
         }
+        // A search that panicked has no time to record.
         Err(error) => {
             tracing::warn!(%error, "search task failed; answering without passages");
-            (Vec::new(), Duration::ZERO)
+            Vec::new()
         }
-    };
-    record(state, Step::Retrieve, &mut timings.retrieve, took);
-    hits
+    }
 }
 
 /// How long a step of this turn took: into its `Server-Timing` and its metrics histogram.
