@@ -34,6 +34,8 @@ pub enum StartError {
     Llm(#[from] crate::llm::LlmError),
     #[error("{0}")]
     Tokenizer(String),
+    #[error("llm: {0}")]
+    Budget(String),
     #[error("cannot bind {addr}: {source}")]
     Bind {
         addr: String,
@@ -120,13 +122,19 @@ impl App {
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let tokens = TokenCounter::from_settings(&settings.llm).map_err(StartError::Tokenizer)?;
         let tool_tokens = tokens.tools(actions.tools());
-        if settings.llm.enabled() && tool_tokens > settings.llm.prompt_budget() / 2 {
-            tracing::warn!(
-                tool_tokens,
-                budget = settings.llm.prompt_budget(),
-                "the actions' tool definitions take over half the prompt budget; \
-                 raise llm.context_tokens or remove actions"
-            );
+        if settings.llm.enabled() {
+            let left = settings
+                .llm
+                .messages_budget(tool_tokens)
+                .map_err(StartError::Budget)?;
+            if left < tool_tokens {
+                tracing::warn!(
+                    tool_tokens,
+                    left,
+                    "the actions' tool definitions take over half the prompt budget; \
+                     raise llm.context_tokens or remove actions"
+                );
+            }
         }
         let llm = LlmClient::from_settings(&settings.llm)?;
         let listener = TcpListener::bind(&settings.listen)

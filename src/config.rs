@@ -145,6 +145,21 @@ impl LlmSettings {
     pub fn prompt_budget(&self) -> usize {
         self.context_tokens - self.reply_tokens
     }
+    /// Tokens a prompt's messages may use beside tool definitions of `tool_tokens`; an error
+    /// when those take the whole prompt budget, so no prompt could fit.
+    pub fn messages_budget(&self, tool_tokens: usize) -> Result<usize, String> {
+        let budget = self.prompt_budget();
+        budget
+            .checked_sub(tool_tokens)
+            .filter(|&left| left > 0)
+            .ok_or_else(|| {
+                format!(
+                    "the actions' tool definitions take {tool_tokens} tokens, the whole prompt \
+                     budget of {budget} (llm.context_tokens - llm.reply_tokens): raise \
+                     llm.context_tokens or remove actions"
+                )
+            })
+    }
     pub fn first_token_timeout(&self) -> Duration {
         Duration::from_millis(self.first_token_timeout_ms)
     }
@@ -418,6 +433,21 @@ fn typed_value(raw: &str) -> toml::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_definitions_are_reserved_from_the_prompt_budget_and_must_leave_room() {
+        let llm = LlmSettings {
+            context_tokens: 1_000,
+            reply_tokens: 200,
+            ..LlmSettings::default()
+        };
+        assert_eq!(llm.messages_budget(0), Ok(800));
+        assert_eq!(llm.messages_budget(560), Ok(240));
+        for tools in [800, 900] {
+            let error = llm.messages_budget(tools).expect_err("no room");
+            assert!(error.contains("tool definitions take"), "{error}");
+        }
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

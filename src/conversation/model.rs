@@ -67,12 +67,13 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
             hits,
             history,
         };
-        // Every call but the last round's offers the tools, so their definitions are reserved.
+        // Every call but the last round's offers the tools, so their definitions are reserved
+        // (the start checked that they leave room).
         let budget = state
             .settings
             .llm
-            .prompt_budget()
-            .saturating_sub(state.tool_tokens);
+            .messages_budget(state.tool_tokens)
+            .unwrap_or_default();
         state.prompts.chat(&input, &state.tokens, budget)
     }
     let locale = asked.conversation.locale.as_deref();

@@ -48,10 +48,7 @@ impl ModelRouter {
             model: settings.llm.model.clone(),
             prompts: Prompts::load(&settings.prompts_dir).map_err(|e| e.to_string())?,
             // The tools' definitions are reserved from the budget, as in a live turn.
-            budget: settings
-                .llm
-                .prompt_budget()
-                .saturating_sub(tokens.tools(&tools)),
+            budget: settings.llm.messages_budget(tokens.tools(&tools))?,
             tools,
             tokens,
             business_name: settings.chat.business_name.clone(),

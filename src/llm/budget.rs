@@ -64,14 +64,11 @@ impl TokenCounter {
         self.message(&message.content) + self.calls(&message.tool_calls)
     }
 
-    /// Tokens the definitions of `tools` add to a request that offers them: each one's name,
-    /// description and parameters as JSON, with a message's overhead. (Providers render them
-    /// into the prompt in formats of their own; this counts what is sent.)
+    /// Tokens the definitions of `tools` add to a request that offers them: each one's JSON
+    /// as the request carries it, with a message's overhead. (Providers render tools into the
+    /// prompt in formats of their own, so this is close, not exact.)
     pub fn tools(&self, tools: &[Tool]) -> usize {
-        tools
-            .iter()
-            .map(|t| self.message(&t.definition().to_string()))
-            .sum()
+        tools.iter().map(|t| self.message(&t.request_json())).sum()
     }
 
     /// Tokens of tool calls: each one's name and arguments.

@@ -46,13 +46,24 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// The function definition a request carries for this tool.
-    pub fn definition(&self) -> serde_json::Value {
-        serde_json::json!({
-            "name": self.name,
-            "description": self.description,
-            "parameters": self.parameters,
+    /// The tool as a request carries it: `{"type": "function", "function": {name, description,
+    /// parameters}}`.
+    fn to_openai(&self) -> ChatCompletionTools {
+        ChatCompletionTools::Function(ChatCompletionTool {
+            function: FunctionObject {
+                name: self.name.clone(),
+                description: Some(self.description.clone()),
+                parameters: Some(self.parameters.clone()),
+                strict: None,
+            },
         })
+    }
+
+    /// That JSON, as the prompt budget counts it.
+    pub fn request_json(&self) -> String {
+        serde_json::to_value(self.to_openai())
+            .map(|v| v.to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -133,21 +144,7 @@ impl LlmClient {
             .max_completion_tokens(self.reply_tokens)
             .stream(stream);
         if !tools.is_empty() {
-            args.tools(
-                tools
-                    .iter()
-                    .map(|t| {
-                        ChatCompletionTools::Function(ChatCompletionTool {
-                            function: FunctionObject {
-                                name: t.name.clone(),
-                                description: Some(t.description.clone()),
-                                parameters: Some(t.parameters.clone()),
-                                strict: None,
-                            },
-                        })
-                    })
-                    .collect::<Vec<_>>(),
-            );
+            args.tools(tools.iter().map(Tool::to_openai).collect::<Vec<_>>());
         }
         Ok(args.build()?)
     }

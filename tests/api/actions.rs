@@ -242,6 +242,16 @@ async fn the_model_runs_actions_as_tools_and_the_template_shows_the_facts() {
 
     let requests = app.llm().requests();
     assert_eq!(requests.len(), 3);
+    // Tokens in: every call's messages, and the tool definitions of the two that offered them
+    // (the last round offers none).
+    assert!(requests[2]["tools"].is_null(), "{}", requests[2]);
+    assert_eq!(
+        sample(
+            &app.metrics().await,
+            "frontdesk_llm_tokens_total{direction=\"in\"}"
+        ),
+        requests.iter().map(prompt_tokens).sum::<u64>() as f64
+    );
     let offered: Vec<&str> = requests[0]["tools"]
         .as_array()
         .expect("tools offered")

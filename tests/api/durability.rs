@@ -62,39 +62,23 @@ async fn database(app: &TestApp) -> sqlx::AnyConnection {
     sqlx::AnyConnection::connect(&url).await.expect("database")
 }
 
-/// A message the database refuses to commit gets a 503, and nothing answers it: the model's
-/// tool call runs no action, no reply or handoff is stored, and the next message goes through.
+/// A message the database refuses to commit gets a 503 and nothing answers it: the model is
+/// not asked, nothing is stored, and the next message goes through, numbered 1.
 #[tokio::test]
 async fn a_message_that_fails_to_commit_gets_a_503_and_nothing_answers_it() {
     let app = spawn_app_with_llm().await;
-    let (order, email) = shipped_order();
-    let number = order["number"].as_str().expect("number");
-    app.llm().always(Behavior::ToolCalls(vec![(
-        "verify_customer".into(),
-        json!({"email": email, "order_number": number}),
-    )]));
     let chat = app.start_chat().await;
     break_commits(&app, "INSERT", "messages").await;
 
     let (status, body) = app
         .say(
             &chat,
-            json!({"text": format!("where is {number}? I'm {email}")}),
+            json!({"text": "How long does standard shipping take?"}),
         )
         .await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
-    // The turn's task ends on its own after the request; give it time to do anything wrong.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let metrics = app.metrics().await;
-    assert!(
-        !metrics.contains("frontdesk_action_calls_total{"),
-        "an action ran for a message that is not stored:\n{metrics}"
-    );
-    assert_eq!(
-        sample(&metrics, "frontdesk_step_seconds_count{step=\"reply\"}"),
-        0.0
-    );
+    assert!(app.llm().requests().is_empty(), "the model was asked");
 
     mend_commits(&app, "messages").await;
     assert!(app.messages(&chat).await.is_empty(), "nothing was stored");

@@ -555,18 +555,10 @@ pub fn estimate(text: &str) -> u64 {
     text.chars().count().div_ceil(4) as u64
 }
 
-/// The definitions of the tools a recorded request offers, as the service counts them: each
-/// one's name, description and parameters as JSON.
+/// The tools a recorded request offers, each as its JSON, as the service counts them.
 pub fn tool_definitions(request: &Value) -> Vec<String> {
     request["tools"].as_array().map_or(Vec::new(), |tools| {
-        tools
-            .iter()
-            .map(|t| {
-                let f = &t["function"];
-                json!({"name": f["name"], "description": f["description"], "parameters": f["parameters"]})
-                    .to_string()
-            })
-            .collect()
+        tools.iter().map(Value::to_string).collect()
     })
 }
 

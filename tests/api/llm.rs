@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{repo_dir, server_timing, spawn_app_with, spawn_app_with_llm, tool_definitions},
+    helpers::{
+        create_database, repo_dir, server_timing, spawn_app_with, spawn_app_with_llm,
+        test_settings, tool_definitions,
+    },
     scripted_llm::{Behavior, ScriptedLlm},
 };
 
@@ -245,9 +248,32 @@ async fn no_answer_from_the_model_becomes_an_honest_not_found_and_is_never_strea
     assert!(reply["confidence"].as_f64().expect("confidence") <= 0.1 + 1e-6);
 }
 
+/// Tool definitions that take the whole prompt budget would leave no prompt that fits: the
+/// service refuses to start, and says why.
+#[tokio::test]
+async fn tool_definitions_filling_the_prompt_budget_stop_the_start_with_a_clear_message() {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut settings = test_settings(&data_dir);
+    settings.llm.base_url = Some("http://127.0.0.1:9/v1".into());
+    settings.llm.model = "scripted-model".into();
+    settings.llm.context_tokens = 600;
+    settings.llm.reply_tokens = 100;
+    if let Some(url) = &settings.database_url {
+        create_database(url.expose()).await;
+    }
+    let Err(error) = frontdesk::app::App::build(settings).await else {
+        panic!("started with a 500-token prompt budget and six tools");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("tool definitions take") && message.contains("llm.context_tokens"),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn the_prompt_fits_the_token_budget_and_keeps_the_latest_message_whole() {
-    // The actions' tool definitions take 557 tokens of it (phi-3's tokenizer).
+    // The actions' tool definitions take about 600 tokens of it (phi-3's tokenizer).
     const BUDGET: usize = 1_400;
     let llm = ScriptedLlm::start().await;
     let base_url = llm.base_url();
@@ -294,6 +320,13 @@ async fn the_prompt_fits_the_token_budget_and_keeps_the_latest_message_whole() {
     assert!(
         total <= BUDGET,
         "the request uses {total} tokens ({tools} for the tools) of a {BUDGET}-token budget"
+    );
+    // The budget binds: the long message, the next to go in, did not fit in what was left.
+    assert!(
+        BUDGET - total < count(&long),
+        "{} tokens left, enough for the long message ({})",
+        BUDGET - total,
+        count(&long)
     );
 }
 
