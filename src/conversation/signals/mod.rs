@@ -1,0 +1,76 @@
+//! Handoff signals: cheap, deterministic reads of customer messages that tell the assistant
+//! when to step aside for a human.
+//!
+//! Everything here is rule based and runs on `std` alone, so it is fast, explainable and easy
+//! to test. Text is first lower-cased and accent-folded (`é` → `e`, `ß` → `ss`, combining
+//! marks dropped), then split into words; matching always works on whole words, never on
+//! substrings, so "class" never contains "ass".
+//!
+//! - [`asks_for_human`] (in `human_request`) looks for a *request* for a person in English,
+//!   Spanish, French, German and Portuguese. A word naming a person ("agent", "persona",
+//!   "Mitarbeiter"...) only counts when a sentence is nothing but such words plus courtesies
+//!   ("agent please"), when a request verb governs it across a few function words only ("talk
+//!   **to a** human", "pásame **con un** agente"), or when a talk verb follows it in the German
+//!   verb-final or a relative-clause shape ("mit einem Mitarbeiter **sprechen**", "someone I
+//!   can **talk** to"), or when the sentence only asks whether one is there ("is there a real
+//!   person there?"). Mentions that describe people ("the delivery person left it", "my agent
+//!   at the bank", "human-readable") therefore do not fire. A negation in front of the verb ("I
+//!   don't want to talk to a human") cancels it. Close misspellings of the key words ("tlak",
+//!   "humen", "agnet", "persn") are corrected by edit distance before matching.
+//! - [`frustration`] reports three independent signals: shouting (mostly upper-case letters,
+//!   ignoring words with digits such as order numbers), profanity (a word list, plus masked
+//!   forms like "f***" and grawlixes like "#$%@") and negative wording (words, short phrases,
+//!   "!!!" and "again??").
+//! - [`repeats_question`] (in `repeats`) compares content words with Jaccard overlap.
+//!
+//! The word lists are plain `match` arms and `const` slices: no regex and no lazily built
+//! tables, so nothing here can fail at run time.
+
+mod frustration;
+mod human_request;
+mod repeats;
+
+pub use frustration::{Frustration, frustration};
+pub use human_request::asks_for_human;
+pub use repeats::repeats_question;
+
+/// Lower-cases `text` and folds accents, keeping punctuation and spacing as they are.
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for upper in text.chars() {
+        for c in upper.to_lowercase() {
+            match c {
+                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => out.push('a'),
+                'ç' | 'ć' | 'č' => out.push('c'),
+                'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => out.push('e'),
+                'ì' | 'í' | 'î' | 'ï' | 'ī' => out.push('i'),
+                'ñ' | 'ń' | 'ň' => out.push('n'),
+                'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => out.push('o'),
+                'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' => out.push('u'),
+                'ý' | 'ÿ' => out.push('y'),
+                'ß' => out.push_str("ss"),
+                'æ' => out.push_str("ae"),
+                'œ' => out.push_str("oe"),
+                '’' | '‘' | '`' | '´' => out.push('\''),
+                // Combining diacritical marks (text in decomposed form).
+                '\u{0300}'..='\u{036f}' => {}
+                other => out.push(other),
+            }
+        }
+    }
+    out
+}
+
+/// Lower-cased, accent-folded words of `text`.
+fn words(text: &str) -> Vec<String> {
+    split_words(&fold(text))
+}
+
+/// The words of an already folded text.
+fn split_words(folded: &str) -> Vec<String> {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
