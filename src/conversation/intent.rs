@@ -34,6 +34,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::signals;
+
 /// An account question the assistant answers from the order system rather than the help
 /// center.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -512,44 +514,14 @@ fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
     (has_order && !order_action).then_some(AccountIntent::OrderStatus)
 }
 
-/// Lowercases, strips accents, normalises apostrophes and collapses whitespace.
+/// Lowercases, strips accents and normalises apostrophes (as the handoff signals do), turns
+/// `¿` and `¡` into spaces and collapses whitespace.
 fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = true;
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let mapped: &str = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => "a",
-            'ç' => "c",
-            'è' | 'é' | 'ê' | 'ë' | 'ē' => "e",
-            'ì' | 'í' | 'î' | 'ï' => "i",
-            'ñ' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
-            'ù' | 'ú' | 'û' | 'ü' => "u",
-            'ý' | 'ÿ' => "y",
-            'ß' => "ss",
-            'œ' => "oe",
-            'æ' => "ae",
-            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '´' => "'",
-            '¿' | '¡' => " ",
-            c if c.is_whitespace() => " ",
-            _ => {
-                out.push(c);
-                space = false;
-                continue;
-            }
-        };
-        if mapped == " " {
-            if !space {
-                out.push(' ');
-            }
-            space = true;
-        } else {
-            out.push_str(mapped);
-            space = false;
-        }
-    }
-    out.truncate(out.trim_end().len());
-    out
+    signals::fold(text)
+        .replace(['¿', '¡'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

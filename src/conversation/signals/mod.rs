@@ -35,7 +35,7 @@ pub use human_request::asks_for_human;
 pub use repeats::repeats_question;
 
 /// Lower-cases `text` and folds accents, keeping punctuation and spacing as they are.
-fn fold(text: &str) -> String {
+pub(super) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for upper in text.chars() {
         for c in upper.to_lowercase() {
@@ -51,7 +51,7 @@ fn fold(text: &str) -> String {
                 'ß' => out.push_str("ss"),
                 'æ' => out.push_str("ae"),
                 'œ' => out.push_str("oe"),
-                '’' | '‘' | '`' | '´' => out.push('\''),
+                '’' | '‘' | '\u{02bc}' | '`' | '´' => out.push('\''),
                 // Combining diacritical marks (text in decomposed form).
                 '\u{0300}'..='\u{036f}' => {}
                 other => out.push(other),
