@@ -13,9 +13,11 @@ use std::{
     time::Duration,
 };
 
-/// Bucket bounds in seconds, from sub-millisecond steps to slow model calls.
+/// Bucket bounds in seconds, from sub-millisecond steps (a store or a search takes 0.1-1 ms)
+/// to slow model calls; 2 ms is the overhead goal's bound.
 const BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0, 30.0,
 ];
 
 /// The steps of a turn that are timed.
@@ -250,6 +252,7 @@ mod tests {
     #[test]
     fn histograms_are_cumulative_and_streams_are_counted() {
         let metrics = Arc::new(Metrics::default());
+        metrics.observe(Step::Retrieve, Duration::from_micros(200));
         metrics.observe(Step::Retrieve, Duration::from_micros(700));
         metrics.observe(Step::Retrieve, Duration::from_millis(30));
         metrics.reply(Some(0.9));
@@ -257,9 +260,19 @@ mod tests {
         metrics.handoff("frustration");
         let guard = metrics.stream_opened();
         let text = metrics.render();
-        assert!(text.contains("frontdesk_step_seconds_bucket{step=\"retrieve\",le=\"0.001\"} 1"));
-        assert!(text.contains("frontdesk_step_seconds_bucket{step=\"retrieve\",le=\"0.05\"} 2"));
-        assert!(text.contains("frontdesk_step_seconds_count{step=\"retrieve\"} 2"));
+        for (le, count) in [
+            ("0.0001", 0),
+            ("0.00025", 1),
+            ("0.001", 2),
+            ("0.025", 2),
+            ("0.05", 3),
+            ("+Inf", 3),
+        ] {
+            let bucket =
+                format!("frontdesk_step_seconds_bucket{{step=\"retrieve\",le=\"{le}\"}} {count}");
+            assert!(text.contains(&bucket), "{bucket} in:\n{text}");
+        }
+        assert!(text.contains("frontdesk_step_seconds_count{step=\"retrieve\"} 3"));
         assert!(text.contains("frontdesk_replies_total{confidence=\"1.0\"} 1"));
         assert!(text.contains("frontdesk_replies_total{confidence=\"0.2\"} 1"));
         assert!(text.contains("frontdesk_handoffs_total{reason=\"frustration\"} 1"));
