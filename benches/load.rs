@@ -155,6 +155,7 @@ async fn main() {
         "llm_total",
         "reply",
         "turn",
+        "overhead",
     ] {
         let value = |kind: &str| {
             metrics

@@ -31,9 +31,12 @@ pub enum Step {
     LlmTotal,
     Reply,
     Turn,
+    /// A turn's own time: from its message's arrival to its end, less the model's time (its
+    /// answer and a handoff's summary).
+    Overhead,
 }
 
-const STEPS: [(Step, &str); 8] = [
+const STEPS: [(Step, &str); 9] = [
     (Step::Store, "store"),
     (Step::Retrieve, "retrieve"),
     (Step::Context, "context"),
@@ -42,6 +45,7 @@ const STEPS: [(Step, &str); 8] = [
     (Step::LlmTotal, "llm_total"),
     (Step::Reply, "reply"),
     (Step::Turn, "turn"),
+    (Step::Overhead, "overhead"),
 ];
 
 #[derive(Default)]

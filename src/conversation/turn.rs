@@ -69,6 +69,7 @@ pub async fn post_customer_message(
     text: &str,
     client_message_id: Option<&str>,
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
+    let arrived = Instant::now();
     let (tx, rx) = mpsc::unbounded_channel();
     // Searching and reading need nothing stored: they run while the message is written. (The
     // search goes unused for a repeated message, a human-only channel, or a turn that ends
@@ -110,6 +111,10 @@ pub async fn post_customer_message(
                 let conversation = customer_message.conversation_id.as_str();
                 let (ended, took) = timed(ended(turn, conversation)).await;
                 turn_state.metrics.observe(Step::Turn, took);
+                let waited = timings.model + timings.handoff;
+                turn_state
+                    .metrics
+                    .observe(Step::Overhead, arrived.elapsed().saturating_sub(waited));
                 let _ = tx.send(TurnEvent::Timings(timings));
                 if let Some(error) = ended {
                     let _ = tx.send(error);

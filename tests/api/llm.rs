@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        create_database, repo_dir, server_timing, spawn_app_with, spawn_app_with_llm,
+        create_database, repo_dir, sample, server_timing, spawn_app_with, spawn_app_with_llm,
         test_settings, tool_definitions,
     },
     scripted_llm::{Behavior, ScriptedLlm},
@@ -369,4 +369,18 @@ async fn a_reply_says_where_its_time_went_so_the_services_own_share_is_known() {
     );
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["replies"].as_array().map(Vec::len), Some(1), "{body}");
+    // The metrics' overhead is the same share: within the request, without the model's wait.
+    let metrics = app.metrics().await;
+    let overhead = |kind: &str| {
+        sample(
+            &metrics,
+            &format!("frontdesk_step_seconds_{kind}{{step=\"overhead\"}}"),
+        )
+    };
+    assert_eq!(overhead("count"), 1.0);
+    let overhead_ms = overhead("sum") * 1e3;
+    assert!(
+        overhead_ms > 0.0 && overhead_ms <= timing["total"] - timing["model"],
+        "overhead {overhead_ms} ms: {timing:?}"
+    );
 }
