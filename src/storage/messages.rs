@@ -345,12 +345,14 @@ mod tests {
         assert!(stored.is_empty(), "{stored:?}");
 
         // Both were rolled back: the writer takes the next message, numbered 1.
-        let mut writer = store.writer.acquire().await.expect("writer");
-        writer
+        store
+            .writer
+            .acquire()
+            .await
+            .expect("writer")
             .execute("DROP TRIGGER breaks_commit")
             .await
             .expect("drop");
-        drop(writer);
         let appended = store
             .append_customer_message(&conversation.id, "Hello again?", None)
             .await;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::{
     helpers::{
         Chat, TestApp, demo, estimate, prompt_tokens, sample, shipped_order, spawn_app,
-        spawn_app_with, spawn_app_with_llm,
+        spawn_app_with, spawn_app_with_llm, verify_customer_call,
     },
     scripted_llm::{Behavior, ScriptedLlm},
 };
@@ -202,10 +202,7 @@ async fn the_model_runs_actions_as_tools_and_the_template_shows_the_facts() {
     let (order, email) = shipped_order();
     let number = order["number"].as_str().expect("number");
     app.llm().push([
-        Behavior::ToolCalls(vec![(
-            "verify_customer".into(),
-            json!({"email": email, "order_number": number}),
-        )]),
+        verify_customer_call(&order, &email),
         Behavior::ToolCalls(vec![(
             "order_status".into(),
             json!({"order_number": number}),

@@ -7,7 +7,10 @@ use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 use crate::{
-    helpers::{TestApp, database_url_for, sample, shipped_order, spawn_app_with_llm, start_binary},
+    helpers::{
+        TestApp, database_url_for, sample, shipped_order, spawn_app_with_llm, start_binary,
+        verify_customer_call,
+    },
     scripted_llm::Behavior,
 };
 
@@ -106,10 +109,7 @@ async fn a_store_failing_in_a_tool_round_ends_the_turn_with_its_model_time_recor
     let (order, email) = shipped_order();
     let number = order["number"].as_str().expect("number");
     app.llm().push([
-        Behavior::ToolCalls(vec![(
-            "verify_customer".into(),
-            json!({"email": email, "order_number": number}),
-        )]),
+        verify_customer_call(&order, &email),
         Behavior::Text("Thanks, you're verified.".into()),
     ]);
     let chat = app.start_chat().await;

@@ -13,7 +13,7 @@ use frontdesk::{App, Settings, config::Secret};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::scripted_llm::ScriptedLlm;
+use crate::scripted_llm::{Behavior, ScriptedLlm};
 
 pub const ADMIN_KEY: &str = "admin-key-for-tests";
 pub const AGENT_KEY: &str = "agent-key-for-tests";
@@ -548,6 +548,15 @@ pub fn server_timing(response: &reqwest::Response) -> HashMap<String, f64> {
 /// The `seq` of each message, in order.
 pub fn seqs(messages: &[Value]) -> Vec<i64> {
     messages.iter().filter_map(|m| m["seq"].as_i64()).collect()
+}
+
+/// The model's call verifying the customer of `order` by `email` (as [`shipped_order`] gives
+/// them).
+pub fn verify_customer_call(order: &Value, email: &str) -> Behavior {
+    Behavior::ToolCalls(vec![(
+        "verify_customer".into(),
+        json!({"email": email, "order_number": order["number"]}),
+    )])
 }
 
 /// The token estimate the service counts with when no tokenizer is configured.
