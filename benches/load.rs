@@ -146,7 +146,7 @@ async fn main() {
     };
     send_turns(&load, &chats, seconds).await;
 
-    let metrics = metrics_text(&client, &base).await;
+    let metrics = service.metrics().await;
     for step in [
         "store",
         "retrieve",
@@ -158,14 +158,10 @@ async fn main() {
         "overhead",
     ] {
         let value = |kind: &str| {
-            metrics
-                .lines()
-                .find(|l| {
-                    l.starts_with(&format!("frontdesk_step_seconds_{kind}{{step=\"{step}\"}}"))
-                })
-                .and_then(|l| l.split_whitespace().last())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
+            helpers::sample(
+                &metrics,
+                &format!("frontdesk_step_seconds_{kind}{{step=\"{step}\"}}"),
+            )
         };
         let (sum, count) = (value("sum"), value("count"));
         if count > 0.0 {
@@ -199,14 +195,10 @@ async fn main() {
             );
         }
     }
-    let metrics = metrics_text(&client, &base).await;
-    let gauge = metrics
-        .lines()
-        .find(|l| l.starts_with("frontdesk_open_streams "))
-        .unwrap_or("frontdesk_open_streams ?");
+    let gauge = helpers::sample(&service.metrics().await, "frontdesk_open_streams");
     let rss = rss_kib(pid);
     println!(
-        "{gauge}; server RSS with {streams} open streams: {:.1} MiB = {:.1} MB (goal: under \
+        "frontdesk_open_streams {gauge}; server RSS with {streams} open streams: {:.1} MiB = {:.1} MB (goal: under \
          150 MB) ({} MiB anonymous, {} MiB file pages: the binary's own, mostly)",
         rss as f64 / 1024.0,
         rss as f64 * 1024.0 / 1e6,
@@ -383,16 +375,4 @@ struct Turn {
     retrieve: Duration,
     context: Duration,
     reply: Duration,
-}
-
-/// The service's `/metrics` page.
-async fn metrics_text(client: &reqwest::Client, base: &str) -> String {
-    client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .unwrap_or_default()
 }
