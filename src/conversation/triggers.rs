@@ -4,9 +4,11 @@
 //! decided where they happen.
 //!
 //! Frustration hands off when the message repeats a question already answered (unless it
-//! carries an order number or email: lookups repeat their wording), carries
-//! profanity, or when this message and the customer's previous one together show two or more
-//! signals (shouting, angry or negative wording).
+//! carries an order number or email: lookups repeat their wording), is abusive (an insult, an
+//! expletive), or when this message and the customer's previous one together show two or more
+//! signals (shouting, profanity, angry or negative wording). A swear word that only stresses a
+//! request ("where is my damn parcel?") is one signal: the customer gets the answer they asked
+//! for, and a person if the next message is upset too.
 
 use super::{intent, signals};
 use crate::{
@@ -45,7 +47,7 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, 
     // Account lookups repeat their wording with other identifiers; that is not frustration.
     let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();
     let repeated = !has_identifiers && signals::repeats_question(&answered, text);
-    if repeated || now.profanity || now.count() + previous.count() >= 2 {
+    if repeated || now.abusive || now.count() + previous.count() >= 2 {
         return Some((HandoffReason::Frustration, SORRY));
     }
     None
@@ -135,6 +137,37 @@ mod tests {
         );
         assert_eq!(
             before_answer("Useless. Still not here.", &earlier).map(|(r, _)| r),
+            Some(HandoffReason::Frustration)
+        );
+    }
+
+    #[test]
+    fn abuse_hands_off_at_once_but_a_swear_word_stressing_a_request_is_one_signal() {
+        for text in ["you idiots", "screw you", "this is bullshit", "f**k this"] {
+            assert_eq!(
+                before_answer(text, &[]).map(|(r, _)| r),
+                Some(HandoffReason::Frustration),
+                "{text}"
+            );
+        }
+        for text in [
+            "which damn payment methods do you accept?",
+            "where is my f***ing invoice",
+            "I need to change the goddamn shipping address",
+        ] {
+            assert_eq!(before_answer(text, &[]), None, "{text}");
+        }
+        // With a second signal, in this message or the previous one, it hands off.
+        assert_eq!(
+            before_answer("this is fucking useless", &[]).map(|(r, _)| r),
+            Some(HandoffReason::Frustration)
+        );
+        let earlier = [
+            message(1, Role::Customer, "where is my damn parcel?", None),
+            message(2, Role::Assistant, "It ships tomorrow.", Some(0.8)),
+        ];
+        assert_eq!(
+            before_answer("That's what you said yesterday!!!", &earlier).map(|(r, _)| r),
             Some(HandoffReason::Frustration)
         );
     }

@@ -496,7 +496,7 @@ mod tests {
         let lines = [
             // Due, handed off as customer_request: tp.
             r#"{"text": "I want to talk to a human agent", "expected": "human"}"#,
-            // Not due, handed off for frustration (profanity): fp.
+            // Not due, handed off for frustration (profanity and negative wording): fp.
             r#"{"text": "this f***ing app is useless, where is my refund", "expected": "refund_status"}"#,
             // Due (as labelled), not handed off: fn.
             r#"{"text": "how do I change my address", "expected": "human"}"#,

@@ -92,6 +92,33 @@ async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
 }
 
 #[tokio::test]
+async fn a_swear_word_stressing_a_question_gets_the_answer_and_abuse_after_it_a_person() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "Which damn payment methods do you accept?"}),
+        )
+        .await;
+    assert!(body["handoff"].is_null(), "{body}");
+    let reply = &body["replies"][0];
+    assert!(
+        reply["citations"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["title"] == "Accepted payment methods")),
+        "{reply}"
+    );
+    assert!(waiting(&app).await.is_empty());
+
+    let (_, body) = app.say(&chat, json!({"text": "you idiots"})).await;
+    assert_eq!(body["handoff"]["reason"], "frustration", "{body}");
+    let summary = body["handoff"]["summary"].as_str().expect("summary");
+    assert!(summary.contains("profanity"), "{summary}");
+    assert_eq!(waiting(&app).await.len(), 1);
+}
+
+#[tokio::test]
 async fn low_confidence_hands_off_when_configured_to() {
     let app =
         spawn_app_with(|s| s.handoff.on_low_confidence = frontdesk::config::LowConfidence::Handoff)

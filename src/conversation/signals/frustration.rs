@@ -12,6 +12,10 @@ pub struct Frustration {
     /// Profanity or insults (English + es/fr/de/pt common ones; word-boundary matched so
     /// "class" or "Scunthorpe" do not trigger).
     pub profanity: bool,
+    /// Profanity other than a swear word that only stresses a request ("where is my damn
+    /// parcel?", "the fucking invoice"): an insult, an expletive ("this is shit", "wtf"),
+    /// "screw you", a grawlix. Counted in `profanity` too.
+    pub abusive: bool,
     /// Angry or negative wording: "ridiculous", "useless", "worst", "unacceptable", "fed up",
     /// "this is a joke", "terrible service", "!!!", "still not", "again??", and equivalents in
     /// es/fr/de/pt.
@@ -31,11 +35,57 @@ impl Frustration {
 pub fn frustration(text: &str) -> Frustration {
     let folded = fold(text);
     let words = split_words(&folded);
+    let swear = strongest_swear(text, &folded, &words);
     Frustration {
         shouting: is_shouting(text),
-        profanity: has_profanity(text, &folded, &words),
+        profanity: swear.is_some(),
+        abusive: swear == Some(Swear::Abuse),
         negative: has_negative_wording(text, &folded, &words),
     }
+}
+
+/// How a swear word is used: to stress a request, or to abuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Swear {
+    Stress,
+    Abuse,
+}
+
+fn swear(word: &str) -> Option<Swear> {
+    if is_stressing_word(word) {
+        Some(Swear::Stress)
+    } else if is_profane_word(word) {
+        Some(Swear::Abuse)
+    } else {
+        None
+    }
+}
+
+/// Swear words customers use as adjectives or adverbs to stress what they ask ("I need to
+/// change the goddamn address", "ese pinche pedido", "das verdammte Paket").
+fn is_stressing_word(w: &str) -> bool {
+    matches!(
+        w,
+        "damn"
+            | "damned"
+            | "goddamn"
+            | "goddamned"
+            | "fucking"
+            | "fuckin"
+            | "fcking"
+            | "fking"
+            | "pinche"
+            | "pinches"
+            | "jodido"
+            | "jodida"
+            | "jodidos"
+            | "verdammt"
+            | "verdammte"
+            | "verdammter"
+            | "verdammten"
+            | "fodido"
+            | "fodida"
+    )
 }
 
 /// At least 12 cased letters, 70% or more of them upper case. Words containing digits (order
@@ -62,16 +112,16 @@ fn is_profane_word(w: &str) -> bool {
     matches!(
         w,
         // English
-        "fuck" | "fucks" | "fucking" | "fucked" | "fucker" | "fuckers" | "fuckin"
-            | "motherfucker" | "motherfuckers" | "fck" | "fcking" | "fuk" | "fking" | "shit"
-            | "shits" | "shitty" | "bullshit" | "crap" | "crappy" | "damn" | "damned"
-            | "dammit" | "damnit" | "goddamn" | "goddamnit" | "bitch" | "bitches" | "bastard"
+        "fuck" | "fucks" | "fucked" | "fucker" | "fuckers"
+            | "motherfucker" | "motherfuckers" | "fck" | "fuk" | "shit"
+            | "shits" | "shitty" | "bullshit" | "crap" | "crappy" | "dammit" | "damnit"
+            | "goddamnit" | "bitch" | "bitches" | "bastard"
             | "bastards" | "asshole" | "assholes" | "arsehole" | "arseholes" | "ass" | "arse"
             | "idiot" | "idiots" | "idiotic" | "moron" | "morons" | "moronic" | "dumbass" | "wtf" | "stfu" | "ffs" | "piss" | "pissed" | "dickhead"
             | "prick" | "cunt" | "twat" | "wanker"
             // Spanish
-            | "mierda" | "joder" | "jodido" | "jodida" | "jodidos" | "puta" | "puto" | "putos"
-            | "putas" | "putada" | "pinche" | "pinches" | "cabron" | "cabrona" | "cabrones"
+            | "mierda" | "joder" | "puta" | "puto" | "putos"
+            | "putas" | "putada" | "cabron" | "cabrona" | "cabrones"
             | "pendejo" | "pendeja" | "pendejos" | "idiota" | "idiotas" | "imbecil" | "imbeciles" | "gilipollas" | "carajo"
             | "chingar" | "chingada" | "chingado" | "culero" | "mamon"
             // French
@@ -81,11 +131,10 @@ fn is_profane_word(w: &str) -> bool {
             | "debiles" | "imbecile" | "nique" | "niquer" | "ntm" | "gueule"
             // German
             | "scheisse" | "scheiss" | "scheissladen" | "arschloch" | "arschlocher"
-            | "arschloecher" | "arsch" | "verdammt" | "verdammte" | "verdammter"
-            | "verdammten" | "idioten" | "depp" | "deppen" | "vollidiot" | "vollidioten"
+            | "arschloecher" | "arsch" | "idioten" | "depp" | "deppen" | "vollidiot" | "vollidioten"
             | "wichser" | "kacke" | "fick" | "ficken" | "drecksladen"
             // Portuguese
-            | "merda" | "porra" | "caralho" | "foda" | "fodase" | "fodido" | "fodida" | "otario"
+            | "merda" | "porra" | "caralho" | "foda" | "fodase" | "otario"
             | "otarios" | "cacete" | "bosta" | "imbecis" | "babaca" | "babacas" | "fdp" | "vsf"
             | "pqp"
     )
@@ -101,11 +150,19 @@ const PROFANE_PHRASES: &[&[&str]] = &[
     &["fait", "chier"],
 ];
 
-fn has_profanity(text: &str, folded: &str, words: &[String]) -> bool {
-    words.iter().any(|w| is_profane_word(w))
-        || PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
+/// The strongest use of swearing in the message, if any: an insult or expletive outweighs a
+/// swear word stressing a request.
+fn strongest_swear(text: &str, folded: &str, words: &[String]) -> Option<Swear> {
+    if PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
         || ends_a_clause_with(folded, &["screw", "this"])
-        || text.split_whitespace().any(is_masked_swear)
+    {
+        return Some(Swear::Abuse);
+    }
+    words
+        .iter()
+        .filter_map(|w| swear(w))
+        .chain(text.split_whitespace().filter_map(masked_swear))
+        .max()
 }
 
 /// `phrase` closes a clause ("screw this!", "screw this, I'm done"), as opposed to "how do I
@@ -122,8 +179,8 @@ fn ends_a_clause_with(folded: &str, phrase: &[&str]) -> bool {
         })
 }
 
-/// "f***", "sh*t", "b*tch" and grawlixes such as "#$%@".
-fn is_masked_swear(chunk: &str) -> bool {
+/// "f***", "sh*t", "b*tch" and grawlixes such as "#$%@" (abuse), "f***ing" (stress).
+fn masked_swear(chunk: &str) -> Option<Swear> {
     let chunk = chunk.trim_matches(|c: char| matches!(c, '.' | ',' | '!' | '?' | '"' | '(' | ')'));
     let symbols = chunk
         .chars()
@@ -134,27 +191,28 @@ fn is_masked_swear(chunk: &str) -> bool {
         .filter(|c| matches!(c, '@' | '#' | '$' | '%' | '&'))
         .collect();
     if symbols >= 3 && distinct.len() >= 2 && !chunk.chars().any(|c| c.is_ascii_digit()) {
-        return true;
+        return Some(Swear::Abuse);
     }
     // Letters with some of them starred out: the stars must stand for the missing letters of
     // a listed swear word ("f***ing" = "fucking"), so "fees*" or "cart*" (a footnote or a
     // wildcard) are not swearing.
     if !chunk.contains('*') {
-        return false;
+        return None;
     }
     let masked: Vec<char> = fold(chunk).chars().collect();
     if !masked.first().is_some_and(|c| c.is_alphabetic())
         || !masked.iter().all(|c| c.is_alphabetic() || *c == '*')
     {
-        return false;
+        return None;
     }
-    MASKABLE_SWEARS.iter().any(|swear| {
-        swear.chars().count() == masked.len()
-            && swear
-                .chars()
-                .zip(&masked)
-                .all(|(s, m)| *m == '*' || *m == s)
-    })
+    MASKABLE_SWEARS
+        .iter()
+        .filter(|word| {
+            word.chars().count() == masked.len()
+                && word.chars().zip(&masked).all(|(s, m)| *m == '*' || *m == s)
+        })
+        .filter_map(|word| swear(word))
+        .max()
 }
 
 /// Swear words as they are usually starred out ("f***", "sh*t", "b*tch", "a**hole").
@@ -423,6 +481,36 @@ mod tests {
             "where is my fucking invoice?",
         ] {
             assert!(frustration(text).profanity, "{text}");
+        }
+    }
+
+    #[test]
+    fn swear_words_stressing_a_request_are_profanity_but_not_abuse() {
+        for text in [
+            "where is my damn parcel?",
+            "I need to change the goddamn shipping address",
+            "can I see your fucking payment options?",
+            "where is my f***ing invoice",
+            "¿dónde está mi pinche pedido?",
+            "wo ist das verdammte Paket?",
+        ] {
+            let f = frustration(text);
+            assert!(f.profanity && !f.abusive, "{text}: {f:?}");
+            assert_eq!(f.count(), 1, "{text}");
+        }
+        for text in [
+            "you idiots",
+            "what a load of shit",
+            "WTF",
+            "screw you",
+            "f**k this",
+            "what the #$%@ happened",
+            "esto es una mierda",
+            "bande de connards",
+            "where is my damn parcel, you morons",
+        ] {
+            let f = frustration(text);
+            assert!(f.profanity && f.abusive, "{text}: {f:?}");
         }
     }
 

@@ -19,8 +19,9 @@
 //!   "humen", "agnet", "persn") are corrected by edit distance before matching.
 //! - [`frustration`] reports three independent signals: shouting (mostly upper-case letters,
 //!   ignoring words with digits such as order numbers), profanity (a word list, plus masked
-//!   forms like "f***" and grawlixes like "#$%@") and negative wording (words, short phrases,
-//!   "!!!" and "again??").
+//!   forms like "f***" and grawlixes like "#$%@"; abusive unless it only stresses a request,
+//!   as "damn" or "fucking" in "where is my damn parcel?") and negative wording (words, short
+//!   phrases, "!!!" and "again??").
 //! - [`repeats_question`] (in `repeats`) compares content words with Jaccard overlap.
 //!
 //! The word lists are plain `match` arms and `const` slices: no regex and no lazily built
