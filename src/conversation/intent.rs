@@ -216,6 +216,7 @@ fn refund_strong() -> Result<Regex, regex::Error> {
         r"(?:{POSS}|the) money back|(?:mi|mon|mein|meu) (?:dinero|argent|geld|dinheiro)",
         r"(?:wai\w+|await\w*|expect\w*|expct|expet|xepect|exoect) (?:for |on )?(?:a |an |the |{POSS} )?(?:\w+ )?{REFUND}(?:s|en)?",
         r"(?:news|anything new|updates?) (?:on|about|for|regarding) (?:the |{POSS} )?(?:\w+ )?{REFUND}(?:s|en)?",
+        r"{TRACK} (?:a |the |{POSS} )?(?:\w+ )?{REFUND}",
         r"(?:been|being) refunded|not (?:yet )?refunded|nicht (?:\w+ )?erstattet|pas (?:encore )?(?:ete )?remboursee?|no (?:me )?han reembolsado|nao fui reembolsad[oa]",
     ])
 }
@@ -622,6 +623,8 @@ mod tests {
             Some(RefundStatus),
         ),
         ("still no refnd after 3 weeks", Some(RefundStatus)),
+        ("track refund", Some(RefundStatus)),
+        ("tracking the refund for my jacket", Some(RefundStatus)),
         ("my refnd didnt come thru", Some(RefundStatus)),
         (
             "I returned the shoes, any news on the refund?",
