@@ -1,6 +1,7 @@
 //! Retrieval benchmark over a generated corpus (25,000 articles = 100,000 passages, the goal's
 //! size, by default; set `FRONTDESK_BENCH_ARTICLES` for another size): ingest throughput, then
-//! search latency — criterion's estimate, plus p50/p99 over individual timed queries.
+//! search latency — criterion's estimate, plus p50/p99 over individual timed queries, alone
+//! and as follow-ups in a conversation's context.
 //!
 //! Run: `cargo bench --bench retrieval` (or `cargo bench --benches`, with the load run)
 
@@ -137,6 +138,44 @@ fn queries() -> Vec<String> {
         .collect()
 }
 
+/// For each query, the conversation before it as the service passes it: eight messages, the
+/// customer's questions and replies quoting a passage (60 words) in turn.
+fn contexts(queries: &[String]) -> Vec<String> {
+    let mut rng = Rng(7);
+    (0..queries.len())
+        .map(|i| {
+            let earlier: Vec<String> = (1..=4)
+                .flat_map(|back| {
+                    let question = queries[(i + queries.len() - back) % queries.len()].clone();
+                    [question, rng.words(60)]
+                })
+                .collect();
+            frontdesk::retrieval::context(earlier.iter().rev().map(String::as_str))
+        })
+        .collect()
+}
+
+/// p50, p99 and max of ten timed rounds of `search` over every query.
+fn timed(queries: &[String], search: impl Fn(usize) -> usize) -> String {
+    let mut times: Vec<Duration> = Vec::with_capacity(queries.len() * 10);
+    for _ in 0..10 {
+        for i in 0..queries.len() {
+            let t = Instant::now();
+            let found = search(i);
+            times.push(t.elapsed());
+            assert!(found > 0);
+        }
+    }
+    times.sort_unstable();
+    format!(
+        "p50 {:?}, p99 {:?}, max {:?} ({} queries)",
+        percentile(&times, 0.50),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+        times.len()
+    )
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
@@ -169,23 +208,16 @@ fn main() {
     for q in &queries {
         index.search(q, 5).expect("warm-up search");
     }
-    let mut times: Vec<Duration> = Vec::with_capacity(queries.len() * 10);
-    for _ in 0..10 {
-        for q in &queries {
-            let t = Instant::now();
-            let hits = index.search(q, k).expect("search");
-            times.push(t.elapsed());
-            assert!(!hits.is_empty());
-        }
-    }
-    times.sort_unstable();
-    println!(
-        "search top-{k} over {passages} passages: p50 {:?}, p99 {:?}, max {:?} ({} queries)",
-        percentile(&times, 0.50),
-        percentile(&times, 0.99),
-        times[times.len() - 1],
-        times.len()
-    );
+    let alone = timed(&queries, |i| {
+        index.search(&queries[i], k).expect("search").len()
+    });
+    println!("search top-{k} over {passages} passages: {alone}");
+    let contexts = contexts(&queries);
+    let in_context = timed(&queries, |i| {
+        let hits = index.search_in_context(&queries[i], &contexts[i], k);
+        hits.expect("search").len()
+    });
+    println!("  a follow-up, in the context of 8 earlier messages: {in_context}");
 
     let mut c = Criterion::default().configure_from_args();
     let mut i = 0;

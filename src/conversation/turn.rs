@@ -19,7 +19,7 @@ use crate::{
     events::To,
     handoff,
     llm::extractive,
-    retrieval::{Hit, Searching},
+    retrieval::{self, Hit, Searching},
     storage::{
         ActionRecord, Appended, Citation, Conversation, Handoff, HandoffReason, Message, Mode,
         NewMessage, Role, StoreError,
@@ -71,15 +71,25 @@ pub async fn post_customer_message(
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let arrived = Instant::now();
     let (tx, rx) = mpsc::unbounded_channel();
-    // Searching and reading need nothing stored: they run while the message is written. (The
-    // search goes unused for a repeated message, a human-only channel, or a turn that ends
-    // before it needs passages; the reads, for a repeated message.)
-    let early_search = (conversation.mode == Mode::Ai).then(|| start_search(state, text));
+    // Reading and searching need nothing stored: they run while the message is written, the
+    // search once the reads give it the conversation's latest messages as its context. (The
+    // search goes unused for a repeated message or a turn that ends before it needs passages;
+    // the reads, for a repeated message.)
     let store = state
         .store
         .append_customer_message(&conversation.id, text, client_message_id);
-    let ((appended, stored_in), (context, read_in)) =
-        tokio::join!(timed(store), timed(read_context(state, &conversation.id)));
+    let read_then_search = async {
+        let (context, read_in) = timed(read_context(state, &conversation.id)).await;
+        let search = match &context {
+            Ok((Some((fresh, false)), latest)) if fresh.mode == Mode::Ai => {
+                Some(start_search(state, text, latest))
+            }
+            _ => None,
+        };
+        (context, read_in, search)
+    };
+    let ((appended, stored_in), (context, read_in, early_search)) =
+        tokio::join!(timed(store), read_then_search);
     let appended = appended?;
     let mut timings = Timings::default();
     record(state, Step::Store, &mut timings.store, stored_in);
@@ -256,7 +266,7 @@ async fn run(
     }
     let draft = match &state.llm {
         Some(llm) => {
-            let hits = retrieve(state, &message.text, early_search, timings).await;
+            let hits = retrieve(state, message, &recent, early_search, timings).await;
             let history = last(&recent, state.settings.chat.history_messages);
             let asked = model::Asked {
                 conversation,
@@ -275,7 +285,7 @@ async fn run(
                 handoff: reply.handoff,
             },
             None => {
-                let hits = retrieve(state, &message.text, early_search, timings).await;
+                let hits = retrieve(state, message, &recent, early_search, timings).await;
                 let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
                 let evidence = if reply.citations.is_empty() {
                     0.0
@@ -348,12 +358,26 @@ async fn finish(
     Ok(())
 }
 
-/// A help-center search started when the message arrives, so it runs (on the blocking pool)
-/// while the message is stored and the turn's context read.
-fn start_search(state: &AppState, question: &str) -> Searching {
+/// A help-center search for `question`, in the context of the messages before it, started
+/// on the blocking pool.
+fn start_search(state: &AppState, question: &str, earlier: &[Message]) -> Searching {
+    let mut earlier = earlier;
+    // The read alongside the store may already see the question itself.
+    if let [before @ .., last] = earlier
+        && last.role == Role::Customer
+        && last.text == question
+    {
+        earlier = before;
+    }
+    let context = retrieval::context(
+        earlier
+            .iter()
+            .filter(|m| m.role != Role::System)
+            .map(|m| m.text.as_str()),
+    );
     state
         .retrieval
-        .start_search(question.to_owned(), state.settings.chat.passages)
+        .start_search(question.to_owned(), context, state.settings.chat.passages)
 }
 
 /// The passages of the search started early (or of a new one), recorded in the timings and
@@ -361,11 +385,12 @@ fn start_search(state: &AppState, question: &str) -> Searching {
 /// center has no answer).
 async fn retrieve(
     state: &AppState,
-    question: &str,
+    message: &Message,
+    earlier: &[Message],
     early: Option<Searching>,
     timings: &mut Timings,
 ) -> Vec<Hit> {
-    let search = early.unwrap_or_else(|| start_search(state, question));
+    let search = early.unwrap_or_else(|| start_search(state, &message.text, earlier));
     match search.await {
         Ok((result, took)) => {
             record(state, Step::Retrieve, &mut timings.retrieve, took);

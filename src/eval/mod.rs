@@ -92,9 +92,9 @@ struct Query {
     history: Vec<Turn>,
 }
 
+/// An earlier turn of the dialogue, the customer's or the assistant's.
 #[derive(Deserialize)]
 struct Turn {
-    speaker: String,
     text: String,
 }
 
@@ -172,7 +172,7 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
         .to_owned();
     let mut variants = vec![QueryText::LastTurn];
     if queries.iter().any(|q| !q.history.is_empty()) {
-        variants.extend([QueryText::WithHistory, QueryText::Dialogue]);
+        variants.push(QueryText::InContext);
     }
     let mut runs = Vec::new();
     for variant in variants {
@@ -181,7 +181,15 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
             let Some(relevant) = qrels.get(&query.id) else {
                 continue;
             };
-            let hits = index.search(&variant.text(query), PASSAGES_PER_QUERY)?;
+            let hits = match variant {
+                QueryText::LastTurn => index.search(&query.text, PASSAGES_PER_QUERY)?,
+                QueryText::InContext => {
+                    let context = crate::retrieval::context(
+                        query.history.iter().map(|turn| turn.text.as_str()),
+                    );
+                    index.search_in_context(&query.text, &context, PASSAGES_PER_QUERY)?
+                }
+            };
             let mut ranked: Vec<String> = Vec::new();
             for hit in hits {
                 if !ranked.contains(&hit.article_id) {
@@ -205,34 +213,16 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
 enum QueryText {
     /// The customer's last turn only.
     LastTurn,
-    /// The customer's earlier turns and the last one (the entity named earlier matters).
-    WithHistory,
-    /// Every earlier turn, the assistant's too (it often names the entity), and the last one.
-    Dialogue,
+    /// The last turn, in the context of the turns before it, as the service searches (see
+    /// [`crate::retrieval::context`]).
+    InContext,
 }
 
 impl QueryText {
     fn name(self) -> &'static str {
         match self {
             QueryText::LastTurn => "last turn",
-            QueryText::WithHistory => "customer turns + last turn",
-            QueryText::Dialogue => "all turns + last turn",
-        }
-    }
-
-    fn text(self, query: &Query) -> String {
-        match self {
-            QueryText::LastTurn => query.text.clone(),
-            QueryText::WithHistory | QueryText::Dialogue => {
-                let mut turns: Vec<&str> = query
-                    .history
-                    .iter()
-                    .filter(|t| self == QueryText::Dialogue || t.speaker == "U")
-                    .map(|t| t.text.as_str())
-                    .collect();
-                turns.push(&query.text);
-                turns.join("\n")
-            }
+            QueryText::InContext => "last turn in context",
         }
     }
 }

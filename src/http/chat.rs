@@ -243,8 +243,8 @@ pub async fn post_message(
 }
 
 /// A `Server-Timing` header (W3C Server Timing): the turn's steps and the whole request, in
-/// milliseconds. The search and the context reads run alongside the store (the messages are
-/// read again after it when one landed in between); a turn's own share of the time is
+/// milliseconds. The context reads, and the search after them, run alongside the store (the
+/// messages are read again after it when one landed in between); a turn's own share of the time is
 /// `total` minus `model` (and minus `handoff`, which waits on the model for a summary).
 fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;

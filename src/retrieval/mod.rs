@@ -95,6 +95,26 @@ fn title_from_file_name(file_name: &str) -> String {
     }
 }
 
+/// How many of a conversation's latest messages rank the passages found for the next one.
+/// On the eval's dstc10 dialogues (MRR@10, before the search bounded the context's words):
+/// 2 messages 0.21, 4 0.38, 8 0.48, 12 0.48, all of them 0.44, as dialogues move on to other
+/// places.
+pub const CONTEXT_MESSAGES: usize = 8;
+/// The most of them a search reads (the latest first), which bounds its work when messages
+/// are long.
+const CONTEXT_BYTES: usize = 2_000;
+
+/// The search context of a question: the last [`CONTEXT_MESSAGES`] of the earlier messages
+/// (given oldest first), customer's and replies alike, as a reply often names what the
+/// question is about ("and how long does that take?"). The latest message comes first: a
+/// search takes the context's words in order, up to a limit.
+pub fn context<'a>(earlier: impl DoubleEndedIterator<Item = &'a str>) -> String {
+    let latest: Vec<&str> = earlier.rev().take(CONTEXT_MESSAGES).collect();
+    let mut context = latest.join("\n");
+    context.truncate(context.floor_char_boundary(CONTEXT_BYTES));
+    context
+}
+
 /// How often each replica looks for article changes made through other replicas.
 const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 
@@ -174,15 +194,22 @@ impl Retrieval {
 
     /// The best `k` passages for a question.
     pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, RetrievalError> {
-        Ok(self.start_search(question.to_owned(), k).await?.0?)
+        Ok(self
+            .start_search(question.to_owned(), String::new(), k)
+            .await?
+            .0?)
     }
 
     /// Starts a search on the blocking pool and returns at once: awaited later, it gives the
-    /// passages and how long the search took from this call.
-    pub fn start_search(&self, question: String, k: usize) -> Searching {
+    /// passages and how long the search took from this call. `context` (see [`context`]) ranks
+    /// the passages found for a follow-up question.
+    pub fn start_search(&self, question: String, context: String, k: usize) -> Searching {
         let index = self.index.clone();
         let started = Instant::now();
-        tokio::task::spawn_blocking(move || (index.search(&question, k), started.elapsed()))
+        tokio::task::spawn_blocking(move || {
+            let hits = index.search_in_context(&question, &context, k);
+            (hits, started.elapsed())
+        })
     }
 
     /// Imports the files of a knowledge folder into an empty store (first start only), so
@@ -240,4 +267,31 @@ pub fn knowledge_files(dir: &Path) -> Vec<ArticleInput> {
         }
     }
     inputs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_is_the_latest_messages_first_within_its_limits() {
+        let earlier: Vec<String> = (1..=10).map(|i| format!("message {i}")).collect();
+        let joined = context(earlier.iter().map(String::as_str));
+        assert_eq!(
+            joined.lines().collect::<Vec<_>>(),
+            [
+                "message 10",
+                "message 9",
+                "message 8",
+                "message 7",
+                "message 6",
+                "message 5",
+                "message 4",
+                "message 3"
+            ]
+        );
+        let long = ["é".repeat(1_500)];
+        let joined = context(long.iter().map(String::as_str));
+        assert_eq!(joined.len(), 2_000, "cut at a character's boundary");
+    }
 }

@@ -250,3 +250,23 @@ async fn feedback_is_accepted_for_the_conversation() {
         .expect("feedback");
     assert_eq!(response.status(), 204);
 }
+
+#[tokio::test]
+async fn a_follow_up_question_is_searched_in_the_context_of_the_conversation() {
+    let app = spawn_app().await;
+    let title = |body: &serde_json::Value| body["replies"][0]["citations"][0]["title"].clone();
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    let (_, follow_up) = app
+        .say(&chat, json!({"text": "How long does it take?"}))
+        .await;
+    assert_eq!(title(&follow_up), "Delivery times by region", "{follow_up}");
+
+    // Asked first, the same words find something else.
+    let fresh = app.start_chat().await;
+    let (_, alone) = app
+        .say(&fresh, json!({"text": "How long does it take?"}))
+        .await;
+    assert_ne!(title(&alone), "Delivery times by region", "{alone}");
+}
