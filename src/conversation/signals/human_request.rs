@@ -878,7 +878,7 @@ fn governed_by_request_verb(tokens: &[Token], n: usize) -> bool {
             if escalation_gap && !is_escalation_verb(&token.word) {
                 return false;
             }
-            if is_negated(tokens, j) {
+            if is_negated(tokens, j) || asks_for_the_hours(tokens, j) {
                 return false;
             }
             if strength == Strength::Weak {
@@ -902,6 +902,32 @@ fn governed_by_request_verb(tokens: &[Token], n: usize) -> bool {
         return false;
     }
     false
+}
+
+/// "what hours can I call customer service?", "at what time can I reach an agent?": the
+/// sentence asks when people are there, before the verb at `j`; the help center answers
+/// that.
+fn asks_for_the_hours(tokens: &[Token], j: usize) -> bool {
+    let sentence = tokens[j].hard;
+    let before: Vec<&str> = tokens[..j]
+        .iter()
+        .filter(|t| t.hard == sentence)
+        .map(|t| t.word.as_str())
+        .collect();
+    before.iter().any(|w| {
+        matches!(
+            *w,
+            "hours" | "horario" | "horarios" | "horaires" | "uhrzeit" | "horas"
+        )
+    }) || before.windows(2).any(|pair| {
+        matches!(
+            pair,
+            ["what" | "which", "time" | "times"]
+                | ["que", "hora"]
+                | ["quelle", "heure"]
+                | ["welche", "uhrzeit"]
+        )
+    })
 }
 
 /// "I want a person to sign for it": someone wanted for a chore, not to take over the chat.
@@ -1045,6 +1071,7 @@ mod tests {
         "can I speak to a real person?",
         "I want a representative",
         "connect me with customer service",
+        "I want to talk to an agent, what are your hours?",
         "human!",
         "get me a manager",
         "operator",
@@ -1135,6 +1162,11 @@ mod tests {
         "I spoke to an agent yesterday and they fixed it",
         "the representative was very helpful last time",
         "what are your customer service hours?",
+        "what hours can I call customer service?",
+        "at what time can i reach customer support",
+        "I need to check what hours I can contact customer assistance",
+        "¿a qué hora puedo hablar con un agente?",
+        "à quelle heure puis-je parler à un conseiller ?",
         "can you talk me through the refund process?",
         "please send the invoice to the person in accounting",
         "I need to update the contact person on my account",
