@@ -144,13 +144,15 @@ fn contexts(queries: &[String]) -> Vec<String> {
     let mut rng = Rng(7);
     (0..queries.len())
         .map(|i| {
+            // Oldest first: the question four turns back, its reply, ..., the latest reply.
             let earlier: Vec<String> = (1..=4)
+                .rev()
                 .flat_map(|back| {
                     let question = queries[(i + queries.len() - back) % queries.len()].clone();
                     [question, rng.words(60)]
                 })
                 .collect();
-            frontdesk::retrieval::context(earlier.iter().rev().map(String::as_str))
+            frontdesk::retrieval::context(earlier.iter().map(String::as_str))
         })
         .collect()
 }

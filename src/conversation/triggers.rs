@@ -143,7 +143,13 @@ mod tests {
 
     #[test]
     fn abuse_hands_off_at_once_but_a_swear_word_stressing_a_request_is_one_signal() {
-        for text in ["you idiots", "screw you", "this is bullshit", "f**k this"] {
+        for text in [
+            "you idiots",
+            "screw you",
+            "this is bullshit",
+            "f**k this",
+            "damn it",
+        ] {
             assert_eq!(
                 before_answer(text, &[]).map(|(r, _)| r),
                 Some(HandoffReason::Frustration),

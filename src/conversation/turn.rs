@@ -390,6 +390,8 @@ async fn retrieve(
     early: Option<Searching>,
     timings: &mut Timings,
 ) -> Vec<Hit> {
+    // The search started alongside the store is None only where the turn ends before it
+    // needs passages (human mode, a failed read); should that change, it searches here.
     let search = early.unwrap_or_else(|| start_search(state, &message.text, earlier));
     match search.await {
         Ok((result, took)) => {

@@ -166,16 +166,13 @@ fn context_terms(
     context: &str,
     question: &[String],
 ) -> Vec<String> {
-    let cutoff = (searcher.num_docs() as f64 * COMMON_TERM_SHARE) as u64;
-    let in_passages = |term: &str| -> u64 {
-        [f.body, f.title, f.headings]
-            .map(|field| {
-                searcher
-                    .doc_freq(&Term::from_field_text(field, term))
-                    .unwrap_or(0)
-            })
-            .iter()
-            .sum()
+    // Common as for the question's words, by the passage bodies that have it; in an index of
+    // under ten passages, a word in more than one.
+    let cutoff = ((searcher.num_docs() as f64 * COMMON_TERM_SHARE) as u64).max(1);
+    let in_field = |field: Field, term: &str| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, term))
+            .unwrap_or(0)
     };
     let mut stream = analyzer.token_stream(context);
     let mut seen = HashSet::new();
@@ -186,8 +183,12 @@ fn context_terms(
         if question.contains(term) || !seen.insert(term.clone()) {
             continue;
         }
-        let found = in_passages(term);
-        if !(1..=cutoff).contains(&found) {
+        let in_bodies = in_field(f.body, term);
+        if in_bodies > cutoff {
+            continue;
+        }
+        let found = in_bodies + in_field(f.title, term) + in_field(f.headings, term);
+        if found == 0 {
             continue;
         }
         postings += found;

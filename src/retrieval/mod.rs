@@ -100,8 +100,8 @@ fn title_from_file_name(file_name: &str) -> String {
 /// 2 messages 0.21, 4 0.38, 8 0.48, 12 0.48, all of them 0.44, as dialogues move on to other
 /// places.
 pub const CONTEXT_MESSAGES: usize = 8;
-/// The most of them a search reads (the latest first), which bounds its work when messages
-/// are long.
+/// At most this many bytes of them (the latest first) make a search's context, which bounds
+/// its work when messages are long.
 const CONTEXT_BYTES: usize = 2_000;
 
 /// The search context of a question: the last [`CONTEXT_MESSAGES`] of the earlier messages
@@ -290,8 +290,8 @@ mod tests {
                 "message 3"
             ]
         );
-        let long = ["é".repeat(1_500)];
+        let long = [format!("a{}", "é".repeat(1_500))];
         let joined = context(long.iter().map(String::as_str));
-        assert_eq!(joined.len(), 2_000, "cut at a character's boundary");
+        assert_eq!(joined.len(), 1_999, "cut at a character's boundary");
     }
 }

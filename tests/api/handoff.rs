@@ -92,7 +92,7 @@ async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
 }
 
 #[tokio::test]
-async fn a_swear_word_stressing_a_question_gets_the_answer_and_abuse_after_it_a_person() {
+async fn a_swear_word_stressing_a_question_gets_the_answer_and_abuse_a_person() {
     let app = spawn_app().await;
     let chat = app.start_chat().await;
     let (_, body) = app
@@ -111,6 +111,12 @@ async fn a_swear_word_stressing_a_question_gets_the_answer_and_abuse_after_it_a_
     );
     assert!(waiting(&app).await.is_empty());
 
+    // Abuse hands off at once, after a calm message as well.
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "Do gift cards expire?"}))
+        .await;
+    assert!(body["handoff"].is_null(), "{body}");
     let (_, body) = app.say(&chat, json!({"text": "you idiots"})).await;
     assert_eq!(body["handoff"]["reason"], "frustration", "{body}");
     let summary = body["handoff"]["summary"].as_str().expect("summary");

@@ -34,7 +34,11 @@ impl Frustration {
 #[must_use]
 pub fn frustration(text: &str) -> Frustration {
     let folded = fold(text);
-    let words = split_words(&folded);
+    // Phrases are read past a word that stresses them ("this is a fucking joke").
+    let words: Vec<String> = split_words(&folded)
+        .into_iter()
+        .filter(|w| !is_stressing_word(w))
+        .collect();
     let swear = strongest_swear(text, &folded, &words);
     Frustration {
         shouting: is_shouting(text),
@@ -51,9 +55,23 @@ enum Swear {
     Abuse,
 }
 
-fn swear(word: &str) -> Option<Swear> {
+/// How `word` swears, if it does; `next` is the word after it in its clause. A stressing
+/// word is an expletive where it stresses nothing: at the end of a clause ("damn!",
+/// "Verdammt.") or before a word it cannot stress ("damn it", "damn you", "fucking hell",
+/// "verdammt nochmal").
+fn swear(word: &str, next: Option<&str>) -> Option<Swear> {
     if is_stressing_word(word) {
-        Some(Swear::Stress)
+        let expletive = matches!(
+            next,
+            None | Some(
+                "it" | "you" | "off" | "hell" | "me" | "with" | "this" | "nochmal" | "noch"
+            )
+        );
+        Some(if expletive {
+            Swear::Abuse
+        } else {
+            Swear::Stress
+        })
     } else if is_profane_word(word) {
         Some(Swear::Abuse)
     } else {
@@ -151,31 +169,33 @@ const PROFANE_PHRASES: &[&[&str]] = &[
 ];
 
 /// The strongest use of swearing in the message, if any: an insult or expletive outweighs a
-/// swear word stressing a request.
+/// swear word stressing a request. `words` are the message's without stressing words.
 fn strongest_swear(text: &str, folded: &str, words: &[String]) -> Option<Swear> {
     if PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
-        || ends_a_clause_with(folded, &["screw", "this"])
+        || clauses(folded).any(|clause| clause.ends_with(&["screw", "this"]))
     {
         return Some(Swear::Abuse);
     }
-    words
-        .iter()
-        .filter_map(|w| swear(w))
+    clauses(folded)
+        .flat_map(|clause| {
+            (0..clause.len())
+                .filter_map(|i| swear(clause[i], clause.get(i + 1).copied()))
+                .collect::<Vec<_>>()
+        })
         .chain(text.split_whitespace().filter_map(masked_swear))
         .max()
 }
 
-/// `phrase` closes a clause ("screw this!", "screw this, I'm done"), as opposed to "how do I
-/// screw this shelf to the wall?".
-fn ends_a_clause_with(folded: &str, phrase: &[&str]) -> bool {
+/// The words of each clause of folded text (split at punctuation other than apostrophes):
+/// "screw this!" closes one, as opposed to "how do I screw this shelf to the wall?".
+fn clauses(folded: &str) -> impl Iterator<Item = Vec<&str>> {
     folded
         .split(|c: char| !(c.is_alphanumeric() || c.is_whitespace() || c == '\''))
-        .any(|clause| {
-            let words: Vec<&str> = clause
+        .map(|clause| {
+            clause
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| !w.is_empty())
-                .collect();
-            words.ends_with(phrase)
+                .collect()
         })
 }
 
@@ -211,7 +231,8 @@ fn masked_swear(chunk: &str) -> Option<Swear> {
             word.chars().count() == masked.len()
                 && word.chars().zip(&masked).all(|(s, m)| *m == '*' || *m == s)
         })
-        .filter_map(|word| swear(word))
+        // Read without its clause, a starred-out stressing word ("f***ing") counts as stress.
+        .filter_map(|word| swear(word, Some("")))
         .max()
 }
 
@@ -295,6 +316,7 @@ fn is_negative_word(w: &str) -> bool {
 const NEGATIVE_PHRASES: &[&[&str]] = &[
     // English
     &["fed", "up"],
+    &["you", "suck"],
     &["sick", "of"],
     &["sick", "and", "tired"],
     &["this", "is", "a", "joke"],
@@ -499,6 +521,14 @@ mod tests {
             assert_eq!(f.count(), 1, "{text}");
         }
         for text in [
+            "damn it",
+            "goddamn it, where is it",
+            "damn you",
+            "Verdammt!",
+            "verdammt nochmal",
+            "fucking hell",
+            "stop fucking with me",
+            "screw this damn company",
             "you idiots",
             "what a load of shit",
             "WTF",
@@ -541,6 +571,10 @@ mod tests {
     #[test]
     fn negative_wording_is_detected_in_five_languages() {
         for text in [
+            "this is a fucking joke",
+            "are you fucking kidding me",
+            "what the fucking hell",
+            "you fucking suck",
             "this is ridiculous",
             "your app is useless",
             "worst company ever",
