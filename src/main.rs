@@ -33,6 +33,11 @@ enum Command {
         /// Folder with `retrieval/*/` (BEIR layout) and `bitext/validation.jsonl`.
         #[arg(long, default_value = "../shared/eval")]
         data: PathBuf,
+        /// Labelled questions about the knowledge folder's articles (JSONL `{"text",
+        /// "history"?, "articles": [file names without extension]}`) [default: the knowledge
+        /// folder's `questions.jsonl`, when there is one]
+        #[arg(long)]
+        questions: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -55,12 +60,22 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve { config } => serve(config).await,
-        Command::Eval { data, json, config } => {
+        Command::Eval {
+            data,
+            questions,
+            json,
+            config,
+        } => {
             let settings = Settings::load(config.as_deref()).context("loading settings")?;
+            let questions = questions.or_else(|| {
+                let default = settings.knowledge_dir.join(frontdesk::eval::QUESTIONS_FILE);
+                default.is_file().then_some(default)
+            });
+            let knowledge = questions.map(|q| (settings.knowledge_dir.clone(), q));
             let model = frontdesk::eval::model_routing::ModelRouter::from_settings(&settings)
                 .map_err(anyhow::Error::msg)
                 .context("setting up the model")?;
-            let report = frontdesk::eval::run(&data, model.as_ref())
+            let report = frontdesk::eval::run(&data, knowledge, model.as_ref())
                 .await
                 .context("running the evaluation")?;
             if json {

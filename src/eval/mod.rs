@@ -164,12 +164,75 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
             updated_at: String::new(),
         })
         .collect();
-    let index = ScratchIndex::build(&articles)?;
     let dataset = dir
         .file_name()
         .and_then(|n| n.to_str())
-        .unwrap_or("retrieval")
-        .to_owned();
+        .unwrap_or("retrieval");
+    score_retrieval(dataset, &articles, &queries, &qrels)
+}
+
+/// Labelled questions about the knowledge folder's articles: JSONL `{"text", "history"?,
+/// "articles": [file names without extension]}`, each listing the articles that answer it.
+#[derive(Deserialize)]
+struct KnowledgeQuestion {
+    text: String,
+    #[serde(default)]
+    history: Vec<Turn>,
+    articles: Vec<String>,
+}
+
+/// Scores questions about a knowledge folder (`questions`, see [`KnowledgeQuestion`]) on its
+/// articles, ingested as the service ingests them (an article's id here is its file name
+/// without extension).
+pub fn knowledge_retrieval(
+    knowledge_dir: &Path,
+    questions: &Path,
+) -> Result<Vec<RetrievalRun>, EvalError> {
+    let labelled: Vec<KnowledgeQuestion> = read_jsonl(questions)?;
+    let articles: Vec<Article> = crate::retrieval::knowledge_files(knowledge_dir)
+        .into_iter()
+        .map(|(stem, input)| input.into_article(stem, String::new()))
+        .collect();
+    let mut queries = Vec::new();
+    let mut qrels = HashMap::new();
+    for (n, question) in labelled.into_iter().enumerate() {
+        let id = format!("q{}", n + 1);
+        if let Some(missing) = question
+            .articles
+            .iter()
+            .find(|a| !articles.iter().any(|article| &article.id == *a))
+        {
+            return Err(EvalError::Data {
+                path: questions.display().to_string(),
+                message: format!(
+                    "line {}: no article {missing:?} in {}",
+                    n + 1,
+                    knowledge_dir.display()
+                ),
+            });
+        }
+        qrels.insert(
+            id.clone(),
+            question.articles.into_iter().map(|a| (a, 1.0)).collect(),
+        );
+        queries.push(Query {
+            id,
+            text: question.text,
+            history: question.history,
+        });
+    }
+    score_retrieval("knowledge", &articles, &queries, &qrels)
+}
+
+/// Searches `articles` for each query (alone, and in its history's context when any query has
+/// one) and scores the article rankings against `qrels`.
+fn score_retrieval(
+    dataset: &str,
+    articles: &[Article],
+    queries: &[Query],
+    qrels: &HashMap<String, HashMap<String, f64>>,
+) -> Result<Vec<RetrievalRun>, EvalError> {
+    let index = ScratchIndex::build(articles)?;
     let mut variants = vec![QueryText::LastTurn];
     if queries.iter().any(|q| !q.history.is_empty()) {
         variants.push(QueryText::InContext);
@@ -177,7 +240,7 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
     let mut runs = Vec::new();
     for variant in variants {
         let mut scored = Vec::new();
-        for query in &queries {
+        for query in queries {
             let Some(relevant) = qrels.get(&query.id) else {
                 continue;
             };
@@ -199,7 +262,7 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
             scored.push((ranked, relevant.clone()));
         }
         runs.push(RetrievalRun {
-            dataset: dataset.clone(),
+            dataset: dataset.to_owned(),
             query: variant.name(),
             documents: articles.len(),
             scores: metrics::retrieval_report(&scored),
@@ -352,13 +415,27 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     })
 }
 
+/// Where the knowledge folder's labelled questions are looked for when none are named.
+pub const QUESTIONS_FILE: &str = "questions.jsonl";
+
 /// Runs every evaluation found under `data` (`retrieval/*/` and `bitext/validation.jsonl`),
+/// and the `knowledge` folder's labelled questions when given (folder, questions file),
 /// routing with `model` when given.
-pub async fn run(data: &Path, model: Option<&ModelRouter>) -> Result<Report, EvalError> {
+pub async fn run(
+    data: &Path,
+    knowledge: Option<(PathBuf, PathBuf)>,
+    model: Option<&ModelRouter>,
+) -> Result<Report, EvalError> {
     let retrieval_data = data.to_owned();
-    let retrieval_runs = tokio::task::spawn_blocking(move || retrieval_all(&retrieval_data))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let retrieval_runs = tokio::task::spawn_blocking(move || {
+        let mut runs = retrieval_all(&retrieval_data)?;
+        if let Some((dir, questions)) = knowledge {
+            runs.extend(knowledge_retrieval(&dir, &questions)?);
+        }
+        Ok::<_, EvalError>(runs)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
     let labelled = data.join("bitext/validation.jsonl");
     let routing = if labelled.is_file() {
         Some(routing(&labelled, model).await?)
@@ -463,6 +540,52 @@ mod tests {
         assert_eq!(s.queries, 2);
         assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
         assert!((s.mrr_at_10 - 0.5).abs() < 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn questions_about_a_knowledge_folder_score_its_files_as_computed_by_hand() {
+        let dir = tempfile::tempdir().expect("dir");
+        let knowledge = dir.path().join("knowledge");
+        std::fs::create_dir(&knowledge).expect("folder");
+        std::fs::write(
+            knowledge.join("refunds.md"),
+            "# Refunds\n\nRefunds take ten days.",
+        )
+        .expect("article");
+        std::fs::write(
+            knowledge.join("shipping.md"),
+            "# Shipping\n\nParcels ship from Portland.",
+        )
+        .expect("article");
+        let questions = knowledge.join(QUESTIONS_FILE);
+        // The second question names the wrong article on purpose: a miss.
+        std::fs::write(
+            &questions,
+            "{\"text\": \"when do refunds arrive\", \"articles\": [\"refunds\"]}\n\
+             {\"text\": \"where do parcels ship from\", \"articles\": [\"refunds\"]}\n",
+        )
+        .expect("questions");
+        let runs = knowledge_retrieval(&knowledge, &questions).expect("runs");
+        assert_eq!(runs.len(), 1, "no history: the last turn only");
+        assert_eq!(
+            (runs[0].dataset.as_str(), runs[0].documents),
+            ("knowledge", 2)
+        );
+        let s = &runs[0].scores;
+        assert_eq!(s.queries, 2);
+        assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
+        assert!((s.mrr_at_10 - 0.5).abs() < 1e-9, "{s:?}");
+
+        std::fs::write(
+            &questions,
+            "{\"text\": \"refunds\", \"articles\": [\"returns\"]}\n",
+        )
+        .expect("questions");
+        let error = knowledge_retrieval(&knowledge, &questions).expect_err("no such article");
+        assert!(
+            error.to_string().contains("no article \"returns\""),
+            "{error}"
+        );
     }
 
     #[test]

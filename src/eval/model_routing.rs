@@ -110,8 +110,7 @@ impl ModelRouter {
 fn knowledge_index(settings: &Settings) -> Result<ScratchIndex, String> {
     let articles: Vec<_> = knowledge_files(&settings.knowledge_dir)
         .into_iter()
-        .enumerate()
-        .map(|(i, input)| input.into_article(format!("kb_{i}"), String::new()))
+        .map(|(stem, input)| input.into_article(stem, String::new()))
         .collect();
     ScratchIndex::build(&articles).map_err(|e| e.to_string())
 }

@@ -218,7 +218,10 @@ impl Retrieval {
         if self.store.meta("knowledge_imported").await?.is_some() {
             return Ok(0);
         }
-        let inputs = knowledge_files(dir);
+        let inputs: Vec<ArticleInput> = knowledge_files(dir)
+            .into_iter()
+            .map(|(_, input)| input)
+            .collect();
         let count = inputs.len();
         match self
             .store
@@ -234,9 +237,10 @@ impl Retrieval {
     }
 }
 
-/// The articles in a knowledge folder's files, in file-name order. Its README and files of
-/// other types are skipped; unreadable and empty ones too, with a warning.
-pub fn knowledge_files(dir: &Path) -> Vec<ArticleInput> {
+/// The articles in a knowledge folder's files, in file-name order, each with its file name
+/// without extension. Its README and files of other types (such as the eval's
+/// `questions.jsonl`) are skipped; unreadable and empty ones too, with a warning.
+pub fn knowledge_files(dir: &Path) -> Vec<(String, ArticleInput)> {
     let mut inputs = Vec::new();
     let mut paths: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
@@ -261,8 +265,13 @@ pub fn knowledge_files(dir: &Path) -> Vec<ArticleInput> {
                 continue;
             }
         };
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
         match article_from_file(name, &bytes) {
-            Ok(input) => inputs.push(input),
+            Ok(input) => inputs.push((stem, input)),
             Err(error) => tracing::warn!(%error, "skipping article"),
         }
     }

@@ -92,3 +92,36 @@ async fn a_failing_model_is_reported_not_hidden() {
         1
     );
 }
+
+#[test]
+fn the_eval_command_scores_the_knowledge_folders_questions_by_default() {
+    let empty = tempfile::tempdir().expect("dir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["eval", "--json", "--data"])
+        .arg(empty.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .expect("run frontdesk eval");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let runs = report["retrieval"].as_array().expect("retrieval runs");
+    let knowledge: Vec<&serde_json::Value> = runs
+        .iter()
+        .filter(|r| r["dataset"] == "knowledge")
+        .collect();
+    let queries = std::fs::read_to_string("knowledge/questions.jsonl")
+        .expect("the demo questions")
+        .lines()
+        .count();
+    // The demo questions include follow-ups, so both ways of searching are scored.
+    assert_eq!(knowledge.len(), 2, "{report}");
+    for run in knowledge {
+        assert_eq!(run["queries"], queries, "{run}");
+        assert!(run["mrr_at_10"].as_f64().is_some_and(|m| m > 0.5), "{run}");
+    }
+}
