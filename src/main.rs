@@ -75,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
             let model = frontdesk::eval::model_routing::ModelRouter::from_settings(&settings)
                 .map_err(anyhow::Error::msg)
                 .context("setting up the model")?;
-            let report = frontdesk::eval::run(&data, knowledge, model.as_ref())
+            let passages = settings.chat.passages;
+            let report = frontdesk::eval::run(&data, passages, knowledge, model.as_ref())
                 .await
                 .context("running the evaluation")?;
             if json {

@@ -143,7 +143,7 @@ fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, f64>>, Eval
 }
 
 /// Scores one BEIR-layout folder (`corpus.jsonl`, `queries.jsonl`, `qrels.tsv`).
-pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
+pub fn retrieval(dir: &Path, passages: usize) -> Result<Vec<RetrievalRun>, EvalError> {
     let corpus: Vec<CorpusDoc> = read_jsonl(&dir.join("corpus.jsonl"))?;
     let queries: Vec<Query> = read_jsonl(&dir.join("queries.jsonl"))?;
     let qrels = read_qrels(&dir.join("qrels.tsv"))?;
@@ -168,7 +168,7 @@ pub fn retrieval(dir: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("retrieval");
-    score_retrieval(dataset, &articles, &queries, &qrels)
+    score_retrieval(dataset, &articles, &queries, &qrels, passages)
 }
 
 /// Labelled questions about the knowledge folder's articles: JSONL `{"text", "history"?,
@@ -187,6 +187,7 @@ struct KnowledgeQuestion {
 pub fn knowledge_retrieval(
     knowledge_dir: &Path,
     questions: &Path,
+    passages: usize,
 ) -> Result<Vec<RetrievalRun>, EvalError> {
     let labelled: Vec<KnowledgeQuestion> = read_jsonl(questions)?;
     let articles: Vec<Article> = crate::retrieval::knowledge_files(knowledge_dir)
@@ -221,16 +222,19 @@ pub fn knowledge_retrieval(
             history: question.history,
         });
     }
-    score_retrieval("knowledge", &articles, &queries, &qrels)
+    score_retrieval("knowledge", &articles, &queries, &qrels, passages)
 }
 
 /// Searches `articles` for each query (alone, and in its history's context when any query has
-/// one) and scores the article rankings against `qrels`.
+/// one) and scores the article rankings against `qrels`. The first passages are those a turn
+/// gets (`passages`, as `chat.passages`: which of the question's words are required depends
+/// on how many are asked for), then the rest of a longer search.
 fn score_retrieval(
     dataset: &str,
     articles: &[Article],
     queries: &[Query],
     qrels: &HashMap<String, HashMap<String, f64>>,
+    passages: usize,
 ) -> Result<Vec<RetrievalRun>, EvalError> {
     let index = ScratchIndex::build(articles)?;
     let mut variants = vec![QueryText::LastTurn];
@@ -244,19 +248,18 @@ fn score_retrieval(
             let Some(relevant) = qrels.get(&query.id) else {
                 continue;
             };
-            let hits = match variant {
-                QueryText::LastTurn => index.search(&query.text, PASSAGES_PER_QUERY)?,
+            let context = match variant {
+                QueryText::LastTurn => String::new(),
                 QueryText::InContext => {
-                    let context = crate::retrieval::context(
-                        query.history.iter().map(|turn| turn.text.as_str()),
-                    );
-                    index.search_in_context(&query.text, &context, PASSAGES_PER_QUERY)?
+                    crate::retrieval::context(query.history.iter().map(|turn| turn.text.as_str()))
                 }
             };
             let mut ranked: Vec<String> = Vec::new();
-            for hit in hits {
-                if !ranked.contains(&hit.article_id) {
-                    ranked.push(hit.article_id);
+            for k in [passages, PASSAGES_PER_QUERY] {
+                for hit in index.search_in_context(&query.text, &context, k)? {
+                    if !ranked.contains(&hit.article_id) {
+                        ranked.push(hit.article_id);
+                    }
                 }
             }
             scored.push((ranked, relevant.clone()));
@@ -420,17 +423,18 @@ pub const QUESTIONS_FILE: &str = "questions.jsonl";
 
 /// Runs every evaluation found under `data` (`retrieval/*/` and `bitext/validation.jsonl`),
 /// and the `knowledge` folder's labelled questions when given (folder, questions file),
-/// routing with `model` when given.
+/// ranking first the `passages` a turn gets, routing with `model` when given.
 pub async fn run(
     data: &Path,
+    passages: usize,
     knowledge: Option<(PathBuf, PathBuf)>,
     model: Option<&ModelRouter>,
 ) -> Result<Report, EvalError> {
     let retrieval_data = data.to_owned();
     let retrieval_runs = tokio::task::spawn_blocking(move || {
-        let mut runs = retrieval_all(&retrieval_data)?;
+        let mut runs = retrieval_all(&retrieval_data, passages)?;
         if let Some((dir, questions)) = knowledge {
-            runs.extend(knowledge_retrieval(&dir, &questions)?);
+            runs.extend(knowledge_retrieval(&dir, &questions, passages)?);
         }
         Ok::<_, EvalError>(runs)
     })
@@ -448,14 +452,14 @@ pub async fn run(
     })
 }
 
-fn retrieval_all(data: &Path) -> Result<Vec<RetrievalRun>, EvalError> {
+fn retrieval_all(data: &Path, passages: usize) -> Result<Vec<RetrievalRun>, EvalError> {
     let mut runs = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(data.join("retrieval"))
         .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     dirs.sort();
     for dir in dirs.iter().filter(|d| d.join("corpus.jsonl").is_file()) {
-        runs.extend(retrieval(dir)?);
+        runs.extend(retrieval(dir, passages)?);
     }
     Ok(runs)
 }
@@ -535,7 +539,7 @@ mod tests {
             "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td1\t1\n",
         )
         .expect("qrels");
-        let runs = retrieval(dir.path()).expect("runs");
+        let runs = retrieval(dir.path(), 4).expect("runs");
         let s = &runs[0].scores;
         assert_eq!(s.queries, 2);
         assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
@@ -565,7 +569,7 @@ mod tests {
              {\"text\": \"where do parcels ship from\", \"articles\": [\"refunds\"]}\n",
         )
         .expect("questions");
-        let runs = knowledge_retrieval(&knowledge, &questions).expect("runs");
+        let runs = knowledge_retrieval(&knowledge, &questions, 4).expect("runs");
         assert_eq!(runs.len(), 1, "no history: the last turn only");
         assert_eq!(
             (runs[0].dataset.as_str(), runs[0].documents),
@@ -581,11 +585,32 @@ mod tests {
             "{\"text\": \"refunds\", \"articles\": [\"returns\"]}\n",
         )
         .expect("questions");
-        let error = knowledge_retrieval(&knowledge, &questions).expect_err("no such article");
+        let error = knowledge_retrieval(&knowledge, &questions, 4).expect_err("no such article");
         assert!(
             error.to_string().contains("no article \"returns\""),
             "{error}"
         );
+    }
+
+    /// On the demo's articles, "Can I order by phone? I use a screen reader" finds the
+    /// accessibility page first when 4 passages are asked for, second when 50 are (a rarer
+    /// word is required only when it alone is in as many passages as asked for): the eval
+    /// ranks first what a turn gets.
+    #[test]
+    fn the_first_ranks_are_the_passages_a_turn_gets() {
+        let knowledge = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let questions = tempfile::NamedTempFile::new().expect("file");
+        std::fs::write(
+            questions.path(),
+            "{\"text\": \"Can I order by phone? I use a screen reader\", \"articles\": [\"accessibility\"]}\n",
+        )
+        .expect("questions");
+        let top = |passages| {
+            let runs = knowledge_retrieval(&knowledge, questions.path(), passages).expect("runs");
+            runs[0].scores.mrr_at_10
+        };
+        assert_eq!(top(4), 1.0);
+        assert_eq!(top(50), 0.5);
     }
 
     #[test]
