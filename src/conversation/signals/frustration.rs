@@ -55,27 +55,33 @@ enum Swear {
     Abuse,
 }
 
-/// How `word` swears, if it does; `next` is the word after it in its clause. A stressing
-/// word is an expletive where it stresses nothing: at the end of a clause ("damn!",
-/// "Verdammt.") or before a word it cannot stress ("damn it", "damn you", "fucking hell",
-/// "verdammt nochmal").
-fn swear(word: &str, next: Option<&str>) -> Option<Swear> {
+/// How `word` swears, if it does, read alone.
+fn swear(word: &str) -> Option<Swear> {
     if is_stressing_word(word) {
-        let expletive = matches!(
-            next,
-            None | Some(
-                "it" | "you" | "off" | "hell" | "me" | "with" | "this" | "nochmal" | "noch"
-            )
-        );
-        Some(if expletive {
-            Swear::Abuse
-        } else {
-            Swear::Stress
-        })
+        Some(Swear::Stress)
     } else if is_profane_word(word) {
         Some(Swear::Abuse)
     } else {
         None
+    }
+}
+
+/// How `word` swears where `next` follows it in its clause: a stressing word is an expletive
+/// where it stresses nothing, at the end of a clause ("damn!", "Verdammt.") or before a word it
+/// cannot stress ("damn it", "damn you", "fucking hell", "verdammt nochmal").
+fn swear_before(word: &str, next: Option<&str>) -> Option<Swear> {
+    match swear(word) {
+        Some(Swear::Stress)
+            if matches!(
+                next,
+                None | Some(
+                    "it" | "you" | "off" | "hell" | "me" | "with" | "this" | "nochmal" | "noch"
+                )
+            ) =>
+        {
+            Some(Swear::Abuse)
+        }
+        other => other,
     }
 }
 
@@ -171,16 +177,19 @@ const PROFANE_PHRASES: &[&[&str]] = &[
 /// The strongest use of swearing in the message, if any: an insult or expletive outweighs a
 /// swear word stressing a request. `words` are the message's without stressing words.
 fn strongest_swear(text: &str, folded: &str, words: &[String]) -> Option<Swear> {
-    if PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p))
-        || clauses(folded).any(|clause| clause.ends_with(&["screw", "this"]))
-    {
+    if PROFANE_PHRASES.iter().any(|p| contains_phrase(words, p)) {
         return Some(Swear::Abuse);
     }
     clauses(folded)
-        .flat_map(|clause| {
-            (0..clause.len())
-                .filter_map(|i| swear(clause[i], clause.get(i + 1).copied()))
-                .collect::<Vec<_>>()
+        .filter_map(|clause| {
+            if clause.ends_with(&["screw", "this"]) {
+                return Some(Swear::Abuse);
+            }
+            clause
+                .iter()
+                .enumerate()
+                .filter_map(|(i, word)| swear_before(word, clause.get(i + 1).copied()))
+                .max()
         })
         .chain(text.split_whitespace().filter_map(masked_swear))
         .max()
@@ -231,8 +240,7 @@ fn masked_swear(chunk: &str) -> Option<Swear> {
             word.chars().count() == masked.len()
                 && word.chars().zip(&masked).all(|(s, m)| *m == '*' || *m == s)
         })
-        // Read without its clause, a starred-out stressing word ("f***ing") counts as stress.
-        .filter_map(|word| swear(word, Some("")))
+        .filter_map(|word| swear(word))
         .max()
 }
 
