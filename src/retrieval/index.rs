@@ -158,17 +158,18 @@ fn terms_with(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 /// The words of `context` that rank a follow-up's passages: taken in order (the latest
 /// messages come first), each that is in the index, not common (a common word would rank
 /// little at the cost of scoring every passage that has it) and not already the question's,
-/// until [`CONTEXT_TERMS`] are taken or the next would pass [`CONTEXT_POSTINGS`].
+/// until [`CONTEXT_TERMS`] are taken or the next would pass [`CONTEXT_POSTINGS`]. Common is
+/// as for the question's words: in more passage bodies than `cutoff` (in an index of under
+/// ten passages, in more than one).
 fn context_terms(
     analyzer: &mut TextAnalyzer,
     searcher: &tantivy::Searcher,
     f: Fields,
     context: &str,
     question: &[String],
+    cutoff: u64,
 ) -> Vec<String> {
-    // Common as for the question's words, by the passage bodies that have it; in an index of
-    // under ten passages, a word in more than one.
-    let cutoff = ((searcher.num_docs() as f64 * COMMON_TERM_SHARE) as u64).max(1);
+    let cutoff = cutoff.max(1);
     let in_field = |field: Field, term: &str| {
         searcher
             .doc_freq(&Term::from_field_text(field, term))
@@ -432,12 +433,15 @@ impl Index {
             clauses.extend(common.iter().flat_map(|(term, _)| per_term(term)));
             BooleanQuery::new(clauses)
         };
-        let context_terms = context_terms(&mut analyzer, &searcher, f, context, &query_terms);
+        // Snippets show the question's words.
+        let mut snippets = SnippetGenerator::create(&searcher, &asked, f.body)?;
+        snippets.set_max_num_chars(SNIPPET_CHARS);
+        let context_terms =
+            context_terms(&mut analyzer, &searcher, f, context, &query_terms, cutoff);
         let query = if context_terms.is_empty() {
-            asked.clone()
+            asked
         } else {
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-                vec![(Occur::Must, Box::new(asked.clone()))];
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(asked))];
             clauses.extend(
                 context_terms
                     .iter()
@@ -446,9 +450,6 @@ impl Index {
             BooleanQuery::new(clauses)
         };
         let top = searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?;
-        // Snippets show the question's words.
-        let mut snippets = SnippetGenerator::create(&searcher, &asked, f.body)?;
-        snippets.set_max_num_chars(SNIPPET_CHARS);
         top.into_iter()
             .map(|(score, address)| {
                 self.hit(
