@@ -518,11 +518,18 @@ fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
 /// Lowercases, strips accents and normalises apostrophes (as the handoff signals do), turns
 /// `¿` and `¡` into spaces and collapses whitespace.
 fn fold(text: &str) -> String {
-    signals::fold(text)
-        .replace(['¿', '¡'], " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let folded = signals::fold(text);
+    let mut out = String::with_capacity(folded.len());
+    for word in folded
+        .split(|c: char| c.is_whitespace() || c == '¿' || c == '¡')
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 #[cfg(test)]
