@@ -41,6 +41,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also list each question whose first document does not answer it, and each
+        /// message routed otherwise than labelled.
+        #[arg(long)]
+        misses: bool,
         /// A TOML config file; with a model configured (here or in the environment), routing
         /// is scored on the model's tool calls.
         #[arg(long)]
@@ -64,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             data,
             questions,
             json,
+            misses,
             config,
         } => {
             let settings = Settings::load(config.as_deref()).context("loading settings")?;
@@ -79,6 +84,11 @@ async fn main() -> anyhow::Result<()> {
             let report = frontdesk::eval::run(&data, passages, knowledge, model.as_ref())
                 .await
                 .context("running the evaluation")?;
+            let report = if misses {
+                report
+            } else {
+                report.without_misses()
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -46,6 +46,19 @@ pub struct Report {
     pub routing: Option<RoutingRun>,
 }
 
+impl Report {
+    /// Drops the lists of misses (kept for `--misses`), leaving the scores.
+    pub fn without_misses(mut self) -> Self {
+        for run in &mut self.retrieval {
+            run.misses.clear();
+        }
+        if let Some(routing) = &mut self.routing {
+            routing.misses.clear();
+        }
+        self
+    }
+}
+
 /// One retrieval data set scored with one way of building the query.
 #[derive(Debug, Serialize)]
 pub struct RetrievalRun {
@@ -54,6 +67,38 @@ pub struct RetrievalRun {
     pub documents: usize,
     #[serde(flatten)]
     pub scores: RetrievalReport,
+    /// The questions a document that does not answer them was ranked first for (or nothing
+    /// was found for), in the order they were read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<RetrievalMiss>,
+}
+
+/// A question whose first document does not answer it: what to look at to improve the
+/// articles (or the labels).
+#[derive(Debug, Serialize)]
+pub struct RetrievalMiss {
+    pub query: String,
+    /// How many earlier messages it was searched after (0: the question alone).
+    pub after_messages: usize,
+    /// The document ranked first; `None` when nothing matched.
+    pub first: Option<Document>,
+    /// The documents that answer it, with where each ranked (from 1; `None`: not found).
+    pub expected: Vec<Ranked>,
+}
+
+/// A document of the searched corpus (for the knowledge folder: its file name without
+/// extension).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Document {
+    pub id: String,
+    pub title: String,
+}
+
+/// An expected document and its rank.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Ranked {
+    pub id: String,
+    pub rank: Option<usize>,
 }
 
 /// Routing and handoff decisions on labelled customer messages.
@@ -69,6 +114,18 @@ pub struct RoutingRun {
     /// `customer_request` when the router picks `human`). Precision: how many of that
     /// reason's handoffs were due; recall: how many of the due ones it caught.
     pub handoff_by_reason: BTreeMap<String, BinaryScores>,
+    /// The messages routed otherwise than labelled, grouped by (expected, routed), each group
+    /// in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<RoutingMiss>,
+}
+
+/// A labelled message the pipeline routed elsewhere.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct RoutingMiss {
+    pub text: String,
+    pub expected: String,
+    pub routed: String,
 }
 
 #[derive(Deserialize)]
@@ -241,9 +298,16 @@ fn score_retrieval(
     if queries.iter().any(|q| !q.history.is_empty()) {
         variants.push(QueryText::InContext);
     }
+    let title = |id: &str| {
+        articles
+            .iter()
+            .find(|a| a.id == id)
+            .map_or_else(String::new, |a| a.title.clone())
+    };
     let mut runs = Vec::new();
     for variant in variants {
         let mut scored = Vec::new();
+        let mut misses = Vec::new();
         for query in queries {
             let Some(relevant) = qrels.get(&query.id) else {
                 continue;
@@ -262,6 +326,29 @@ fn score_retrieval(
                     }
                 }
             }
+            let answers = |id: &String| relevant.get(id).is_some_and(|score| *score > 0.0);
+            let mut expected: Vec<&String> = relevant.keys().filter(|id| answers(id)).collect();
+            if !expected.is_empty() && !ranked.first().is_some_and(answers) {
+                expected.sort();
+                misses.push(RetrievalMiss {
+                    query: query.text.clone(),
+                    after_messages: match variant {
+                        QueryText::LastTurn => 0,
+                        QueryText::InContext => query.history.len(),
+                    },
+                    first: ranked.first().map(|id| Document {
+                        id: id.clone(),
+                        title: title(id),
+                    }),
+                    expected: expected
+                        .into_iter()
+                        .map(|id| Ranked {
+                            id: id.clone(),
+                            rank: ranked.iter().position(|r| r == id).map(|i| i + 1),
+                        })
+                        .collect(),
+                });
+            }
             scored.push((ranked, relevant.clone()));
         }
         runs.push(RetrievalRun {
@@ -269,6 +356,7 @@ fn score_retrieval(
             query: variant.name(),
             documents: articles.len(),
             scores: metrics::retrieval_report(&scored),
+            misses,
         });
     }
     Ok(runs)
@@ -376,6 +464,7 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     }
     .into_iter();
     let mut pairs = Vec::new();
+    let mut misses = Vec::new();
     // Per case: whether it should hand off, and the reason it was handed off for.
     let mut handoffs: Vec<(bool, Option<HandoffReason>)> = Vec::new();
     for (case, decided) in cases.iter().zip(&decided) {
@@ -383,6 +472,13 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
             Some(_) => "human",
             None => routed.next().unwrap_or("knowledge"),
         };
+        if case.expected != predicted {
+            misses.push(RoutingMiss {
+                text: case.text.clone(),
+                expected: case.expected.clone(),
+                routed: predicted.to_owned(),
+            });
+        }
         pairs.push((case.expected.clone(), predicted.to_owned()));
         let reason = decided.or((predicted == "human").then_some(HandoffReason::CustomerRequest));
         handoffs.push((case.expected == "human", reason));
@@ -415,6 +511,13 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
         routing: metrics::classification_report(&pairs),
         handoff: metrics::binary_scores(&handoff),
         handoff_by_reason: by_reason,
+        misses: {
+            // Stable: each group keeps the file's order.
+            misses.sort_by(|a: &RoutingMiss, b| {
+                (&a.expected, &a.routed).cmp(&(&b.expected, &b.routed))
+            });
+            misses
+        },
     })
 }
 
@@ -511,6 +614,59 @@ pub fn render(report: &Report) -> String {
             ));
         }
     }
+    out.push_str(&render_misses(report));
+    out
+}
+
+/// The misses kept in `report`, as text (empty when none are).
+fn render_misses(report: &Report) -> String {
+    let mut out = String::new();
+    for run in report.retrieval.iter().filter(|r| !r.misses.is_empty()) {
+        out.push_str(&format!(
+            "\nRetrieval misses: {}, {} ({} of {} questions: the first document does not answer it)\n",
+            run.dataset,
+            run.query,
+            run.misses.len(),
+            run.scores.queries
+        ));
+        for miss in &run.misses {
+            let after = match miss.after_messages {
+                0 => String::new(),
+                1 => " (after 1 message)".to_owned(),
+                n => format!(" (after {n} messages)"),
+            };
+            let first = miss.first.as_ref().map_or_else(
+                || "nothing found".to_owned(),
+                |d| format!("{} {:?}", d.id, d.title),
+            );
+            let expected: Vec<String> = miss
+                .expected
+                .iter()
+                .map(|e| match e.rank {
+                    Some(rank) => format!("{} (rank {rank})", e.id),
+                    None => format!("{} (not found)", e.id),
+                })
+                .collect();
+            out.push_str(&format!(
+                "  {:?}{after}\n    first:    {first}\n    expected: {}\n",
+                miss.query,
+                expected.join(", ")
+            ));
+        }
+    }
+    if let Some(routing) = report.routing.as_ref().filter(|r| !r.misses.is_empty()) {
+        out.push_str(&format!(
+            "\nRouting misses ({} of {})\n",
+            routing.misses.len(),
+            routing.routing.total
+        ));
+        for miss in &routing.misses {
+            out.push_str(&format!(
+                "  expected {}, routed {}: {:?}\n",
+                miss.expected, miss.routed, miss.text
+            ));
+        }
+    }
     out
 }
 
@@ -520,30 +676,60 @@ mod tests {
 
     #[test]
     fn a_tiny_beir_folder_scores_as_computed_by_hand() {
-        let dir = tempfile::tempdir().expect("dir");
+        let parent = tempfile::tempdir().expect("dir");
+        let dir = parent.path().join("tiny");
+        std::fs::create_dir(&dir).expect("dataset folder");
         std::fs::write(
-            dir.path().join("corpus.jsonl"),
+            dir.join("corpus.jsonl"),
             "{\"_id\": \"d1\", \"title\": \"Refunds\", \"text\": \"Refunds take ten days.\"}\n\
              {\"_id\": \"d2\", \"title\": \"Shipping\", \"text\": \"Parcels ship from Portland.\"}\n",
         )
         .expect("corpus");
         std::fs::write(
-            dir.path().join("queries.jsonl"),
+            dir.join("queries.jsonl"),
             "{\"_id\": \"q1\", \"text\": \"when do refunds arrive\"}\n\
              {\"_id\": \"q2\", \"text\": \"where do parcels ship from\"}\n",
         )
         .expect("queries");
         // q2's relevant document is d1 on purpose: a miss.
         std::fs::write(
-            dir.path().join("qrels.tsv"),
+            dir.join("qrels.tsv"),
             "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td1\t1\n",
         )
         .expect("qrels");
-        let runs = retrieval(dir.path(), 4).expect("runs");
+        let runs = retrieval(&dir, 4).expect("runs");
         let s = &runs[0].scores;
         assert_eq!(s.queries, 2);
         assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
         assert!((s.mrr_at_10 - 0.5).abs() < 1e-9, "{s:?}");
+
+        // The miss is listed with what came first and where the answer ranked.
+        let [miss] = &runs[0].misses[..] else {
+            panic!("one miss: {:?}", runs[0].misses);
+        };
+        assert_eq!(miss.query, "where do parcels ship from");
+        let first = Document {
+            id: "d2".into(),
+            title: "Shipping".into(),
+        };
+        assert_eq!(miss.first.as_ref(), Some(&first));
+        let expected = Ranked {
+            id: "d1".into(),
+            rank: None,
+        };
+        assert_eq!(miss.expected, [expected]);
+        let report = Report {
+            retrieval: runs,
+            routing: None,
+        };
+        let text = render(&report);
+        assert!(
+            text.contains(
+                "Retrieval misses: tiny, last turn (1 of 2 questions: the first document does not answer it)\n  \"where do parcels ship from\"\n    first:    d2 \"Shipping\"\n    expected: d1 (not found)\n"
+            ),
+            "{text}"
+        );
+        assert!(!render(&report.without_misses()).contains("misses"));
     }
 
     #[test]
@@ -666,10 +852,33 @@ mod tests {
         );
         assert_eq!((frustrated.precision, frustrated.recall), (0.0, 0.0));
 
+        // The two routed otherwise, grouped by what was expected, then what was routed.
+        let miss = |text: &str, expected: &str, routed: &str| RoutingMiss {
+            text: text.into(),
+            expected: expected.into(),
+            routed: routed.into(),
+        };
+        assert_eq!(
+            run.misses,
+            [
+                miss("how do I change my address", "human", "knowledge"),
+                miss(
+                    "this f***ing app is useless, where is my refund",
+                    "refund_status",
+                    "human"
+                ),
+            ]
+        );
         let text = render(&Report {
             retrieval: Vec::new(),
             routing: Some(run),
         });
+        assert!(
+            text.contains(
+                "Routing misses (2 of 5)\n  expected human, routed knowledge: \"how do I change my address\"\n"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "customer_request   precision 1.000, recall 0.667 (2 opened, 2 of them due)"

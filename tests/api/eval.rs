@@ -123,5 +123,28 @@ fn the_eval_command_scores_the_knowledge_folders_questions_by_default() {
     for run in knowledge {
         assert_eq!(run["queries"], queries, "{run}");
         assert!(run["mrr_at_10"].as_f64().is_some_and(|m| m > 0.5), "{run}");
+        assert!(run.get("misses").is_none(), "listed only when asked: {run}");
     }
+
+    // `--misses` lists the questions whose first article does not answer them.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["eval", "--misses", "--data"])
+        .arg(empty.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .expect("run frontdesk eval --misses");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let listed = text
+        .lines()
+        .find(|line| line.starts_with("Retrieval misses: knowledge, last turn ("))
+        .expect("the misses of the last-turn run");
+    let missed: usize = listed["Retrieval misses: knowledge, last turn (".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!((1..queries).contains(&missed), "{listed}");
+    assert!(text.contains("    first:    "), "{text}");
 }
