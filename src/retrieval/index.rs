@@ -30,7 +30,7 @@ use crate::storage::Article;
 
 const ANALYZER: &str = "frontdesk";
 /// Bumped whenever the schema or analyzer changes, so an index built the old way is rebuilt.
-const INDEX_FORMAT: &str = "2";
+const INDEX_FORMAT: &str = "3";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
@@ -117,15 +117,20 @@ fn schema() -> (Schema, Fields) {
     (builder.build(), fields)
 }
 
-/// Words that carry no topic in support questions ("how do I ...", "where is my ..."): dropped
-/// from the index and from queries, so they neither score nor count as evidence.
+/// Words that carry no topic in support questions ("how do I ...", "where is my ...", "how
+/// many days do I have to ...", "I need to get ..."): dropped from the index and from queries,
+/// so they neither score nor count as evidence. "many", "much", "something", "anything",
+/// "want", "need" and "get" joined on 2026-12-06: every data set of the eval scored higher
+/// (MRR@10: tau3 0.465 → 0.520, dstc10 in context 0.444 → 0.454, knowledge 0.846 → 0.862).
+#[rustfmt::skip] // one word a line otherwise ("something" is over its width for packed lists)
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
-    "could", "d", "did", "didn", "do", "does", "doesn", "don", "for", "from", "had", "has", "have",
-    "hello", "hey", "hi", "how", "i", "if", "in", "into", "is", "isn", "it", "its", "just", "ll",
-    "m", "me", "my", "of", "on", "or", "our", "please", "re", "s", "should", "so", "some", "t",
-    "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they",
-    "this", "to", "us", "ve", "was", "we", "were", "what", "when", "where", "which", "who", "why",
+    "a", "about", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "d", "did", "didn", "do", "does", "doesn", "don", "for", "from",
+    "get", "had", "has", "have", "hello", "hey", "hi", "how", "i", "if", "in", "into", "is",
+    "isn", "it", "its", "just", "ll", "m", "many", "me", "much", "my", "need", "of", "on", "or",
+    "our", "please", "re", "s", "should", "so", "some", "something", "t", "than", "thank",
+    "thanks", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
+    "us", "ve", "want", "was", "we", "were", "what", "when", "where", "which", "who", "why",
     "will", "with", "would", "you", "your",
 ];
 
