@@ -31,8 +31,8 @@ pub enum Step {
     LlmTotal,
     Reply,
     Turn,
-    /// A turn's own time: from its message's arrival to its end, less the model's time (its
-    /// answer and a handoff's summary).
+    /// A turn's own time: from its message's arrival to its end, less the model's time (a
+    /// handoff's summary is written after the turn).
     Overhead,
 }
 

@@ -55,7 +55,7 @@ pub struct Timings {
     pub model: Duration,
     /// Storing the reply.
     pub reply: Duration,
-    /// Opening a handoff, the model-written summary included.
+    /// Opening a handoff (the model's summary is written after it opens).
     pub handoff: Duration,
 }
 
@@ -121,10 +121,10 @@ pub async fn post_customer_message(
                 let conversation = customer_message.conversation_id.as_str();
                 let (ended, took) = timed(ended(turn, conversation)).await;
                 turn_state.metrics.observe(Step::Turn, took);
-                let waited = timings.model + timings.handoff;
-                turn_state
-                    .metrics
-                    .observe(Step::Overhead, arrived.elapsed().saturating_sub(waited));
+                turn_state.metrics.observe(
+                    Step::Overhead,
+                    arrived.elapsed().saturating_sub(timings.model),
+                );
                 let _ = tx.send(TurnEvent::Timings(timings));
                 if let Some(error) = ended {
                     let _ = tx.send(error);

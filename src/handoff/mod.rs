@@ -4,15 +4,20 @@
 pub mod summary;
 pub mod webhook;
 
+use std::sync::Arc;
+
 use crate::{
     app::AppState,
-    storage::{Conversation, Handoff, HandoffReason, Mode, StoreError},
+    storage::{Conversation, Handoff, HandoffReason, HandoffStatus, Message, Mode, StoreError},
 };
 
-/// Opens a handoff (or returns the one already open) and announces it. `message_id` is the
-/// customer message that led to it.
+/// Opens a handoff (or returns the one already open) and announces it at once, with the
+/// built-in summary: the customer and the queue never wait on the model. When a model is
+/// configured, its summary replaces the built-in one once written, and the agents see it; the
+/// webhook is sent after that, with the better summary. `message_id` is the customer message
+/// that led to it.
 pub async fn open(
-    state: &AppState,
+    state: &Arc<AppState>,
     conversation: &Conversation,
     reason: HandoffReason,
     message_id: Option<&str>,
@@ -20,8 +25,14 @@ pub async fn open(
     if let Some(open) = state.store.open_handoff_of(&conversation.id).await? {
         return Ok(open);
     }
+    // Read again: the turn may have verified the customer since the request loaded it.
+    let conversation = state
+        .store
+        .conversation(&conversation.id)
+        .await?
+        .unwrap_or_else(|| conversation.clone());
     let transcript = state.store.messages(&conversation.id, 0).await?;
-    let summary = summarize(state, conversation, reason, &transcript).await;
+    let summary = summary::fallback(&conversation, reason, &transcript);
     let (handoff, created) = state
         .store
         .open_handoff(&conversation.id, reason, &summary, message_id)
@@ -32,49 +43,83 @@ pub async fn open(
         state
             .events
             .publish_status(&conversation.id, Mode::Human, Some(&handoff), true);
-        if state.settings.handoff.webhook_url.is_some() {
-            state.tasks.spawn(webhook::deliver(
-                state.http.clone(),
-                state.settings.handoff.clone(),
-                handoff.clone(),
-                conversation.clone(),
-            ));
-        }
+        state.tasks.spawn(after_opening(
+            state.clone(),
+            handoff.clone(),
+            conversation,
+            transcript,
+        ));
     }
     Ok(handoff)
 }
 
-async fn summarize(
+/// The model's summary in place of the built-in one (shown to the agents while the handoff is
+/// open), then the webhook.
+async fn after_opening(
+    state: Arc<AppState>,
+    mut handoff: Handoff,
+    conversation: Conversation,
+    transcript: Vec<Message>,
+) {
+    if let Some(summary) = model_summary(&state, handoff.reason, &transcript).await {
+        match state.store.set_handoff_summary(&handoff.id, &summary).await {
+            Ok(Some(updated)) => {
+                handoff = updated;
+                if matches!(
+                    handoff.status,
+                    HandoffStatus::Waiting | HandoffStatus::Claimed
+                ) {
+                    state.events.publish_status(
+                        &conversation.id,
+                        Mode::Human,
+                        Some(&handoff),
+                        true,
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, handoff = %handoff.id, "model summary not stored"),
+        }
+    }
+    if state.settings.handoff.webhook_url.is_some() {
+        webhook::deliver(
+            state.http.clone(),
+            state.settings.handoff.clone(),
+            handoff,
+            conversation,
+        )
+        .await;
+    }
+}
+
+/// The model's summary of the conversation, when a model is configured and writes one.
+async fn model_summary(
     state: &AppState,
-    conversation: &Conversation,
     reason: HandoffReason,
-    transcript: &[crate::storage::Message],
-) -> String {
-    let fallback = || summary::fallback(conversation, reason, transcript);
+    transcript: &[Message],
+) -> Option<String> {
     // A failing model is itself a handoff reason; do not wait on it twice.
-    let Some(llm) = state
+    let llm = state
         .llm
         .as_ref()
-        .filter(|_| reason != HandoffReason::LlmUnavailable)
-    else {
-        return fallback();
-    };
+        .filter(|_| reason != HandoffReason::LlmUnavailable)?;
     let prompt = match state.prompts.handoff_summary(reason.as_str(), transcript) {
         Ok(prompt) => prompt,
         Err(error) => {
             tracing::warn!(%error, "handoff summary prompt failed");
-            return fallback();
+            return None;
         }
     };
     match llm.complete(&prompt).await {
-        Ok(text) => {
+        Ok(text) if !text.trim().is_empty() => {
             let sent = prompt.iter().map(|m| state.tokens.prompt_message(m)).sum();
             state.metrics.tokens(sent, state.tokens.count(&text));
-            text.trim().to_owned()
+            Some(text.trim().to_owned())
         }
+        Ok(_) => None,
         Err(error) => {
-            tracing::warn!(%error, "model summary failed, using the fallback summary");
-            fallback()
+            tracing::warn!(%error, "model summary failed, the built-in summary stays");
+            None
         }
     }
 }

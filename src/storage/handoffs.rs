@@ -215,6 +215,25 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// Replaces a handoff's summary (the model's, written once the handoff is open).
+    pub async fn set_handoff_summary(
+        &self,
+        id: &str,
+        summary: &str,
+    ) -> Result<Option<Handoff>, StoreError> {
+        let update = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE handoffs SET summary = $1 WHERE id = $2 RETURNING {COLUMNS}"
+        )))
+        .bind(summary)
+        .bind(id);
+        self.writer
+            .returning(update)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
+    }
+
     /// Claims a waiting handoff for `agent` with one conditional update, so of two agents
     /// claiming at once exactly one wins. Claiming again by the holder succeeds.
     pub async fn claim_handoff(

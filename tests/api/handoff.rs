@@ -144,6 +144,36 @@ async fn low_confidence_hands_off_when_configured_to() {
     );
 }
 
+/// The customer's "talk to a person" does not wait on the model's summary: with a model that
+/// takes 5 s, the handoff opens at once with the built-in summary.
+#[tokio::test]
+async fn a_slow_model_does_not_hold_up_the_handoff() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([Behavior::Slow(
+        std::time::Duration::from_secs(5),
+        Box::new(Behavior::Text("Goal: a person.".into())),
+    )]);
+    let chat = app.start_chat().await;
+    let started = std::time::Instant::now();
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/handoff", chat.id)))
+        .bearer_auth(&chat.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("handoff");
+    assert_eq!(response.status(), 201);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    let handoff: Value = response.json().await.expect("JSON");
+    assert_eq!(handoff["reason"], "customer_request");
+    assert!(!handoff["summary"].as_str().expect("summary").is_empty());
+}
+
 #[tokio::test]
 async fn the_model_writes_the_summary_from_the_handoff_prompt() {
     let app = spawn_app_with_llm().await;
@@ -154,11 +184,23 @@ async fn the_model_writes_the_summary_from_the_handoff_prompt() {
     let chat = app.start_chat().await;
     app.say(&chat, json!({"text": "How much is shipping?"}))
         .await;
+    let feed = app.agent_stream().await;
     let (_, body) = app.say(&chat, json!({"text": "agent please"})).await;
-    assert_eq!(
-        body["handoff"]["summary"],
-        "Goal: shipping costs.\nMood: calm."
-    );
+    // The handoff opens with the built-in summary; the model's replaces it for the agents.
+    let built_in = body["handoff"]["summary"].as_str().expect("summary");
+    assert!(built_in.contains("agent please"), "{built_in}");
+    let model_written = "Goal: shipping costs.\nMood: calm.";
+    let events = read_sse_until(feed, |events| {
+        events
+            .iter()
+            .any(|(name, data)| name == "handoff" && data["summary"] == model_written)
+    })
+    .await;
+    let [(_, first), ..] = &events[..] else {
+        panic!("no handoff events: {events:?}");
+    };
+    assert_eq!(first["summary"], built_in, "announced at once: {events:?}");
+    assert_eq!(waiting(&app).await[0]["summary"], model_written);
     let requests = app.llm().requests();
     let prompt = requests[1]["messages"][0]["content"]
         .as_str()
