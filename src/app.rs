@@ -9,7 +9,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     actions::Actions,
     config::{Secret, Settings},
-    conversation::intent,
+    conversation::{intent, retries::RetryLocks},
     events::{Events, KEEP_ALIVE, relay},
     http,
     llm::{LlmClient, Prompts, TokenCounter},
@@ -69,6 +69,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Connections, turns and other background work, awaited at shutdown.
     pub tasks: TaskTracker,
+    /// Retries of a message wait here for its first turn.
+    pub retry_locks: RetryLocks,
     /// Cancelled at shutdown, so endless streams end and the server can drain.
     pub shutdown: CancellationToken,
     pub admin_key: Secret,
@@ -166,6 +168,7 @@ impl App {
             metrics,
             http,
             tasks: TaskTracker::new(),
+            retry_locks: RetryLocks::default(),
             shutdown,
             admin_key,
             agent_key,

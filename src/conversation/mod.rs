@@ -5,6 +5,7 @@ mod account;
 pub mod confidence;
 pub mod intent;
 mod model;
+pub mod retries;
 pub mod signals;
 pub mod triggers;
 pub mod turn;

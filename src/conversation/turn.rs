@@ -71,6 +71,11 @@ pub async fn post_customer_message(
 ) -> Result<(Message, mpsc::UnboundedReceiver<TurnEvent>), StoreError> {
     let arrived = Instant::now();
     let (tx, rx) = mpsc::unbounded_channel();
+    // Held to the end of the turn: a retry waits for the whole first result.
+    let held = match client_message_id {
+        Some(id) => Some(state.retry_locks.lock(&conversation.id, id).await),
+        None => None,
+    };
     // Reading and searching need nothing stored: they run while the message is written, the
     // search once the reads give it the conversation's latest messages as its context. (The
     // search goes unused for a repeated message or a turn that ends before it needs passages;
@@ -110,6 +115,7 @@ pub async fn post_customer_message(
             let turn_state = state.clone();
             let customer_message = message.clone();
             state.tasks.spawn(async move {
+                let _held = held;
                 let turn = run(
                     &turn_state,
                     &customer_message,

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        create_database, repo_dir, sample, server_timing, spawn_app_with, spawn_app_with_llm,
-        test_settings, tool_definitions,
+        create_database, parse_sse, repo_dir, sample, server_timing, spawn_app_with,
+        spawn_app_with_llm, test_settings, tool_definitions,
     },
     scripted_llm::{Behavior, ScriptedLlm},
 };
@@ -383,4 +383,47 @@ async fn a_reply_says_where_its_time_went_so_the_services_own_share_is_known() {
         overhead_ms > 0.0 && overhead_ms <= timing["total"] - timing["model"],
         "overhead {overhead_ms} ms: {timing:?}"
     );
+}
+
+/// A retry sent while the first turn still waits on the model waits for it, and both get the
+/// reply (JSON and SSE alike), not a half-done turn with no reply.
+#[tokio::test]
+async fn a_retry_during_the_first_turn_gets_its_reply() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([Behavior::Slow(
+        Duration::from_millis(500),
+        Box::new(Behavior::Text("Use Forgot password [1].".into())),
+    )]);
+    let chat = app.start_chat().await;
+    let body = json!({"text": "How do I reset my password?", "client_message_id": "m-1"});
+    let first = app.say(&chat, body.clone());
+    let retry = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.say(&chat, body.clone()).await
+    };
+    let streamed_retry = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/conversations/{}/messages", chat.id)))
+            .bearer_auth(&chat.token)
+            .header("accept", "text/event-stream")
+            .json(&body)
+            .send()
+            .await
+            .expect("post message");
+        parse_sse(&response.text().await.expect("SSE body"))
+    };
+    let ((_, first), (status, retry), streamed) = tokio::join!(first, retry, streamed_retry);
+    assert_eq!(status, 200);
+    assert_eq!(first["replies"][0]["text"], "Use Forgot password.");
+    assert_eq!(first, retry);
+    let replies: Vec<&Value> = streamed
+        .iter()
+        .filter(|(name, _)| name == "reply")
+        .map(|(_, data)| data)
+        .collect();
+    assert_eq!(replies, [&first["replies"][0]], "{streamed:?}");
+    assert_eq!(app.messages(&chat).await.len(), 2);
+    assert_eq!(app.llm().requests().len(), 1, "one turn");
 }
