@@ -1,5 +1,5 @@
 //! The confidence of a reply, in [0, 1]: retrieval evidence (the share of the question's
-//! content words found in the best passage), combined with the model's own signal when a
+//! content words found in the best passage: the quoted one without a model), combined with the model's own signal when a
 //! model wrote the reply.
 //!
 //! - extractive mode: confidence = evidence;
@@ -22,9 +22,12 @@ pub enum ModelSignal {
     NoAnswer,
 }
 
-/// Evidence from retrieval: the best passage's coverage of the question.
+/// Evidence from retrieval for a model's reply: the best coverage of the question among the
+/// passages it was given (a follow-up's context may rank first a passage that covers less).
 pub fn evidence(hits: &[Hit]) -> f32 {
-    hits.first().map_or(0.0, |h| h.coverage.clamp(0.0, 1.0))
+    hits.iter()
+        .map(|h| h.coverage.clamp(0.0, 1.0))
+        .fold(0.0, f32::max)
 }
 
 /// The confidence of a reply.
@@ -46,6 +49,23 @@ mod tests {
     fn extractive_confidence_is_the_evidence() {
         assert_eq!(score(0.75, ModelSignal::None), 0.75);
         assert_eq!(score(1.5, ModelSignal::None), 1.0);
+    }
+
+    #[test]
+    fn evidence_is_the_best_coverage_among_the_passages() {
+        let hit = |coverage| Hit {
+            article_id: "a".into(),
+            chunk_id: "a#0".into(),
+            title: "A".into(),
+            url: None,
+            headings: Vec::new(),
+            text: "text".into(),
+            snippet: "text".into(),
+            score: 1.0,
+            coverage,
+        };
+        assert_eq!(evidence(&[hit(0.3), hit(0.8), hit(0.5)]), 0.8);
+        assert_eq!(evidence(&[]), 0.0);
     }
 
     #[test]

@@ -293,16 +293,11 @@ async fn run(
             None => {
                 let hits = retrieve(state, message, &recent, early_search, timings).await;
                 let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
-                let evidence = if reply.citations.is_empty() {
-                    0.0
-                } else {
-                    confidence::evidence(&hits)
-                };
                 Draft {
                     text: reply.text,
                     citations: reply.citations,
                     actions: Vec::new(),
-                    confidence: Some(confidence::score(evidence, ModelSignal::None)),
+                    confidence: Some(confidence::score(reply.evidence, ModelSignal::None)),
                     handoff: None,
                 }
             }

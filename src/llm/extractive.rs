@@ -11,6 +11,8 @@ const EXCERPT_CHARS: usize = 700;
 pub struct ExtractiveReply {
     pub text: String,
     pub citations: Vec<Citation>,
+    /// The quoted passage's coverage of the question (0 when none is quoted).
+    pub evidence: f32,
 }
 
 /// The citation for a passage.
@@ -26,12 +28,15 @@ pub fn citation(hit: &Hit) -> Citation {
 /// The reply when no passage answers the question.
 pub const NOT_FOUND: &str = "I couldn't find an answer to that in our help center. Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.";
 
-/// Quotes the best passage when its evidence reaches `threshold`; otherwise [`NOT_FOUND`].
+/// Quotes the first passage whose evidence reaches `threshold`; otherwise [`NOT_FOUND`].
+/// (A follow-up's context may rank first a passage on the conversation's earlier topic that
+/// does not answer a question on a new one; the passage that does is quoted instead.)
 pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
-    let Some(best) = hits.first().filter(|h| h.coverage >= threshold) else {
+    let Some(best) = hits.iter().find(|h| h.coverage >= threshold) else {
         return ExtractiveReply {
             text: NOT_FOUND.to_owned(),
             citations: Vec::new(),
+            evidence: 0.0,
         };
     };
     let mut place = best.title.clone();
@@ -46,13 +51,16 @@ pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
     let mut citations = vec![citation(best)];
     if let Some(related) = hits
         .iter()
-        .skip(1)
         .find(|h| h.article_id != best.article_id && h.coverage >= threshold)
     {
         text.push_str(&format!("\n\nSee also: {}.", related.title));
         citations.push(citation(related));
     }
-    ExtractiveReply { text, citations }
+    ExtractiveReply {
+        text,
+        citations,
+        evidence: best.coverage.clamp(0.0, 1.0),
+    }
 }
 
 fn excerpt(text: &str) -> String {
@@ -101,10 +109,26 @@ mod tests {
     }
 
     #[test]
+    fn a_first_passage_that_does_not_answer_is_passed_over() {
+        let r = reply(
+            &[
+                hit("a", 0.3, "Earlier topic."),
+                hit("b", 0.8, "The answer."),
+            ],
+            0.35,
+        );
+        assert!(r.text.contains("The answer.") && !r.text.contains("Earlier topic."));
+        let ids: Vec<_> = r.citations.iter().map(|c| c.article_id.as_str()).collect();
+        assert_eq!(ids, ["b"]);
+        assert_eq!(r.evidence, 0.8);
+    }
+
+    #[test]
     fn weak_evidence_is_an_honest_not_found() {
         let r = reply(&[hit("a", 0.2, "unrelated")], 0.35);
         assert_eq!(r.text, NOT_FOUND);
         assert!(r.citations.is_empty());
+        assert_eq!(r.evidence, 0.0);
         assert_eq!(reply(&[], 0.35).text, NOT_FOUND);
     }
 

@@ -100,19 +100,26 @@ fn title_from_file_name(file_name: &str) -> String {
 /// 2 messages 0.21, 4 0.38, 8 0.48, 12 0.48, all of them 0.44, as dialogues move on to other
 /// places.
 pub const CONTEXT_MESSAGES: usize = 8;
-/// At most this many bytes of them (the latest first) make a search's context, which bounds
-/// its work when messages are long.
-const CONTEXT_BYTES: usize = 2_000;
+/// Of each, its first this many bytes: where a customer states what they ask and a reply names
+/// what it quotes. A whole reply (a quoted passage) would fill the context's words with one
+/// passage's vocabulary and pull a question on a new topic back to it. With real replies in
+/// the demo's conversations (eval, MRR@10): follow-ups 0.65 with whole messages, 0.69 at 150
+/// bytes, 0.76 at 200 and 250; questions on a new topic 0.76 whole, 0.90 at 150 and 200, 0.77
+/// at 250 (0.91 without context); dstc10 in context the same at 200 and over (0.30 at 100).
+const CONTEXT_MESSAGE_BYTES: usize = 200;
 
-/// The search context of a question: the last [`CONTEXT_MESSAGES`] of the earlier messages
-/// (given oldest first), customer's and replies alike, as a reply often names what the
-/// question is about ("and how long does that take?"). The latest message comes first: a
-/// search takes the context's words in order, up to a limit.
+/// The search context of a question: the start ([`CONTEXT_MESSAGE_BYTES`]) of each of the
+/// last [`CONTEXT_MESSAGES`] earlier messages (given oldest first), customer's and replies
+/// alike, as a reply often names what the question is about ("and how long does that
+/// take?"). The latest message comes first: a search takes the context's words in order, up
+/// to a limit.
 pub fn context<'a>(earlier: impl DoubleEndedIterator<Item = &'a str>) -> String {
-    let latest: Vec<&str> = earlier.rev().take(CONTEXT_MESSAGES).collect();
-    let mut context = latest.join("\n");
-    context.truncate(context.floor_char_boundary(CONTEXT_BYTES));
-    context
+    let latest: Vec<&str> = earlier
+        .rev()
+        .take(CONTEXT_MESSAGES)
+        .map(|message| &message[..message.floor_char_boundary(CONTEXT_MESSAGE_BYTES)])
+        .collect();
+    latest.join("\n")
 }
 
 /// How often each replica looks for article changes made through other replicas.
@@ -299,8 +306,10 @@ mod tests {
                 "message 3"
             ]
         );
-        let long = [format!("a{}", "é".repeat(1_500))];
+        let long = [format!("a{}", "é".repeat(150)), "short".to_owned()];
         let joined = context(long.iter().map(String::as_str));
-        assert_eq!(joined.len(), 1_999, "cut at a character's boundary");
+        let lines: Vec<&str> = joined.lines().collect();
+        assert_eq!(lines[0], "short");
+        assert_eq!(lines[1].len(), 199, "cut at a character's boundary");
     }
 }

@@ -269,4 +269,21 @@ async fn a_follow_up_question_is_searched_in_the_context_of_the_conversation() {
         .say(&fresh, json!({"text": "How long does it take?"}))
         .await;
     assert_ne!(title(&alone), "Delivery times by region", "{alone}");
+
+    // A question on a new topic is answered on it, not pulled back to the shipping reply
+    // before it (whose quoted passage is all about shipping).
+    let (_, new_topic) = app
+        .say(&chat, json!({"text": "How long do refunds take?"}))
+        .await;
+    assert_eq!(
+        title(&new_topic),
+        "Refunds - when and how you get your money back",
+        "{new_topic}"
+    );
+    assert!(
+        new_topic["replies"][0]["confidence"]
+            .as_f64()
+            .is_some_and(|c| c >= 0.35),
+        "{new_topic}"
+    );
 }
