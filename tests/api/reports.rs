@@ -20,7 +20,7 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
     let escalated = app.start_chat().await;
     app.say(
         &escalated,
-        json!({"text": "Can I pay with bitcoin at the door?"}),
+        json!({"text": "Is there a bitcoin ATM nearby?"}),
     )
     .await;
     app.say(&escalated, json!({"text": "talk to a person"}))
