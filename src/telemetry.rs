@@ -85,6 +85,7 @@ pub struct Metrics {
     tokens_in: AtomicU64,
     tokens_out: AtomicU64,
     handoffs: Mutex<BTreeMap<String, u64>>,
+    llm_failures: Mutex<BTreeMap<&'static str, u64>>,
     actions: Mutex<BTreeMap<(String, &'static str), u64>>,
     confidence: [AtomicU64; CONFIDENCE.len()],
     no_confidence: AtomicU64,
@@ -113,6 +114,12 @@ impl Metrics {
 
     pub fn handoff(&self, reason: &str) {
         bump(&self.handoffs, reason.to_owned());
+    }
+
+    /// Counts a model reply that could not be used, by why (a failed call's kind, or a reply
+    /// `ungrounded` or with `no_text`).
+    pub fn llm_failure(&self, kind: &'static str) {
+        bump(&self.llm_failures, kind);
     }
 
     /// Counts an action call by its outcome (`ok`, `not_found`, `failed`, or why it was
@@ -195,6 +202,19 @@ impl Metrics {
             .iter()
         {
             let _ = writeln!(out, "frontdesk_handoffs_total{{reason=\"{reason}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP frontdesk_llm_failures_total Model replies that could not be used, by why."
+        );
+        let _ = writeln!(out, "# TYPE frontdesk_llm_failures_total counter");
+        for (kind, n) in self
+            .llm_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(out, "frontdesk_llm_failures_total{{kind=\"{kind}\"}} {n}");
         }
         let _ = writeln!(
             out,

@@ -3,6 +3,7 @@
 
 mod account;
 pub mod confidence;
+mod grounding;
 pub mod intent;
 mod model;
 pub mod retries;

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use super::{
     confidence::{self, ModelSignal},
+    grounding,
     turn::{Draft, TurnEvent},
 };
 use crate::{
@@ -113,7 +114,10 @@ pub async fn generate(
         return Ok(model_down(Vec::new(), Vec::new()));
     };
     let Asked {
-        conversation, hits, ..
+        conversation,
+        message,
+        history,
+        hits,
     } = asked;
     let settings = &state.settings;
     tracing::debug!(
@@ -164,6 +168,7 @@ pub async fn generate(
             Ok(completion) => completion,
             Err(error) => {
                 tracing::warn!(%error, "model call failed; handing off");
+                state.metrics.llm_failure(error.kind());
                 return Ok(model_down(facts, records));
             }
         };
@@ -236,7 +241,45 @@ pub async fn generate(
         });
     }
     let given: Vec<&Hit> = built.passages.iter().map(|&i| &hits[i]).collect();
-    let (prose, cited) = strip_citation_markers(text.trim_start_matches(NO_ANSWER), given.len());
+    let (mut prose, cited) =
+        strip_citation_markers(text.trim_start_matches(NO_ANSWER), given.len());
+    // What the model was given, where every amount, date and reference in its prose must be.
+    let grounds: Vec<&str> = given
+        .iter()
+        .map(|hit| hit.text.as_str())
+        .chain(facts.iter().map(String::as_str))
+        .chain(history.iter().chain([message]).map(|m| m.text.as_str()))
+        .collect();
+    if let Some(claim) = grounding::ungrounded(&prose, &grounds) {
+        tracing::warn!(
+            claim,
+            "the model's reply states a fact it was not given: not shown"
+        );
+        state.metrics.llm_failure("ungrounded");
+        if facts.is_empty() {
+            // Nothing else to show: the help center's own words, and a person offered.
+            let reply = extractive::reply(hits, threshold);
+            let mut text = reply.text;
+            if !reply.citations.is_empty() {
+                text.push_str("\n\n");
+                text.push_str(OFFER_PERSON);
+            }
+            return Ok(Draft {
+                text,
+                citations: reply.citations,
+                actions: records,
+                confidence: Some(confidence::score(reply.evidence, ModelSignal::NoAnswer)),
+                handoff,
+            });
+        }
+        prose.clear();
+    }
+    if prose.is_empty() && facts.is_empty() {
+        // The model ended without a word for the customer (tool calls to the last).
+        tracing::warn!("the model's reply has no text; handing off");
+        state.metrics.llm_failure("no_text");
+        return Ok(model_down(facts, records));
+    }
     let citations = cited
         .iter()
         .map(|&n| extractive::citation(given[n - 1]))

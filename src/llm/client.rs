@@ -32,8 +32,27 @@ pub enum LlmError {
     Api(#[from] OpenAIError),
     #[error("the model returned an empty reply")]
     Empty,
+    #[error("the model's stream ended before the model finished")]
+    Truncated,
+    #[error("the model's reply passed {0} bytes")]
+    TooLong(usize),
     #[error("cannot build the model client: {0}")]
     Setup(String),
+}
+
+impl LlmError {
+    /// A short name for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmError::FirstTokenTimeout(_) => "first_token_timeout",
+            LlmError::Deadline(_) => "deadline",
+            LlmError::Api(_) => "api",
+            LlmError::Empty => "empty",
+            LlmError::Truncated => "truncated",
+            LlmError::TooLong(_) => "too_long",
+            LlmError::Setup(_) => "setup",
+        }
+    }
 }
 
 /// A function the model may call.
@@ -168,6 +187,8 @@ impl LlmClient {
             let mut text = String::new();
             let mut calls: Vec<ToolCall> = Vec::new();
             let mut first_output = None;
+            let mut finished = false;
+            let limit = self.reply_bytes();
             loop {
                 // Until output arrives, the first-token timeout applies; after, the read timeout.
                 let next = if text.is_empty() && calls.is_empty() {
@@ -180,6 +201,7 @@ impl LlmClient {
                 let Some(chunk) = next else { break };
                 let chunk = chunk?;
                 for choice in chunk.choices {
+                    finished |= choice.finish_reason.is_some();
                     if let Some(piece) = choice.delta.content
                         && !piece.is_empty()
                     {
@@ -203,17 +225,28 @@ impl LlmClient {
                             call.id = id;
                         }
                         if let Some(function) = part.function {
-                            call.name
-                                .push_str(function.name.as_deref().unwrap_or_default());
+                            // Some servers repeat the whole name in every piece.
+                            if let Some(name) = function.name
+                                && call.name != name
+                            {
+                                call.name.push_str(&name);
+                            }
                             call.arguments
                                 .push_str(function.arguments.as_deref().unwrap_or_default());
                         }
                     }
                 }
+                let written = text.len() + calls.iter().map(|c| c.arguments.len()).sum::<usize>();
+                if written > limit {
+                    return Err(LlmError::TooLong(limit));
+                }
                 // Output has arrived once there is text or a call (as for the timeout above).
                 if first_output.is_none() && !(text.is_empty() && calls.is_empty()) {
                     first_output = Some(started.elapsed());
                 }
+            }
+            if !finished {
+                return Err(LlmError::Truncated);
             }
             calls.retain(|c| !c.name.is_empty());
             if text.trim().is_empty() && calls.is_empty() {
@@ -230,6 +263,14 @@ impl LlmClient {
             .map_err(|_| LlmError::Deadline(self.total_timeout))?
     }
 
+    /// The most a reply may take: the tokens asked for at 16 bytes each, four times what a
+    /// token usually takes. A model that ignores the limit is failing.
+    fn reply_bytes(&self) -> usize {
+        usize::try_from(self.reply_tokens)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(16)
+    }
+
     /// A plain (non-streamed) completion.
     pub async fn complete(&self, messages: &[PromptMessage]) -> Result<String, LlmError> {
         let request = self.request(messages, &[], false)?;
@@ -242,6 +283,13 @@ impl LlmClient {
             .find_map(|c| c.message.content)
             .filter(|t| !t.trim().is_empty())
             .ok_or(LlmError::Empty)
+            .and_then(|t| {
+                if t.len() > self.reply_bytes() {
+                    Err(LlmError::TooLong(self.reply_bytes()))
+                } else {
+                    Ok(t)
+                }
+            })
     }
 }
 

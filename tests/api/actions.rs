@@ -196,6 +196,59 @@ async fn a_double_charge_is_explained_from_the_payment_records() {
     );
 }
 
+/// The model's own words never state an account fact: after the action's card, prose that
+/// retells the order differently is dropped; without any action, a made-up order status is
+/// replaced by the help center's words and a person offered.
+#[tokio::test]
+async fn the_models_own_account_claims_are_not_shown() {
+    let app = spawn_app_with_llm().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    app.llm().push([
+        verify_customer_call(&order, &email),
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": number}),
+        )]),
+        Behavior::Text(
+            "Your order was CANCELLED and a refund of $999.99 was issued on 2030-01-01.".into(),
+        ),
+        Behavior::Text(format!(
+            "Your order {number} was delivered on 2026-11-20 [1]."
+        )),
+    ]);
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, &format!("where is {number}? I'm {email}")).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains(&format!("Order {number}: in transit")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("999.99") && !text.contains("CANCELLED"),
+        "{text}"
+    );
+
+    let other = app.start_chat().await;
+    let reply = reply_of(&app, &other, "where is my parcel?").await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        !text.contains("delivered on") && text.contains("connect you with a person"),
+        "{text}"
+    );
+    assert!(
+        reply["confidence"].as_f64().is_some_and(|c| c < 0.35),
+        "{reply}"
+    );
+    assert_eq!(
+        sample(
+            &app.metrics().await,
+            "frontdesk_llm_failures_total{kind=\"ungrounded\"}"
+        ),
+        2.0
+    );
+}
+
 #[tokio::test]
 async fn the_model_runs_actions_as_tools_and_the_template_shows_the_facts() {
     let app = spawn_app_with_llm().await;

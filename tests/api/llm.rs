@@ -427,3 +427,35 @@ async fn a_retry_during_the_first_turn_gets_its_reply() {
     assert_eq!(app.messages(&chat).await.len(), 2);
     assert_eq!(app.llm().requests().len(), 1, "one turn");
 }
+
+/// A stream cut off before the model finished, and a model that calls tools to the last
+/// round, are failures: the customer is told so and handed to a person, not shown half a
+/// reply or an empty one.
+#[tokio::test]
+async fn a_cut_off_or_wordless_reply_hands_off() {
+    let app = spawn_app_with_llm().await;
+    let tool = || Behavior::ToolCalls(vec![("recent_orders".into(), json!({}))]);
+    app.llm().push([
+        Behavior::Truncated("Refunds take 5".into()),
+        tool(),
+        tool(),
+        tool(),
+    ]);
+    for question in ["How long do refunds take?", "what did I order lately?"] {
+        let chat = app.start_chat().await;
+        let (status, body) = app.say(&chat, json!({ "text": question })).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["handoff"]["reason"], "llm_unavailable", "{body}");
+        let text = body["replies"][0]["text"].as_str().expect("text");
+        assert!(text.contains("assistant is unavailable"), "{text}");
+    }
+    let metrics = app.metrics().await;
+    assert_eq!(
+        sample(&metrics, "frontdesk_llm_failures_total{kind=\"truncated\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, "frontdesk_llm_failures_total{kind=\"no_text\"}"),
+        1.0
+    );
+}

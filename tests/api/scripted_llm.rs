@@ -29,6 +29,8 @@ pub enum Behavior {
     Slow(Duration, Box<Behavior>),
     /// Call these tools (name, JSON arguments), streamed in pieces as real providers do.
     ToolCalls(Vec<(String, Value)>),
+    /// Stream this text, then close the stream before the model says it finished.
+    Truncated(String),
 }
 
 #[derive(Default)]
@@ -133,6 +135,16 @@ async fn respond(mut behavior: Behavior, stream: bool) -> Response {
                 return response;
             }
             Behavior::ToolCalls(calls) => return tool_call_sse(&calls),
+            Behavior::Truncated(text) => {
+                let mut body = chunk(json!({"role": "assistant", "content": ""}), None);
+                for word in text.split_inclusive(' ') {
+                    body.push_str(&chunk(json!({ "content": word }), None));
+                }
+                return Response::builder()
+                    .header(header::CONTENT_TYPE, "text/event-stream")
+                    .body(Body::from(body))
+                    .expect("sse response");
+            }
             Behavior::Text(text) if stream => return sse(&text),
             Behavior::Text(text) => {
                 return Json(json!({

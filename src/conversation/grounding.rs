@@ -1,0 +1,128 @@
+//! Whether the model's own prose states an account fact it was not given. Facts about the
+//! customer's orders, bills and refunds reach them only as the action templates render them;
+//! prose that states one of its own (an amount, a date or a reference found nowhere in what
+//! the model was given, or a definite claim about the customer's order, refund or payment) is
+//! not shown.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Amounts, dates and order, invoice or tracking references: each must be found, as written,
+/// in what the model was given.
+static CHECKED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"[$€£] ?[0-9][0-9,]*(?:\.[0-9]+)?",
+        r"|[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        r"|(?-u:\b)[A-Z]{2,}-[A-Z0-9-]*[0-9][A-Z0-9]*",
+        r"|(?-u:\b)[0-9]{6,}(?-u:\b)",
+    ))
+    .expect("valid pattern")
+});
+
+/// A definite statement about the customer's own order, refund or payment ("your order was
+/// cancelled", "your refund has been approved").
+static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?-u:\b)your (?:order|package|parcel|shipment|delivery|refund|payment|invoice|charge|return)s?",
+        r"(?-u:\b)[^.!?\n]{0,40}?(?-u:\b)(?:shipped|delivered|cancel+ed|refunded|approved|issued|processed|declined|rejected|dispatched|on (?:its|the) way|out for delivery|in transit)(?-u:\b)",
+    ))
+    .expect("valid pattern")
+});
+
+/// Words that make a statement conditional or general rather than a claim ("once your order
+/// has shipped, …").
+const CONDITIONS: &[&str] = &[
+    "if", "once", "when", "after", "until", "before", "unless", "whether", "usually",
+];
+
+/// What in `prose` states a fact not found in `given` (the passages, the actions' rendered
+/// results and the customer's messages), if anything.
+pub fn ungrounded<'a>(prose: &'a str, given: &[&str]) -> Option<&'a str> {
+    if let Some(found) = CHECKED
+        .find_iter(prose)
+        .find(|m| !given.iter().any(|text| has_token(text, m.as_str())))
+    {
+        return Some(found.as_str());
+    }
+    prose
+        .split_inclusive(['.', '!', '?', '\n'])
+        .filter(|sentence| {
+            !sentence
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|word| CONDITIONS.contains(&word.to_lowercase().as_str()))
+        })
+        .find_map(|sentence| CLAIM.find(sentence).map(|m| m.as_str()))
+}
+
+/// Whether `token` is in `text` on its own (not inside a longer number or reference).
+fn has_token(text: &str, token: &str) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(token).any(|(at, _)| {
+        !alnum(text[..at].chars().next_back()) && !alnum(text[at + token.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSAGE: &str =
+        "Standard shipping ($5.95, free on orders over $50) takes 5–7 business days.";
+    const FACT: &str = "Order NW-1047206: shipped on 2026-11-20, tracking 1Z999AA10123456784.";
+
+    #[test]
+    fn amounts_dates_and_references_must_be_given() {
+        let given = [PASSAGE, FACT];
+        assert_eq!(
+            ungrounded("Shipping is $5.95, free over $50.", &given),
+            None
+        );
+        assert_eq!(
+            ungrounded("Your tracking number is 1Z999AA10123456784.", &given),
+            None
+        );
+        assert_eq!(
+            ungrounded("A refund of $999.99 was issued.", &given),
+            Some("$999.99")
+        );
+        assert_eq!(
+            ungrounded("It arrives on 2030-01-01.", &given),
+            Some("2030-01-01")
+        );
+        assert_eq!(
+            ungrounded("See invoice INV-2026-05575.", &given),
+            Some("INV-2026-05575")
+        );
+        assert_eq!(
+            ungrounded("Order 1234567 is late.", &given),
+            Some("1234567")
+        );
+    }
+
+    #[test]
+    fn definite_claims_about_the_customers_account_are_not_the_models() {
+        let given = [PASSAGE];
+        assert_eq!(
+            ungrounded("Your order shipped yesterday.", &given),
+            Some("Your order shipped")
+        );
+        assert_eq!(
+            ungrounded("Good news: your refund has been approved!", &given),
+            Some("your refund has been approved")
+        );
+        assert_eq!(
+            ungrounded("Your order was CANCELLED.", &given),
+            Some("Your order was CANCELLED")
+        );
+        // General or conditional statements are help-center answers, not claims.
+        for fine in [
+            "Once your order has shipped, you'll get a tracking email.",
+            "If your refund was approved, it appears within 5–10 business days.",
+            "You can cancel your order within an hour.",
+            "Standard shipping takes 5–7 business days.",
+        ] {
+            assert_eq!(ungrounded(fine, &given), None, "{fine}");
+        }
+    }
+}
