@@ -257,6 +257,16 @@ async fn run(
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
         state.events.publish_message(message, To::Agents);
+        // In the queue, so a person sees it: the open handoff, or one opened for the policy
+        // (a human-only channel, or a conversation an agent switched to human mode).
+        let handoff = handoff::open(
+            state,
+            conversation,
+            HandoffReason::Policy,
+            Some(&message.id),
+        )
+        .await?;
+        let _ = tx.send(TurnEvent::Handoff(handoff));
         return Ok(());
     }
     let earlier = last(&recent, TRIGGER_WINDOW);

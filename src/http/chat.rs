@@ -34,7 +34,7 @@ use crate::{
     conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
     events::ConversationEvent,
     handoff,
-    storage::{Conversation, Customer, HandoffReason, NewConversation},
+    storage::{Conversation, Customer, HandoffReason, Mode, NewConversation},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -443,20 +443,27 @@ pub async fn get_conversation(
     Path(id): Path<String>,
     _: AgentAuth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let conversation = state
+    let (conversation, human_only) = state
         .store
-        .conversation(&id)
+        .conversation_and_channel_mode(&id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
     let messages = state.store.messages(&id, 0).await?;
     let handoff = state.store.open_handoff_of(&id).await?;
+    // As the customer's messages are treated: a human-only channel keeps it human.
+    let mode = if human_only {
+        Mode::Human
+    } else {
+        conversation.mode
+    };
     Ok(Json(json!({
         "id": conversation.id,
         "channel": conversation.channel,
         "locale": conversation.locale,
         "customer": conversation.customer,
         "verified_as": conversation.verified_as,
-        "mode": conversation.mode,
+        "mode": mode,
+        "channel_human_only": human_only,
         "created_at": conversation.created_at,
         "handoff": handoff,
         "messages": messages,

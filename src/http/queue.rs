@@ -170,13 +170,36 @@ pub struct SetMode {
     mode: Mode,
 }
 
-/// `PUT /v1/conversations/{id}/mode`
+/// `PUT /v1/conversations/{id}/mode`. Back to `ai`, an open handoff is released (it would
+/// wait in the queue for nobody); a conversation on a human-only channel stays human (409).
 pub async fn set_mode(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     _: AgentAuth,
     ApiJson(body): ApiJson<SetMode>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let (_, human_only) = state
+        .store
+        .conversation_and_channel_mode(&id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    if body.mode == Mode::Ai {
+        if human_only {
+            return Err(ApiError::Conflict(
+                "This conversation's channel is human-only; switch the channel back first.".into(),
+            ));
+        }
+        if let Some(open) = state.store.open_handoff_of(&id).await? {
+            // Released meanwhile by someone else: the conversation is back in AI mode anyway.
+            if let Ok(released) = state
+                .store
+                .close_handoff(&open.id, HandoffStatus::Released)
+                .await?
+            {
+                announce(&state, &released, Mode::Ai);
+            }
+        }
+    }
     if !state.store.set_mode(&id, body.mode).await? {
         return Err(ApiError::NotFound("conversation"));
     }

@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(built.messages.len(), 4);
         let last = &built.messages[3].content;
         // Each passage's title line stands apart from its text.
-        assert!(last.contains("[1] Article 1 › Section\npassage1 "), "{last}");
+        assert!(
+            last.contains("[1] Article 1 › Section\npassage1 "),
+            "{last}"
+        );
         assert!(last.contains("passage2"));
         assert!(last.ends_with("where is my parcel?"));
         assert!(built.messages[0].content.contains("Shop"));

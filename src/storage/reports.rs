@@ -175,12 +175,14 @@ impl Store {
             });
         }
         // The question behind each handoff: the message that triggered it, else the
-        // conversation's first customer message.
+        // conversation's first customer message. Not a policy's (a human-only channel or
+        // mode): those say nothing of what the assistant lacks.
         let questions: Vec<Option<String>> = sqlx::query_scalar(
             "SELECT COALESCE(
                 (SELECT text FROM messages WHERE id = h.message_id),
                 (SELECT text FROM messages WHERE conversation_id = h.conversation_id AND role = 'customer' ORDER BY seq LIMIT 1))
-             FROM handoffs h JOIN conversations c ON c.id = h.conversation_id WHERE c.created_at >= $1",
+             FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
+             WHERE c.created_at >= $1 AND h.reason <> 'policy'",
         )
         .bind(since)
         .fetch_all(&self.reader)

@@ -367,12 +367,27 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["replies"], json!([]));
+    // Queued, so a person sees it.
+    assert_eq!(body["handoff"]["reason"], "policy", "{body}");
+    assert_eq!(waiting(&app).await[0]["conversation_id"], chat.id.as_str());
     let events = read_sse_until(feed, |e| e.iter().any(|(n, _)| n == "message")).await;
     assert!(
         events
             .iter()
             .any(|(n, d)| n == "message" && d["text"] == "Where do I find my invoice?")
     );
+    // Agents see the mode the customer's messages get, and cannot switch it back.
+    let path = format!("/v1/conversations/{}", chat.id);
+    let (_, seen) = agent(&app, reqwest::Method::GET, &path, None).await;
+    assert_eq!(seen["mode"], "human", "{seen}");
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::PUT,
+        &format!("{path}/mode"),
+        Some(json!({"mode": "ai"})),
+    )
+    .await;
+    assert_eq!(status, 409);
     let (_, channels) = app.admin_get("/v1/channels").await;
     assert!(
         channels["channels"]
@@ -397,6 +412,7 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
         .say(&chat, json!({"text": "Do you ship to Canada?"}))
         .await;
     assert_eq!(body["replies"], json!([]));
+    assert_eq!(body["handoff"]["reason"], "policy", "{body}");
     agent(
         &app,
         reqwest::Method::PUT,
@@ -404,6 +420,13 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
         Some(json!({"mode": "ai"})),
     )
     .await;
+    // Back with the assistant: nothing left waiting for a person.
+    assert!(
+        waiting(&app)
+            .await
+            .iter()
+            .all(|h| h["conversation_id"] != chat.id.as_str())
+    );
     let (_, body) = app
         .say(&chat, json!({"text": "Do you ship to Canada?"}))
         .await;

@@ -27,8 +27,8 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
         .await;
     let idle = app.start_chat().await;
     let _ = idle;
-    // Switched to human mode without a handoff: engaged, answered by nobody but an agent, not
-    // resolved by the assistant.
+    // Switched to human mode without a handoff: engaged, queued for the policy when the
+    // customer writes, answered by nobody but an agent, not resolved by the assistant.
     let silent = app.start_chat().await;
     let (status, _) = agent(
         &app,
@@ -55,7 +55,10 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
     assert_eq!(report["engaged"], 3);
     assert_eq!(report["assistant_resolved"], 1);
     assert_eq!(report["assistant_resolved_rate"], 1.0 / 3.0);
-    assert_eq!(report["handoffs_by_reason"], json!({"customer_request": 1}));
+    assert_eq!(
+        report["handoffs_by_reason"],
+        json!({"customer_request": 1, "policy": 1})
+    );
     assert_eq!(report["feedback_up"], 1);
     assert_eq!(report["feedback_down"], 0);
     assert!(
