@@ -34,7 +34,7 @@ use crate::{
     conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
     events::ConversationEvent,
     handoff,
-    storage::{Conversation, Customer, HandoffReason, Mode, NewConversation},
+    storage::{Conversation, Customer, Handoff, HandoffReason, Mode, NewConversation},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -289,7 +289,8 @@ pub async fn list_messages(
     Ok(Json(json!({ "messages": messages })))
 }
 
-/// `GET /v1/conversations/{id}/stream`: missed messages first (after `?after=` or the
+/// `GET /v1/conversations/{id}/stream`: the conversation's status (mode and open handoff, so a
+/// reloaded widget shows where it stands), missed messages (after `?after=` or the
 /// `Last-Event-ID` header), then live ones; each message event carries its `seq` as SSE id.
 pub async fn stream_conversation(
     State(state): State<Arc<AppState>>,
@@ -304,15 +305,31 @@ pub async fn stream_conversation(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok())
         .or(query.after);
-    // Subscribe before reading the backlog so nothing falls between the two.
+    // Subscribe before reading the status and backlog so nothing falls between them.
     let live = state.events.subscribe(&id);
+    let (conversation, human_only) = state
+        .store
+        .conversation_and_channel_mode(&id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    let handoff = state.store.open_handoff_of(&id).await?;
+    let mode = if human_only {
+        Mode::Human
+    } else {
+        conversation.mode
+    };
     let backlog = match after {
         Some(after) => state.store.messages(&id, after).await?,
         None => Vec::new(),
     };
     // The highest seq sent (unknown until the first message when the client gave none).
     let last_seq = backlog.last().map(|m| m.seq).or(after);
-    let backlog = stream::iter(backlog.into_iter().map(|m| message_event(&m)));
+    let status = status_event(mode, handoff.as_ref());
+    let backlog = stream::iter(
+        std::iter::once(status)
+            .chain(backlog.iter().map(message_event))
+            .collect::<Vec<_>>(),
+    );
     let live = live_events(live, last_seq);
     let guard = state.metrics.stream_opened();
     // No timer or shutdown watch of its own: the events hub sends the keep-alives and, at
@@ -347,11 +364,9 @@ fn live_events(
                 out
             }
             Ok(ConversationEvent::Message(_)) => Vec::new(),
-            Ok(ConversationEvent::Status { mode, handoff }) => vec![
-                Event::default()
-                    .event("status")
-                    .data(json!({"mode": mode, "handoff": handoff}).to_string()),
-            ],
+            Ok(ConversationEvent::Status { mode, handoff }) => {
+                vec![status_event(mode, handoff.as_deref())]
+            }
             // Lagged, or events from other replicas may have been missed: the client
             // resyncs from its last seq.
             Ok(ConversationEvent::Resync) | Err(_) => vec![resync()],
@@ -359,6 +374,12 @@ fn live_events(
         };
         stream::iter(out)
     })
+}
+
+fn status_event(mode: Mode, handoff: Option<&Handoff>) -> Event {
+    Event::default()
+        .event("status")
+        .data(json!({"mode": mode, "handoff": handoff}).to_string())
 }
 
 fn message_event(message: &crate::storage::Message) -> Event {

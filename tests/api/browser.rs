@@ -154,6 +154,21 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// The id of the one claimed handoff.
+async fn claimed_handoff_id(app: &TestApp) -> String {
+    let (_, claimed) = crate::helpers::agent(
+        app,
+        reqwest::Method::GET,
+        "/v1/handoffs?status=claimed",
+        None,
+    )
+    .await;
+    claimed["handoffs"][0]["id"]
+        .as_str()
+        .expect("a claimed handoff")
+        .to_owned()
+}
+
 async fn open_demo(app: &TestApp, client: &Client) {
     client.goto(&app.url("/")).await.expect("demo page");
 }
@@ -232,6 +247,16 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
         &format!("{W}.querySelector('#fd-status').textContent"),
     )
     .await;
+    // A reload shows where the conversation stands: waiting, the button off.
+    customer.refresh().await.expect("reload");
+    let status = format!(
+        "window.FrontdeskWidget && {W}.querySelector('#fd-status').textContent + '|' + {W}.querySelector('#fd-human').disabled"
+    );
+    wait_for(
+        &customer,
+        &format!("({status}) === 'Waiting for a person…|true'"),
+    )
+    .await;
     let shown = wait_for(
         &customer,
         &format!("(() => {{ const m = {W}.querySelector('.fd-customer .fd-text'); return m && m.textContent; }})()"),
@@ -306,6 +331,18 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
         reply,
         json!("Hi, this is Sam. A replacement kettle ships today.")
     );
+    // Resolved, then reloaded: the assistant is back, nobody shown as present.
+    let handoff_id = claimed_handoff_id(&app).await;
+    let (status_code, _) = crate::helpers::agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{handoff_id}/resolve"),
+        None,
+    )
+    .await;
+    assert_eq!(status_code, 200);
+    customer.refresh().await.expect("reload");
+    wait_for(&customer, &format!("({status}) === '|false'")).await;
     agent.close().await.expect("close");
     customer.close().await.expect("close");
 }
