@@ -9,7 +9,6 @@ use std::{
 
 use axum::{
     Json,
-    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{
@@ -27,7 +26,7 @@ use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
 
 use super::{
     error::ApiError,
-    extract::{AgentAuth, ApiJson, ApiQuery, Caller, digest, parse_json},
+    extract::{AgentAuth, ApiJson, ApiQuery, Caller, OptionalJson, digest},
 };
 use crate::{
     app::AppState,
@@ -55,8 +54,10 @@ struct Identity {
 }
 
 /// `POST /v1/conversations`
-pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
-    let request: CreateConversation = parse_json(&body)?;
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    OptionalJson(request): OptionalJson<CreateConversation>,
+) -> Result<Response, ApiError> {
     let channel = request.channel.unwrap_or_else(|| "web".into());
     if !valid_channel(&channel) {
         return Err(ApiError::invalid(
@@ -400,11 +401,17 @@ pub async fn request_handoff(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     caller: Caller,
-    body: Bytes,
+    OptionalJson(request): OptionalJson<HandoffRequest>,
 ) -> Result<Response, ApiError> {
-    let request: HandoffRequest = parse_json(&body)?;
     let conversation = load(&state, &caller, &id).await?;
     let reason = request.reason.unwrap_or(HandoffReason::CustomerRequest);
+    // The other reasons are the service's own findings, not a customer's to give.
+    if matches!(caller, Caller::Customer { .. }) && reason != HandoffReason::CustomerRequest {
+        return Err(ApiError::invalid(
+            "invalid_reason",
+            "A customer asks for a person with reason customer_request.",
+        ));
+    }
     let handoff = handoff::open(&state, &conversation, reason, None).await?;
     Ok((StatusCode::CREATED, Json(handoff)).into_response())
 }

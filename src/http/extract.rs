@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Query, Request},
     http::{StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
@@ -16,39 +17,87 @@ use crate::{app::AppState, storage::Conversation};
 /// JSON body whose rejections are API errors.
 pub struct ApiJson<T>(pub T);
 
+/// A JSON body that may be left out (an empty body is `T::default()`).
+pub struct OptionalJson<T>(pub T);
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        let json = is_json(&req);
+        let bytes = body(req, state).await?;
+        if !json {
+            return Err(not_json());
         }
+        decode(&bytes).map(ApiJson)
     }
 }
 
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    let detail = rejection.body_text();
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::TooLarge("The request body is too large.".into())
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(&req);
+        let bytes = body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
         }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::Unsupported("Send the body as Content-Type: application/json.".into())
+        if !json {
+            return Err(not_json());
         }
-        StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid("invalid_input", detail),
-        _ => ApiError::invalid("invalid_json", detail),
+        decode(&bytes).map(OptionalJson)
     }
 }
 
-/// Parses a JSON body read by hand (routes where the body is optional).
-pub fn parse_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+/// Whether the request says its body is JSON (`application/json`, or a `+json` type).
+fn is_json(req: &Request) -> bool {
+    let Some(mime) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+fn not_json() -> ApiError {
+    ApiError::Unsupported("Send the body as Content-Type: application/json.".into())
+}
+
+async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::TooLarge("The request body is too large.".into())
+            }
+            _ => ApiError::invalid("invalid_body", rejection.body_text()),
+        })
+}
+
+/// Parses a JSON body: not JSON at all is `invalid_json`; JSON of the wrong shape (a missing
+/// or unknown field, a wrong type) is `invalid_input`, said without the service's type names.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::invalid("invalid_json", format!("The body is not valid JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "invalid_input",
+            "The request body must be a JSON object.",
+        ));
     }
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::invalid("invalid_input", e.to_string()),
-        _ => ApiError::invalid("invalid_json", e.to_string()),
+    serde_json::from_value(value).map_err(|e| {
+        let message = e.to_string();
+        // "invalid type: …, expected struct CreateConversation" names our own types.
+        let message = match message.find(", expected struct ") {
+            Some(at) => format!("{}, expected an object", &message[..at]),
+            None => message,
+        };
+        ApiError::invalid("invalid_input", message)
     })
 }
 

@@ -59,6 +59,10 @@ async fn bad_messages_are_refused_and_nothing_is_stored() {
     assert_error(s, &b, 400, "message_too_long");
     let (s, b) = send(post().header("content-type", "text/plain").body("hello")).await;
     assert_error(s, &b, 415, "unsupported_media_type");
+    // Valid JSON of the wrong shape is bad input, said without the service's type names.
+    let (s, b) = send(post().json(&json!(["x"]))).await;
+    assert_error(s, &b, 400, "invalid_input");
+    assert!(!b.to_string().contains("PostMessage"), "{b}");
 
     let (s, b) = send(app.client.post(&url).json(&json!({"text": "hi"}))).await;
     assert_error(s, &b, 401, "unauthorized");
@@ -163,6 +167,52 @@ async fn unknown_routes_methods_and_ids_get_json_errors() {
     )
     .await;
     assert_error(s, &b, 400, "invalid_input");
+
+    // A path that is not UTF-8.
+    let (s, b) = send(
+        app.client
+            .get(app.url("/v1/conversations/%ff/messages"))
+            .bearer_auth(ADMIN_KEY),
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_request");
+
+    // The optional bodies: JSON only, wrong types are bad input, a customer's reason is theirs.
+    let chat = app.start_chat().await;
+    let handoff = app.url(&format!("/v1/conversations/{}/handoff", chat.id));
+    let (s, b) = send(
+        app.client
+            .post(&handoff)
+            .bearer_auth(&chat.token)
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_error(s, &b, 415, "unsupported_media_type");
+    let (s, b) = send(
+        app.client
+            .post(&handoff)
+            .bearer_auth(&chat.token)
+            .json(&json!({"reason": 5})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_input");
+    let (s, b) = send(
+        app.client
+            .post(&handoff)
+            .bearer_auth(&chat.token)
+            .json(&json!({"reason": "llm_unavailable"})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_reason");
+    let (s, b) = send(
+        app.client
+            .put(app.url(&format!("/v1/conversations/{}/mode", chat.id)))
+            .bearer_auth(AGENT_KEY)
+            .json(&json!({"mode": null})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_input");
 }
 
 #[tokio::test]
@@ -182,6 +232,17 @@ async fn oversized_bodies_are_refused_with_413() {
             .post(app.url("/v1/articles"))
             .bearer_auth(ADMIN_KEY)
             .json(&json!({"title": "Big", "body": "word ".repeat(30_000)})),
+    )
+    .await;
+    assert_error(s, &b, 413, "too_large");
+    let big = json!({"customer": {"name": "a".repeat(100 * 1024)}});
+    let (s, b) = send(app.client.post(app.url("/v1/conversations")).json(&big)).await;
+    assert_error(s, &b, 413, "too_large");
+    let (s, b) = send(
+        app.client
+            .post(app.url(&format!("/v1/conversations/{}/handoff", chat.id)))
+            .bearer_auth(&chat.token)
+            .json(&big),
     )
     .await;
     assert_error(s, &b, 413, "too_large");
