@@ -20,7 +20,7 @@ use crate::{
     actions::{HANDOFF_TOOL, Outcome},
     app::AppState,
     llm::{
-        LlmClient, PromptMessage, Speaker, TokenCounter,
+        LlmClient, LlmError, PromptMessage, Speaker, TokenCounter,
         budget::MESSAGE_OVERHEAD,
         extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
@@ -140,27 +140,31 @@ pub async fn generate(
         total: Duration::ZERO,
     };
     let mut prompt_tokens = built.tokens;
+    // `llm.total_timeout_ms` bounds the turn's model calls together, not each one.
+    let total = settings.llm.total_timeout();
+    let deadline = tokio::time::Instant::now() + total;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
         let mut held = String::new();
         let mut released = false;
         let call_started = Instant::now();
-        let result = llm
-            .stream(&messages, offered, |piece| {
-                // Hold text back while it could still be the NO_ANSWER marker.
-                if released {
-                    let _ = tx.send(TurnEvent::Delta(piece.to_owned()));
-                    return;
-                }
-                held.push_str(piece);
-                let trimmed = held.trim_start();
-                if !NO_ANSWER.starts_with(trimmed) || trimmed.len() > NO_ANSWER.len() {
-                    released = true;
-                    let _ = tx.send(TurnEvent::Delta(std::mem::take(&mut held)));
-                }
-            })
-            .await;
+        let call = llm.stream(&messages, offered, |piece| {
+            // Hold text back while it could still be the NO_ANSWER marker.
+            if released {
+                let _ = tx.send(TurnEvent::Delta(piece.to_owned()));
+                return;
+            }
+            held.push_str(piece);
+            let trimmed = held.trim_start();
+            if !NO_ANSWER.starts_with(trimmed) || trimmed.len() > NO_ANSWER.len() {
+                released = true;
+                let _ = tx.send(TurnEvent::Delta(std::mem::take(&mut held)));
+            }
+        });
+        let result = tokio::time::timeout_at(deadline, call)
+            .await
+            .unwrap_or(Err(LlmError::Deadline(total)));
         let call_time = call_started.elapsed();
         *waited += call_time;
         model_time.total += call_time;

@@ -8,6 +8,7 @@ use async_openai::{
     Client,
     config::OpenAIConfig,
     error::OpenAIError,
+    middleware::{ReqwestService, retry::OpenAIRetryLayer},
     types::chat::{
         ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
         ChatCompletionRequestAssistantMessageArgs, ChatCompletionRequestMessage,
@@ -17,6 +18,7 @@ use async_openai::{
     },
 };
 use futures_util::StreamExt;
+use tower::Layer;
 
 use super::prompt::{PromptMessage, Speaker, ToolCall};
 use crate::config::LlmSettings;
@@ -136,8 +138,12 @@ impl LlmClient {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| LlmError::Setup(e.to_string()))?;
+        // async-openai's own retry (429 and 5xx with backoff, `Retry-After` honoured), with the
+        // configured number of retries instead of its default 3.
+        let service =
+            OpenAIRetryLayer::new(settings.max_retries).layer(ReqwestService::new(http.clone()));
         Ok(Some(Self {
-            client: Client::build(http, config),
+            client: Client::build(http, config).with_http_service(service),
             model: settings.model.clone(),
             temperature: settings.temperature,
             reply_tokens: u32::try_from(settings.reply_tokens).unwrap_or(u32::MAX),

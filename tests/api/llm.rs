@@ -172,6 +172,26 @@ async fn rate_limits_and_server_errors_are_retried() {
 }
 
 #[tokio::test]
+async fn retries_are_as_many_as_configured() {
+    let llm = ScriptedLlm::start().await;
+    let app = spawn_app_with(|s| {
+        crate::helpers::use_scripted_llm(s, &llm);
+        s.llm.max_retries = 1;
+    })
+    .await;
+    llm.push(vec![Behavior::Status(500); 4]);
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long does standard shipping take?"}),
+        )
+        .await;
+    assert_eq!(body["handoff"]["reason"], "llm_unavailable", "{body}");
+    assert_eq!(llm.requests().len(), 2, "one call and one retry");
+}
+
+#[tokio::test]
 async fn a_failing_model_gives_an_honest_message_and_a_handoff() {
     let app = spawn_app_with_llm().await;
     app.llm().push(vec![Behavior::Status(500); 4]);
@@ -458,4 +478,32 @@ async fn a_cut_off_or_wordless_reply_hands_off() {
         sample(&metrics, "frontdesk_llm_failures_total{kind=\"no_text\"}"),
         1.0
     );
+}
+
+/// `llm.total_timeout_ms` bounds a turn's model calls together: three tool rounds of 1.6 s
+/// each pass a 4 s deadline in the third, and the turn hands off then.
+#[tokio::test]
+async fn the_total_timeout_bounds_the_whole_turn() {
+    let llm = ScriptedLlm::start().await;
+    let app = spawn_app_with(|s| {
+        crate::helpers::use_scripted_llm(s, &llm);
+        s.llm.first_token_timeout_ms = 3_000;
+        s.llm.total_timeout_ms = 4_000;
+    })
+    .await;
+    let slow_tool = || {
+        Behavior::Slow(
+            Duration::from_millis(1_600),
+            Box::new(Behavior::ToolCalls(vec![("recent_orders".into(), json!({}))])),
+        )
+    };
+    llm.push([slow_tool(), slow_tool(), slow_tool()]);
+    let chat = app.start_chat().await;
+    let started = Instant::now();
+    let (_, body) = app
+        .say(&chat, json!({"text": "what did I order lately?"}))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(body["handoff"]["reason"], "llm_unavailable", "{body}");
+    assert!(took < Duration::from_millis(4_600), "took {took:?}");
 }
