@@ -117,10 +117,9 @@ pub async fn run(
     if !response.status().is_success() {
         return Err(HttpError::Status(status));
     }
-    let body: Value = response
-        .json()
-        .await
-        .map_err(|e| HttpError::Malformed(e.to_string()))?;
+    let body = limited_body(response).await?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| HttpError::Malformed(e.to_string()))?;
     if let Some(owner) = &spec.owner {
         let owned_by = body.pointer(owner).and_then(Value::as_str);
         if owned_by.is_none() || owned_by != customer_id {
@@ -138,6 +137,28 @@ pub async fn run(
         mapped.insert(name.clone(), value.clone());
     }
     Ok(Some(Value::Object(mapped)))
+}
+
+/// The most of a response read: a record, not a data dump.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// The response's body, refused once it passes [`MAX_RESPONSE_BYTES`].
+async fn limited_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
+    let too_large = || HttpError::Malformed(format!("response over {MAX_RESPONSE_BYTES} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

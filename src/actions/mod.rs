@@ -110,20 +110,11 @@ impl Actions {
         metrics: Arc<Metrics>,
     ) -> Result<Self, String> {
         let specs = spec::load_dir(dir)?;
-        let mut templates = minijinja::Environment::new();
-        templates.add_filter("money", money);
-        templates.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .build()
-                .map_err(|e| format!("template syntax: {e}"))?,
-        );
-        for spec in &specs {
-            templates
-                .add_template_owned(spec.file.name.clone(), spec.file.template.clone())
-                .map_err(|e| format!("{}: template: {e}", spec.file.name))?;
-        }
+        let templates = templates(
+            specs
+                .iter()
+                .map(|spec| (spec.file.name.clone(), spec.file.template.clone())),
+        )?;
         Ok(Self {
             tools: tools_for(&specs),
             specs,
@@ -256,7 +247,55 @@ impl Actions {
     }
 }
 
+/// The actions' templates (name, source), as they render facts.
+fn templates(
+    sources: impl Iterator<Item = (String, String)>,
+) -> Result<minijinja::Environment<'static>, String> {
+    let mut templates = minijinja::Environment::new();
+    // A field the template prints but the result lacks is a failed action (an honest
+    // message and a handoff), not a blank in the facts; `{% if %}` may still test it.
+    templates.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+    templates.add_filter("money", money);
+    templates.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .map_err(|e| format!("template syntax: {e}"))?,
+    );
+    for (name, source) in sources {
+        templates
+            .add_template_owned(name.clone(), source)
+            .map_err(|e| format!("{name}: template: {e}"))?;
+    }
+    Ok(templates)
+}
+
 /// `{{ 12.5 | money }}` → `$12.50`.
 fn money(value: f64) -> String {
     format!("${value:.2}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_field_the_result_lacks_fails_the_render() {
+        let source = "Order {{ result.number }}: {{ result.status }}\n{% if result.eta %}ETA {{ result.eta }}{% endif %}";
+        let env = templates([("t".to_owned(), source.to_owned())].into_iter()).expect("loads");
+        let render = |result: Value| {
+            env.get_template("t")
+                .expect("template")
+                .render(minijinja::context! { result => minijinja::value::Serde(result) })
+        };
+        let full = render(json!({"number": "NW-1", "status": "shipped", "eta": "2026-12-01"}));
+        assert_eq!(
+            full.expect("renders"),
+            "Order NW-1: shipped\nETA 2026-12-01"
+        );
+        // An optional field may be missing; a printed one may not.
+        assert!(render(json!({"number": "NW-1", "status": "shipped"})).is_ok());
+        assert!(render(json!({"number": "NW-1"})).is_err());
+    }
 }

@@ -387,6 +387,11 @@ async fn store_api(calls: Arc<AtomicUsize>) -> String {
                 match number.as_str() {
                     "NW-5000500" => Err(StatusCode::INTERNAL_SERVER_ERROR),
                     "NW-5000404" => Err(StatusCode::NOT_FOUND),
+                    // A dump, not a record: 2 MiB.
+                    "NW-5000413" => Ok(Json(json!({
+                        "order": {"id": number, "state": "x".repeat(2 << 20), "eta": "2026-12-01"},
+                        "owner": customer,
+                    }))),
                     _ => Ok(Json(json!({
                         "order": {"id": number, "state": "shipped", "eta": "2026-12-01"},
                         "owner": customer,
@@ -491,6 +496,14 @@ async fn a_business_api_answers_through_the_http_backend() {
     );
     assert_eq!(failed["actions"][0]["ok"], false);
     assert_eq!(body["handoff"]["reason"], "action_failed");
+
+    // An oversized answer is a failure too, not 2 MiB in the customer's reply.
+    let other = signed_chat(&app, "cust 42/../admin").await;
+    let (_, body) = app
+        .say(&other, json!({"text": "where is my order NW-5000413"}))
+        .await;
+    assert_eq!(body["handoff"]["reason"], "action_failed", "{body}");
+    assert!(body.to_string().len() < 100_000);
 }
 
 #[tokio::test]

@@ -494,7 +494,10 @@ async fn the_total_timeout_bounds_the_whole_turn() {
     let slow_tool = || {
         Behavior::Slow(
             Duration::from_millis(1_600),
-            Box::new(Behavior::ToolCalls(vec![("recent_orders".into(), json!({}))])),
+            Box::new(Behavior::ToolCalls(vec![(
+                "recent_orders".into(),
+                json!({}),
+            )])),
         )
     };
     llm.push([slow_tool(), slow_tool(), slow_tool()]);
