@@ -36,8 +36,10 @@ pub async fn answer(
     message: &Message,
     earlier: &[Message],
 ) -> Result<Option<AccountReply>, StoreError> {
-    let routed = intent::route(&message.text);
-    let bare = routed.intent.is_some()
+    let mut routed = intent::route(&message.text);
+    // Only an order number or email ("NW-1234567", which alone reads as order status): it
+    // answers the question asked before. "invoice for NW-1234567" asks its own.
+    let bare = routed.intent == Some(AccountIntent::OrderStatus)
         && intent::route(&strip_identifiers(&message.text, &routed))
             .intent
             .is_none();
@@ -52,6 +54,11 @@ pub async fn answer(
     let Some(wanted) = wanted.filter(|_| routed.intent.is_some() || has_identifiers) else {
         return Ok(None);
     };
+    // What the customer gave in the messages just before counts too: the email in one, the
+    // order number in the next; "the invoice for that order" after its status.
+    let (email, order_number) = given_before(earlier);
+    routed.email = routed.email.or(email);
+    routed.order_number = routed.order_number.or(order_number);
     let Some(spec) = state.actions.for_intent(action_intent(wanted)) else {
         return Ok(None);
     };
@@ -135,6 +142,21 @@ fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
         out = out.replace(&id.to_lowercase(), " ");
     }
     out.replace("nw-", " ").replace("nw", " ")
+}
+
+/// The latest email and order number in the customer's last few messages.
+fn given_before(earlier: &[Message]) -> (Option<String>, Option<String>) {
+    let (mut email, mut order_number) = (None, None);
+    for message in super::turn::last(earlier, 4)
+        .iter()
+        .rev()
+        .filter(|m| m.role == crate::storage::Role::Customer)
+    {
+        let routed = intent::route(&message.text);
+        email = email.or(routed.email);
+        order_number = order_number.or(routed.order_number);
+    }
+    (email, order_number)
 }
 
 /// The account intent of the customer's previous message (among the last few), if it had one.

@@ -33,6 +33,40 @@ async fn reply_of(app: &TestApp, chat: &Chat, text: &str) -> Value {
     body["replies"][0].clone()
 }
 
+/// The customer's details may come over several messages, and a question about another
+/// side of the same order (its invoice) is answered on that side.
+#[tokio::test]
+async fn details_given_over_several_messages_and_a_new_question_on_the_same_order() {
+    let app = spawn_app().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+    let names = |reply: &Value| -> Vec<String> {
+        reply["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    reply_of(&app, &chat, &format!("Where is my order {number}?")).await;
+    let reply = reply_of(&app, &chat, &format!("I'm {email}")).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(text.contains(&format!("Order {number}")), "{text}");
+    assert!(
+        names(&reply).contains(&"order_status".to_owned()),
+        "{reply}"
+    );
+
+    let reply = reply_of(&app, &chat, &format!("invoice for {number}")).await;
+    assert_eq!(names(&reply), ["billing_lookup"], "{reply}");
+    let reply = reply_of(&app, &chat, "Can I get the invoice for my order?").await;
+    assert_eq!(names(&reply), ["billing_lookup"], "{reply}");
+    let text = reply["text"].as_str().expect("text");
+    assert!(text.contains(number), "{text}");
+}
+
 #[tokio::test]
 async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
     let app = spawn_app().await;
