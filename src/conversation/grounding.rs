@@ -8,11 +8,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Amounts, dates and order, invoice or tracking references: each must be found, as written,
-/// in what the model was given.
+/// Amounts, dates, order, invoice or tracking references and links: each must be found, as
+/// written, in what the model was given.
 static CHECKED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"[$€£] ?[0-9][0-9,]*(?:\.[0-9]+)?",
+        r"https?://[^\s)\]>]*[^\s)\]>.,;:!?]",
+        r"|[$€£] ?[0-9][0-9,]*(?:\.[0-9]+)?",
         r"|[0-9]{4}-[0-9]{2}-[0-9]{2}",
         r"|(?-u:\b)[A-Z]{2,}-[A-Z0-9-]*[0-9][A-Z0-9]*",
         r"|(?-u:\b)[0-9]{6,}(?-u:\b)",
@@ -97,6 +98,12 @@ mod tests {
         assert_eq!(
             ungrounded("Order 1234567 is late.", &given),
             Some("1234567")
+        );
+        let with_link = "See https://help.example/returns for details.";
+        assert_eq!(ungrounded(with_link, &[with_link]), None);
+        assert_eq!(
+            ungrounded("Claim it at https://evil.example/refund-form.", &given),
+            Some("https://evil.example/refund-form")
         );
     }
 

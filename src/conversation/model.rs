@@ -251,6 +251,7 @@ pub async fn generate(
     let grounds: Vec<&str> = given
         .iter()
         .map(|hit| hit.text.as_str())
+        .chain(given.iter().filter_map(|hit| hit.url.as_deref()))
         .chain(facts.iter().map(String::as_str))
         .chain(history.iter().chain([message]).map(|m| m.text.as_str()))
         .collect();
@@ -394,8 +395,8 @@ fn model_down(facts: Vec<String>, actions: Vec<crate::storage::ActionRecord>) ->
     }
 }
 
-/// Removes `[n]` markers (1 ≤ n ≤ `passages`) from the model's text; returns the cleaned text
-/// and the passage numbers cited, in first-cited order.
+/// Removes `[n]` markers from the model's text; returns the cleaned text and the passage
+/// numbers cited (1 ≤ n ≤ `passages`; a number past them cites nothing), in first-cited order.
 fn strip_citation_markers(text: &str, passages: usize) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
     let mut cited = Vec::new();
@@ -410,9 +411,9 @@ fn strip_citation_markers(text: &str, passages: usize) -> (String, Vec<usize>) {
                 .map(|n| (n, close))
         });
         match number {
-            Some((n, close)) if (1..=passages).contains(&n) => {
+            Some((n, close)) => {
                 out.push_str(rest[..open].trim_end_matches(' '));
-                if !cited.contains(&n) {
+                if (1..=passages).contains(&n) && !cited.contains(&n) {
                     cited.push(n);
                 }
                 rest = &after[close + 1..];
@@ -445,9 +446,9 @@ mod tests {
     }
 
     #[test]
-    fn unknown_markers_and_brackets_stay() {
+    fn markers_past_the_passages_go_and_other_brackets_stay() {
         let (text, cited) = strip_citation_markers("See [3] and [note] here [1]", 2);
-        assert_eq!(text, "See [3] and [note] here");
+        assert_eq!(text, "See and [note] here");
         assert_eq!(cited, vec![1]);
     }
 }
