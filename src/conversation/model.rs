@@ -38,7 +38,8 @@ const MAX_ROUNDS: usize = 3;
 
 const LLM_DOWN: &str = "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.";
 
-const OFFER_PERSON: &str = "If this doesn't answer your question, I can connect you with a person.";
+pub(super) const OFFER_PERSON: &str =
+    "If this doesn't answer your question, I can connect you with a person.";
 
 /// What the model is asked: the customer's message in its conversation, the recent history
 /// and the passages found for it.

@@ -323,8 +323,25 @@ async fn run(
             settings.handoff.failed_turns,
             earlier,
         );
+        if draft.handoff.is_some() {
+            draft.text = handing_off(&draft.text);
+        }
     }
     finish(state, conversation, message, draft, tx, timings).await
+}
+
+/// What a person is already on the way for: the reply without its offer of one, and saying so.
+const HANDED_OFF: &str = "I've passed your conversation to our support team, and a person will reply here as soon as possible.";
+
+/// A reply handed off after it was written: its offer of a person becomes the news that one
+/// is on the way.
+fn handing_off(text: &str) -> String {
+    let kept = [extractive::NOT_FOUND_OFFER, model::OFFER_PERSON]
+        .iter()
+        .find_map(|offer| text.strip_suffix(offer))
+        .unwrap_or(text)
+        .trim_end();
+    format!("{kept}\n\n{HANDED_OFF}")
 }
 
 /// Stores and sends the reply, then opens the handoff it calls for.

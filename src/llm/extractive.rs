@@ -27,6 +27,8 @@ pub fn citation(hit: &Hit) -> Citation {
 
 /// The reply when no passage answers the question.
 pub const NOT_FOUND: &str = "I couldn't find an answer to that in our help center. Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.";
+/// How [`NOT_FOUND`] ends: the offer of a person, replaced when one is already on the way.
+pub const NOT_FOUND_OFFER: &str = "Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.";
 
 /// Quotes the first passage whose evidence reaches `threshold`; otherwise [`NOT_FOUND`].
 /// (A follow-up's context may rank first a passage on the conversation's earlier topic that
@@ -130,6 +132,7 @@ mod tests {
         assert!(r.citations.is_empty());
         assert_eq!(r.evidence, 0.0);
         assert_eq!(reply(&[], 0.35).text, NOT_FOUND);
+        assert!(NOT_FOUND.ends_with(NOT_FOUND_OFFER));
     }
 
     #[test]

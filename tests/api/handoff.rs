@@ -89,6 +89,12 @@ async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
         last = app.say(&chat, json!({ "text": text })).await.1;
     }
     assert_eq!(last["handoff"]["reason"], "repeated_failure", "{last}");
+    // The reply says a person is on the way; it does not offer one.
+    let text = last["replies"][0]["text"].as_str().expect("text");
+    assert!(
+        text.contains("a person will reply here") && !text.contains("Would you like"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
