@@ -175,6 +175,16 @@ impl Store {
         rating: &str,
         comment: Option<&str>,
     ) -> Result<(), StoreError> {
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
+        // One rating per reply (or per conversation, without one): a change of mind replaces it.
+        sqlx::query(
+            "DELETE FROM feedback WHERE conversation_id = $1 AND message_id IS NOT DISTINCT FROM $2",
+        )
+        .bind(conversation_id)
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO feedback (id, conversation_id, message_id, rating, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(new_id("fb"))
             .bind(conversation_id)
@@ -182,8 +192,9 @@ impl Store {
             .bind(rating)
             .bind(comment)
             .bind(now())
-            .execute(&mut *self.writer.acquire().await?)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -10,13 +10,16 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
     let solved = app.start_chat().await;
     app.say(&solved, json!({"text": "How long do refunds take?"}))
         .await;
-    app.client
-        .post(app.url(&format!("/v1/conversations/{}/feedback", solved.id)))
-        .bearer_auth(&solved.token)
-        .json(&json!({"rating": "up"}))
-        .send()
-        .await
-        .expect("feedback");
+    // A change of mind replaces the first rating.
+    for rating in ["down", "up"] {
+        app.client
+            .post(app.url(&format!("/v1/conversations/{}/feedback", solved.id)))
+            .bearer_auth(&solved.token)
+            .json(&json!({ "rating": rating }))
+            .send()
+            .await
+            .expect("feedback");
+    }
     let escalated = app.start_chat().await;
     app.say(
         &escalated,
