@@ -19,24 +19,25 @@ pub fn fallback(
         .iter()
         .filter(|m| m.role == Role::Customer)
         .collect();
+    // The goal first: the queue shows a summary's first line.
     let mut lines = Vec::new();
-    let who = conversation
-        .customer
-        .name
-        .clone()
-        .or_else(|| conversation.customer.email.clone())
-        .unwrap_or_else(|| "anonymous customer".into());
-    let verified = match &conversation.verified_as {
-        Some(id) => format!("verified as {id}"),
-        None => "not verified".into(),
-    };
-    lines.push(format!("Customer: {who} ({verified})."));
     if let Some(first) = customer_lines.first() {
         lines.push(format!("Goal: \"{}\"", quote(&first.text)));
     }
     if let Some(last) = customer_lines.last().filter(|_| customer_lines.len() > 1) {
         lines.push(format!("Latest: \"{}\"", quote(&last.text)));
     }
+    let who = conversation
+        .customer
+        .name
+        .clone()
+        .or_else(|| conversation.customer.email.clone());
+    lines.push(match (who, &conversation.verified_as) {
+        (Some(who), Some(id)) => format!("Customer: {who} (verified as {id})."),
+        (Some(who), None) => format!("Customer: {who} (not verified)."),
+        (None, Some(id)) => format!("Customer: verified as {id}."),
+        (None, None) => "Customer: not named, not verified.".into(),
+    });
     let replies = transcript
         .iter()
         .filter(|m| m.role == Role::Assistant)
@@ -58,10 +59,10 @@ pub fn fallback(
         .flat_map(|m| m.actions.iter())
         .map(|a| {
             format!(
-                "{} {}: {}",
+                "{} {}{}",
                 a.name,
                 if a.ok { "ok" } else { "failed" },
-                a.result
+                brief(&a.result)
             )
         })
         .collect();
@@ -72,6 +73,29 @@ pub fn fallback(
     lines.push(format!("Why handed off: {}.", reason.as_str()));
     lines.push("Open: the customer is waiting for a person to reply.".into());
     lines.join("\n")
+}
+
+/// The plain fields of an action's result (`number NW-1234567, status shipped`), for a line
+/// an agent reads at a glance; the whole result is in the conversation's actions.
+fn brief(result: &serde_json::Value) -> String {
+    let Some(fields) = result.as_object() else {
+        return String::new();
+    };
+    let plain: Vec<String> = fields
+        .iter()
+        .filter_map(|(name, value)| match value {
+            serde_json::Value::String(s) => Some(format!("{name} {}", quote(s))),
+            serde_json::Value::Number(n) => Some(format!("{name} {n}")),
+            serde_json::Value::Bool(b) => Some(format!("{name} {b}")),
+            _ => None,
+        })
+        .take(6)
+        .collect();
+    if plain.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", plain.join(", "))
+    }
 }
 
 /// The customer's mood from the frustration signals of their messages.
@@ -175,5 +199,41 @@ mod tests {
             s.contains("Mood: frustrated (angry or negative wording)."),
             "{s}"
         );
+        assert!(
+            s.starts_with("Goal: "),
+            "the queue shows the first line: {s}"
+        );
+    }
+
+    #[test]
+    fn action_facts_are_brief_and_a_verified_customer_is_not_anonymous() {
+        let conversation = Conversation {
+            id: "c".into(),
+            channel: "web".into(),
+            locale: None,
+            customer: Customer::default(),
+            verified_as: Some("cust_0026".into()),
+            mode: Mode::Ai,
+            created_at: String::new(),
+        };
+        let mut reply = message(2, Role::Assistant, "Order NW-1: shipped", None);
+        reply.actions.push(crate::storage::ActionRecord {
+            name: "order_status".into(),
+            ok: true,
+            result: serde_json::json!({
+                "number": "NW-1",
+                "status": "shipped",
+                "items": [{"name": "Kettle", "quantity": 1}],
+                "shipping": {"address": "1 Main St"},
+            }),
+        });
+        let transcript = [message(1, Role::Customer, "where is NW-1", None), reply];
+        let s = fallback(&conversation, HandoffReason::ActionFailed, &transcript);
+        assert!(s.contains("Customer: verified as cust_0026."), "{s}");
+        assert!(
+            s.contains("Facts: order_status ok (number NW-1, status shipped)"),
+            "{s}"
+        );
+        assert!(!s.contains("1 Main St") && !s.contains("Kettle"), "{s}");
     }
 }
