@@ -228,6 +228,23 @@ async fn a_double_charge_is_explained_from_the_payment_records() {
         )),
         "{text}"
     );
+    // The refund of the extra charge is told as it stands: a refund already issued is not
+    // "being refunded".
+    let refund = demo("refunds.json")
+        .into_iter()
+        .find(|r| r["order_number"] == number)
+        .expect("the extra charge's refund");
+    let issued = refund["issued_at"]
+        .as_str()
+        .filter(|_| refund["status"] == "issued");
+    match issued {
+        Some(at) => assert!(
+            text.contains(&format!("refunded on {}", &at[..10]))
+                && !text.contains("being refunded"),
+            "{text}"
+        ),
+        None => assert!(text.contains("being refunded"), "{text}"),
+    }
 }
 
 /// The model's own words never state an account fact: after the action's card, prose that
