@@ -250,6 +250,7 @@
   }
 
   // ---------------------------------------------------------------- API
+  const OFFLINE = "We can't reach the chat right now. Check your connection and try again.";
   async function apiError(res) {
     const err = new Error(res.statusText || `Request failed (${res.status})`);
     err.status = res.status;
@@ -263,7 +264,13 @@
     const headers = { Authorization: `Bearer ${session.token}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (accept) headers.Accept = accept;
-    const res = await fetch(ORIGIN + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let res;
+    try {
+      res = await fetch(ORIGIN + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch {
+      // The browser's own wording ("Failed to fetch") means nothing to a customer.
+      throw new Error(OFFLINE);
+    }
     if (!res.ok) throw await apiError(res);
     return res;
   }
@@ -274,7 +281,8 @@
     if (!creating) {
       creating = (async () => {
         const res = await fetch(`${ORIGIN}/v1/conversations`, { method: 'POST',
-          headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ channel: CHANNEL, locale: LOCALE }) });
+          headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ channel: CHANNEL, locale: LOCALE }) })
+          .catch(() => { throw new Error(OFFLINE); });
         if (!res.ok) throw await apiError(res);
         const c = await res.json();
         session = { conversation_id: c.conversation_id, token: c.token, last_seq: 0 };

@@ -398,3 +398,67 @@ async fn an_admin_uploads_an_article_and_the_widget_cites_it() {
     admin.close().await.expect("close");
     customer.close().await.expect("close");
 }
+
+/// Another agent's claim is shown as theirs (claim, resolve and release off), and a customer
+/// whose service is gone is told so in words, not the browser's "Failed to fetch".
+#[tokio::test]
+async fn another_agents_claim_is_theirs_and_an_unreachable_service_is_said_plainly() {
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(driver) = driver().await else { return };
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let (_, handoff) = crate::helpers::agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{}/handoff", chat.id),
+        Some(json!({})),
+    )
+    .await;
+    let id = handoff["id"].as_str().expect("handoff id");
+    crate::helpers::agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{id}/claim"),
+        Some(json!({"agent": "Alice"})),
+    )
+    .await;
+
+    let agent = browser(&driver).await;
+    agent.goto(&app.url("/agent")).await.expect("console");
+    type_into(&agent, "#agent-name", "Sam").await;
+    type_into(&agent, "#agent-key", AGENT_KEY).await;
+    click(&agent, "#sign-in").await;
+    wait_for(
+        &agent,
+        "document.querySelector('#queue li[data-handoff-id] button')",
+    )
+    .await;
+    click(&agent, "#queue li[data-handoff-id] button").await;
+    let claim = wait_for(
+        &agent,
+        "document.querySelector('#claim').textContent.includes('Alice') && [document.querySelector('#claim').textContent, document.querySelector('#claim').disabled, document.querySelector('#resolve').disabled, document.querySelector('#release').disabled]",
+    )
+    .await;
+    assert_eq!(claim, json!(["Claimed by Alice", true, true, true]));
+    agent.close().await.expect("close");
+
+    let customer = browser(&driver).await;
+    open_demo(&app, &customer).await;
+    wait_for(
+        &customer,
+        "window.FrontdeskWidget && window.FrontdeskWidget.root",
+    )
+    .await;
+    app.stop().await;
+    widget_say(&customer, "Do you ship to Canada?").await;
+    let error = wait_for(
+        &customer,
+        &format!("{W}.querySelector('#fd-status.fd-error') && {W}.querySelector('#fd-status').textContent"),
+    )
+    .await;
+    assert_eq!(
+        error,
+        json!("We can't reach the chat right now. Check your connection and try again.")
+    );
+    customer.close().await.expect("close");
+}
