@@ -65,6 +65,19 @@ pub async fn create(
             "channel must be 1-64 letters, digits, '-' or '_'",
         ));
     }
+    let customer = request.customer.unwrap_or_default();
+    for (field, value, most) in [
+        ("name", &customer.name, 200),
+        ("email", &customer.email, 320),
+        ("external_id", &customer.external_id, 200),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > most) {
+            return Err(ApiError::invalid(
+                "invalid_customer",
+                format!("customer.{field} must be at most {most} characters"),
+            ));
+        }
+    }
     let verified_as = match request.identity {
         Some(identity) => Some(verify_identity(&state, identity)?),
         None => None,
@@ -79,7 +92,7 @@ pub async fn create(
         .create_conversation(NewConversation {
             channel,
             locale: request.locale.filter(|l| !l.is_empty() && l.len() <= 35),
-            customer: request.customer.unwrap_or_default(),
+            customer,
             verified_as,
             token_hash: digest(&token),
         })
@@ -192,6 +205,12 @@ pub async fn post_message(
         return Err(ApiError::invalid(
             "invalid_client_message_id",
             "client_message_id must be 1-128 characters",
+        ));
+    }
+    // Only the customer writes as the customer (agents reply through agent-messages).
+    if !matches!(caller, Caller::Customer { .. }) {
+        return Err(ApiError::Forbidden(
+            "Only the conversation's customer posts here; agents reply with agent-messages.",
         ));
     }
     let conversation = load(&state, &caller, &id).await?;

@@ -170,8 +170,12 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        // EventSource cannot send headers: SSE clients pass `?access_token=` instead.
+        // EventSource cannot send headers: SSE clients pass `?access_token=` instead, on the
+        // streams only (a credential in a URL ends up in logs and histories).
         let from_query = || {
+            if parts.method != axum::http::Method::GET || !parts.uri.path().ends_with("/stream") {
+                return None;
+            }
             let query = parts.uri.query()?;
             let url = reqwest::Url::parse(&format!("http://query.invalid/?{query}")).ok()?;
             url.query_pairs()

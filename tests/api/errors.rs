@@ -115,6 +115,22 @@ async fn tokens_and_keys_only_open_what_they_should() {
     )
     .await;
     assert_error(s, &b, 403, "forbidden");
+    // Staff do not write as the customer.
+    let (s, b) = send(
+        app.client
+            .post(app.url(&format!("/v1/conversations/{}/messages", mine.id)))
+            .bearer_auth(AGENT_KEY)
+            .json(&json!({"text": "hi"})),
+    )
+    .await;
+    assert_error(s, &b, 403, "forbidden");
+    // A credential in the query string opens the streams only.
+    let (s, b) = send(
+        app.client
+            .get(app.url(&format!("/v1/handoffs?access_token={AGENT_KEY}"))),
+    )
+    .await;
+    assert_error(s, &b, 401, "unauthorized");
     for path in ["/v1/articles", "/v1/search?q=refund"] {
         let (s, b) = send(app.client.get(app.url(path)).bearer_auth(AGENT_KEY)).await;
         assert_error(s, &b, 403, "forbidden");
@@ -167,6 +183,14 @@ async fn unknown_routes_methods_and_ids_get_json_errors() {
     )
     .await;
     assert_error(s, &b, 400, "invalid_input");
+
+    let (s, b) = send(
+        app.client
+            .post(app.url("/v1/conversations"))
+            .json(&json!({"customer": {"name": "a".repeat(201)}})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_customer");
 
     // A path that is not UTF-8.
     let (s, b) = send(
