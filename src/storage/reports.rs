@@ -22,8 +22,10 @@ pub struct Summary {
     pub conversations: i64,
     /// Conversations with at least one customer message.
     pub engaged: i64,
-    /// Engaged conversations the assistant answered, with no handoff and no agent's message
-    /// (a conversation switched to human mode without a handoff is not the assistant's).
+    /// Engaged conversations the assistant answered (a reply citing an article or carrying an
+    /// action's facts: "I couldn't find an answer" is not one), with no handoff and no agent's
+    /// message (a conversation switched to human mode without a handoff is not the
+    /// assistant's).
     pub assistant_resolved: i64,
     /// `assistant_resolved / engaged` (0 when nothing is engaged).
     pub assistant_resolved_rate: f64,
@@ -95,7 +97,8 @@ impl Store {
         let assistant_resolved: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT c.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id
              WHERE c.created_at >= $1 AND m.role = 'customer'
-               AND EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = c.id AND a.role = 'assistant')
+               AND EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = c.id AND a.role = 'assistant'
+                           AND (a.citations <> '[]' OR a.actions <> '[]'))
                AND NOT EXISTS (SELECT 1 FROM messages g WHERE g.conversation_id = c.id AND g.role = 'agent')
                AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id)",
         )

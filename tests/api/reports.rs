@@ -30,6 +30,13 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
         .await;
     let idle = app.start_chat().await;
     let _ = idle;
+    // Answered only with "I couldn't find an answer": engaged, not resolved.
+    let unanswered = app.start_chat().await;
+    app.say(
+        &unanswered,
+        json!({"text": "Is there a bitcoin ATM nearby?"}),
+    )
+    .await;
     // Switched to human mode without a handoff: engaged, queued for the policy when the
     // customer writes, answered by nobody but an agent, not resolved by the assistant.
     let silent = app.start_chat().await;
@@ -54,10 +61,10 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
 
     let (status, report) = app.admin_get("/v1/reports/summary?days=1").await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["conversations"], 4);
-    assert_eq!(report["engaged"], 3);
+    assert_eq!(report["conversations"], 5);
+    assert_eq!(report["engaged"], 4);
     assert_eq!(report["assistant_resolved"], 1);
-    assert_eq!(report["assistant_resolved_rate"], 1.0 / 3.0);
+    assert_eq!(report["assistant_resolved_rate"], 0.25);
     assert_eq!(
         report["handoffs_by_reason"],
         json!({"customer_request": 1, "policy": 1})
