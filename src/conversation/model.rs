@@ -354,7 +354,9 @@ async fn tool_result(
                     .await?;
                 *verified_as = Some(customer);
             }
-            let result = json!({"ok": true, "result": record.result, "shown_to_customer": text});
+            // What the customer was shown is all the model needs to go on: the record itself
+            // (addresses, customer ids) stays out of the prompt.
+            let result = json!({"ok": true, "shown_to_customer": text});
             facts.push(text);
             records.push(record);
             result

@@ -343,6 +343,20 @@ async fn the_model_runs_actions_as_tools_and_the_template_shows_the_facts() {
 
     let requests = app.llm().requests();
     assert_eq!(requests.len(), 3);
+    // The model is told what the customer was shown, not the whole record.
+    let told = requests[2]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        told.contains("shown_to_customer") && told.contains(tracking),
+        "{told}"
+    );
+    assert!(!told.contains("customer_id"), "{told}");
     // Tokens in: every call's messages, and the tool definitions of the two that offered them
     // (the last round offers none).
     assert!(requests[2]["tools"].is_null(), "{}", requests[2]);
