@@ -169,6 +169,22 @@ async fn claimed_handoff_id(app: &TestApp) -> String {
         .to_owned()
 }
 
+/// The agent console, signed in as `name`, with the first handoff in the queue opened.
+async fn console_opens_the_first_handoff(driver: &Driver, app: &TestApp, name: &str) -> Client {
+    let agent = browser(driver).await;
+    agent.goto(&app.url("/agent")).await.expect("console");
+    type_into(&agent, "#agent-name", name).await;
+    type_into(&agent, "#agent-key", AGENT_KEY).await;
+    click(&agent, "#sign-in").await;
+    wait_for(
+        &agent,
+        "document.querySelector('#queue li[data-handoff-id] button')",
+    )
+    .await;
+    click(&agent, "#queue li[data-handoff-id] button").await;
+    agent
+}
+
 async fn open_demo(app: &TestApp, client: &Client) {
     client.goto(&app.url("/")).await.expect("demo page");
 }
@@ -277,17 +293,7 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
         .expect("count");
     assert_eq!(injected, json!(0), "no HTML from messages");
 
-    let agent = browser(&driver).await;
-    agent.goto(&app.url("/agent")).await.expect("console");
-    type_into(&agent, "#agent-name", "Sam").await;
-    type_into(&agent, "#agent-key", AGENT_KEY).await;
-    click(&agent, "#sign-in").await;
-    wait_for(
-        &agent,
-        "document.querySelector('#queue li[data-handoff-id] button')",
-    )
-    .await;
-    click(&agent, "#queue li[data-handoff-id] button").await;
+    let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
     let summary = wait_for(&agent, "document.querySelector('#summary').textContent").await;
     assert!(
         summary
@@ -423,17 +429,7 @@ async fn another_agents_claim_is_theirs_and_an_unreachable_service_is_said_plain
     )
     .await;
 
-    let agent = browser(&driver).await;
-    agent.goto(&app.url("/agent")).await.expect("console");
-    type_into(&agent, "#agent-name", "Sam").await;
-    type_into(&agent, "#agent-key", AGENT_KEY).await;
-    click(&agent, "#sign-in").await;
-    wait_for(
-        &agent,
-        "document.querySelector('#queue li[data-handoff-id] button')",
-    )
-    .await;
-    click(&agent, "#queue li[data-handoff-id] button").await;
+    let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
     let claim = wait_for(
         &agent,
         "document.querySelector('#claim').textContent.includes('Alice') && [document.querySelector('#claim').textContent, document.querySelector('#claim').disabled, document.querySelector('#resolve').disabled, document.querySelector('#release').disabled]",
