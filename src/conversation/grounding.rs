@@ -9,11 +9,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Amounts, dates, order, invoice or tracking references and links: each must be found, as
-/// written, in what the model was given.
+/// written (letters in any case), in what the model was given.
 static CHECKED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"https?://[^\s)\]>]*[^\s)\]>.,;:!?]",
-        r"|[$€£] ?[0-9][0-9,]*(?:\.[0-9]+)?",
+        r"|[$€£] ?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?",
         r"|[0-9]{4}-[0-9]{2}-[0-9]{2}",
         r"|(?-u:\b)[A-Z]{2,}-[A-Z0-9-]*[0-9][A-Z0-9]*",
         r"|(?-u:\b)[0-9]{6,}(?-u:\b)",
@@ -31,19 +31,38 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-/// Words that make a statement conditional or general rather than a claim ("once your order
-/// has shipped, …").
+/// Words that make a statement conditional, general or about what is to come rather than a
+/// claim ("once your order has shipped, …", "your refund will be issued within 5 days").
 const CONDITIONS: &[&str] = &[
-    "if", "once", "when", "after", "until", "before", "unless", "whether", "usually",
+    "if",
+    "once",
+    "when",
+    "after",
+    "until",
+    "before",
+    "unless",
+    "whether",
+    "usually",
+    "typically",
+    "within",
+    "will",
+    "can",
+    "may",
+    "might",
+    "should",
+    "must",
+    "would",
+    "could",
 ];
 
 /// What in `prose` states a fact not found in `given` (the passages, the actions' rendered
 /// results and the customer's messages), if anything.
 pub fn ungrounded<'a>(prose: &'a str, given: &[&str]) -> Option<&'a str> {
-    if let Some(found) = CHECKED
-        .find_iter(prose)
-        .find(|m| !given.iter().any(|text| has_token(text, m.as_str())))
-    {
+    let given: Vec<String> = given.iter().map(|text| text.to_lowercase()).collect();
+    if let Some(found) = CHECKED.find_iter(prose).find(|m| {
+        let token = m.as_str().to_lowercase();
+        !given.iter().any(|text| has_token(text, &token))
+    }) {
         return Some(found.as_str());
     }
     prose
@@ -53,7 +72,12 @@ pub fn ungrounded<'a>(prose: &'a str, given: &[&str]) -> Option<&'a str> {
                 .split(|c: char| !c.is_alphanumeric())
                 .any(|word| CONDITIONS.contains(&word.to_lowercase().as_str()))
         })
-        .find_map(|sentence| CLAIM.find(sentence).map(|m| m.as_str()))
+        .filter_map(|sentence| CLAIM.find(sentence).map(|m| m.as_str()))
+        // Said in what it was given (a passage, the facts), it is not the model's own.
+        .find(|claim| {
+            let claim = claim.to_lowercase();
+            !given.iter().any(|text| text.contains(&claim))
+        })
 }
 
 /// Whether `token` is in `text` on its own (not inside a longer number or reference).
@@ -77,6 +101,15 @@ mod tests {
         let given = [PASSAGE, FACT];
         assert_eq!(
             ungrounded("Shipping is $5.95, free over $50.", &given),
+            None
+        );
+        assert_eq!(ungrounded("Over $50, shipping is free.", &given), None);
+        // The customer's "nw-1047206" is the model's "NW-1047206".
+        assert_eq!(
+            ungrounded(
+                "Which email goes with NW-1047206?",
+                &["where is nw-1047206"]
+            ),
             None
         );
         assert_eq!(
@@ -122,14 +155,19 @@ mod tests {
             ungrounded("Your order was CANCELLED.", &given),
             Some("Your order was CANCELLED")
         );
-        // General or conditional statements are help-center answers, not claims.
+        // General, conditional or future statements are help-center answers, not claims; and
+        // what a passage says is not the model's own.
+        let passage = "Your order shipped in more than one package if you see two tracking emails.";
         for fine in [
             "Once your order has shipped, you'll get a tracking email.",
             "If your refund was approved, it appears within 5–10 business days.",
             "You can cancel your order within an hour.",
+            "Your refund will be issued to your original payment method.",
+            "Your order can be cancelled within an hour.",
             "Standard shipping takes 5–7 business days.",
+            "Your order shipped in more than one package.",
         ] {
-            assert_eq!(ungrounded(fine, &given), None, "{fine}");
+            assert_eq!(ungrounded(fine, &[PASSAGE, passage]), None, "{fine}");
         }
     }
 }

@@ -141,9 +141,9 @@ pub async fn generate(
         total: Duration::ZERO,
     };
     let mut prompt_tokens = built.tokens;
-    // `llm.total_timeout_ms` bounds the turn's model calls together, not each one.
+    // `llm.total_timeout_ms` bounds the turn's model calls together, not each one (the
+    // actions run between them do not count).
     let total = settings.llm.total_timeout();
-    let deadline = tokio::time::Instant::now() + total;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
@@ -163,7 +163,7 @@ pub async fn generate(
                 let _ = tx.send(TurnEvent::Delta(std::mem::take(&mut held)));
             }
         });
-        let result = tokio::time::timeout_at(deadline, call)
+        let result = tokio::time::timeout(total.saturating_sub(model_time.total), call)
             .await
             .unwrap_or(Err(LlmError::Deadline(total)));
         let call_time = call_started.elapsed();
@@ -248,13 +248,26 @@ pub async fn generate(
     let given: Vec<&Hit> = built.passages.iter().map(|&i| &hits[i]).collect();
     let (mut prose, cited) =
         strip_citation_markers(text.trim_start_matches(NO_ANSWER), given.len());
-    // What the model was given, where every amount, date and reference in its prose must be.
+    // What the model was given, where every amount, date and reference in its prose must be:
+    // the passages and their links, the customer's messages, what the tools told it (facts,
+    // what to ask the customer) and the tools' own descriptions ("like NW-1234567").
+    let described: Vec<String> = tools
+        .iter()
+        .map(|tool| format!("{} {}", tool.description, tool.parameters))
+        .collect();
     let grounds: Vec<&str> = given
         .iter()
         .map(|hit| hit.text.as_str())
         .chain(given.iter().filter_map(|hit| hit.url.as_deref()))
         .chain(facts.iter().map(String::as_str))
         .chain(history.iter().chain([message]).map(|m| m.text.as_str()))
+        .chain(
+            messages
+                .iter()
+                .filter(|m| m.speaker == Speaker::Tool)
+                .map(|m| m.content.as_str()),
+        )
+        .chain(described.iter().map(String::as_str))
         .collect();
     if let Some(claim) = grounding::ungrounded(&prose, &grounds) {
         tracing::warn!(

@@ -298,6 +298,22 @@ async fn the_models_own_account_claims_are_not_shown() {
         ),
         2.0
     );
+
+    // Asking for the details, with the example the tool gave, is the model's to say.
+    let ask = "Please send your email and order number (it looks like NW-1234567).";
+    app.llm().push([
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": number}),
+        )]),
+        Behavior::Text(ask.into()),
+    ]);
+    let third = app.start_chat().await;
+    let reply = reply_of(&app, &third, &format!("where is {number}?")).await;
+    assert!(
+        reply["text"].as_str().is_some_and(|t| t.contains(ask)),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
