@@ -257,16 +257,23 @@ async fn run(
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
         state.events.publish_message(message, To::Agents);
-        // In the queue, so a person sees it: the open handoff, or one opened for the policy
+        // In the queue, so a person sees it: with no handoff open, one is opened for the policy
         // (a human-only channel, or a conversation an agent switched to human mode).
-        let handoff = handoff::open(
-            state,
-            conversation,
-            HandoffReason::Policy,
-            Some(&message.id),
-        )
-        .await?;
-        let _ = tx.send(TurnEvent::Handoff(handoff));
+        if state
+            .store
+            .open_handoff_of(&conversation.id)
+            .await?
+            .is_none()
+        {
+            let handoff = handoff::open(
+                state,
+                conversation,
+                HandoffReason::Policy,
+                Some(&message.id),
+            )
+            .await?;
+            let _ = tx.send(TurnEvent::Handoff(handoff));
+        }
         return Ok(());
     }
     let earlier = last(&recent, TRIGGER_WINDOW);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::{
     app::AppState,
-    storage::{Conversation, Handoff, HandoffReason, HandoffStatus, Message, Mode, StoreError},
+    storage::{Conversation, Handoff, HandoffReason, Message, Mode, StoreError},
 };
 
 /// Opens a handoff (or returns the one already open) and announces it at once, with the
@@ -65,17 +65,9 @@ async fn after_opening(
         match state.store.set_handoff_summary(&handoff.id, &summary).await {
             Ok(Some(updated)) => {
                 handoff = updated;
-                if matches!(
-                    handoff.status,
-                    HandoffStatus::Waiting | HandoffStatus::Claimed
-                ) {
-                    state.events.publish_status(
-                        &conversation.id,
-                        Mode::Human,
-                        Some(&handoff),
-                        true,
-                    );
-                }
+                state
+                    .events
+                    .publish_status(&conversation.id, Mode::Human, Some(&handoff), true);
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, handoff = %handoff.id, "model summary not stored"),

@@ -215,14 +215,15 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Replaces a handoff's summary (the model's, written once the handoff is open).
+    /// Replaces an open handoff's summary (the model's, written once the handoff is open);
+    /// `None` when it was closed meanwhile (its announcement would bring it back).
     pub async fn set_handoff_summary(
         &self,
         id: &str,
         summary: &str,
     ) -> Result<Option<Handoff>, StoreError> {
         let update = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE handoffs SET summary = $1 WHERE id = $2 RETURNING {COLUMNS}"
+            "UPDATE handoffs SET summary = $1 WHERE id = $2 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
         )))
         .bind(summary)
         .bind(id);

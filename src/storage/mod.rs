@@ -178,6 +178,12 @@ impl Store {
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
         // One rating per reply (or per conversation, without one): a change of mind replaces it.
+        // The conversation's row is written first, so two ratings at once take turns
+        // (PostgreSQL's row lock; SQLite has one writer anyway).
+        sqlx::query("UPDATE conversations SET channel = channel WHERE id = $1")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "DELETE FROM feedback WHERE conversation_id = $1 AND message_id IS NOT DISTINCT FROM $2",
         )
