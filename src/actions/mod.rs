@@ -95,6 +95,9 @@ pub struct Actions {
     specs: Vec<Spec>,
     /// Built once: what every model call offers.
     tools: Vec<Tool>,
+    /// The tools' descriptions and parameters as text, built once: what the model was told
+    /// about them (its replies may quote their examples).
+    described: String,
     templates: minijinja::Environment<'static>,
     store: Store,
     http: reqwest::Client,
@@ -115,8 +118,15 @@ impl Actions {
                 .iter()
                 .map(|spec| (spec.file.name.clone(), spec.file.template.clone())),
         )?;
+        let tools = tools_for(&specs);
+        let described = tools
+            .iter()
+            .map(|tool| format!("{} {}", tool.description, tool.parameters))
+            .collect::<Vec<_>>()
+            .join("\n");
         Ok(Self {
-            tools: tools_for(&specs),
+            tools,
+            described,
             specs,
             templates,
             store,
@@ -128,6 +138,11 @@ impl Actions {
     /// The tools offered to the model.
     pub fn tools(&self) -> &[Tool] {
         &self.tools
+    }
+
+    /// The tools' descriptions and parameters, as text.
+    pub fn described(&self) -> &str {
+        &self.described
     }
 
     /// Every loaded action.

@@ -33,51 +33,50 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words that make a statement conditional, general or about what is to come rather than a
 /// claim ("once your order has shipped, …", "your refund will be issued within 5 days").
+#[rustfmt::skip] // one word a line otherwise
 const CONDITIONS: &[&str] = &[
-    "if",
-    "once",
-    "when",
-    "after",
-    "until",
-    "before",
-    "unless",
-    "whether",
-    "usually",
-    "typically",
-    "within",
-    "will",
-    "can",
-    "may",
-    "might",
-    "should",
-    "must",
-    "would",
-    "could",
+    "if", "once", "when", "after", "until", "before", "unless", "whether", "usually",
+    "typically", "within", "will", "can", "may", "might", "should", "must", "would", "could",
 ];
 
 /// What in `prose` states a fact not found in `given` (the passages, the actions' rendered
-/// results and the customer's messages), if anything.
+/// results and the customer's messages), if anything. Most replies have nothing to check:
+/// `given` is read (in lower case) only for a candidate.
 pub fn ungrounded<'a>(prose: &'a str, given: &[&str]) -> Option<&'a str> {
-    let given: Vec<String> = given.iter().map(|text| text.to_lowercase()).collect();
-    if let Some(found) = CHECKED.find_iter(prose).find(|m| {
-        let token = m.as_str().to_lowercase();
-        !given.iter().any(|text| has_token(text, &token))
-    }) {
-        return Some(found.as_str());
+    let tokens = CHECKED.find_iter(prose).map(|m| (m.as_str(), true));
+    let claims = claims(prose).map(|claim| (claim, false));
+    let mut lowered: Option<Vec<String>> = None;
+    for (candidate, token) in tokens.chain(claims) {
+        let given =
+            lowered.get_or_insert_with(|| given.iter().map(|text| text.to_lowercase()).collect());
+        let needle = candidate.to_lowercase();
+        // A token on its own; a claim anywhere (said in a passage, it is not the model's own).
+        let found = given.iter().any(|text| {
+            if token {
+                has_token(text, &needle)
+            } else {
+                text.contains(&needle)
+            }
+        });
+        if !found {
+            return Some(candidate);
+        }
     }
+    None
+}
+
+/// The definite claims about the customer's account in `prose`: [`CLAIM`]s in sentences
+/// without a [`CONDITIONS`] word.
+fn claims(prose: &str) -> impl Iterator<Item = &str> {
     prose
         .split_inclusive(['.', '!', '?', '\n'])
-        .filter(|sentence| {
+        .filter_map(|sentence| Some((sentence, CLAIM.find(sentence)?.as_str())))
+        .filter(|(sentence, _)| {
             !sentence
                 .split(|c: char| !c.is_alphanumeric())
-                .any(|word| CONDITIONS.contains(&word.to_lowercase().as_str()))
+                .any(|word| CONDITIONS.iter().any(|c| c.eq_ignore_ascii_case(word)))
         })
-        .filter_map(|sentence| CLAIM.find(sentence).map(|m| m.as_str()))
-        // Said in what it was given (a passage, the facts), it is not the model's own.
-        .find(|claim| {
-            let claim = claim.to_lowercase();
-            !given.iter().any(|text| text.contains(&claim))
-        })
+        .map(|(_, claim)| claim)
 }
 
 /// Whether `token` is in `text` on its own (not inside a longer number or reference).

@@ -251,10 +251,6 @@ pub async fn generate(
     // What the model was given, where every amount, date and reference in its prose must be:
     // the passages and their links, the customer's messages, what the tools told it (facts,
     // what to ask the customer) and the tools' own descriptions ("like NW-1234567").
-    let described: Vec<String> = tools
-        .iter()
-        .map(|tool| format!("{} {}", tool.description, tool.parameters))
-        .collect();
     let grounds: Vec<&str> = given
         .iter()
         .map(|hit| hit.text.as_str())
@@ -267,7 +263,7 @@ pub async fn generate(
                 .filter(|m| m.speaker == Speaker::Tool)
                 .map(|m| m.content.as_str()),
         )
-        .chain(described.iter().map(String::as_str))
+        .chain([state.actions.described()])
         .collect();
     if let Some(claim) = grounding::ungrounded(&prose, &grounds) {
         tracing::warn!(
