@@ -80,25 +80,31 @@ async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError
 
 /// Parses a JSON body: not JSON at all is `invalid_json`; JSON of the wrong shape (a missing
 /// or unknown field, a wrong type) is `invalid_input`, said without the service's type names.
+/// A good body is parsed once; only a bad one is read again, to tell which it is.
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::invalid("invalid_json", format!("The body is not valid JSON: {e}"))
-    })?;
-    if !value.is_object() {
-        return Err(ApiError::invalid(
+    let error = match serde_json::from_slice(bytes) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Err(e) => Err(ApiError::invalid(
+            "invalid_json",
+            format!("The body is not valid JSON: {e}"),
+        )),
+        Ok(value) if !value.is_object() => Err(ApiError::invalid(
             "invalid_input",
             "The request body must be a JSON object.",
-        ));
+        )),
+        Ok(_) => {
+            let message = error.to_string();
+            // "invalid type: …, expected struct CreateConversation" names our own types.
+            let message = match message.find(", expected struct ") {
+                Some(at) => format!("{}, expected an object", &message[..at]),
+                None => message,
+            };
+            Err(ApiError::invalid("invalid_input", message))
+        }
     }
-    serde_json::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        // "invalid type: …, expected struct CreateConversation" names our own types.
-        let message = match message.find(", expected struct ") {
-            Some(at) => format!("{}, expected an object", &message[..at]),
-            None => message,
-        };
-        ApiError::invalid("invalid_input", message)
-    })
 }
 
 /// Query string whose rejections are API errors.
