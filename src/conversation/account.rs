@@ -37,6 +37,7 @@ pub async fn answer(
     earlier: &[Message],
 ) -> Result<Option<AccountReply>, StoreError> {
     let mut routed = intent::route(&message.text);
+    let before = said_before(earlier);
     // Only an order number or email ("NW-1234567", which alone reads as order status): it
     // answers the question asked before. "invoice for NW-1234567" asks its own.
     let bare = routed.intent == Some(AccountIntent::OrderStatus)
@@ -46,7 +47,7 @@ pub async fn answer(
     let mut wanted = routed.intent;
     if bare || wanted.is_none() {
         // "ana@example.com NW-1234567" answers the question asked just before.
-        if let Some(previous) = previous_intent(earlier) {
+        if let Some(previous) = before.intent {
             wanted = Some(previous);
         }
     }
@@ -56,9 +57,8 @@ pub async fn answer(
     };
     // What the customer gave in the messages just before counts too: the email in one, the
     // order number in the next; "the invoice for that order" after its status.
-    let (email, order_number) = given_before(earlier);
-    routed.email = routed.email.or(email);
-    routed.order_number = routed.order_number.or(order_number);
+    routed.email = routed.email.or(before.email);
+    routed.order_number = routed.order_number.or(before.order_number);
     let Some(spec) = state.actions.for_intent(action_intent(wanted)) else {
         return Ok(None);
     };
@@ -144,26 +144,19 @@ fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
     out.replace("nw-", " ").replace("nw", " ")
 }
 
-/// The latest email and order number in the customer's last few messages.
-fn given_before(earlier: &[Message]) -> (Option<String>, Option<String>) {
-    let (mut email, mut order_number) = (None, None);
+/// What the customer's last few messages said: the latest account question among them, and
+/// the latest email and order number (each message routed once).
+fn said_before(earlier: &[Message]) -> intent::Routed {
+    let mut before = intent::Routed::default();
     for message in super::turn::last(earlier, 4)
         .iter()
         .rev()
         .filter(|m| m.role == crate::storage::Role::Customer)
     {
         let routed = intent::route(&message.text);
-        email = email.or(routed.email);
-        order_number = order_number.or(routed.order_number);
+        before.intent = before.intent.or(routed.intent);
+        before.email = before.email.or(routed.email);
+        before.order_number = before.order_number.or(routed.order_number);
     }
-    (email, order_number)
-}
-
-/// The account intent of the customer's previous message (among the last few), if it had one.
-fn previous_intent(earlier: &[Message]) -> Option<AccountIntent> {
-    super::turn::last(earlier, 4)
-        .iter()
-        .rev()
-        .filter(|m| m.role == crate::storage::Role::Customer)
-        .find_map(|m| intent::route(&m.text).intent)
+    before
 }
