@@ -1,6 +1,6 @@
 //! The confidence of a reply, in [0, 1]: retrieval evidence (the share of the question's
-//! content words found in the best passage: the quoted one without a model), combined with the model's own signal when a
-//! model wrote the reply.
+//! content words found in the best passage: the quoted one without a model), combined with
+//! the model's own signal when a model wrote the reply.
 //!
 //! - extractive mode: confidence = evidence;
 //! - with a model: 0.6 × evidence + 0.4 × signal, where the signal is 1 when the reply cites

@@ -259,19 +259,14 @@ async fn run(
         state.events.publish_message(message, To::Agents);
         // In the queue, so a person sees it: with no handoff open, one is opened for the policy
         // (a human-only channel, or a conversation an agent switched to human mode).
-        if state
-            .store
-            .open_handoff_of(&conversation.id)
-            .await?
-            .is_none()
-        {
-            let handoff = handoff::open(
-                state,
-                conversation,
-                HandoffReason::Policy,
-                Some(&message.id),
-            )
-            .await?;
+        let (handoff, opened) = handoff::open(
+            state,
+            conversation,
+            HandoffReason::Policy,
+            Some(&message.id),
+        )
+        .await?;
+        if opened {
             let _ = tx.send(TurnEvent::Handoff(handoff));
         }
         return Ok(());
@@ -386,7 +381,7 @@ async fn finish(
             Some(&message.id),
         ))
         .await;
-        let handoff = handoff?;
+        let (handoff, _) = handoff?;
         timings.handoff = took;
         let _ = tx.send(TurnEvent::Handoff(handoff));
     }

@@ -15,15 +15,15 @@ use crate::{
 /// built-in summary: the customer and the queue never wait on the model. When a model is
 /// configured, its summary replaces the built-in one once written, and the agents see it; the
 /// webhook is sent after that, with the better summary. `message_id` is the customer message
-/// that led to it.
+/// that led to it. True with the handoff when this call opened it.
 pub async fn open(
     state: &Arc<AppState>,
     conversation: &Conversation,
     reason: HandoffReason,
     message_id: Option<&str>,
-) -> Result<Handoff, StoreError> {
+) -> Result<(Handoff, bool), StoreError> {
     if let Some(open) = state.store.open_handoff_of(&conversation.id).await? {
-        return Ok(open);
+        return Ok((open, false));
     }
     // Read again: the turn may have verified the customer since the request loaded it.
     let conversation = state
@@ -50,7 +50,7 @@ pub async fn open(
             transcript,
         ));
     }
-    Ok(handoff)
+    Ok((handoff, created))
 }
 
 /// The model's summary in place of the built-in one (shown to the agents while the handoff is

@@ -333,11 +333,7 @@ pub async fn stream_conversation(
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
     let handoff = state.store.open_handoff_of(&id).await?;
-    let mode = if human_only {
-        Mode::Human
-    } else {
-        conversation.mode
-    };
+    let mode = mode_shown(&conversation, human_only);
     let backlog = match after {
         Some(after) => state.store.messages(&id, after).await?,
         None => Vec::new(),
@@ -396,6 +392,16 @@ fn live_events(
     })
 }
 
+/// A conversation's mode as its customer's messages are treated: a human-only channel keeps
+/// it human.
+fn mode_shown(conversation: &Conversation, channel_human_only: bool) -> Mode {
+    if channel_human_only {
+        Mode::Human
+    } else {
+        conversation.mode
+    }
+}
+
 fn status_event(mode: Mode, handoff: Option<&Handoff>) -> Event {
     Event::default()
         .event("status")
@@ -431,7 +437,7 @@ pub async fn request_handoff(
             "A customer asks for a person with reason customer_request.",
         ));
     }
-    let handoff = handoff::open(&state, &conversation, reason, None).await?;
+    let (handoff, _) = handoff::open(&state, &conversation, reason, None).await?;
     Ok((StatusCode::CREATED, Json(handoff)).into_response())
 }
 
@@ -497,12 +503,7 @@ pub async fn get_conversation(
         .ok_or(ApiError::NotFound("conversation"))?;
     let messages = state.store.messages(&id, 0).await?;
     let handoff = state.store.open_handoff_of(&id).await?;
-    // As the customer's messages are treated: a human-only channel keeps it human.
-    let mode = if human_only {
-        Mode::Human
-    } else {
-        conversation.mode
-    };
+    let mode = mode_shown(&conversation, human_only);
     Ok(Json(json!({
         "id": conversation.id,
         "channel": conversation.channel,
