@@ -92,6 +92,21 @@ pub struct Metrics {
     open_streams: AtomicI64,
 }
 
+/// A counter with one label, in the Prometheus text format.
+fn by_label<K: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    counts: &Mutex<BTreeMap<K, u64>>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (value, n) in counts.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
     // Counters hold no invariant a panic could break; keep counting after one.
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,32 +205,20 @@ impl Metrics {
             "frontdesk_llm_tokens_total{{direction=\"out\"}} {}",
             self.tokens_out.load(Ordering::Relaxed)
         );
-        let _ = writeln!(
-            out,
-            "# HELP frontdesk_handoffs_total Handoffs opened, by reason."
+        by_label(
+            &mut out,
+            "frontdesk_handoffs_total",
+            "Handoffs opened, by reason.",
+            "reason",
+            &self.handoffs,
         );
-        let _ = writeln!(out, "# TYPE frontdesk_handoffs_total counter");
-        for (reason, n) in self
-            .handoffs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            let _ = writeln!(out, "frontdesk_handoffs_total{{reason=\"{reason}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP frontdesk_llm_failures_total Model replies that could not be used, by why."
+        by_label(
+            &mut out,
+            "frontdesk_llm_failures_total",
+            "Model replies that could not be used, by why.",
+            "kind",
+            &self.llm_failures,
         );
-        let _ = writeln!(out, "# TYPE frontdesk_llm_failures_total counter");
-        for (kind, n) in self
-            .llm_failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            let _ = writeln!(out, "frontdesk_llm_failures_total{{kind=\"{kind}\"}} {n}");
-        }
         let _ = writeln!(
             out,
             "# HELP frontdesk_action_calls_total Action calls, by action and outcome (rejected ones included)."
