@@ -79,6 +79,76 @@ fn claims(prose: &str) -> impl Iterator<Item = &str> {
         .map(|(_, claim)| claim)
 }
 
+/// The model's prose as it streams, let through a sentence at a time, each sentence checked
+/// as the whole reply will be ([`ungrounded`]): the customer never sees, even for a moment, a
+/// fact the stored reply withholds. A sentence ends at `.`, `!` or `?` followed by white space
+/// (so "$12.50" and links stay whole), or at a line break, as [`claims`] splits them. After a
+/// sentence that fails the check nothing more is let through, and so is text that starts
+/// with `withheld` (the model's no-answer marker).
+pub struct Gate<'a> {
+    given: &'a [&'a str],
+    withheld: &'a str,
+    held: String,
+    /// Whether the text let through so far started differently from `withheld`.
+    started: bool,
+    stopped: bool,
+}
+
+impl<'a> Gate<'a> {
+    pub fn new(given: &'a [&'a str], withheld: &'a str) -> Self {
+        Self {
+            given,
+            withheld,
+            held: String::new(),
+            started: false,
+            stopped: false,
+        }
+    }
+
+    /// Takes the next piece of the stream; returns the sentences it completes, if they pass.
+    pub fn push(&mut self, piece: &str) -> Option<String> {
+        if self.stopped {
+            return None;
+        }
+        self.held.push_str(piece);
+        if !self.started {
+            let text = self.held.trim_start();
+            if self.withheld.starts_with(text) {
+                return None; // it could still be the marker
+            }
+            if text.starts_with(self.withheld) {
+                self.stopped = true;
+                return None;
+            }
+            self.started = true;
+        }
+        let end = sentences_end(&self.held)?;
+        let sentences: String = self.held.drain(..end).collect();
+        if ungrounded(&sentences, self.given).is_some() {
+            self.stopped = true;
+            return None;
+        }
+        Some(sentences)
+    }
+
+    /// The rest of the text, not yet checked: for the caller to send once the whole reply
+    /// has passed. None when the gate stopped or the text is the marker.
+    pub fn rest(self) -> Option<String> {
+        let marker = !self.started && self.held.trim_start().starts_with(self.withheld);
+        (!self.stopped && !marker && !self.held.is_empty()).then_some(self.held)
+    }
+}
+
+/// Where the last complete sentence of `text` ends (after its terminator), if any.
+fn sentences_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    (0..bytes.len()).rev().find_map(|i| match bytes[i] {
+        b'\n' => Some(i + 1),
+        b'.' | b'!' | b'?' if bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) => Some(i + 1),
+        _ => None,
+    })
+}
+
 /// Whether `token` is in `text` on its own (not inside a longer number or reference).
 fn has_token(text: &str, token: &str) -> bool {
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
@@ -168,5 +238,64 @@ mod tests {
         ] {
             assert_eq!(ungrounded(fine, &[PASSAGE, passage]), None, "{fine}");
         }
+    }
+
+    /// Streamed in pieces, what passes is let through a sentence at a time; from a sentence
+    /// that fails, nothing more.
+    fn streamed(pieces: &[&str], given: &[&str]) -> (Vec<String>, Option<String>) {
+        let mut gate = Gate::new(given, "NO_ANSWER");
+        let sent = pieces.iter().filter_map(|p| gate.push(p)).collect();
+        (sent, gate.rest())
+    }
+
+    #[test]
+    fn the_gate_lets_checked_sentences_through_and_stops_at_one_that_fails() {
+        let given = [PASSAGE, FACT];
+        let (sent, rest) = streamed(
+            &[
+                "Standard ship",
+                "ping is $5",
+                ".95. It takes ",
+                "5–7 days",
+                " [1]",
+            ],
+            &given,
+        );
+        assert_eq!(sent, ["Standard shipping is $5.95."]);
+        assert_eq!(rest.as_deref(), Some(" It takes 5–7 days [1]"));
+
+        let (sent, rest) = streamed(
+            &[
+                "Thanks!\n",
+                "Your order was ",
+                "cancelled on 2030-01-01. ",
+                "Sorry.",
+            ],
+            &given,
+        );
+        assert_eq!(sent, ["Thanks!\n"]);
+        assert_eq!(rest, None);
+
+        // A link's dots are not sentence ends.
+        let link = "See https://help.example/a.b for more. ";
+        let (sent, _) = streamed(&["See https://help.example/a", ".b for more. "], &[link]);
+        assert_eq!(sent, [link.trim_end()]);
+    }
+
+    #[test]
+    fn the_gate_never_lets_the_no_answer_marker_through() {
+        for pieces in [
+            &["NO_", "ANSWER"][..],
+            &["  NO_ANSWER\n", "Sorry, I don't know."],
+            &["NO_ANSWER. I could not find that. "],
+        ] {
+            let (sent, rest) = streamed(pieces, &[PASSAGE]);
+            assert!(
+                sent.is_empty() && rest.is_none(),
+                "{pieces:?}: {sent:?} {rest:?}"
+            );
+        }
+        let (sent, _) = streamed(&["NO", " problem. "], &[PASSAGE]);
+        assert_eq!(sent, ["NO problem."]);
     }
 }

@@ -134,6 +134,9 @@ pub async fn generate(
     let mut handoff = None;
     let mut verified_as = conversation.verified_as.clone();
     let mut text = String::new();
+    // The end of the model's answer, streamed once the whole answer has passed the check.
+    let mut unsent = None;
+    let passages: Vec<&Hit> = built.passages.iter().map(|&i| &hits[i]).collect();
     // The model's own time this turn: its calls, not the actions run between them; recorded
     // however the loop ends (a failed store in a tool round included).
     let mut model_time = ModelTime {
@@ -147,20 +150,19 @@ pub async fn generate(
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
-        let mut held = String::new();
-        let mut released = false;
+        let given = grounds(
+            &passages,
+            &facts,
+            history,
+            message,
+            &messages,
+            &state.actions,
+        );
+        let mut gate = grounding::Gate::new(&given, NO_ANSWER);
         let call_started = Instant::now();
         let call = llm.stream(&messages, offered, |piece| {
-            // Hold text back while it could still be the NO_ANSWER marker.
-            if released {
-                let _ = tx.send(TurnEvent::Delta(piece.to_owned()));
-                return;
-            }
-            held.push_str(piece);
-            let trimmed = held.trim_start();
-            if !NO_ANSWER.starts_with(trimmed) || trimmed.len() > NO_ANSWER.len() {
-                released = true;
-                let _ = tx.send(TurnEvent::Delta(std::mem::take(&mut held)));
+            if let Some(sentences) = gate.push(piece) {
+                let _ = tx.send(TurnEvent::Delta(sentences));
             }
         });
         let result = tokio::time::timeout(total.saturating_sub(model_time.total), call)
@@ -194,6 +196,7 @@ pub async fn generate(
             .tokens(prompt_tokens + offered_tokens, reply_tokens);
         if completion.tool_calls.is_empty() {
             text = completion.text;
+            unsent = gate.rest();
             break;
         }
         // What the model wrote goes back in the next prompt, as one more message.
@@ -245,27 +248,17 @@ pub async fn generate(
             handoff,
         });
     }
-    let given: Vec<&Hit> = built.passages.iter().map(|&i| &hits[i]).collect();
     let (mut prose, cited) =
-        strip_citation_markers(text.trim_start_matches(NO_ANSWER), given.len());
-    // What the model was given, where every amount, date and reference in its prose must be:
-    // the passages and their links, the customer's messages, what the tools told it (facts,
-    // what to ask the customer) and the tools' own descriptions ("like NW-1234567").
-    let grounds: Vec<&str> = given
-        .iter()
-        .map(|hit| hit.text.as_str())
-        .chain(given.iter().filter_map(|hit| hit.url.as_deref()))
-        .chain(facts.iter().map(String::as_str))
-        .chain(history.iter().chain([message]).map(|m| m.text.as_str()))
-        .chain(
-            messages
-                .iter()
-                .filter(|m| m.speaker == Speaker::Tool)
-                .map(|m| m.content.as_str()),
-        )
-        .chain([state.actions.described()])
-        .collect();
-    if let Some(claim) = grounding::ungrounded(&prose, &grounds) {
+        strip_citation_markers(text.trim_start_matches(NO_ANSWER), passages.len());
+    let given = grounds(
+        &passages,
+        &facts,
+        history,
+        message,
+        &messages,
+        &state.actions,
+    );
+    if let Some(claim) = grounding::ungrounded(&prose, &given) {
         tracing::warn!(
             claim,
             "the model's reply states a fact it was not given: not shown"
@@ -295,9 +288,14 @@ pub async fn generate(
         state.metrics.llm_failure("no_text");
         return Ok(model_down(facts, records));
     }
+    if !prose.is_empty()
+        && let Some(rest) = unsent
+    {
+        let _ = tx.send(TurnEvent::Delta(rest));
+    }
     let citations = cited
         .iter()
-        .map(|&n| extractive::citation(given[n - 1]))
+        .map(|&n| extractive::citation(passages[n - 1]))
         .collect();
     let mut confidence = if !records.is_empty() && records.iter().all(|r| r.ok) {
         1.0
@@ -325,6 +323,33 @@ pub async fn generate(
         confidence: Some(confidence),
         handoff,
     })
+}
+
+/// What the model was given, where every amount, date and reference in its prose must be:
+/// the passages and their links, the customer's messages, what the tools told it (facts,
+/// what to ask the customer) and the tools' own descriptions ("like NW-1234567").
+fn grounds<'a>(
+    passages: &[&'a Hit],
+    facts: &'a [String],
+    history: &'a [Message],
+    message: &'a Message,
+    messages: &'a [PromptMessage],
+    actions: &'a crate::actions::Actions,
+) -> Vec<&'a str> {
+    passages
+        .iter()
+        .map(|hit| hit.text.as_str())
+        .chain(passages.iter().filter_map(|hit| hit.url.as_deref()))
+        .chain(facts.iter().map(String::as_str))
+        .chain(history.iter().chain([message]).map(|m| m.text.as_str()))
+        .chain(
+            messages
+                .iter()
+                .filter(|m| m.speaker == Speaker::Tool)
+                .map(|m| m.content.as_str()),
+        )
+        .chain([actions.described()])
+        .collect()
 }
 
 /// The model's time in one turn, recorded as `llm_total` when dropped.

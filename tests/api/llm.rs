@@ -116,12 +116,14 @@ async fn earlier_turns_are_sent_as_history() {
     assert_eq!(messages[2].1, "It lasts two years.");
 }
 
+/// The model's words stream a sentence at a time, each checked before it is sent.
 #[tokio::test]
 async fn a_streamed_reply_arrives_as_deltas_then_the_reply_then_done() {
     let app = spawn_app_with_llm().await;
     frobnicator_article(&app).await;
-    app.llm()
-        .push([text("The frobnicator warranty lasts two years [1].")]);
+    let answer =
+        "The frobnicator warranty lasts two years [1]. It covers parts.\nKeep the receipt [1].";
+    app.llm().push([text(answer)]);
     let chat = app.start_chat().await;
 
     let events = app
@@ -129,22 +131,55 @@ async fn a_streamed_reply_arrives_as_deltas_then_the_reply_then_done() {
         .await;
 
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
-    let deltas = names.iter().filter(|n| **n == "delta").count();
-    assert!(deltas >= 3, "streamed in pieces: {names:?}");
-    assert_eq!(&names[deltas..], ["reply", "done"], "{names:?}");
+    assert_eq!(
+        names,
+        ["delta", "delta", "delta", "reply", "done"],
+        "one delta a sentence: {events:?}"
+    );
+    let streamed: Vec<&str> = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .filter_map(|(_, d)| d["text"].as_str())
+        .collect();
+    assert_eq!(
+        streamed,
+        [
+            "The frobnicator warranty lasts two years [1].",
+            " It covers parts.\n",
+            "Keep the receipt [1]."
+        ]
+    );
+    assert_eq!(
+        events[3].1["text"],
+        "The frobnicator warranty lasts two years. It covers parts.\nKeep the receipt."
+    );
+    assert_eq!(events[3].1["citations"][0]["title"], "Frobnicator warranty");
+}
+
+/// A sentence stating an account fact the model was not given is never streamed, not even
+/// before the reply replaces it; nor is anything after it.
+#[tokio::test]
+async fn a_made_up_fact_is_not_streamed() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([text(
+        "Thanks for waiting. Your refund was approved on 2026-11-02. It reaches your card soon.",
+    )]);
+    let chat = app.start_chat().await;
+    let events = app.say_streaming(&chat, "where is my refund?").await;
     let streamed: String = events
         .iter()
         .filter(|(e, _)| e == "delta")
         .filter_map(|(_, d)| d["text"].as_str())
         .collect();
-    assert_eq!(streamed, "The frobnicator warranty lasts two years [1].");
-    assert_eq!(
-        events[deltas].1["text"],
-        "The frobnicator warranty lasts two years."
-    );
-    assert_eq!(
-        events[deltas].1["citations"][0]["title"],
-        "Frobnicator warranty"
+    assert_eq!(streamed, "Thanks for waiting.", "{events:?}");
+    let reply = events
+        .iter()
+        .find(|(e, _)| e == "reply")
+        .map(|(_, d)| d["text"].as_str().unwrap_or_default().to_owned())
+        .expect("reply");
+    assert!(
+        !reply.contains("approved") && !reply.contains("2026-11-02"),
+        "{reply}"
     );
 }
 
