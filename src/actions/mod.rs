@@ -41,12 +41,16 @@ pub fn tools_for(specs: &[Spec]) -> Vec<Tool> {
     tools
 }
 
-/// Failed identity checks and not-found lookups allowed per conversation.
+/// Failed identity checks and not-found lookups allowed per conversation, and failed identity
+/// checks per claimed email in [`CHECK_WINDOW_SECONDS`] across conversations (a new
+/// conversation every few guesses must not reset the limit).
 pub const MAX_FAILED_LOOKUPS: i64 = 5;
+const CHECK_WINDOW_SECONDS: i64 = 3600;
 
 const FAILED: &str = "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.";
 const NEEDS_VERIFICATION: &str = "I can look that up once I know it's you. Please send the email address you used for the order together with the order number (it looks like NW-1234567).";
 const RATE_LIMITED: &str = "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.";
+const IDENTITY_LOCKED: &str = "Those details have failed our check too many times, so I can't check them again for a while. A person from our team can help you: just ask for one.";
 
 /// What running an action came to.
 #[derive(Debug, Clone)]
@@ -192,6 +196,16 @@ impl Actions {
                 text: RATE_LIMITED.into(),
             });
         }
+        let identity = spec.claimed_identity(args);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let window_start = now - CHECK_WINDOW_SECONDS;
+        if let Some(identity) = &identity
+            && self.store.failed_checks(identity, window_start).await? >= MAX_FAILED_LOOKUPS
+        {
+            return Ok(Outcome::RateLimited {
+                text: IDENTITY_LOCKED.into(),
+            });
+        }
         if spec.file.requires_verified && verified_as.is_none() {
             return Ok(Outcome::NeedsVerification {
                 text: NEEDS_VERIFICATION.into(),
@@ -237,6 +251,11 @@ impl Actions {
             }
             Ok(None) => {
                 self.store.count_failed_lookup(conversation_id).await?;
+                if let Some(identity) = &identity {
+                    self.store
+                        .count_failed_check(identity, now, window_start)
+                        .await?;
+                }
                 Ok(Outcome::NotFound {
                     record: record(false, json!({"error": "not_found"})),
                     text: spec.file.not_found.clone(),

@@ -121,6 +121,20 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The identity an identity check claims: the lower-cased value of its first argument
+    /// the schema marks `format = "email"` (None for other actions).
+    pub fn claimed_identity(&self, args: &serde_json::Value) -> Option<String> {
+        if !self.file.verifies_customer {
+            return None;
+        }
+        let properties = self.parameters_json["properties"].as_object()?;
+        properties
+            .iter()
+            .filter(|(_, schema)| schema["format"] == "email")
+            .find_map(|(name, _)| args[name].as_str())
+            .map(|email| email.trim().to_lowercase())
+    }
+
     /// Whether the action requires this argument.
     pub fn schema_requires(&self, name: &str) -> bool {
         self.parameters_json["required"]

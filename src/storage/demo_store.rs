@@ -208,6 +208,51 @@ impl Store {
         )
     }
 
+    /// Failed identity checks for `identity` (a lower-cased email) in its current window,
+    /// one that started at `window_start` (unix seconds) or later.
+    pub async fn failed_checks(
+        &self,
+        identity: &str,
+        window_start: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT failures FROM failed_checks WHERE identity = $1 AND window_start >= $2",
+        )
+        .bind(identity)
+        .bind(window_start)
+        .fetch_optional(&self.reader)
+        .await?
+        .unwrap_or(0))
+    }
+
+    /// Counts a failed identity check for `identity` at `now` (unix seconds), in a new window
+    /// when the current one started before `window_start`; returns the window's count.
+    pub async fn count_failed_check(
+        &self,
+        identity: &str,
+        now: i64,
+        window_start: i64,
+    ) -> Result<i64, StoreError> {
+        let write = sqlx::query(
+            "INSERT INTO failed_checks (identity, failures, window_start) VALUES ($1, 1, $2)
+             ON CONFLICT (identity) DO UPDATE SET
+                 failures = CASE WHEN failed_checks.window_start < $3
+                     THEN 1 ELSE failed_checks.failures + 1 END,
+                 window_start = CASE WHEN failed_checks.window_start < $3
+                     THEN $2 ELSE failed_checks.window_start END
+             RETURNING failures",
+        )
+        .bind(identity)
+        .bind(now)
+        .bind(window_start);
+        let row = self
+            .writer
+            .returning(write)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Ok(row.try_get("failures")?)
+    }
+
     /// Marks a conversation as verified for a customer.
     pub async fn set_verified(
         &self,

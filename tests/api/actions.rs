@@ -181,6 +181,68 @@ async fn not_found_and_not_yours_look_the_same_and_wrong_guesses_are_limited() {
     );
 }
 
+/// Guessing a customer's order numbers from new conversations, two guesses each, hits the
+/// same limit: it counts failed checks per email across conversations. Other customers are
+/// not held up by it.
+#[tokio::test]
+async fn guesses_spread_over_new_conversations_are_limited_per_email() {
+    let app = spawn_app().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let mut chat = app.start_chat().await;
+    for n in 1..=5 {
+        if n % 2 == 1 {
+            chat = app.start_chat().await;
+        }
+        let guess = reply_of(
+            &app,
+            &chat,
+            &format!("where is my order NW-000000{n} {email}"),
+        )
+        .await;
+        assert!(
+            guess["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("don't match")),
+            "{guess}"
+        );
+    }
+    let chat = app.start_chat().await;
+    let limited = reply_of(&app, &chat, &format!("where is my order {number} {email}")).await;
+    let text = limited["text"].as_str().unwrap_or_default();
+    assert!(text.contains("too many times"), "{limited}");
+    assert!(
+        !text.contains(order["shipping"]["tracking_number"].as_str().unwrap_or("-")),
+        "{limited}"
+    );
+
+    let other = demo("orders.json")
+        .into_iter()
+        .find(|o| o["customer_id"] != order["customer_id"])
+        .expect("another customer's order");
+    let other_email = demo("customers.json")
+        .into_iter()
+        .find(|c| c["id"] == other["customer_id"])
+        .and_then(|c| c["email"].as_str().map(str::to_owned))
+        .expect("its customer");
+    let chat = app.start_chat().await;
+    let found = reply_of(
+        &app,
+        &chat,
+        &format!(
+            "where is my order {} {other_email}",
+            other["number"].as_str().unwrap_or("-")
+        ),
+    )
+    .await;
+    assert!(
+        found["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(other["number"].as_str().unwrap_or("-"))),
+        "{found}"
+    );
+}
+
 #[tokio::test]
 async fn a_double_charge_is_explained_from_the_payment_records() {
     let app = spawn_app().await;

@@ -1,0 +1,8 @@
+-- Failed identity checks per claimed identity (a lower-cased email), across conversations:
+-- a new conversation every few guesses must not reset the limit. The count restarts when
+-- its window (unix seconds at the first failure) has passed.
+CREATE TABLE failed_checks (
+    identity TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    window_start INTEGER NOT NULL
+);
