@@ -66,7 +66,7 @@ pub fn fill_url(
 }
 
 /// Replaces `${NAME}` in a header value with the environment variable NAME.
-fn fill_secrets(value: &str) -> Result<String, HttpError> {
+pub fn fill_secrets(value: &str) -> Result<String, HttpError> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {
@@ -121,21 +121,31 @@ pub async fn run(
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| HttpError::Malformed(e.to_string()))?;
     if let Some(owner) = &spec.owner {
-        let owned_by = body.pointer(owner).and_then(Value::as_str);
-        if owned_by.is_none() || owned_by != customer_id {
+        // A record's owner as a string or a number; without one the response is not what the
+        // spec describes (a failure to look into, not "no such record").
+        let owned_by = match body.pointer(owner) {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Number(id)) => id.to_string(),
+            _ => {
+                return Err(HttpError::Malformed(format!(
+                    "{owner} (the owner) is missing"
+                )));
+            }
+        };
+        if Some(owned_by.as_str()) != customer_id {
             return Ok(None);
         }
     }
     if spec.fields.is_empty() {
         return Ok(Some(body));
     }
-    let mut mapped = Map::new();
-    for (name, pointer) in &spec.fields {
-        let value = body
-            .pointer(pointer)
-            .ok_or_else(|| HttpError::Malformed(format!("{pointer} is missing")))?;
-        mapped.insert(name.clone(), value.clone());
-    }
+    // A field the response leaves out is left out of the result: a template tests optional
+    // ones with `{% if %}`, and printing a missing one fails the action.
+    let mapped: Map<String, Value> = spec
+        .fields
+        .iter()
+        .filter_map(|(name, pointer)| Some((name.clone(), body.pointer(pointer)?.clone())))
+        .collect();
     Ok(Some(Value::Object(mapped)))
 }
 

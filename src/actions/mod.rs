@@ -117,6 +117,16 @@ impl Actions {
         metrics: Arc<Metrics>,
     ) -> Result<Self, String> {
         let specs = spec::load_dir(dir)?;
+        // A secret a header names must be set now, not found missing at a customer's question.
+        for spec in &specs {
+            if let BackendSpec::Http(http) = &spec.file.backend {
+                for (header, value) in &http.headers {
+                    http_backend::fill_secrets(value).map_err(|error| {
+                        format!("action {}: header {header}: {error}", spec.file.name)
+                    })?;
+                }
+            }
+        }
         let templates = templates(
             specs
                 .iter()

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        Chat, TestApp, demo, estimate, prompt_tokens, sample, shipped_order, spawn_app,
-        spawn_app_with, spawn_app_with_llm, verify_customer_call,
+        Chat, TestApp, create_database, demo, estimate, prompt_tokens, sample, shipped_order,
+        spawn_app, spawn_app_with, spawn_app_with_llm, test_settings, verify_customer_call,
     },
     scripted_llm::{Behavior, ScriptedLlm},
 };
@@ -516,7 +516,8 @@ const SLOW_ORDER: &str = "NW-5000777";
 const SLOW_ORDER_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A business's order API for tests: counts calls; NW-5000500 answers 500, NW-5000404 404,
-/// `SLOW_ORDER` answers late.
+/// `SLOW_ORDER` answers late, NW-5000010 has no `eta` and a numeric owner (for a numeric
+/// customer id), NW-5000011 no owner.
 async fn store_api(calls: Arc<AtomicUsize>) -> String {
     let app = Router::new().route(
         "/customers/{customer}/orders/{number}",
@@ -535,6 +536,11 @@ async fn store_api(calls: Arc<AtomicUsize>) -> String {
                         "order": {"id": number, "state": "x".repeat(2 << 20), "eta": "2026-12-01"},
                         "owner": customer,
                     }))),
+                    "NW-5000010" => Ok(Json(json!({
+                        "order": {"id": number, "state": "processing"},
+                        "owner": customer.parse::<u64>().map_or(json!(customer), |id| json!(id)),
+                    }))),
+                    "NW-5000011" => Ok(Json(json!({"order": {"id": number, "state": "shipped"}}))),
                     _ => Ok(Json(json!({
                         "order": {"id": number, "state": "shipped", "eta": "2026-12-01"},
                         "owner": customer,
@@ -560,7 +566,7 @@ async fn app_with_http_actions(base: &str, llm: Option<&ScriptedLlm>) -> TestApp
 name = "order_status"
 description = "Order status from the store's API"
 intent = "order_status"
-template = "Order {{{{ result.number }}}} is {{{{ result.state }}}}, arriving {{{{ result.eta }}}}."
+template = "Order {{{{ result.number }}}} is {{{{ result.state }}}}{{% if result.eta %}}, arriving {{{{ result.eta }}}}{{% endif %}}."
 [parameters]
 type = "object"
 required = ["order_number"]
@@ -589,6 +595,42 @@ fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta" }}
         }
     })
     .await
+}
+
+/// A header naming a secret the environment lacks stops the start, naming both, instead of
+/// failing every customer's lookup later.
+#[tokio::test]
+async fn an_unset_header_secret_stops_the_start() {
+    let actions = tempfile::tempdir().expect("actions dir");
+    std::fs::write(
+        actions.path().join("order_status.toml"),
+        r#"
+name = "order_status"
+description = "Order status from the store's API"
+template = "{{ result.state }}"
+[parameters]
+type = "object"
+[backend]
+kind = "http"
+url = "https://api.example/orders"
+headers = { Authorization = "Bearer ${FRONTDESK_TEST_UNSET_TOKEN}" }
+"#,
+    )
+    .expect("write spec");
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut settings = test_settings(&data_dir);
+    settings.actions_dir = actions.path().to_owned();
+    if let Some(url) = &settings.database_url {
+        create_database(url.expose()).await;
+    }
+    let Err(error) = frontdesk::app::App::build(settings).await else {
+        panic!("started without the header's secret");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("order_status") && message.contains("FRONTDESK_TEST_UNSET_TOKEN"),
+        "{message}"
+    );
 }
 
 async fn signed_chat(app: &TestApp, user: &str) -> Chat {
@@ -647,6 +689,23 @@ async fn a_business_api_answers_through_the_http_backend() {
         .await;
     assert_eq!(body["handoff"]["reason"], "action_failed", "{body}");
     assert!(body.to_string().len() < 100_000);
+}
+
+/// A business API that leaves out an empty field, or gives customer ids as numbers, is read
+/// as it is; one that leaves out the record's owner is a failure (a person looks into it),
+/// not "no such order".
+#[tokio::test]
+async fn a_business_apis_optional_fields_and_numeric_ids_are_read_as_they_are() {
+    let base = store_api(Arc::new(AtomicUsize::new(0))).await;
+    let app = app_with_http_actions(&base, None).await;
+    let chat = signed_chat(&app, "12345").await;
+    let reply = reply_of(&app, &chat, "where is my order NW-5000010").await;
+    assert_eq!(reply["text"], "Order NW-5000010 is processing.", "{reply}");
+
+    let (_, body) = app
+        .say(&chat, json!({"text": "where is my order NW-5000011"}))
+        .await;
+    assert_eq!(body["handoff"]["reason"], "action_failed", "{body}");
 }
 
 #[tokio::test]
