@@ -38,19 +38,10 @@ pub async fn answer(
 ) -> Result<Option<AccountReply>, StoreError> {
     let mut routed = intent::route(&message.text);
     let before = said_before(earlier);
-    // Only an order number or email ("NW-1234567", which alone reads as order status): it
-    // answers the question asked before. "invoice for NW-1234567" asks its own.
-    let bare = routed.intent == Some(AccountIntent::OrderStatus)
-        && intent::route(&strip_identifiers(&message.text, &routed))
-            .intent
-            .is_none();
-    let mut wanted = routed.intent;
-    if bare || wanted.is_none() {
-        // "ana@example.com NW-1234567" answers the question asked just before.
-        if let Some(previous) = before.intent {
-            wanted = Some(previous);
-        }
-    }
+    // "ana@example.com NW-1234567" answers the question asked just before.
+    let wanted = asked(&message.text, &routed)
+        .or(before.intent)
+        .or(routed.intent);
     let has_identifiers = routed.order_number.is_some() || routed.email.is_some();
     let Some(wanted) = wanted.filter(|_| routed.intent.is_some() || has_identifiers) else {
         return Ok(None);
@@ -144,19 +135,36 @@ fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
     out.replace("nw-", " ").replace("nw", " ")
 }
 
-/// What the customer's last few messages said: the latest account question among them, and
-/// the latest email and order number (each message routed once).
+/// The account question a message asks of its own: none for only an order number or email
+/// ("NW-1234567", which alone reads as order status), which answers the question asked
+/// before; "invoice for NW-1234567" asks its own.
+fn asked(text: &str, routed: &intent::Routed) -> Option<AccountIntent> {
+    let bare = routed.intent == Some(AccountIntent::OrderStatus)
+        && intent::route(&strip_identifiers(text, routed))
+            .intent
+            .is_none();
+    if bare { None } else { routed.intent }
+}
+
+/// What the customer's last few messages said: the latest account question asked among them
+/// (or, when none was, order status for an order number given alone), and the latest email
+/// and order number (each message routed once).
 fn said_before(earlier: &[Message]) -> intent::Routed {
     let mut before = intent::Routed::default();
+    let mut only_details = None;
     for message in super::turn::last(earlier, 4)
         .iter()
         .rev()
         .filter(|m| m.role == crate::storage::Role::Customer)
     {
         let routed = intent::route(&message.text);
-        before.intent = before.intent.or(routed.intent);
+        match asked(&message.text, &routed) {
+            Some(question) => before.intent = before.intent.or(Some(question)),
+            None => only_details = only_details.or(routed.intent),
+        }
         before.email = before.email.or(routed.email);
         before.order_number = before.order_number.or(routed.order_number);
     }
+    before.intent = before.intent.or(only_details);
     before
 }

@@ -369,7 +369,8 @@ fn refund_progress() -> Result<Regex, regex::Error> {
     ])
 }
 
-/// Changing, cancelling or placing an order: a how-to question even with an order number.
+/// Changing, cancelling, returning or placing an order, or a problem with what arrived: a
+/// how-to question even with an order number.
 fn order_action() -> Result<Regex, regex::Error> {
     compile(&[
         r"(?:cancel\w*|tocancel|acncel\w*|cancle\w*|cancd\w*|cacn\w*|cfanc\w*|casnc\w*|cancf\w*|chang\w*|chnge|modif\w*|edit\w*|edt|correct\w*|add|adding|added|ad|set\w*|remov\w*|delet\w*|deete|i?swap\w*|switc\w*|replac\w*|exchang\w*) (?:\w+ ){0,4}(?:{ORDER}|address)",
@@ -377,6 +378,9 @@ fn order_action() -> Result<Regex, regex::Error> {
         r"updat(?:e|ing) (?:the |this |that |{POSS} )?(?:{ORDER}|(?:delivery |shipping |billing )?address)|updat(?:e|ing) {ORDER} ?#?\d",
         r"where (?:do|can|could|should) (?:i|we) (?:buy|purchase|order)",
         r"(?:entered|typed|gave|put|used|provided|set) (?:a |the |an )?(?:wrong|incorrect|old) (?:\w+ )?address",
+        // Cancelling or returning a numbered order, or a problem with what came: the help
+        // center's answer (returns, damaged items), not the order's status.
+        r"cancel\w*|return|returning|send (?:it |them )?back|damaged|broken|torn|ripped|defective|faulty|cracked|(?:wrong|missing) (?:item|items|size|colou?r|product|part|parts)",
     ])
 }
 
@@ -663,6 +667,14 @@ mod tests {
         ("What is your refund policy?", None),
         ("How long do refunds take?", None),
         ("How do I return an item?", None),
+        // A numbered order cancelled, returned or arrived broken: the help center answers.
+        (
+            "my order NW-1046247 arrived damaged, the coat is torn",
+            None,
+        ),
+        ("how do I return order NW-1046247?", None),
+        ("I want to cancel NW-1046247", None),
+        ("NW-1046247 came with the wrong size", None),
         ("Do you ship to Canada?", None),
         ("How much is shipping?", None),
         ("What payment methods do you accept?", None),

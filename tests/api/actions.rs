@@ -67,6 +67,29 @@ async fn details_given_over_several_messages_and_a_new_question_on_the_same_orde
     assert!(text.contains(number), "{text}");
 }
 
+/// Asked for the order number and then the email, one message each, the customer gets the
+/// answer to the question they asked first, not the order's status.
+#[tokio::test]
+async fn the_question_asked_first_is_answered_once_the_details_have_come() {
+    let app = spawn_app().await;
+    let refund = demo("refunds.json").into_iter().next().expect("a refund");
+    let number = refund["order_number"].as_str().expect("number");
+    let order = demo("orders.json")
+        .into_iter()
+        .find(|o| o["number"] == number)
+        .expect("its order");
+    let email = demo("customers.json")
+        .into_iter()
+        .find(|c| c["id"] == order["customer_id"])
+        .and_then(|c| c["email"].as_str().map(str::to_owned))
+        .expect("its customer");
+    let chat = app.start_chat().await;
+    reply_of(&app, &chat, "where's my refund??").await;
+    reply_of(&app, &chat, number).await;
+    let reply = reply_of(&app, &chat, &email).await;
+    assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
+}
+
 #[tokio::test]
 async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
     let app = spawn_app().await;
