@@ -48,6 +48,7 @@ pub async fn run(
                 .await?;
             Ok(Some(json!({
                 "order_number": order_number,
+                "status": order["status"],
                 "total": order["total"],
                 "currency": order["currency"],
                 "invoice": invoices.first(),

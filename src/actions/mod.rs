@@ -4,6 +4,7 @@
 //! customer sees are rendered by the spec's template from the backend's result.
 
 pub mod builtin;
+mod filters;
 pub mod http_backend;
 pub mod schema;
 pub mod spec;
@@ -299,7 +300,8 @@ fn templates(
     // A field the template prints but the result lacks is a failed action (an honest
     // message and a handoff), not a blank in the facts; `{% if %}` may still test it.
     templates.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
-    templates.add_filter("money", money);
+    templates.add_filter("money", filters::money);
+    templates.add_filter("method", filters::method);
     templates.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
@@ -313,11 +315,6 @@ fn templates(
             .map_err(|e| format!("{name}: template: {e}"))?;
     }
     Ok(templates)
-}
-
-/// `{{ 12.5 | money }}` → `$12.50`.
-fn money(value: f64) -> String {
-    format!("${value:.2}")
 }
 
 #[cfg(test)]

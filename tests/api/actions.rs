@@ -90,6 +90,67 @@ async fn the_question_asked_first_is_answered_once_the_details_have_come() {
     assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
 }
 
+/// The customer's email for an order in the demo data.
+fn email_for(number: &str) -> String {
+    let order = demo("orders.json")
+        .into_iter()
+        .find(|o| o["number"] == number)
+        .expect("the order");
+    demo("customers.json")
+        .into_iter()
+        .find(|c| c["id"] == order["customer_id"])
+        .and_then(|c| c["email"].as_str().map(str::to_owned))
+        .expect("its customer")
+}
+
+/// A declined refund says why (the record's note), and a cancelled order is not promised an
+/// invoice "when it ships"; payment methods are named as customers know them.
+#[tokio::test]
+async fn a_declined_refund_says_why_and_a_cancelled_order_expects_no_invoice() {
+    let app = spawn_app().await;
+    let rejected = demo("refunds.json")
+        .into_iter()
+        .find(|r| r["status"] == "rejected" && r["method"]["type"] == "paypal")
+        .expect("a declined PayPal refund");
+    let number = rejected["order_number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+    let reply = reply_of(
+        &app,
+        &chat,
+        &format!("where is my refund for {number}? {}", email_for(number)),
+    )
+    .await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains("to PayPal: not refunded")
+            && text.contains(rejected["note"].as_str().expect("note")),
+        "{text}"
+    );
+
+    let cancelled = demo("orders.json")
+        .into_iter()
+        .find(|o| {
+            o["status"] == "cancelled"
+                && !demo("invoices.json")
+                    .iter()
+                    .any(|i| i["order_number"] == o["number"])
+        })
+        .expect("a cancelled order without an invoice");
+    let number = cancelled["number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+    let reply = reply_of(
+        &app,
+        &chat,
+        &format!("I need the invoice for {number}, I'm {}", email_for(number)),
+    )
+    .await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains("No invoice: the order was cancelled.") && !text.contains("ships"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
     let app = spawn_app().await;

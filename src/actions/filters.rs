@@ -1,0 +1,114 @@
+//! The filters action templates render facts with: `money` and `method`.
+
+use minijinja::{Error, ErrorKind, Value};
+
+/// `{{ 1234.5 | money }}` → `$1,234.50`, `-5` → `-$5.00`; a number written as a string (some
+/// APIs send `"12.50"`) is read as the number.
+pub fn money(value: Value) -> Result<String, Error> {
+    let amount = match value.as_str() {
+        Some(text) => text.trim().parse::<f64>().ok(),
+        None => f64::try_from(value.clone()).ok(),
+    }
+    .filter(|amount| amount.is_finite())
+    .ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{value} is not an amount"),
+        )
+    })?;
+    let cents = (amount.abs() * 100.0).round() as u128;
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount < 0.0 && cents > 0 { "-" } else { "" };
+    Ok(format!("{sign}${grouped}.{:02}", cents % 100))
+}
+
+/// A payment method as a customer names it: `{"type": "card", "brand": "Visa", "last4":
+/// "4242"}` → `Visa ending 4242`, `{"type": "apple_pay", "brand": "Visa"}` → `Apple Pay
+/// (Visa)`, `{"type": "paypal"}` → `PayPal`, `{"type": "gift_card"}` → `gift card`.
+pub fn method(value: Value) -> String {
+    let text = |key: &str| {
+        value
+            .get_attr(key)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .filter(|v| !v.is_empty())
+    };
+    let kind = text("type").unwrap_or_default();
+    let wallet = match kind.as_str() {
+        "card" | "" => None,
+        "paypal" => Some("PayPal".to_owned()),
+        "apple_pay" => Some("Apple Pay".to_owned()),
+        "google_pay" => Some("Google Pay".to_owned()),
+        other => Some(other.replace('_', " ")),
+    };
+    let mut name = match (wallet, text("brand")) {
+        (Some(wallet), Some(brand)) => format!("{wallet} ({brand})"),
+        (Some(wallet), None) => wallet,
+        (None, Some(brand)) => brand,
+        (None, None) => "card".to_owned(),
+    };
+    if let Some(last4) = text("last4") {
+        name.push_str(" ending ");
+        name.push_str(&last4);
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(json: serde_json::Value) -> Value {
+        Value::from(minijinja::value::Serde(json))
+    }
+
+    #[test]
+    fn amounts_are_written_as_customers_read_them() {
+        for (amount, written) in [
+            (json!(12.5), "$12.50"),
+            (json!(0), "$0.00"),
+            (json!(1234567.891), "$1,234,567.89"),
+            (json!(-5), "-$5.00"),
+            (json!(999.999), "$1,000.00"),
+            (json!("12.50"), "$12.50"),
+        ] {
+            assert_eq!(
+                money(value(amount.clone())).expect("amount"),
+                written,
+                "{amount}"
+            );
+        }
+        assert!(money(value(json!("soon"))).is_err());
+        assert!(money(value(json!(null))).is_err());
+    }
+
+    #[test]
+    fn payment_methods_are_named_as_customers_know_them() {
+        for (method, named) in [
+            (
+                json!({"type": "card", "brand": "Visa", "last4": "4242"}),
+                "Visa ending 4242",
+            ),
+            (
+                json!({"type": "apple_pay", "brand": "Visa", "last4": "1881"}),
+                "Apple Pay (Visa) ending 1881",
+            ),
+            (
+                json!({"type": "paypal", "brand": null, "last4": null}),
+                "PayPal",
+            ),
+            (json!({"type": "gift_card"}), "gift card"),
+            (json!({}), "card"),
+        ] {
+            assert_eq!(super::method(value(method.clone())), named, "{method}");
+        }
+    }
+}
