@@ -435,7 +435,8 @@ pub fn route(text: &str) -> Routed {
 }
 
 /// `NW-1048276`, `nw1048276`, `NW 1048276`, `#1048276` (7 digits → normalised to `NW-1048276`);
-/// also bare 6–10 digit ids when the text has order wording (returned as written, digits only).
+/// also bare 6–10 digit ids when the text has order wording (returned as written, digits only,
+/// but for 7 digits: the store's numbers without their `NW-`).
 ///
 /// A store-format number anywhere in the text wins over a bare id. A bare id written with
 /// `#` (`#12345678`) counts as having order wording. Digits inside email addresses, paths,
@@ -461,7 +462,11 @@ pub fn order_number(text: &str) -> Option<String> {
             (next.next(), next.next()),
             (Some('.' | ',' | '-' | '/'), Some('0'..='9'))
         );
-        ((hashed || has_context) && !glued).then(|| digits.as_str().to_owned())
+        ((hashed || has_context) && !glued).then(|| match digits.as_str() {
+            // The store's own numbers, written without their "NW-".
+            store if store.len() == 7 => format!("NW-{store}"),
+            other => other.to_owned(),
+        })
     })
 }
 
@@ -795,6 +800,7 @@ mod tests {
         ("order #12345678", Some("12345678")),
         ("#12345678", Some("12345678")),
         ("pedido nº 123456", Some("123456")),
+        ("order number 1046247", Some("NW-1046247")),
         ("tracking: 9876543210", Some("9876543210")),
         ("NW-1234567'; DROP TABLE orders;--", Some("NW-1234567")),
         ("track NW-1234567\" OR 1=1 --", Some("NW-1234567")),
