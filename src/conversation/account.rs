@@ -20,6 +20,8 @@ pub struct AccountReply {
 const WHICH_ORDER: &str =
     "Which order is it about? Please send the order number (it looks like NW-1234567).";
 
+const OTHER_ACCOUNT: &str = "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.";
+
 fn action_intent(intent: AccountIntent) -> Intent {
     match intent {
         AccountIntent::OrderStatus => Intent::OrderStatus,
@@ -48,6 +50,7 @@ pub async fn answer(
     };
     // What the customer gave in the messages just before counts too: the email in one, the
     // order number in the next; "the invoice for that order" after its status.
+    let gave_email = routed.email.is_some();
     routed.email = routed.email.or(before.email);
     routed.order_number = routed.order_number.or(before.order_number);
     let Some(spec) = state.actions.for_intent(action_intent(wanted)) else {
@@ -60,7 +63,8 @@ pub async fn answer(
     };
     let mut verified_as = conversation.verified_as.clone();
 
-    if verified_as.is_none()
+    // Details given again in a verified chat are checked too: they may be someone else's.
+    if (verified_as.is_none() || gave_email)
         && let (Some(email), Some(order), Some(verify)) = (
             &routed.email,
             &routed.order_number,
@@ -77,11 +81,20 @@ pub async fn answer(
                 verified: Some(customer),
                 ..
             } => {
-                state
-                    .store
-                    .set_verified(&conversation.id, &customer)
-                    .await?;
-                verified_as = Some(customer);
+                if verified_as
+                    .as_ref()
+                    .is_some_and(|current| *current != customer)
+                {
+                    reply.text = OTHER_ACCOUNT.into();
+                    return Ok(Some(reply));
+                }
+                if verified_as.is_none() {
+                    state
+                        .store
+                        .set_verified(&conversation.id, &customer)
+                        .await?;
+                    verified_as = Some(customer);
+                }
             }
             outcome => return Ok(Some(finish(reply, outcome))),
         }

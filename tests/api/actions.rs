@@ -151,6 +151,41 @@ async fn a_declined_refund_says_why_and_a_cancelled_order_expects_no_invoice() {
     );
 }
 
+/// Once a chat is verified, another customer's matching details are not "not found": the
+/// customer is told the chat belongs to another account (and sees nothing of theirs).
+#[tokio::test]
+async fn another_customers_details_in_a_verified_chat_are_named_as_such() {
+    let app = spawn_app().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let other = demo("orders.json")
+        .into_iter()
+        .find(|o| o["customer_id"] != order["customer_id"])
+        .expect("another customer's order");
+    let other_number = other["number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+    let first = reply_of(&app, &chat, &format!("where is {number}? {email}")).await;
+    assert_eq!(first["actions"][0]["name"], "order_status", "{first}");
+
+    let reply = reply_of(
+        &app,
+        &chat,
+        &format!("where is {other_number}? {}", email_for(other_number)),
+    )
+    .await;
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("verified for another account")),
+        "{reply}"
+    );
+    assert_eq!(reply["actions"], json!([]), "{reply}");
+
+    // The same customer giving their details again is answered as before.
+    let again = reply_of(&app, &chat, &format!("and {number}? {email}")).await;
+    assert_eq!(again["actions"][0]["name"], "order_status", "{again}");
+}
+
 #[tokio::test]
 async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
     let app = spawn_app().await;
