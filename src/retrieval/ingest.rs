@@ -1,13 +1,15 @@
 //! Turns an article (markdown with optional front matter, HTML, or plain text) into passages:
-//! one per heading section, keeping the heading path for context, long sections split at
-//! paragraph boundaries.
+//! one per heading section, keeping the heading path for context, long sections split into
+//! passages of about [`split::MAX_PASSAGE_CHARS`] (see [`split`]).
+
+mod html;
+mod split;
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use crate::storage::Format;
-
-/// Longest passage, in characters, before a section is split at paragraph boundaries.
-const MAX_PASSAGE_CHARS: usize = 1_200;
+use html::html_passages;
+use split::{normalize, split_paragraphs};
 
 /// A searchable piece of an article.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,68 +120,6 @@ impl Sections {
     }
 }
 
-/// Collapses runs of spaces and blank lines, trims lines.
-fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut blank = 0;
-    for line in text.lines() {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() {
-            blank += 1;
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
-        }
-        blank = 0;
-        out.push_str(&line);
-    }
-    out
-}
-
-/// Splits text into pieces of at most [`MAX_PASSAGE_CHARS`], at paragraph (then sentence)
-/// boundaries.
-fn split_paragraphs(text: &str) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut current = String::new();
-    for paragraph in text.split("\n\n").flat_map(split_long) {
-        if !current.is_empty()
-            && current.chars().count() + paragraph.chars().count() > MAX_PASSAGE_CHARS
-        {
-            pieces.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push_str("\n\n");
-        }
-        current.push_str(&paragraph);
-    }
-    if !current.trim().is_empty() {
-        pieces.push(current);
-    }
-    pieces
-}
-
-/// A single over-long paragraph split at sentence ends.
-fn split_long(paragraph: &str) -> Vec<String> {
-    if paragraph.chars().count() <= MAX_PASSAGE_CHARS {
-        return vec![paragraph.to_owned()];
-    }
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for sentence in paragraph.split_inclusive(['.', '!', '?']) {
-        if current.chars().count() + sentence.chars().count() > MAX_PASSAGE_CHARS
-            && !current.is_empty()
-        {
-            out.push(std::mem::take(&mut current).trim().to_owned());
-        }
-        current.push_str(sentence);
-    }
-    if !current.trim().is_empty() {
-        out.push(current.trim().to_owned());
-    }
-    out
-}
-
 /// Passages of a markdown body (front matter already removed).
 pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
     let mut sections = Sections::default();
@@ -222,126 +162,6 @@ fn heading_level(level: HeadingLevel) -> usize {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Passages of an HTML page, with its `<title>` (or first `<h1>`).
-pub fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
-    let mut sections = Sections::default();
-    let mut title: Option<String> = None;
-    let mut rest = html;
-    let mut heading: Option<(usize, String)> = None;
-    let mut in_title = false;
-    let mut title_text = String::new();
-    while let Some(lt) = rest.find('<') {
-        let text = decode_entities(&rest[..lt]);
-        if in_title {
-            title_text.push_str(&text);
-        } else if let Some((_, h)) = &mut heading {
-            h.push_str(&text);
-        } else {
-            sections.push_text(&text);
-        }
-        let after = &rest[lt + 1..];
-        let Some(gt) = after.find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = after[..gt].trim().to_ascii_lowercase();
-        rest = &after[gt + 1..];
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
-            .collect();
-        match name.as_str() {
-            "script" | "style" | "noscript" | "template" if !closing => {
-                let end = format!("</{name}");
-                let lower = rest.to_ascii_lowercase();
-                rest = lower.find(&end).map_or("", |i| &rest[i..]);
-            }
-            "!--" | "!" => {}
-            "title" => {
-                in_title = !closing;
-                if closing && title.is_none() {
-                    title = Some(title_text.split_whitespace().collect::<Vec<_>>().join(" "));
-                }
-            }
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                let level = usize::from(name.as_bytes()[1] - b'0');
-                if closing {
-                    if let Some((level, h)) = heading.take() {
-                        let h = h.split_whitespace().collect::<Vec<_>>().join(" ");
-                        sections.heading(level, h);
-                    }
-                } else {
-                    heading = Some((level, String::new()));
-                }
-            }
-            "li" if !closing => sections.push_text("\n- "),
-            "br" => sections.push_text("\n"),
-            "p" | "div" | "section" | "article" | "ul" | "ol" | "table" | "tr" | "blockquote"
-            | "pre" | "header" | "footer" | "main" => sections.block_end(),
-            "td" | "th" if closing => sections.push_text(" | "),
-            _ => {}
-        }
-        if name.starts_with("!--") {
-            rest = rest.find("-->").map_or(rest, |i| &rest[i + 3..]);
-        }
-    }
-    sections.push_text(&decode_entities(rest));
-    let (passages, h1) = sections.finish();
-    (passages, title.filter(|t| !t.is_empty()).or(h1))
-}
-
-/// Decodes the common named entities and numeric character references.
-fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let semi = after.find(';').filter(|&i| i <= 10);
-        let decoded = semi.and_then(|i| {
-            let name = &after[..i];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some(' '),
-                "mdash" => Some('—'),
-                "ndash" => Some('–'),
-                "hellip" => Some('…'),
-                "rsquo" => Some('’'),
-                "lsquo" => Some('‘'),
-                "euro" => Some('€'),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, i))
-        });
-        match decoded {
-            Some((c, i)) => {
-                out.push(c);
-                rest = &after[i + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Passages of any supported format, plus the title and metadata found in the document.
@@ -404,30 +224,5 @@ mod tests {
     fn markdown_title_falls_back_to_first_h1() {
         let (_, meta) = passages(Format::Markdown, "# Gift cards\n\nThey never expire.");
         assert_eq!(meta.title.as_deref(), Some("Gift cards"));
-    }
-
-    #[test]
-    fn html_sections_skip_scripts_and_decode_entities() {
-        let html = "<html><head><title>Shipping &amp; delivery</title><style>p{}</style></head><body><script>alert('x')</script><h2>Costs</h2><p>Free over $50 &mdash; always.</p><h2>Times</h2><ul><li>Standard: 5&ndash;7 days</li></ul></body></html>";
-        let (passages, meta) = passages(Format::Html, html);
-        assert_eq!(meta.title.as_deref(), Some("Shipping & delivery"));
-        assert_eq!(passages.len(), 2);
-        assert_eq!(passages[0].headings, vec!["Costs".to_owned()]);
-        assert_eq!(passages[0].text, "Free over $50 — always.");
-        assert!(passages[1].text.contains("Standard: 5–7 days"));
-        assert!(!passages.iter().any(|p| p.text.contains("alert")));
-    }
-
-    #[test]
-    fn long_sections_split_at_paragraphs_under_the_limit() {
-        let para = "word ".repeat(150);
-        let text = [para.trim(); 5].join("\n\n");
-        let (passages, _) = passages(Format::Text, &text);
-        assert!(passages.len() >= 3, "{}", passages.len());
-        assert!(
-            passages
-                .iter()
-                .all(|p| p.text.chars().count() <= MAX_PASSAGE_CHARS)
-        );
     }
 }
