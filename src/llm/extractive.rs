@@ -48,7 +48,7 @@ pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
     }
     let mut text = format!(
         "Here is what our help center says ({place}):\n\n{}",
-        excerpt(&best.text)
+        excerpt(&best.text, &best.snippet)
     );
     let mut citations = vec![citation(best)];
     if let Some(related) = hits
@@ -65,7 +65,30 @@ pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
     }
 }
 
-fn excerpt(text: &str) -> String {
+/// What to quote of a passage: all of it when short; else its first [`EXCERPT_CHARS`], or,
+/// when the fragment the search matched (`snippet`) lies past them, as many from the line or
+/// sentence where that fragment starts, after a table's header row (a row reads on its own).
+fn excerpt(text: &str, snippet: &str) -> String {
+    let head = cut(text);
+    let Some(at) = text.find(snippet).filter(|_| !head.contains(snippet)) else {
+        return head;
+    };
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let sentence_start = text[..at].rfind(". ").map_or(0, |i| i + 2);
+    let start = if at - line_start > EXCERPT_CHARS / 2 {
+        sentence_start.max(line_start)
+    } else {
+        line_start
+    };
+    let rest = cut(&text[start..]);
+    match text.split_once('\n') {
+        Some((header, _)) if header.ends_with('|') => format!("{header}\n…\n{rest}"),
+        _ => format!("…\n{rest}"),
+    }
+}
+
+/// The start of `text` up to [`EXCERPT_CHARS`], cut at a sentence or line end when possible.
+fn cut(text: &str) -> String {
     if text.chars().count() <= EXCERPT_CHARS {
         return text.to_owned();
     }
@@ -141,5 +164,29 @@ mod tests {
         let r = reply(&[hit("a", 1.0, &text)], 0.35);
         assert!(r.text.ends_with("here."), "{}", r.text);
         assert!(r.text.len() < 900);
+    }
+
+    #[test]
+    fn a_long_passage_is_quoted_where_the_search_matched() {
+        let rows: String = (1..=60).map(|i| format!("Town{i} | {i} am |\n")).collect();
+        let mut best = hit("a", 1.0, &format!("Town | Opens |\n{rows}"));
+        best.snippet = "Town55 | 55 am |".into();
+        let r = reply(&[best], 0.35);
+        assert!(
+            r.text.contains("Town | Opens |\n…\nTown55 | 55 am |"),
+            "{}",
+            r.text
+        );
+        assert!(!r.text.contains("Town1 |"), "{}", r.text);
+
+        let mut best = hit("a", 1.0, &"- Store in Quux opens at 7 am\n".repeat(40));
+        best.text.push_str("- Store in Zorb opens at 9 am");
+        best.snippet = "Store in Zorb opens".into();
+        let r = reply(&[best], 0.35);
+        assert!(
+            r.text.contains("…\n- Store in Zorb opens at 9 am"),
+            "{}",
+            r.text
+        );
     }
 }

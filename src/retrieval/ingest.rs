@@ -5,7 +5,7 @@
 mod html;
 mod split;
 
-use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::storage::Format;
 use html::html_passages;
@@ -97,6 +97,15 @@ impl Sections {
         self.text.push_str(text);
     }
 
+    /// Ends the line unless it is empty (a table row's start and end tags end one line).
+    fn line_end(&mut self) {
+        self.text
+            .truncate(self.text.trim_end_matches([' ', '\t']).len());
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+    }
+
     fn block_end(&mut self) {
         if !self.text.ends_with("\n\n") && !self.text.is_empty() {
             self.text.push_str("\n\n");
@@ -124,7 +133,7 @@ impl Sections {
 pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
     let mut sections = Sections::default();
     let mut heading: Option<(usize, String)> = None;
-    for event in Parser::new(body) {
+    for event in Parser::new_ext(body, Options::ENABLE_TABLES) {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
                 heading = Some((heading_level(level), String::new()));

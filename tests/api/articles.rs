@@ -3,13 +3,45 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, spawn_app, spawn_on, test_settings};
+use crate::helpers::{ADMIN_KEY, TestApp, spawn_app, spawn_on, test_settings};
 
 fn ids(results: &[Value]) -> Vec<String> {
     results
         .iter()
         .filter_map(|r| r["article_id"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// Uploads files (name, content) as one multipart request; the status and JSON body.
+async fn upload(app: &TestApp, files: &[(&str, &str)]) -> (u16, Value) {
+    let mut form = Form::new();
+    for (name, content) in files {
+        form = form.part(
+            "file",
+            Part::bytes(content.as_bytes().to_vec()).file_name(name.to_string()),
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/articles"))
+        .bearer_auth(ADMIN_KEY)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+/// The text of the first reply to `question` in a new conversation.
+async fn first_reply(app: &TestApp, question: &str) -> String {
+    let chat = app.start_chat().await;
+    let (status, body) = app.say(&chat, json!({ "text": question })).await;
+    assert_eq!(status, 200, "{body}");
+    body["replies"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -197,4 +229,45 @@ async fn a_missing_index_is_rebuilt_from_the_database_at_start() {
         .filter(|a| a["title"] == "Gondola rides")
         .count();
     assert_eq!(gondolas, 1, "knowledge is not imported twice");
+}
+
+#[tokio::test]
+async fn a_long_list_is_split_into_passages_and_the_item_asked_about_is_quoted() {
+    let app = spawn_app().await;
+    let items: String = (1..=800)
+        .map(|i| format!("- Store {i} in Quuxville{i} opens at 7 am\n"))
+        .collect();
+    let created = app
+        .create_article(json!({"title": "Store hours", "body": format!("## Stores\n\n{items}")}))
+        .await;
+    let chunks = created["articles"][0]["chunks"]
+        .as_u64()
+        .unwrap_or_default();
+    assert!(chunks >= 20, "{chunks} passages");
+
+    let reply = first_reply(&app, "When does the store in Quuxville555 open?").await;
+    assert!(
+        reply.contains("Store 555 in Quuxville555 opens at 7 am"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn a_long_table_is_split_into_passages_that_keep_its_header() {
+    let app = spawn_app().await;
+    let rows: String = (1..=3000)
+        .map(|i| format!("| Quuxville{i} | {} am |\n", 6 + i % 4))
+        .collect();
+    let table = format!("# Store hours\n\n| Town | Opens at |\n|---|---|\n{rows}");
+    let (status, body) = upload(&app, &[("store-hours.md", &table)]).await;
+    assert_eq!(status, 201, "{body}");
+    let chunks = body["articles"][0]["chunks"].as_u64().unwrap_or_default();
+    assert!(chunks >= 50, "{chunks} passages");
+
+    let reply = first_reply(&app, "When does the store in Quuxville2555 open?").await;
+    assert!(
+        reply.contains("Town | Opens at |"),
+        "the header is quoted: {reply}"
+    );
+    assert!(reply.contains("Quuxville2555 | 9 am |"), "{reply}");
 }

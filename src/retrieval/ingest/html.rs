@@ -11,8 +11,13 @@ pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
     let mut heading: Option<(usize, String)> = None;
     let mut in_title = false;
     let mut title_text = String::new();
+    let mut in_pre = false;
     while let Some(lt) = rest.find('<') {
-        let text = decode_entities(&rest[..lt]);
+        let mut text = decode_entities(&rest[..lt]);
+        if !in_pre {
+            // Line breaks in HTML source are spaces; lines come from tags (rows, items, `<br>`).
+            text = text.replace(['\n', '\r'], " ");
+        }
         if in_title {
             title_text.push_str(&text);
         } else if let Some((_, h)) = &mut heading {
@@ -59,8 +64,13 @@ pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
             }
             "li" if !closing => sections.push_text("\n- "),
             "br" => sections.push_text("\n"),
-            "p" | "div" | "section" | "article" | "ul" | "ol" | "table" | "tr" | "blockquote"
-            | "pre" | "header" | "footer" | "main" => sections.block_end(),
+            "tr" => sections.line_end(),
+            "pre" => {
+                in_pre = !closing;
+                sections.block_end();
+            }
+            "p" | "div" | "section" | "article" | "ul" | "ol" | "table" | "blockquote"
+            | "header" | "footer" | "main" => sections.block_end(),
             "td" | "th" if closing => sections.push_text(" | "),
             _ => {}
         }
