@@ -271,3 +271,27 @@ async fn a_long_table_is_split_into_passages_that_keep_its_header() {
     );
     assert!(reply.contains("Quuxville2555 | 9 am |"), "{reply}");
 }
+
+#[tokio::test]
+async fn an_html_comment_is_never_indexed_or_quoted_whatever_it_holds() {
+    let app = spawn_app().await;
+    let page = "<html><head><title>Zorbing discounts</title></head><body>\
+        <p title=\"a > b\">Zorbing club members save ten percent.</p>\
+        <!-- Internal draft: <p>Staff discount code STAFFONLY50 gives fifty percent off.</p> -->\
+        </body></html>";
+    let (status, body) = upload(&app, &[("zorbing-discounts.html", page)]).await;
+    assert_eq!(status, 201, "{body}");
+
+    assert!(app.search("STAFFONLY50").await.is_empty());
+    let results = app.search("zorbing club members").await;
+    let snippet = results[0]["snippet"].as_str().unwrap_or_default();
+    assert!(
+        snippet.starts_with("Zorbing club"),
+        "no attribute text: {snippet}"
+    );
+    let reply = first_reply(&app, "Is there a zorbing staff discount code?").await;
+    assert!(
+        !reply.contains("STAFFONLY50") && !reply.contains("-->"),
+        "{reply}"
+    );
+}

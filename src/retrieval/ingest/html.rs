@@ -6,13 +6,21 @@ use super::{Passage, Sections};
 /// Passages of an HTML page, with its `<title>` (or first `<h1>`).
 pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
     let mut sections = Sections::default();
+    let title = scan(html, &mut sections);
+    let (passages, h1) = sections.finish();
+    (passages, title.or(h1))
+}
+
+/// Feeds the text and headings of `html` to `sections`; returns its `<title>`, if any.
+fn scan(html: &str, sections: &mut Sections) -> Option<String> {
     let mut title: Option<String> = None;
     let mut rest = html;
     let mut heading: Option<(usize, String)> = None;
     let mut in_title = false;
     let mut title_text = String::new();
     let mut in_pre = false;
-    while let Some(lt) = rest.find('<') {
+    loop {
+        let lt = next_tag(rest).unwrap_or(rest.len());
         let mut text = decode_entities(&rest[..lt]);
         if !in_pre {
             // Line breaks in HTML source are spaces; lines come from tags (rows, items, `<br>`).
@@ -25,9 +33,15 @@ pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
         } else {
             sections.push_text(&text);
         }
-        let after = &rest[lt + 1..];
-        let Some(gt) = after.find('>') else {
-            rest = "";
+        let Some(after) = rest.get(lt + 1..) else {
+            break;
+        };
+        if let Some(comment) = after.strip_prefix("!--") {
+            // Skipped whole, whatever it holds (tags too); an unclosed one runs to the end.
+            rest = comment.find("-->").map_or("", |i| &comment[i + 3..]);
+            continue;
+        }
+        let Some(gt) = tag_end(after) else {
             break;
         };
         let tag = after[..gt].trim().to_ascii_lowercase();
@@ -44,7 +58,6 @@ pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
                 let lower = rest.to_ascii_lowercase();
                 rest = lower.find(&end).map_or("", |i| &rest[i..]);
             }
-            "!--" | "!" => {}
             "title" => {
                 in_title = !closing;
                 if closing && title.is_none() {
@@ -74,13 +87,36 @@ pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
             "td" | "th" if closing => sections.push_text(" | "),
             _ => {}
         }
-        if name.starts_with("!--") {
-            rest = rest.find("-->").map_or(rest, |i| &rest[i + 3..]);
+    }
+    title.filter(|t| !t.is_empty())
+}
+
+/// Where the next tag or comment starts: a `<` followed by a letter, `/`, `!` or `?` (any
+/// other `<`, as in `a < b`, is text).
+fn next_tag(html: &str) -> Option<usize> {
+    html.match_indices('<').map(|(i, _)| i).find(|&i| {
+        html[i + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+    })
+}
+
+/// The `>` that ends a tag (given without its `<`): one inside a quoted attribute value
+/// (`title="a > b"`) does not.
+fn tag_end(tag: &str) -> Option<usize> {
+    let mut quote = None;
+    let mut after_equals = false;
+    for (i, c) in tag.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if after_equals && matches!(c, '"' | '\'') => quote = Some(c),
+            None if c == '>' => return Some(i),
+            None => {}
+        }
+        if !c.is_whitespace() {
+            after_equals = c == '=';
         }
     }
-    sections.push_text(&decode_entities(rest));
-    let (passages, h1) = sections.finish();
-    (passages, title.filter(|t| !t.is_empty()).or(h1))
+    None
 }
 
 /// Decodes the common named entities and numeric character references.
@@ -147,5 +183,23 @@ mod tests {
         assert_eq!(passages[0].text, "Free over $50 — always.");
         assert!(passages[1].text.contains("Standard: 5–7 days"));
         assert!(!passages.iter().any(|p| p.text.contains("alert")));
+    }
+
+    #[test]
+    fn comments_are_skipped_whole_even_with_tags_inside() {
+        let html = "<h2>Discounts</h2><p>Students save ten percent.</p><!-- Internal draft: <p>Staff discount code STAFFONLY50 gives fifty percent off.</p> --><p>Ask at the till.</p><!-- unclosed <p>secret</p>";
+        let (passages, _) = passages(Format::Html, html);
+        let text: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(text, ["Students save ten percent.\n\nAsk at the till."]);
+    }
+
+    #[test]
+    fn quoted_attribute_values_and_stray_angle_brackets_stay_out_of_the_text() {
+        let html = "<p title=\"a > b\" data-x='c > d'>Sizes run small.</p><p>Orders < $50 ship for $5.</p>";
+        let (passages, _) = passages(Format::Html, html);
+        assert_eq!(
+            passages[0].text,
+            "Sizes run small.\n\nOrders < $50 ship for $5."
+        );
     }
 }
