@@ -133,6 +133,8 @@ impl Sections {
 pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
     let mut sections = Sections::default();
     let mut heading: Option<(usize, String)> = None;
+    // A raw HTML block's text counts as the page's would (see `html::scan`).
+    let mut html_block = String::new();
     for event in Parser::new_ext(body, Options::ENABLE_TABLES) {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
@@ -151,6 +153,11 @@ pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
                 Some((_, title)) => title.push(' '),
                 None => sections.push_text("\n"),
             },
+            Event::Html(html) => html_block.push_str(&html),
+            Event::End(TagEnd::HtmlBlock) => {
+                html::scan(&std::mem::take(&mut html_block), &mut sections);
+                sections.block_end();
+            }
             Event::Start(Tag::Item) => sections.push_text("\n- "),
             Event::End(TagEnd::Paragraph | TagEnd::List(_) | TagEnd::CodeBlock)
             | Event::End(TagEnd::Table | TagEnd::BlockQuote(_)) => sections.block_end(),
@@ -233,5 +240,19 @@ mod tests {
     fn markdown_title_falls_back_to_first_h1() {
         let (_, meta) = passages(Format::Markdown, "# Gift cards\n\nThey never expire.");
         assert_eq!(meta.title.as_deref(), Some("Gift cards"));
+    }
+
+    #[test]
+    fn text_in_raw_html_blocks_is_indexed_and_their_comments_are_not() {
+        let doc = "## Returns\n\n<div class=\"note\">\nThe returnzilla portal is open 24/7.\n</div>\n\n<!-- draft:\n\nstaff code STAFFONLY50 -->\n\nPrint the label.";
+        let (found, _) = passages(Format::Markdown, doc);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].text,
+            "The returnzilla portal is open 24/7.\n\nPrint the label."
+        );
+
+        let (found, _) = passages(Format::Markdown, "<div>\n<p>Only HTML here.</p>\n</div>");
+        assert_eq!(found[0].text, "Only HTML here.");
     }
 }

@@ -295,3 +295,18 @@ async fn an_html_comment_is_never_indexed_or_quoted_whatever_it_holds() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn text_inside_raw_html_in_markdown_is_searchable() {
+    let app = spawn_app().await;
+    let created = app
+        .create_article(json!({
+            "title": "Returnzilla",
+            "body": "<div class=\"note\">\nThe returnzilla portal is open 24/7.\n</div>"
+        }))
+        .await;
+    assert_eq!(created["articles"][0]["chunks"], 1, "not an empty_article");
+    let results = app.search("returnzilla portal open").await;
+    let snippet = results[0]["snippet"].as_str().unwrap_or_default();
+    assert!(snippet.contains("open 24/7"), "{results:?}");
+}

@@ -12,7 +12,7 @@ pub(super) fn html_passages(html: &str) -> (Vec<Passage>, Option<String>) {
 }
 
 /// Feeds the text and headings of `html` to `sections`; returns its `<title>`, if any.
-fn scan(html: &str, sections: &mut Sections) -> Option<String> {
+pub(super) fn scan(html: &str, sections: &mut Sections) -> Option<String> {
     let mut title: Option<String> = None;
     let mut rest = html;
     let mut heading: Option<(usize, String)> = None;
