@@ -18,12 +18,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    retrieval::{self, ingest},
+    retrieval,
     storage::{Article, ArticleInput, Format},
 };
-
-/// Longest article title, in characters.
-const MAX_TITLE_CHARS: usize = 300;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,42 +36,20 @@ pub struct ArticleBody {
 
 impl ArticleBody {
     fn validate(self, max_bytes: usize) -> Result<ArticleInput, ApiError> {
-        let title = self.title.trim().to_owned();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(ApiError::invalid(
-                "invalid_title",
-                format!("title must be 1-{MAX_TITLE_CHARS} characters"),
-            ));
-        }
         if self.body.len() > max_bytes {
             return Err(ApiError::TooLarge(format!(
                 "the article body is larger than {max_bytes} bytes"
             )));
         }
-        let format = self.format.unwrap_or(Format::Markdown);
-        if ingest::passages(format, &self.body).0.is_empty() {
-            return Err(ApiError::invalid(
-                "empty_article",
-                "body has no text to index",
-            ));
-        }
-        if let Some(url) = &self.url
-            && reqwest::Url::parse(url).is_err()
-        {
-            return Err(ApiError::invalid(
-                "invalid_url",
-                "url must be an absolute URL",
-            ));
-        }
-        Ok(ArticleInput {
-            title,
+        Ok(retrieval::validate(ArticleInput {
+            title: self.title,
             body: self.body,
-            format,
+            format: self.format.unwrap_or(Format::Markdown),
             url: self.url,
             locale: self.locale,
             tags: self.tags,
             source: None,
-        })
+        })?)
     }
 }
 

@@ -8,7 +8,10 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{retrieval::IngestError, storage::StoreError};
+use crate::{
+    retrieval::{IngestError, InvalidArticle},
+    storage::StoreError,
+};
 
 /// An error response.
 #[derive(Debug)]
@@ -165,11 +168,26 @@ impl From<crate::retrieval::RetrievalError> for ApiError {
 
 impl From<IngestError> for ApiError {
     fn from(error: IngestError) -> Self {
-        match error {
+        match &error {
             IngestError::UnsupportedType(_) => ApiError::Unsupported(error.to_string()),
-            IngestError::NotText(_) | IngestError::Empty(_) => {
-                ApiError::invalid("invalid_article", error.to_string())
+            IngestError::NotText(_) => ApiError::invalid("invalid_article", error.to_string()),
+            IngestError::Invalid(_, reason) => {
+                ApiError::invalid(invalid_code(reason), error.to_string())
             }
         }
+    }
+}
+
+impl From<InvalidArticle> for ApiError {
+    fn from(reason: InvalidArticle) -> Self {
+        ApiError::invalid(invalid_code(&reason), reason.to_string())
+    }
+}
+
+fn invalid_code(reason: &InvalidArticle) -> &'static str {
+    match reason {
+        InvalidArticle::Title => "invalid_title",
+        InvalidArticle::Url => "invalid_url",
+        InvalidArticle::Empty => "empty_article",
     }
 }

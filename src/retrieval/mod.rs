@@ -24,8 +24,43 @@ pub enum IngestError {
     UnsupportedType(String),
     #[error("{0} is not UTF-8 text")]
     NotText(String),
-    #[error("{0} has no text to index")]
-    Empty(String),
+    #[error("{0}: {1}")]
+    Invalid(String, InvalidArticle),
+}
+
+/// Longest article title, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// Why an article's fields cannot be stored, sent as JSON or as a file alike.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidArticle {
+    #[error("title must be 1-{MAX_TITLE_CHARS} characters")]
+    Title,
+    #[error("url must be an absolute http or https URL")]
+    Url,
+    #[error("body has no text to index")]
+    Empty,
+}
+
+/// The one check of an article's fields, whatever way they came (its title trimmed): a title
+/// of 1 to [`MAX_TITLE_CHARS`] characters, a link that is http or https (a help article's
+/// link is shown to customers, so never `javascript:` or `data:`), text to index.
+pub fn validate(mut input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
+    input.title = input.title.trim().to_owned();
+    if input.title.is_empty() || input.title.chars().count() > MAX_TITLE_CHARS {
+        return Err(InvalidArticle::Title);
+    }
+    if let Some(url) = &input.url {
+        let web = reqwest::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !web {
+            return Err(InvalidArticle::Url);
+        }
+    }
+    if ingest::passages(input.format, &input.body).0.is_empty() {
+        return Err(InvalidArticle::Empty);
+    }
+    Ok(input)
 }
 
 /// A search under way (see [`Retrieval::start_search`]).
@@ -58,20 +93,17 @@ pub fn format_of(file_name: &str) -> Result<Format, IngestError> {
 }
 
 /// An article from an uploaded or local file: metadata from its front matter or `<title>`,
-/// else a title made from the file name.
+/// else a title made from the file name; checked as [`validate`] checks any article.
 pub fn article_from_file(file_name: &str, bytes: &[u8]) -> Result<ArticleInput, IngestError> {
     let format = format_of(file_name)?;
     let body = std::str::from_utf8(bytes)
         .map_err(|_| IngestError::NotText(file_name.to_owned()))?
         .to_owned();
-    let (passages, meta) = ingest::passages(format, &body);
-    if passages.is_empty() {
-        return Err(IngestError::Empty(file_name.to_owned()));
-    }
+    let (_, meta) = ingest::passages(format, &body);
     let title = meta
         .title
         .unwrap_or_else(|| title_from_file_name(file_name));
-    Ok(ArticleInput {
+    validate(ArticleInput {
         title,
         body,
         format,
@@ -80,6 +112,7 @@ pub fn article_from_file(file_name: &str, bytes: &[u8]) -> Result<ArticleInput, 
         tags: meta.tags,
         source: Some(file_name.to_owned()),
     })
+    .map_err(|reason| IngestError::Invalid(file_name.to_owned(), reason))
 }
 
 fn title_from_file_name(file_name: &str) -> String {

@@ -310,3 +310,56 @@ async fn text_inside_raw_html_in_markdown_is_searchable() {
     let snippet = results[0]["snippet"].as_str().unwrap_or_default();
     assert!(snippet.contains("open 24/7"), "{results:?}");
 }
+
+#[tokio::test]
+async fn an_uploaded_file_is_validated_as_json_is_and_a_bad_one_stores_nothing() {
+    let app = spawn_app().await;
+    let (_, before) = app.admin_get("/v1/articles").await;
+    let fine = ("fine.md", "# Fine\n\nKayak rentals are fine.");
+    let cases = [
+        (
+            "script-link.md",
+            "---\nurl: javascript:alert(1)\n---\n\nKayaks float.",
+            "invalid_url",
+        ),
+        (
+            "data-link.md",
+            "---\nurl: \"data:text/html,hi\"\n---\n\nKayaks float.",
+            "invalid_url",
+        ),
+        (
+            "blank-title.md",
+            "---\ntitle: \"   \"\n---\n\nKayaks float.",
+            "invalid_title",
+        ),
+        (
+            "long-title.md",
+            &format!("---\ntitle: {}\n---\n\nKayaks float.", "k".repeat(301)),
+            "invalid_title",
+        ),
+    ];
+    for (name, content, code) in cases {
+        let (status, body) = upload(&app, &[fine, (name, content)]).await;
+        assert_eq!(status, 400, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(name),
+            "the message names the file: {message}"
+        );
+    }
+    let (_, after) = app.admin_get("/v1/articles").await;
+    assert_eq!(before["articles"], after["articles"], "nothing was stored");
+
+    let response = app
+        .client
+        .post(app.url("/v1/articles"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"title": "Kayaks", "body": "Kayaks float.", "url": "javascript:alert(1)"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "invalid_url");
+}
