@@ -29,8 +29,9 @@ use super::ingest;
 use crate::storage::Article;
 
 const ANALYZER: &str = "frontdesk";
-/// Bumped whenever the schema or analyzer changes, so an index built the old way is rebuilt.
-const INDEX_FORMAT: &str = "3";
+/// Bumped whenever the schema, the analyzer or the passage splitting changes, so an index built
+/// the old way is rebuilt.
+const INDEX_FORMAT: &str = "4";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
