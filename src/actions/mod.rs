@@ -210,8 +210,14 @@ impl Actions {
         let identity = spec.claimed_identity(args);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let window_start = now - CHECK_WINDOW_SECONDS;
+        // The check counts as failed until it succeeds, counted in one statement before the
+        // backend is asked, so checks sent at once from many chats cannot all pass the limit.
         if let Some(identity) = &identity
-            && self.store.failed_checks(identity, window_start).await? >= MAX_FAILED_LOOKUPS
+            && self
+                .store
+                .count_failed_check(identity, now, window_start)
+                .await?
+                > MAX_FAILED_LOOKUPS
         {
             return Ok(Outcome::RateLimited {
                 text: IDENTITY_LOCKED.into(),
@@ -239,11 +245,25 @@ impl Actions {
         };
         match result {
             Ok(Some(result)) => {
-                let verified = spec
-                    .file
-                    .verifies_customer
-                    .then(|| result["customer_id"].as_str().map(str::to_owned))
-                    .flatten();
+                let verified = match &result["customer_id"] {
+                    Value::String(id) => Some(id.clone()),
+                    Value::Number(id) => Some(id.to_string()),
+                    _ => None,
+                };
+                if spec.file.verifies_customer && verified.is_none() {
+                    tracing::warn!(
+                        action = name,
+                        "identity check answered without a customer_id"
+                    );
+                    return Ok(Outcome::Failed {
+                        record: record(false, json!({"error": "backend_failed"})),
+                        text: FAILED.into(),
+                    });
+                }
+                if let Some(identity) = &identity {
+                    self.store.forget_failed_check(identity).await?;
+                }
+                let verified = verified.filter(|_| spec.file.verifies_customer);
                 let text = match self.render(name, &result, args) {
                     Ok(text) => text,
                     Err(error) => {
@@ -262,11 +282,6 @@ impl Actions {
             }
             Ok(None) => {
                 self.store.count_failed_lookup(conversation_id).await?;
-                if let Some(identity) = &identity {
-                    self.store
-                        .count_failed_check(identity, now, window_start)
-                        .await?;
-                }
                 Ok(Outcome::NotFound {
                     record: record(false, json!({"error": "not_found"})),
                     text: spec.file.not_found.clone(),

@@ -81,9 +81,10 @@ pub async fn answer(
                 verified: Some(customer),
                 ..
             } => {
-                if verified_as
-                    .as_ref()
-                    .is_some_and(|current| *current != customer)
+                if let Some(current) = &verified_as
+                    && *current != customer
+                    // A signed identity may be the customer's email or user id.
+                    && state.store.customer_by_identity(current).await?.as_ref() != Some(&customer)
                 {
                     reply.text = OTHER_ACCOUNT.into();
                     return Ok(Some(reply));
@@ -143,7 +144,12 @@ fn finish(mut reply: AccountReply, outcome: Outcome) -> AccountReply {
 fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
     let mut out = text.to_lowercase();
     for id in routed.order_number.iter().chain(routed.email.iter()) {
-        out = out.replace(&id.to_lowercase(), " ");
+        let id = id.to_lowercase();
+        out = out.replace(&id, " ");
+        // A store number may have been written without its "NW-" ("#1046247", "1046247").
+        if let Some(digits) = id.strip_prefix("nw-") {
+            out = out.replace(&format!("#{digits}"), " ").replace(digits, " ");
+        }
     }
     out.replace("nw-", " ").replace("nw", " ")
 }

@@ -124,7 +124,9 @@ impl<'a> Gate<'a> {
         }
         let end = sentences_end(&self.held)?;
         let sentences: String = self.held.drain(..end).collect();
-        if ungrounded(&sentences, self.given).is_some() {
+        // Checked as the whole reply is: without its `[n]` markers.
+        let (checked, _) = super::model::strip_citation_markers(&sentences, usize::MAX);
+        if ungrounded(&checked, self.given).is_some() {
             self.stopped = true;
             return None;
         }
@@ -275,6 +277,13 @@ mod tests {
         );
         assert_eq!(sent, ["Thanks!\n"]);
         assert_eq!(rest, None);
+
+        // A citation marker does not push a claim apart (the stored reply has none).
+        let (sent, _) = streamed(
+            &["Your order with the duvet and three pillows [1] has shipped. "],
+            &given,
+        );
+        assert!(sent.is_empty(), "{sent:?}");
 
         // A link's dots are not sentence ends.
         let link = "See https://help.example/a.b for more. ";

@@ -25,7 +25,8 @@
 //!    "reimbursement of my money", "money back guarantee") is not RefundStatus unless it also
 //!    has progress wording ("status", "yet", "when will"); changing, cancelling or no longer
 //!    wanting an order, and delivery-time questions ("how long does it take for my parcel to
-//!    arrive"), are not OrderStatus or RecentOrders.
+//!    arrive"), are not OrderStatus or RecentOrders; nor, unless it asks for the status in so
+//!    many words, wanting to cancel or return an order or saying it came damaged or wrong.
 //!
 //! Vocabularies cover English, Spanish, French, German and Portuguese, with common
 //! misspellings ("oder", "pakage", "refnd", "invoce", "recieve", "chargd") listed explicitly.
@@ -156,6 +157,7 @@ struct Patterns {
     refund_howto: Regex,
     refund_progress: Regex,
     order_action: Regex,
+    order_problem: Regex,
     duration: Regex,
     order_ref: Regex,
     store_order: Regex,
@@ -184,6 +186,7 @@ impl Patterns {
             refund_howto: refund_howto()?,
             refund_progress: refund_progress()?,
             order_action: order_action()?,
+            order_problem: order_problem()?,
             duration: duration()?,
             order_ref: order_ref()?,
             store_order: store_order()?,
@@ -369,8 +372,7 @@ fn refund_progress() -> Result<Regex, regex::Error> {
     ])
 }
 
-/// Changing, cancelling, returning or placing an order, or a problem with what arrived: a
-/// how-to question even with an order number.
+/// Changing, cancelling or placing an order: a how-to question even with an order number.
 fn order_action() -> Result<Regex, regex::Error> {
     compile(&[
         r"(?:cancel\w*|tocancel|acncel\w*|cancle\w*|cancd\w*|cacn\w*|cfanc\w*|casnc\w*|cancf\w*|chang\w*|chnge|modif\w*|edit\w*|edt|correct\w*|add|adding|added|ad|set\w*|remov\w*|delet\w*|deete|i?swap\w*|switc\w*|replac\w*|exchang\w*) (?:\w+ ){0,4}(?:{ORDER}|address)",
@@ -378,9 +380,16 @@ fn order_action() -> Result<Regex, regex::Error> {
         r"updat(?:e|ing) (?:the |this |that |{POSS} )?(?:{ORDER}|(?:delivery |shipping |billing )?address)|updat(?:e|ing) {ORDER} ?#?\d",
         r"where (?:do|can|could|should) (?:i|we) (?:buy|purchase|order)",
         r"(?:entered|typed|gave|put|used|provided|set) (?:a |the |an )?(?:wrong|incorrect|old) (?:\w+ )?address",
-        // Cancelling or returning a numbered order, or a problem with what came: the help
-        // center's answer (returns, damaged items), not the order's status.
-        r"cancel\w*|return|returning|send (?:it |them )?back|damaged|broken|torn|ripped|defective|faulty|cracked|(?:wrong|missing) (?:item|items|size|colou?r|product|part|parts)",
+    ])
+}
+
+/// Wanting to cancel or return a numbered order, or a problem with what came: the help
+/// center's answer (returns, damaged items), not the order's status, unless the message asks
+/// for the status in so many words ("track my order …").
+fn order_problem() -> Result<Regex, regex::Error> {
+    compile(&[
+        r"(?:want|wanna|like|need|how (?:do|can|could|would) (?:i|we)|can (?:i|we)|could (?:i|we)|to) (?:\w+ ){0,2}(?:cancel|return|send (?:it |them )?back|exchange)",
+        r"(?:is|was|are|were|came|come|arrived|arrive) (?:\w+ ){0,2}(?:damaged|broken|torn|ripped|defective|faulty|cracked|smashed)|wrong (?:item|size|colou?r|product)",
     ])
 }
 
@@ -490,7 +499,9 @@ fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
     let p = PATTERNS.as_ref()?;
     let has_order = has_order || p.order_ref.is_match(t);
     let refund_howto = p.refund_howto.is_match(t) && !p.refund_progress.is_match(t);
-    let order_action = p.order_action.is_match(t) || (!has_order && p.duration.is_match(t));
+    let order_action = p.order_action.is_match(t)
+        || (!has_order && p.duration.is_match(t))
+        || (p.order_problem.is_match(t) && !p.order_strong.is_match(t));
     let strong = |intent: &AccountIntent| match intent {
         AccountIntent::RefundStatus => !refund_howto && p.refund_strong.is_match(t),
         AccountIntent::Billing => {
@@ -680,6 +691,17 @@ mod tests {
         ("how do I return order NW-1046247?", None),
         ("I want to cancel NW-1046247", None),
         ("NW-1046247 came with the wrong size", None),
+        // …but a status question that mentions them is still one.
+        ("Was my order NW-1046247 cancelled?", Some(OrderStatus)),
+        (
+            "Where is my order? I need it before I return home",
+            Some(OrderStatus),
+        ),
+        ("return status for NW-1046247", Some(OrderStatus)),
+        (
+            "track my order NW-1046247, the last one arrived damaged",
+            Some(OrderStatus),
+        ),
         ("Do you ship to Canada?", None),
         ("How much is shipping?", None),
         ("What payment methods do you accept?", None),

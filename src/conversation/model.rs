@@ -434,7 +434,7 @@ fn model_down(facts: Vec<String>, actions: Vec<crate::storage::ActionRecord>) ->
 
 /// Removes `[n]` markers from the model's text; returns the cleaned text and the passage
 /// numbers cited (1 ≤ n ≤ `passages`; a number past them cites nothing), in first-cited order.
-fn strip_citation_markers(text: &str, passages: usize) -> (String, Vec<usize>) {
+pub(super) fn strip_citation_markers(text: &str, passages: usize) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
     let mut cited = Vec::new();
     let mut rest = text;

@@ -208,24 +208,8 @@ impl Store {
         )
     }
 
-    /// Failed identity checks for `identity` (a lower-cased email) in its current window,
-    /// one that started at `window_start` (unix seconds) or later.
-    pub async fn failed_checks(
-        &self,
-        identity: &str,
-        window_start: i64,
-    ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT failures FROM failed_checks WHERE identity = $1 AND window_start >= $2",
-        )
-        .bind(identity)
-        .bind(window_start)
-        .fetch_optional(&self.reader)
-        .await?
-        .unwrap_or(0))
-    }
-
-    /// Counts a failed identity check for `identity` at `now` (unix seconds), in a new window
+    /// Counts an identity check of `identity` at `now` (unix seconds) as failed until it
+    /// succeeds ([`Store::forget_failed_check`]), in a new window
     /// when the current one started before `window_start`; returns the window's count.
     pub async fn count_failed_check(
         &self,
@@ -251,6 +235,15 @@ impl Store {
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
         Ok(row.try_get("failures")?)
+    }
+
+    /// Forgets the failed checks of `identity` once a check of it succeeds.
+    pub async fn forget_failed_check(&self, identity: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM failed_checks WHERE identity = $1")
+            .bind(identity)
+            .execute(&mut *self.writer.acquire().await?)
+            .await?;
+        Ok(())
     }
 
     /// Marks a conversation as verified for a customer.

@@ -88,6 +88,13 @@ async fn the_question_asked_first_is_answered_once_the_details_have_come() {
     reply_of(&app, &chat, number).await;
     let reply = reply_of(&app, &chat, &email).await;
     assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
+
+    // The number written without its "NW-", beside the email, answers it too.
+    let chat = app.start_chat().await;
+    reply_of(&app, &chat, "where's my refund??").await;
+    let digits = number.trim_start_matches("NW-");
+    let reply = reply_of(&app, &chat, &format!("{email} order number {digits}")).await;
+    assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
 }
 
 /// The customer's email for an order in the demo data.
@@ -885,6 +892,21 @@ async fn a_signed_identity_from_the_host_site_verifies_the_conversation() {
         .expect("orders");
     assert!(!shown.is_empty());
     assert!(shown.iter().all(|o| o["customer_id"] == id), "{shown:?}");
+}
+
+/// A chat signed with the customer's email is theirs: their own details given again are
+/// answered, not taken for another account's.
+#[tokio::test]
+async fn a_chat_signed_with_an_email_answers_its_customers_own_details() {
+    let app = spawn_app_with(|s| {
+        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"))
+    })
+    .await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let chat = signed_chat(&app, &email).await;
+    let reply = reply_of(&app, &chat, &format!("{email} where is {number}?")).await;
+    assert_eq!(reply["actions"][0]["name"], "order_status", "{reply}");
 }
 
 #[tokio::test]
