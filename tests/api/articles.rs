@@ -118,36 +118,25 @@ async fn created_updated_and_deleted_articles_show_in_search_at_once() {
 #[tokio::test]
 async fn markdown_html_and_text_files_upload_together() {
     let app = spawn_app().await;
-    let form = Form::new()
-        .part(
-            "file",
-            Part::bytes(
-                b"---\ntitle: Pet policy\nurl: https://help.example/pets\n---\n\n## Dogs\n\nDogs are welcome in the showroom.".to_vec(),
-            )
-            .file_name("pets.md"),
-        )
-        .part(
-            "file",
-            Part::bytes(
-                b"<html><head><title>Parking &amp; access</title></head><body><h2>Garage</h2><p>The garage opens at seven.</p></body></html>".to_vec(),
-            )
-            .file_name("parking.html"),
-        )
-        .part(
-            "file",
-            Part::bytes(b"Umbrellas can be borrowed at the front desk.".to_vec())
-                .file_name("umbrella-loans.txt"),
-        );
-    let response = app
-        .client
-        .post(app.url("/v1/articles"))
-        .bearer_auth(ADMIN_KEY)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.expect("json");
+    let (status, body) = upload(
+        &app,
+        &[
+            (
+                "pets.md",
+                "---\ntitle: Pet policy\nurl: https://help.example/pets\n---\n\n## Dogs\n\nDogs are welcome in the showroom.",
+            ),
+            (
+                "parking.html",
+                "<html><head><title>Parking &amp; access</title></head><body><h2>Garage</h2><p>The garage opens at seven.</p></body></html>",
+            ),
+            (
+                "umbrella-loans.txt",
+                "Umbrellas can be borrowed at the front desk.",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
     let titles: Vec<&str> = body["articles"]
         .as_array()
         .expect("articles")
