@@ -239,7 +239,10 @@ pub async fn generate(
     drop(model_time);
     let evidence = confidence::evidence(hits);
     let threshold = settings.chat.confidence_threshold;
-    if text.trim().starts_with(NO_ANSWER) && facts.is_empty() {
+    // The marker starts the answer, or (some models) ends it.
+    let text = text.trim();
+    let no_answer = text.starts_with(NO_ANSWER) || text.ends_with(NO_ANSWER);
+    if no_answer && facts.is_empty() {
         return Ok(Draft {
             text: extractive::NOT_FOUND.to_owned(),
             citations: Vec::new(),
@@ -248,8 +251,11 @@ pub async fn generate(
             handoff,
         });
     }
-    let (mut prose, cited) =
-        strip_citation_markers(text.trim_start_matches(NO_ANSWER), passages.len());
+    let (mut prose, cited) = strip_citation_markers(
+        text.trim_start_matches(NO_ANSWER)
+            .trim_end_matches(NO_ANSWER),
+        passages.len(),
+    );
     let given = grounds(
         &passages,
         &facts,
@@ -289,6 +295,7 @@ pub async fn generate(
         return Ok(model_down(facts, records));
     }
     if !prose.is_empty()
+        && !no_answer
         && let Some(rest) = unsent
     {
         let _ = tx.send(TurnEvent::Delta(rest));
