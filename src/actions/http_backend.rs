@@ -123,15 +123,8 @@ pub async fn run(
     if let Some(owner) = &spec.owner {
         // A record's owner as a string or a number; without one the response is not what the
         // spec describes (a failure to look into, not "no such record").
-        let owned_by = match body.pointer(owner) {
-            Some(Value::String(id)) => id.clone(),
-            Some(Value::Number(id)) => id.to_string(),
-            _ => {
-                return Err(HttpError::Malformed(format!(
-                    "{owner} (the owner) is missing"
-                )));
-            }
-        };
+        let owned_by = super::id_text(body.pointer(owner))
+            .ok_or_else(|| HttpError::Malformed(format!("{owner} (the owner) is missing")))?;
         if Some(owned_by.as_str()) != customer_id {
             return Ok(None);
         }

@@ -245,25 +245,24 @@ impl Actions {
         };
         match result {
             Ok(Some(result)) => {
-                let verified = match &result["customer_id"] {
-                    Value::String(id) => Some(id.clone()),
-                    Value::Number(id) => Some(id.to_string()),
-                    _ => None,
+                let verified = if spec.file.verifies_customer {
+                    let Some(customer) = id_text(result.get("customer_id")) else {
+                        tracing::warn!(
+                            action = name,
+                            "identity check answered without a customer_id"
+                        );
+                        return Ok(Outcome::Failed {
+                            record: record(false, json!({"error": "backend_failed"})),
+                            text: FAILED.into(),
+                        });
+                    };
+                    Some(customer)
+                } else {
+                    None
                 };
-                if spec.file.verifies_customer && verified.is_none() {
-                    tracing::warn!(
-                        action = name,
-                        "identity check answered without a customer_id"
-                    );
-                    return Ok(Outcome::Failed {
-                        record: record(false, json!({"error": "backend_failed"})),
-                        text: FAILED.into(),
-                    });
-                }
                 if let Some(identity) = &identity {
                     self.store.forget_failed_check(identity).await?;
                 }
-                let verified = verified.filter(|_| spec.file.verifies_customer);
                 let text = match self.render(name, &result, args) {
                     Ok(text) => text,
                     Err(error) => {
@@ -304,6 +303,15 @@ impl Actions {
             args => minijinja::value::Serde(args),
         })?;
         Ok(text.trim().to_owned())
+    }
+}
+
+/// An id in a backend's answer as text, whether written as a string or a number.
+fn id_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(id) => Some(id.clone()),
+        Value::Number(id) => Some(id.to_string()),
+        _ => None,
     }
 }
 
