@@ -146,9 +146,9 @@ fn strip_identifiers(text: &str, routed: &intent::Routed) -> String {
     for id in routed.order_number.iter().chain(routed.email.iter()) {
         let id = id.to_lowercase();
         out = out.replace(&id, " ");
-        // A store number may have been written without its "NW-" ("#1046247", "1046247").
+        // A store number may have been written without its "NW-" ("1046247", "#1046247").
         if let Some(digits) = id.strip_prefix("nw-") {
-            out = out.replace(&format!("#{digits}"), " ").replace(digits, " ");
+            out = out.replace(digits, " ");
         }
     }
     out.replace("nw-", " ").replace("nw", " ")
