@@ -45,7 +45,13 @@ pub enum InvalidArticle {
 /// The one check of an article's fields, whatever way they came (its title trimmed): a title
 /// of 1 to [`MAX_TITLE_CHARS`] characters, a link that is http or https (a help article's
 /// link is shown to customers, so never `javascript:` or `data:`), text to index.
-pub fn validate(mut input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
+pub fn validate(input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
+    let has_text = !ingest::passages(input.format, &input.body).0.is_empty();
+    check(input, has_text)
+}
+
+/// [`validate`], for an article whose passages are already known to exist or not.
+fn check(mut input: ArticleInput, has_text: bool) -> Result<ArticleInput, InvalidArticle> {
     input.title = input.title.trim().to_owned();
     if input.title.is_empty() || input.title.chars().count() > MAX_TITLE_CHARS {
         return Err(InvalidArticle::Title);
@@ -57,7 +63,7 @@ pub fn validate(mut input: ArticleInput) -> Result<ArticleInput, InvalidArticle>
             return Err(InvalidArticle::Url);
         }
     }
-    if ingest::passages(input.format, &input.body).0.is_empty() {
+    if !has_text {
         return Err(InvalidArticle::Empty);
     }
     Ok(input)
@@ -99,11 +105,11 @@ pub fn article_from_file(file_name: &str, bytes: &[u8]) -> Result<ArticleInput, 
     let body = std::str::from_utf8(bytes)
         .map_err(|_| IngestError::NotText(file_name.to_owned()))?
         .to_owned();
-    let (_, meta) = ingest::passages(format, &body);
+    let (passages, meta) = ingest::passages(format, &body);
     let title = meta
         .title
         .unwrap_or_else(|| title_from_file_name(file_name));
-    validate(ArticleInput {
+    let article = ArticleInput {
         title,
         body,
         format,
@@ -111,8 +117,9 @@ pub fn article_from_file(file_name: &str, bytes: &[u8]) -> Result<ArticleInput, 
         locale: meta.locale,
         tags: meta.tags,
         source: Some(file_name.to_owned()),
-    })
-    .map_err(|reason| IngestError::Invalid(file_name.to_owned(), reason))
+    };
+    check(article, !passages.is_empty())
+        .map_err(|reason| IngestError::Invalid(file_name.to_owned(), reason))
 }
 
 fn title_from_file_name(file_name: &str) -> String {
