@@ -158,25 +158,12 @@ async fn markdown_html_and_text_files_upload_together() {
 async fn an_upload_with_an_unsupported_file_stores_nothing() {
     let app = spawn_app().await;
     let (_, before) = app.admin_get("/v1/articles").await;
-    let form = Form::new()
-        .part(
-            "file",
-            Part::bytes(b"# Fine\n\nok".to_vec()).file_name("fine.md"),
-        )
-        .part(
-            "file",
-            Part::bytes(b"%PDF-1.4".to_vec()).file_name("manual.pdf"),
-        );
-    let response = app
-        .client
-        .post(app.url("/v1/articles"))
-        .bearer_auth(ADMIN_KEY)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(response.status(), 415);
-    let body: Value = response.json().await.expect("json");
+    let (status, body) = upload(
+        &app,
+        &[("fine.md", "# Fine\n\nok"), ("manual.pdf", "%PDF-1.4")],
+    )
+    .await;
+    assert_eq!(status, 415);
     assert_eq!(body["error"]["code"], "unsupported_media_type");
     let (_, after) = app.admin_get("/v1/articles").await;
     assert_eq!(
