@@ -75,12 +75,19 @@ pub async fn create(
         let ApiJson(body) = ApiJson::<ArticleBody>::from_request(request, &state).await?;
         vec![body.validate(max)?]
     };
-    let (articles, version) = state.store.insert_articles(inputs).await?;
-    let chunks = state.retrieval.upsert(articles.clone(), version).await?;
-    let created: Vec<_> = articles
+    let stored = state.store.insert_articles(inputs).await?;
+    let chunks = state
+        .retrieval
+        .upsert(stored.articles.clone(), stored.version)
+        .await?;
+    let created: Vec<_> = stored
+        .articles
         .iter()
         .zip(chunks)
-        .map(|(a, chunks)| json!({"id": a.id, "title": a.title, "chunks": chunks}))
+        .zip(stored.replaced)
+        .map(|((a, chunks), replaced)| {
+            json!({"id": a.id, "title": a.title, "chunks": chunks, "replaced": replaced})
+        })
         .collect();
     Ok((StatusCode::CREATED, Json(json!({ "articles": created }))).into_response())
 }

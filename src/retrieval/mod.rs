@@ -275,7 +275,7 @@ impl Retrieval {
             .insert_articles_once("knowledge_imported", inputs)
             .await?
         {
-            Some((articles, version)) => self.upsert(articles, version).await?,
+            Some(stored) => self.upsert(stored.articles, stored.version).await?,
             // Another replica imported it meanwhile.
             None => return Ok(0),
         };

@@ -105,16 +105,58 @@ async fn bump_version(tx: &mut sqlx::AnyConnection) -> Result<i64, StoreError> {
     Ok(version.parse().unwrap_or_default())
 }
 
+/// What storing new articles did: the articles, whether each replaced the article an earlier
+/// upload of a file of the same name made, and the new articles version.
+#[derive(Debug)]
+pub struct Stored {
+    pub articles: Vec<Article>,
+    pub replaced: Vec<bool>,
+    pub version: i64,
+}
+
+/// Stores articles; one from a file replaces the article from the file of the same name (the
+/// oldest, should there be several), keeping its id and creation time. The version is bumped
+/// first: its row lock queues concurrent changes (replicas on PostgreSQL), so two uploads of
+/// one file cannot both find no article and insert two.
 async fn insert(
     tx: &mut sqlx::AnyConnection,
     inputs: Vec<ArticleInput>,
-) -> Result<(Vec<Article>, i64), StoreError> {
+) -> Result<Stored, StoreError> {
+    let version = bump_version(tx).await?;
     let mut articles = Vec::with_capacity(inputs.len());
+    let mut replaced = Vec::with_capacity(inputs.len());
     for mut input in inputs {
         let source = input.source.take();
-        let article = input.into_article(new_id("art"), now());
-        sqlx::query("INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(&article.id)
+        let earlier = match &source {
+            Some(source) => sqlx::query(
+                "SELECT id, created_at FROM articles WHERE source = $1 ORDER BY created_at, id LIMIT 1",
+            )
+            .bind(source)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| -> Result<(String, String), StoreError> {
+                Ok((row.try_get("id")?, row.try_get("created_at")?))
+            })
+            .transpose()?,
+            None => None,
+        };
+        replaced.push(earlier.is_some());
+        let at = now();
+        let article = match earlier {
+            Some((id, created_at)) => Article {
+                created_at,
+                ..input.into_article(id, at)
+            },
+            None => input.into_article(new_id("art"), at),
+        };
+        sqlx::query(
+            "INSERT INTO articles (id, title, body, format, url, locale, tags, source, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body,
+                 format = excluded.format, url = excluded.url, locale = excluded.locale,
+                 tags = excluded.tags, updated_at = excluded.updated_at",
+        )
+        .bind(&article.id)
             .bind(&article.title)
             .bind(&article.body)
             .bind(article.format.as_str())
@@ -128,16 +170,16 @@ async fn insert(
             .await?;
         articles.push(article);
     }
-    let version = bump_version(tx).await?;
-    Ok((articles, version))
+    Ok(Stored {
+        articles,
+        replaced,
+        version,
+    })
 }
 
 impl Store {
-    /// Stores new articles in one transaction; returns them and the new articles version.
-    pub async fn insert_articles(
-        &self,
-        inputs: Vec<ArticleInput>,
-    ) -> Result<(Vec<Article>, i64), StoreError> {
+    /// Stores new articles in one transaction (see [`Stored`]).
+    pub async fn insert_articles(&self, inputs: Vec<ArticleInput>) -> Result<Stored, StoreError> {
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
         let inserted = insert(&mut tx, inputs).await?;
@@ -151,7 +193,7 @@ impl Store {
         &self,
         key: &str,
         inputs: Vec<ArticleInput>,
-    ) -> Result<Option<(Vec<Article>, i64)>, StoreError> {
+    ) -> Result<Option<Stored>, StoreError> {
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
         if !claim_once(&mut tx, key).await? {

@@ -256,7 +256,7 @@ mod tests {
             }
         };
         // Cited under two older titles; the report shows its current one.
-        let (articles, _) = store
+        let stored = store
             .insert_articles(vec![ArticleInput {
                 title: "Refunds, returns and exchanges".into(),
                 body: "Refunds take 5 days.".into(),
@@ -268,7 +268,7 @@ mod tests {
             }])
             .await
             .expect("article");
-        let refunds = articles[0].id.as_str();
+        let refunds = stored.articles[0].id.as_str();
         let cite = |id: &str, title: &str| Citation {
             article_id: id.to_owned(),
             title: title.to_owned(),

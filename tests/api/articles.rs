@@ -155,6 +155,79 @@ async fn markdown_html_and_text_files_upload_together() {
 }
 
 #[tokio::test]
+async fn uploading_an_edited_file_again_replaces_its_article() {
+    let app = spawn_app().await;
+    let (status, first) = upload(
+        &app,
+        &[(
+            "loaners.md",
+            "# Loaner bikes\n\nLoaner bikes are lent for three days, kickstand included.",
+        )],
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["articles"][0]["replaced"], false);
+    let id = first["articles"][0]["id"].as_str().expect("id").to_owned();
+    let (_, before) = app.admin_get(&format!("/v1/articles/{id}")).await;
+    let (_, listed) = app.admin_get("/v1/articles").await;
+    let count = listed["articles"].as_array().map(Vec::len);
+
+    let (status, second) = upload(
+        &app,
+        &[
+            (
+                "loaners.md",
+                "# Loaner bikes\n\nLoaner bikes are lent for a week, with a helmet.",
+            ),
+            (
+                "trailers.md",
+                "# Trailers\n\nBike trailers can be hired by the day.",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["articles"][0]["id"], id.as_str());
+    assert_eq!(second["articles"][0]["replaced"], true);
+    assert_eq!(second["articles"][1]["replaced"], false);
+    let (_, listed) = app.admin_get("/v1/articles").await;
+    assert_eq!(
+        listed["articles"].as_array().map(Vec::len),
+        count.map(|n| n + 1),
+        "one article for loaners.md, one new"
+    );
+    let (_, after) = app.admin_get(&format!("/v1/articles/{id}")).await;
+    assert_eq!(after["created_at"], before["created_at"]);
+    assert_ne!(after["updated_at"], before["updated_at"]);
+    assert_eq!(ids(&app.search("loaner helmet week").await)[0], id);
+    assert!(
+        app.search("kickstand").await.is_empty(),
+        "the old text is gone from the index"
+    );
+
+    // The same new file uploaded four times at once still makes one article.
+    let racks = [("racks.md", "# Bike racks\n\nRacks fit most cars.")];
+    let results = tokio::join!(
+        upload(&app, &racks),
+        upload(&app, &racks),
+        upload(&app, &racks),
+        upload(&app, &racks)
+    );
+    let statuses = [results.0.0, results.1.0, results.2.0, results.3.0];
+    assert_eq!(statuses, [201; 4]);
+    let (_, listed) = app.admin_get("/v1/articles").await;
+    let racks = listed["articles"]
+        .as_array()
+        .map(|all| all.iter().filter(|a| a["title"] == "Bike racks").count());
+    assert_eq!(racks, Some(1));
+
+    // Articles written as JSON have no file name: a second one with the same title is new.
+    let article = json!({"title": "Loaner bikes", "body": "Loaner bikes are lent for a week."});
+    let created = app.create_article(article).await;
+    assert_ne!(created["articles"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
 async fn an_upload_with_an_unsupported_file_stores_nothing() {
     let app = spawn_app().await;
     let (_, before) = app.admin_get("/v1/articles").await;
