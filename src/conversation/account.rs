@@ -20,7 +20,7 @@ pub struct AccountReply {
 const WHICH_ORDER: &str =
     "Which order is it about? Please send the order number (it looks like NW-1234567).";
 
-const OTHER_ACCOUNT: &str = "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.";
+pub(super) const OTHER_ACCOUNT: &str = "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.";
 
 fn action_intent(intent: AccountIntent) -> Intent {
     match intent {
@@ -81,20 +81,9 @@ pub async fn answer(
                 verified: Some(customer),
                 ..
             } => {
-                if let Some(current) = &verified_as
-                    && *current != customer
-                    // A signed identity may be the customer's email or user id.
-                    && state.store.customer_by_identity(current).await?.as_ref() != Some(&customer)
-                {
+                if !adopt(state, &conversation.id, &mut verified_as, customer).await? {
                     reply.text = OTHER_ACCOUNT.into();
                     return Ok(Some(reply));
-                }
-                if verified_as.is_none() {
-                    state
-                        .store
-                        .set_verified(&conversation.id, &customer)
-                        .await?;
-                    verified_as = Some(customer);
                 }
             }
             outcome => return Ok(Some(finish(reply, outcome))),
@@ -120,6 +109,27 @@ pub async fn answer(
         )
         .await?;
     Ok(Some(finish(reply, outcome)))
+}
+
+/// Takes the customer an identity check confirmed as the chat's: an unverified chat becomes
+/// theirs; a chat verified (or signed) for them stays as it is. `false` when the chat is
+/// already another customer's: one chat never switches accounts, with or without a model.
+pub(super) async fn adopt(
+    state: &AppState,
+    conversation_id: &str,
+    verified_as: &mut Option<String>,
+    customer: String,
+) -> Result<bool, StoreError> {
+    match verified_as {
+        None => {
+            state.store.set_verified(conversation_id, &customer).await?;
+            *verified_as = Some(customer);
+            Ok(true)
+        }
+        // A signed identity may be the customer's email or user id.
+        Some(current) => Ok(*current == customer
+            || state.store.customer_by_identity(current).await?.as_ref() == Some(&customer)),
+    }
 }
 
 fn finish(mut reply: AccountReply, outcome: Outcome) -> AccountReply {

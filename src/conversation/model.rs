@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{
+    account,
     confidence::{self, ModelSignal},
     grounding,
     turn::{Draft, TurnEvent},
@@ -388,12 +389,15 @@ async fn tool_result(
             text,
             verified,
         } => {
-            if let Some(customer) = verified {
-                state
-                    .store
-                    .set_verified(&conversation.id, &customer)
-                    .await?;
-                *verified_as = Some(customer);
+            if let Some(customer) = verified
+                && !account::adopt(state, &conversation.id, verified_as, customer).await?
+            {
+                facts.push(account::OTHER_ACCOUNT.to_owned());
+                return Ok(json!({
+                    "ok": false,
+                    "error": "other_account",
+                    "shown_to_customer": account::OTHER_ACCOUNT,
+                }));
             }
             // What the customer was shown is all the model needs to go on: the record itself
             // (addresses, customer ids) stays out of the prompt.

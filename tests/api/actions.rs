@@ -193,6 +193,46 @@ async fn another_customers_details_in_a_verified_chat_are_named_as_such() {
     assert_eq!(again["actions"][0]["name"], "order_status", "{again}");
 }
 
+/// The model's identity check of someone else in a verified chat does not switch the chat.
+#[tokio::test]
+async fn the_model_cannot_switch_a_verified_chat_to_another_account() {
+    let app = spawn_app_with_llm().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let other = demo("orders.json")
+        .into_iter()
+        .find(|o| o["customer_id"] != order["customer_id"])
+        .expect("another customer's order");
+    let other_number = other["number"].as_str().expect("number");
+    let status_of =
+        |n: &str| Behavior::ToolCalls(vec![("order_status".into(), json!({"order_number": n}))]);
+    app.llm().push([
+        verify_customer_call(&order, &email),
+        status_of(number),
+        Behavior::Text("Here it is.".into()),
+        verify_customer_call(&other, &email_for(other_number)),
+        status_of(other_number),
+        Behavior::Text("Sorry about that.".into()),
+        status_of(number),
+        Behavior::Text("Still on its way.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    let first = reply_of(&app, &chat, &format!("where is {number}? I'm {email}")).await;
+    assert_eq!(first["actions"][1]["name"], "order_status", "{first}");
+
+    let reply = reply_of(&app, &chat, &format!("and {other_number}?")).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(text.contains("verified for another account"), "{text}");
+    assert!(!text.contains(&format!("Order {other_number}")), "{text}");
+    let told = app.llm().requests()[4]["messages"].to_string();
+    assert!(told.contains("other_account"), "{told}");
+
+    // Still the first customer's chat: their order is answered without a new check.
+    let again = reply_of(&app, &chat, "and my first order?").await;
+    let text = again["text"].as_str().expect("text");
+    assert!(text.contains(&format!("Order {number}")), "{text}");
+}
+
 #[tokio::test]
 async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
     let app = spawn_app().await;
