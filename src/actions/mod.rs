@@ -261,7 +261,9 @@ impl Actions {
                     None
                 };
                 if let Some(identity) = &identity {
-                    self.store.forget_failed_check(identity).await?;
+                    self.store
+                        .forget_failed_check(identity, window_start)
+                        .await?;
                 }
                 let text = match self.render(name, &result, args) {
                     Ok(text) => text,

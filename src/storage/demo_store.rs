@@ -237,10 +237,16 @@ impl Store {
         Ok(row.try_get("failures")?)
     }
 
-    /// Forgets the failed checks of `identity` once a check of it succeeds.
-    pub async fn forget_failed_check(&self, identity: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM failed_checks WHERE identity = $1")
+    /// Forgets the failed checks of `identity` once a check of it succeeds, and those of every
+    /// identity whose window started before `window_start` (they count for nothing now).
+    pub async fn forget_failed_check(
+        &self,
+        identity: &str,
+        window_start: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM failed_checks WHERE identity = $1 OR window_start < $2")
             .bind(identity)
+            .bind(window_start)
             .execute(&mut *self.writer.acquire().await?)
             .await?;
         Ok(())
@@ -267,4 +273,47 @@ pub enum OrderRecords {
     Invoices,
     Payments,
     Refunds,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Failed checks count per window, a success forgets them, and windows that are over are
+    /// pruned then, whoever they belong to.
+    #[tokio::test]
+    async fn failed_checks_count_per_window_and_expired_ones_are_pruned() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let hour = 3_600;
+        let count = |identity: &'static str, now: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .count_failed_check(identity, now, now - hour)
+                    .await
+                    .expect("count")
+            }
+        };
+        assert_eq!(count("ana@example.com", 0).await, 1);
+        assert_eq!(count("ana@example.com", 60).await, 2);
+        assert_eq!(count("bo@example.com", 120).await, 1);
+        // A new window once the first is over.
+        assert_eq!(count("ana@example.com", hour + 1).await, 1);
+        let rows = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM failed_checks")
+                .fetch_one(&store.reader)
+                .await
+                .expect("rows")
+        };
+        assert_eq!(rows().await, 2);
+        // Cleo's check succeeds two hours later: hers and every expired window go.
+        let now = 2 * hour + 200;
+        assert_eq!(count("cleo@example.com", now).await, 1);
+        store
+            .forget_failed_check("cleo@example.com", now - hour)
+            .await
+            .expect("forget");
+        assert_eq!(rows().await, 0);
+    }
 }
