@@ -17,6 +17,10 @@ pub struct AccountReply {
     pub handoff: Option<HandoffReason>,
 }
 
+/// How many of the latest messages (the customer's and the replies) an earlier account
+/// question is taken from, to be answered once the details come.
+const QUESTION_WINDOW: usize = 4;
+
 const WHICH_ORDER: &str =
     "Which order is it about? Please send the order number (it looks like NW-1234567).";
 
@@ -40,10 +44,19 @@ pub async fn answer(
 ) -> Result<Option<AccountReply>, StoreError> {
     let mut routed = intent::route(&message.text);
     let before = said_before(earlier);
-    // "ana@example.com NW-1234567" answers the question asked just before.
-    let wanted = asked(&message.text, &routed)
-        .or(before.intent)
-        .or(routed.intent);
+    // "ana@example.com NW-1234567" answers the question asked just before; "where is it now?"
+    // after an order was named asks after that order.
+    let wanted = if routed.intent.is_none()
+        && before.order_number.is_some()
+        && intent::asks_after_it(&message.text)
+    {
+        routed.intent = Some(AccountIntent::OrderStatus);
+        routed.intent
+    } else {
+        asked(&message.text, &routed)
+            .or(before.intent)
+            .or(routed.intent)
+    };
     let has_identifiers = routed.order_number.is_some() || routed.email.is_some();
     let Some(wanted) = wanted.filter(|_| routed.intent.is_some() || has_identifiers) else {
         return Ok(None);
@@ -175,21 +188,27 @@ fn asked(text: &str, routed: &intent::Routed) -> Option<AccountIntent> {
     if bare { None } else { routed.intent }
 }
 
-/// What the customer's last few messages said: the latest account question asked among them
-/// (or, when none was, order status for an order number given alone), and the latest email
-/// and order number (each message routed once).
+/// What the customer said before: the latest account question asked in the last few
+/// messages (or, when none was, order status for an order number given alone), and the latest
+/// email and order number in all of `earlier` (the turn's recent messages), so "the invoice for
+/// it" a few questions later is about the order still being discussed. Each message is routed
+/// once.
 fn said_before(earlier: &[Message]) -> intent::Routed {
     let mut before = intent::Routed::default();
     let mut only_details = None;
-    for message in super::turn::last(earlier, 4)
+    let asking_from = earlier.len().saturating_sub(QUESTION_WINDOW);
+    for (i, message) in earlier
         .iter()
+        .enumerate()
         .rev()
-        .filter(|m| m.role == crate::storage::Role::Customer)
+        .filter(|(_, m)| m.role == crate::storage::Role::Customer)
     {
         let routed = intent::route(&message.text);
-        match asked(&message.text, &routed) {
-            Some(question) => before.intent = before.intent.or(Some(question)),
-            None => only_details = only_details.or(routed.intent),
+        if i >= asking_from {
+            match asked(&message.text, &routed) {
+                Some(question) => before.intent = before.intent.or(Some(question)),
+                None => only_details = only_details.or(routed.intent),
+            }
         }
         before.email = before.email.or(routed.email);
         before.order_number = before.order_number.or(routed.order_number);

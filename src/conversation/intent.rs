@@ -158,6 +158,7 @@ struct Patterns {
     refund_progress: Regex,
     order_action: Regex,
     order_problem: Regex,
+    order_followup: Regex,
     duration: Regex,
     order_ref: Regex,
     store_order: Regex,
@@ -187,6 +188,7 @@ impl Patterns {
             refund_progress: refund_progress()?,
             order_action: order_action()?,
             order_problem: order_problem()?,
+            order_followup: order_followup()?,
             duration: duration()?,
             order_ref: order_ref()?,
             store_order: store_order()?,
@@ -393,6 +395,16 @@ fn order_problem() -> Result<Regex, regex::Error> {
     ])
 }
 
+/// Asking after "it" in a few words ("where is it now?", "has it shipped yet?", "any news on
+/// it?"): the order the conversation is about, when it is about one (see [`asks_after_it`]).
+fn order_followup() -> Result<Regex, regex::Error> {
+    compile(&[
+        r"^(?:(?:and|so|ok|okay|but|hi|hey|hello|sorry|thanks|right) )*{WHERE}(?: (?:is|are|s))? (?:it|they|that|this one|them)(?: (?:now|right now|at|currently|today|exactly))?$",
+        r"^(?:(?:and|so|ok|okay|but) )*(?:has|have|did|is|was|were) (?:it|they|that) (?:\w+ ){0,2}(?:shipped|ship|arrived?|left|dispatched|been (?:sent|delivered|shipped)|on (?:its|their|the) way|delivered|out for delivery|coming|late|delayed|lost|stuck)(?: (?:yet|already|now))?$",
+        r"^(?:(?:and|so|ok|okay|but) )*(?:any )?(?:updates?|news) (?:on|about|for) (?:it|that|this one|them)$",
+    ])
+}
+
 /// Asking how long delivery takes ("how long it takes for my parcel to arrive", "how soon can I
 /// expect my item"): a delivery-time question, answered from the help center.
 fn duration() -> Result<Regex, regex::Error> {
@@ -479,6 +491,20 @@ pub fn order_number(text: &str) -> Option<String> {
     })
 }
 
+/// Whether a short message asks after "it" as one asks after an order ("where is it now?",
+/// "has it shipped yet?"): order status, once the conversation has named an order.
+pub fn asks_after_it(text: &str) -> bool {
+    let folded = fold(text).replace('\'', "");
+    let words: String = folded
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    PATTERNS
+        .as_ref()
+        .is_some_and(|p| p.order_followup.is_match(&words))
+}
+
 /// The first email address in the text, lowercased.
 pub fn email(text: &str) -> Option<String> {
     PATTERNS
@@ -556,6 +582,32 @@ fn fold(text: &str) -> String {
 mod tests {
     use super::AccountIntent::{Billing, OrderStatus, RecentOrders, RefundStatus};
     use super::*;
+
+    #[test]
+    fn short_questions_after_it_are_told_from_other_questions() {
+        for asks in [
+            "where is it now?",
+            "Where's it at?",
+            "and where are they?",
+            "has it shipped yet",
+            "Is it on its way?",
+            "was it delivered already?",
+            "any news on it?",
+            "ok is it lost?",
+        ] {
+            assert!(asks_after_it(asks), "{asks}");
+        }
+        for other in [
+            "where is it in my account settings?",
+            "where is the returns form?",
+            "is it possible to pay with PayPal?",
+            "how do I return it?",
+            "where is my order?",
+            "has it been refunded?",
+        ] {
+            assert!(!asks_after_it(other), "{other}");
+        }
+    }
 
     /// Realistic phrasings and the intent they must route to (`None`: a knowledge question).
     const CASES: &[(&str, Option<AccountIntent>)] = &[

@@ -65,6 +65,20 @@ async fn details_given_over_several_messages_and_a_new_question_on_the_same_orde
     assert_eq!(names(&reply), ["billing_lookup"], "{reply}");
     let text = reply["text"].as_str().expect("text");
     assert!(text.contains(number), "{text}");
+
+    // "It" is the order being discussed, however many questions ago it was named.
+    for question in ["where is it now?", "ok, has it shipped yet?"] {
+        let reply = reply_of(&app, &chat, question).await;
+        assert_eq!(names(&reply), ["order_status"], "{question}: {reply}");
+    }
+    let reply = reply_of(&app, &chat, "can I get the invoice for it?").await;
+    assert_eq!(names(&reply), ["billing_lookup"], "{reply}");
+    assert!(reply["text"].as_str().is_some_and(|t| t.contains(number)));
+
+    // Without an order named, "where is it?" is a question for the help center.
+    let other = app.start_chat().await;
+    let reply = reply_of(&app, &other, "where is it now?").await;
+    assert!(names(&reply).is_empty(), "{reply}");
 }
 
 /// Asked for the order number and then the email, one message each, the customer gets the
