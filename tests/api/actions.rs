@@ -79,6 +79,11 @@ async fn details_given_over_several_messages_and_a_new_question_on_the_same_orde
     let other = app.start_chat().await;
     let reply = reply_of(&app, &other, "where is it now?").await;
     assert!(names(&reply).is_empty(), "{reply}");
+    assert_eq!(
+        reply["citations"],
+        json!([]),
+        "no article is about \"now\": {reply}"
+    );
 }
 
 /// Asked for the order number and then the email, one message each, the customer gets the
