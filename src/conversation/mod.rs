@@ -8,6 +8,7 @@ pub mod intent;
 mod model;
 pub mod retries;
 pub mod signals;
+mod smalltalk;
 pub mod triggers;
 pub mod turn;
 

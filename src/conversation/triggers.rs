@@ -10,9 +10,13 @@
 //! request ("where is my damn parcel?") is one signal: the customer gets the answer they asked
 //! for, and a person if the next message is upset too.
 
-use super::{intent, signals};
+use super::{
+    intent, model, signals,
+    smalltalk::{self, Said},
+};
 use crate::{
     config::LowConfidence,
+    llm::extractive,
     storage::{HandoffReason, Message, Role},
 };
 
@@ -22,9 +26,20 @@ pub const CONNECTING: &str = "Of course. I'm connecting you with a person from o
 /// The reply when the customer is frustrated.
 pub const SORRY: &str = "I'm sorry this has been frustrating. I'm bringing in a person from our team who will pick this up right here; they can see our whole conversation.";
 
+/// Whether the reply just before offered to connect the customer with a person.
+pub fn offered_person(earlier: &[Message]) -> bool {
+    earlier.last().is_some_and(|m| {
+        m.role == Role::Assistant
+            && [extractive::NOT_FOUND_OFFER, model::OFFER_PERSON]
+                .iter()
+                .any(|offer| m.text.ends_with(offer))
+    })
+}
+
 /// A handoff decided before any answer is drafted, with what to tell the customer.
 pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, &'static str)> {
-    if signals::asks_for_human(text) {
+    let accepted = || offered_person(earlier) && smalltalk::said(text) == Some(Said::Yes);
+    if signals::asks_for_human(text) || accepted() {
         return Some((HandoffReason::CustomerRequest, CONNECTING));
     }
     let now = signals::frustration(text);

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::{
     account,
     confidence::{self, ModelSignal},
-    model, triggers,
+    model, smalltalk, triggers,
 };
 use crate::{
     app::AppState,
@@ -279,6 +279,16 @@ async fn run(
             actions: Vec::new(),
             confidence: None,
             handoff: Some(reason),
+        };
+        return finish(state, conversation, message, draft, tx, timings).await;
+    }
+    if let Some(text) = smalltalk::reply(&message.text, triggers::offered_person(earlier)) {
+        let draft = Draft {
+            text: text.to_owned(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: None,
+            handoff: None,
         };
         return finish(state, conversation, message, draft, tx, timings).await;
     }

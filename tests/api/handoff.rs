@@ -62,6 +62,69 @@ async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
     );
 }
 
+/// A greeting, thanks or goodbye gets a reply of its own (no search, no model, no handoff);
+/// a yes to the offer of a person is a request for one, a no is taken as said.
+#[tokio::test]
+async fn small_talk_is_answered_and_a_yes_to_the_offer_of_a_person_hands_off() {
+    let app = spawn_app_with_llm().await;
+    let chat = app.start_chat().await;
+    let said = |text: &'static str| {
+        let (app, chat) = (&app, &chat);
+        async move {
+            let (status, body) = app.say(chat, json!({ "text": text })).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let reply = said("Hi there!").await;
+    let text = reply["replies"][0]["text"].as_str().expect("text");
+    assert!(text.starts_with("Hi! How can I help"), "{text}");
+    assert!(reply["handoff"].is_null(), "{reply}");
+    assert!(reply["replies"][0]["confidence"].is_null(), "{reply}");
+    let reply = said("ok thanks a lot").await;
+    assert!(
+        reply["replies"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("You're welcome")),
+        "{reply}"
+    );
+    assert!(app.llm().requests().is_empty(), "small talk asks no model");
+
+    // Nothing found, a person offered: "no thanks" keeps the assistant, "yes please" hands off.
+    app.llm().push([
+        Behavior::Text("NO_ANSWER".into()),
+        Behavior::Text("NO_ANSWER".into()),
+    ]);
+    let offered = said("xylophone quantum zebra").await;
+    let text = offered["replies"][0]["text"].as_str().expect("text");
+    assert!(text.contains("connect you with a person"), "{text}");
+    let reply = said("no thanks").await;
+    assert!(
+        reply["replies"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("All right")),
+        "{reply}"
+    );
+    assert!(reply["handoff"].is_null(), "{reply}");
+    said("blorp fizzle wump").await;
+    let reply = said("yes please").await;
+    assert_eq!(reply["handoff"]["reason"], "customer_request", "{reply}");
+    assert!(
+        reply["replies"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("connecting you")),
+        "{reply}"
+    );
+
+    // Without an offer before it, a yes is an answer like any other: the model gets it.
+    let other = app.start_chat().await;
+    app.llm().push([Behavior::Text("Glad to hear it.".into())]);
+    let asked = app.llm().requests().len();
+    let (_, reply) = app.say(&other, json!({"text": "yes"})).await;
+    assert!(reply["handoff"].is_null(), "{reply}");
+    assert_eq!(app.llm().requests().len(), asked + 1, "{reply}");
+}
+
 #[tokio::test]
 async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
     let app = spawn_app().await;

@@ -1,0 +1,144 @@
+//! Messages that ask nothing: a greeting, thanks, a goodbye, or a yes or no to the offer of a
+//! person. They get a short reply of their own, not a search of the help center (where "hi"
+//! found nothing and offered a person) and not a model call. Only a whole message counts: "hi,
+//! where is my order?" is a question.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::signals;
+
+/// What a message that asks nothing says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Said {
+    Greeting,
+    Thanks,
+    Goodbye,
+    Yes,
+    No,
+}
+
+pub const GREETING: &str = "Hi! How can I help you today? I can answer questions from our help center, and look up an order, an invoice or a refund with your order number and the email you used.";
+pub const WELCOME: &str = "You're welcome! Is there anything else I can help with?";
+pub const GOODBYE: &str = "Thanks for getting in touch. Have a great day!";
+pub const NO_PERSON: &str = "All right. Is there anything else I can help with?";
+
+/// Words a greeting, thanks or answer may end with ("hi there", "thanks so much", "yes please").
+const TAIL: &str = r"(?: (?:there|all|everyone|team|folks|guys|mate|so much|very much|a lot|a bunch|again|for (?:the|your|all the) help|for helping|for that|for everything|please|thanks|thank you|anyway|then))*";
+
+static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
+    let pattern = |body: &str| {
+        Regex::new(&format!("^(?:{body}){TAIL}$")).expect("small-talk patterns compile")
+    };
+    vec![
+        (
+            Said::Greeting,
+            pattern(
+                r"(?:(?:hi|hello|hey|hiya|heya|howdy|greetings|good (?:morning|afternoon|evening|day)|hola|buenos dias|buenas(?: tardes| noches)?|bonjour|bonsoir|salut|hallo|guten (?:morgen|tag|abend)|ola|oi|bom dia|boa tarde|boa noite) ?)+",
+            ),
+        ),
+        (
+            Said::Thanks,
+            pattern(
+                r"(?:(?:ok|okay|great|perfect|awesome|cool|nice|brilliant|excellent|wonderful|amazing|super|fine|alright|all right|got it|that helps|that helped|thats helpful|very helpful|helpful) )*(?:thanks|thank you|thank u|thankyou|thx|thnx|tnx|ty|tysm|cheers|many thanks|much appreciated|appreciate it|i appreciate it|gracias|muchas gracias|merci|merci beaucoup|danke|danke schon|vielen dank|obrigad[oa]|muito obrigad[oa])",
+            ),
+        ),
+        (
+            Said::Goodbye,
+            pattern(
+                r"(?:(?:ok|okay|thanks|thank you|great|perfect) )*(?:bye|goodbye|good bye|bye bye|see you|see ya|cya|have a (?:good|nice|great) (?:day|one|evening|weekend)|thats all|that is all|thats it|nothing else|adios|hasta luego|au revoir|tschuss|auf wiedersehen|ciao|tchau)",
+            ),
+        ),
+        (
+            Said::Yes,
+            pattern(
+                r"yes|yeah|yea|yep|yup|ya|y|sure|ok|okay|please|please do|yes i would|yes i do|i would|i would like that|do it|go ahead|si|oui|ja|sim",
+            ),
+        ),
+        (
+            Said::No,
+            pattern(r"no|nope|nah|n|not now|no need|im good|im fine|all good|non|nein|nao"),
+        ),
+    ]
+});
+
+/// What a message says, when it asks nothing (see [`Said`]); `None` for anything else.
+pub fn said(text: &str) -> Option<Said> {
+    let folded = signals::fold(text).replace('\'', "");
+    let words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 8 {
+        return None;
+    }
+    let words = words.join(" ");
+    PATTERNS
+        .iter()
+        .find(|(_, pattern)| pattern.is_match(&words))
+        .map(|(said, _)| *said)
+}
+
+/// The reply to a message that asks nothing, when it is not an answer to an offer of a person
+/// (`offered`: the reply before it offered one; a yes then is a request for a person, which the
+/// caller hands off). `None`: the message is answered as a question.
+pub fn reply(text: &str, offered: bool) -> Option<&'static str> {
+    match said(text)? {
+        Said::Greeting => Some(GREETING),
+        Said::Thanks => Some(WELCOME),
+        Said::Goodbye => Some(GOODBYE),
+        Said::No if offered => Some(NO_PERSON),
+        Said::Yes | Said::No => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_messages_that_ask_nothing_are_told_apart() {
+        let cases = [
+            ("hi", Some(Said::Greeting)),
+            ("Hello there!", Some(Said::Greeting)),
+            ("hey hi", Some(Said::Greeting)),
+            ("Good morning :)", Some(Said::Greeting)),
+            ("Bonjour", Some(Said::Greeting)),
+            ("thanks", Some(Said::Thanks)),
+            ("Thank you so much!!", Some(Said::Thanks)),
+            ("ok great, thanks for your help", Some(Said::Thanks)),
+            ("perfect thank you", Some(Said::Thanks)),
+            ("Danke schön", Some(Said::Thanks)),
+            ("bye", Some(Said::Goodbye)),
+            ("that's all, thanks", Some(Said::Goodbye)),
+            ("Have a nice day", Some(Said::Goodbye)),
+            ("yes please", Some(Said::Yes)),
+            ("Yeah", Some(Said::Yes)),
+            ("sure", Some(Said::Yes)),
+            ("no thanks", Some(Said::No)),
+            ("nope", Some(Said::No)),
+            // Questions, even with a greeting or thanks in them.
+            ("hi, where is my order?", None),
+            ("thanks, and how do I return an item?", None),
+            ("hello I need help with my invoice", None),
+            ("yes, I was charged twice", None),
+            ("no, my order never arrived", None),
+            ("is there a thank-you discount?", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(said(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_yes_is_left_to_the_caller_and_a_no_answers_only_an_offer() {
+        assert_eq!(reply("hi", false), Some(GREETING));
+        assert_eq!(reply("thanks!", true), Some(WELCOME));
+        assert_eq!(reply("yes please", true), None);
+        assert_eq!(reply("no thanks", true), Some(NO_PERSON));
+        assert_eq!(reply("no", false), None);
+        assert_eq!(reply("where is my order?", false), None);
+    }
+}
