@@ -3,7 +3,10 @@
 //! or several replies in a row were not confident. Dependency failures (model, actions) are
 //! decided where they happen.
 //!
-//! Frustration hands off when the message repeats a question already answered (unless it
+//! A yes to the reply's offer of a person, or refusing the bot ("I don't want to talk to a
+//! bot"), is a request for one. Frustration hands off when the message says the answers do not
+//! help ("that didn't answer my question", "third time I'm asking"), repeats a question already
+//! answered (unless it
 //! carries an order number or email: lookups repeat their wording), is abusive (an insult, an
 //! expletive), or when this message and the customer's previous one together show two or more
 //! signals (shouting, profanity, angry or negative wording). A swear word that only stresses a
@@ -39,7 +42,7 @@ pub fn offered_person(earlier: &[Message]) -> bool {
 /// A handoff decided before any answer is drafted, with what to tell the customer.
 pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, &'static str)> {
     let accepted = || offered_person(earlier) && smalltalk::said(text) == Some(Said::Yes);
-    if signals::asks_for_human(text) || accepted() {
+    if signals::asks_for_human(text) || signals::refuses_bot(text) || accepted() {
         return Some((HandoffReason::CustomerRequest, CONNECTING));
     }
     let now = signals::frustration(text);
@@ -62,7 +65,8 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, 
     // Account lookups repeat their wording with other identifiers; that is not frustration.
     let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();
     let repeated = !has_identifiers && signals::repeats_question(&answered, text);
-    if repeated || now.abusive || now.count() + previous.count() >= 2 {
+    let stuck = signals::not_helped(text);
+    if repeated || stuck || now.abusive || now.count() + previous.count() >= 2 {
         return Some((HandoffReason::Frustration, SORRY));
     }
     None

@@ -142,6 +142,23 @@ async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
         .await;
     assert_eq!(body["handoff"]["reason"], "frustration", "{body}");
 
+    // Saying the answer did not help hands off; so does refusing the bot, as a request.
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "How long do refunds take?"}))
+        .await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "that doesn't answer my question. how many days?"}),
+        )
+        .await;
+    assert_eq!(body["handoff"]["reason"], "frustration", "{body}");
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "I don't want to talk to a bot"}))
+        .await;
+    assert_eq!(body["handoff"]["reason"], "customer_request", "{body}");
+
     let chat = app.start_chat().await;
     let mut last = Value::Null;
     for text in [

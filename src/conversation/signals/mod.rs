@@ -23,6 +23,8 @@
 //!   as "damn" or "fucking" in "where is my damn parcel?") and negative wording (words, short
 //!   phrases, "!!!" and "again??").
 //! - [`repeats_question`] (in `repeats`) compares content words with Jaccard overlap.
+//! - [`not_helped`] and [`refuses_bot`] (in `stuck`) find whole phrases saying the answers do
+//!   not help ("that didn't help", "third time I'm asking") or refusing a bot.
 //!
 //! The word lists are plain `match` arms and `const` slices: no regex and no lazily built
 //! tables, so nothing here can fail at run time.
@@ -30,10 +32,12 @@
 mod frustration;
 mod human_request;
 mod repeats;
+mod stuck;
 
 pub use frustration::{Frustration, frustration};
 pub use human_request::asks_for_human;
 pub use repeats::repeats_question;
+pub use stuck::{not_helped, refuses_bot};
 
 /// Lower-cases `text` and folds accents, keeping punctuation and spacing as they are.
 pub(super) fn fold(text: &str) -> String {
