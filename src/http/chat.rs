@@ -33,7 +33,7 @@ use crate::{
     conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
     events::ConversationEvent,
     handoff,
-    storage::{Conversation, Customer, Handoff, HandoffReason, Mode, NewConversation},
+    storage::{Conversation, Customer, Handoff, HandoffReason, Mode, NewConversation, Role},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -473,6 +473,15 @@ pub async fn feedback(
             "comment_too_long",
             "comment is longer than 2000 characters",
         ));
+    }
+    // A rating is of a reply in this conversation: the assistant's or an agent's.
+    if let Some(message_id) = &body.message_id {
+        let rated = state.store.message(message_id).await?;
+        if !rated.is_some_and(|m| {
+            m.conversation_id == id && matches!(m.role, Role::Assistant | Role::Agent)
+        }) {
+            return Err(ApiError::NotFound("message"));
+        }
     }
     let rating = match body.rating {
         Rating::Up => "up",

@@ -249,6 +249,34 @@ async fn feedback_is_accepted_for_the_conversation() {
         .await
         .expect("feedback");
     assert_eq!(response.status(), 204);
+
+    // A rating names a reply of this conversation, or none at all.
+    let (_, said) = app
+        .say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    let reply = said["replies"][0]["id"].as_str().expect("reply id");
+    let question = said["message"]["id"].as_str().expect("message id");
+    let other = app.start_chat().await;
+    let (_, elsewhere) = app
+        .say(&other, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    let foreign = elsewhere["replies"][0]["id"].as_str().expect("reply id");
+    for (message_id, expected) in [
+        (reply, 204),
+        ("msg_bogus", 404),
+        (question, 404),
+        (foreign, 404),
+    ] {
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/conversations/{}/feedback", chat.id)))
+            .bearer_auth(&chat.token)
+            .json(&json!({"rating": "down", "message_id": message_id}))
+            .send()
+            .await
+            .expect("feedback");
+        assert_eq!(response.status().as_u16(), expected, "{message_id}");
+    }
 }
 
 #[tokio::test]
