@@ -192,8 +192,10 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|v| v.trim().to_owned())
+            // The scheme's name is case-insensitive (RFC 9110): "bearer" and "BEARER" too.
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, v)| v.trim().to_owned())
             .or_else(from_query)
             .filter(|v| !v.is_empty())
             .ok_or(ApiError::Unauthorized)?;

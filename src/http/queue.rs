@@ -102,9 +102,20 @@ pub async fn claim(
     Ok(Json(handoff))
 }
 
+/// Closes a handoff; the conversation returns to the assistant unless its channel is
+/// human-only, and its stream is told which.
 async fn close(state: &AppState, id: &str, to: HandoffStatus) -> Result<Json<Handoff>, ApiError> {
     let handoff = queue_result(state.store.close_handoff(id, to).await?)?;
-    announce(state, &handoff, Mode::Ai);
+    let human_only = state
+        .store
+        .conversation_and_channel_mode(&handoff.conversation_id)
+        .await?
+        .is_some_and(|(_, human_only)| human_only);
+    announce(
+        state,
+        &handoff,
+        if human_only { Mode::Human } else { Mode::Ai },
+    );
     Ok(Json(handoff))
 }
 
@@ -144,6 +155,18 @@ pub async fn agent_message(
     let text = message_text(&body.text, MAX_AGENT_TEXT)?;
     if state.store.conversation(&id).await?.is_none() {
         return Err(ApiError::NotFound("conversation"));
+    }
+    // Two agents answering one customer at once confuse them: the claimer answers.
+    if let Some(Handoff {
+        status: HandoffStatus::Claimed,
+        claimed_by: Some(holder),
+        ..
+    }) = state.store.open_handoff_of(&id).await?
+        && holder != agent
+    {
+        return Err(ApiError::Conflict(format!(
+            "{holder} is answering this conversation (they hold its handoff)."
+        )));
     }
     let message = state
         .store

@@ -362,6 +362,20 @@ async fn the_queue_is_claimed_once_and_agent_replies_reach_the_customer_live() {
     .await;
     assert_eq!((status, again["claimed_by"].as_str()), (200, Some(winner)));
     assert_eq!(waiting(&app).await.len(), 1);
+    let loser = if winner == "ana" { "bo" } else { "ana" };
+    let (status, body) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{}/agent-messages", first.id),
+        Some(json!({"text": "I can help too!", "agent": loser})),
+    )
+    .await;
+    assert_eq!(status, 409, "only the claimer answers: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(winner))
+    );
 
     let stream = app.stream(&first, None).await;
     let (status, message) = agent(
@@ -474,6 +488,22 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
     )
     .await;
     assert_eq!(status, 409);
+    // Resolving its handoff leaves it human: the customer's stream is told so.
+    let stream = app.stream(&chat, None).await;
+    let handoff = body["handoff"]["id"].as_str().expect("handoff id");
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{handoff}/resolve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let resolved =
+        |(n, d): &&(String, Value)| n == "status" && d["handoff"]["status"] == "resolved";
+    let events = read_sse_until(stream, |e| e.iter().any(|event| resolved(&event))).await;
+    let status_event = events.iter().find(resolved).expect("status");
+    assert_eq!(status_event.1["mode"], "human", "{events:?}");
     let (_, channels) = app.admin_get("/v1/channels").await;
     assert!(
         channels["channels"]
@@ -602,6 +632,21 @@ async fn agent_and_admin_routes_check_roles() {
         .await
         .expect("req");
     assert_eq!(response.status(), 200, "admins can do what agents can");
+    // The scheme's name is case-insensitive; another scheme is not a credential.
+    for (header, expected) in [
+        (format!("bearer {AGENT_KEY}"), 200),
+        (format!("BEARER {AGENT_KEY}"), 200),
+        (format!("Basic {AGENT_KEY}"), 401),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/v1/handoffs"))
+            .header("authorization", &header)
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(response.status(), expected, "{header}");
+    }
 }
 
 #[tokio::test]
