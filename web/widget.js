@@ -232,10 +232,12 @@
   function refreshStatus() {
     let text = '';
     const active = handoff && (handoff.status === 'waiting' || handoff.status === 'claimed');
-    // An agent's message means they joined, even before the handoff's status catches up.
-    if (agentName && (active || mode === 'human')) text = `${agentName} joined`;
+    // Whoever holds the handoff now; else the author of the latest agent message (an agent may
+    // write before the handoff's status catches up, or without one).
+    if (active && handoff.status === 'claimed' && handoff.claimed_by) text = `${handoff.claimed_by} joined`;
+    else if (agentName && (active || mode === 'human')) text = `${agentName} joined`;
     else if (active && handoff.status === 'waiting') text = 'Waiting for a person…';
-    else if (active) text = `${handoff.claimed_by || 'An agent'} joined`;
+    else if (active) text = 'An agent joined';
     else if (mode === 'human') text = 'A person will reply here shortly.';
     statusEl.className = '';
     statusEl.textContent = text;

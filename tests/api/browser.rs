@@ -349,6 +349,32 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
     assert_eq!(status_code, 200);
     customer.refresh().await.expect("reload");
     wait_for(&customer, &format!("({status}) === '|false'")).await;
+    // Asked again and claimed by someone else: after a reload the widget names who holds the
+    // chat now, not the author of the earlier agent message.
+    customer
+        .execute(&format!("{W}.querySelector('#fd-human').click();"), vec![])
+        .await
+        .expect("talk to a person again");
+    wait_for(
+        &customer,
+        &format!("({status}) === 'Waiting for a person…|true'"),
+    )
+    .await;
+    let waiting = crate::helpers::agent(&app, reqwest::Method::GET, "/v1/handoffs", None).await;
+    let second = waiting.1["handoffs"][0]["id"]
+        .as_str()
+        .expect("handoff")
+        .to_owned();
+    let (status_code, _) = crate::helpers::agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{second}/claim"),
+        Some(json!({"agent": "Priya"})),
+    )
+    .await;
+    assert_eq!(status_code, 200);
+    customer.refresh().await.expect("reload");
+    wait_for(&customer, &format!("({status}).startsWith('Priya joined')")).await;
     agent.close().await.expect("close");
     customer.close().await.expect("close");
 }
