@@ -13,6 +13,7 @@
 //! - [`handoff`]: opening handoffs with a summary (model-written or deterministic).
 //! - [`events`]: live events for conversation streams and the agents' feed, relayed between
 //!   replicas through PostgreSQL's LISTEN/NOTIFY.
+//! - [`phrases`]: the service's own replies in English, Spanish, French, German, Portuguese.
 //! - [`config`]: the typed settings tree (defaults → TOML → environment).
 //! - [`app`]: startup, shared state, and serving with graceful shutdown.
 
@@ -25,6 +26,7 @@ pub mod events;
 pub mod handoff;
 pub mod http;
 pub mod llm;
+pub mod phrases;
 pub mod retrieval;
 pub mod storage;
 pub mod telemetry;

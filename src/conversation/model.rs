@@ -26,6 +26,7 @@ use crate::{
         extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
     },
+    phrases::Lang,
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, StoreError},
     telemetry::{Metrics, Step},
@@ -38,9 +39,6 @@ const NO_ANSWER: &str = "NO_ANSWER";
 const MAX_ROUNDS: usize = 3;
 
 const LLM_DOWN: &str = "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.";
-
-pub(super) const OFFER_PERSON: &str =
-    "If this doesn't answer your question, I can connect you with a person.";
 
 /// What the model is asked: the customer's message in its conversation, the recent history
 /// and the passages found for it.
@@ -122,6 +120,7 @@ pub async fn generate(
         hits,
     } = asked;
     let settings = &state.settings;
+    let phrases = Lang::of(conversation.locale.as_deref(), &message.text).phrases();
     tracing::debug!(
         tokens = built.tokens,
         passages = built.passages.len(),
@@ -245,7 +244,7 @@ pub async fn generate(
     let no_answer = text.starts_with(NO_ANSWER) || text.ends_with(NO_ANSWER);
     if no_answer && facts.is_empty() {
         return Ok(Draft {
-            text: extractive::NOT_FOUND.to_owned(),
+            text: extractive::not_found(phrases),
             citations: Vec::new(),
             actions: records,
             confidence: Some(confidence::score(evidence, ModelSignal::NoAnswer)),
@@ -273,11 +272,11 @@ pub async fn generate(
         state.metrics.llm_failure("ungrounded");
         if facts.is_empty() {
             // Nothing else to show: the help center's own words, and a person offered.
-            let reply = extractive::reply(hits, threshold);
+            let reply = extractive::reply(hits, threshold, phrases);
             let mut text = reply.text;
             if !reply.citations.is_empty() {
                 text.push_str("\n\n");
-                text.push_str(OFFER_PERSON);
+                text.push_str(phrases.offer_after_model);
             }
             return Ok(Draft {
                 text,
@@ -319,7 +318,7 @@ pub async fn generate(
     let mut text = parts.join("\n\n");
     if handoff.is_none() && confidence < threshold {
         text.push_str("\n\n");
-        text.push_str(OFFER_PERSON);
+        text.push_str(phrases.offer_after_model);
     }
     if handoff == Some(HandoffReason::ActionFailed) {
         confidence = confidence.min(threshold);

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::signals;
+use crate::phrases::Phrases;
 
 /// What a message that asks nothing says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,11 +19,6 @@ pub enum Said {
     Yes,
     No,
 }
-
-pub const GREETING: &str = "Hi! How can I help you today? I can answer questions from our help center, and look up an order, an invoice or a refund with your order number and the email you used.";
-pub const WELCOME: &str = "You're welcome! Is there anything else I can help with?";
-pub const GOODBYE: &str = "Thanks for getting in touch. Have a great day!";
-pub const NO_PERSON: &str = "All right. Is there anything else I can help with?";
 
 /// Words a greeting, thanks or answer may end with ("hi there", "thanks so much", "yes please").
 const TAIL: &str = r"(?: (?:there|all|everyone|team|folks|guys|mate|so much|very much|a lot|a bunch|again|for (?:the|your|all the) help|for helping|for that|for everything|please|thanks|thank you|anyway|then))*";
@@ -53,12 +49,14 @@ static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
         (
             Said::Yes,
             pattern(
-                r"yes|yeah|yea|yep|yup|ya|y|sure|ok|okay|please|please do|yes i would|yes i do|i would|i would like that|do it|go ahead|si|oui|ja|sim",
+                r"yes|yeah|yea|yep|yup|ya|y|sure|ok|okay|please|please do|yes i would|yes i do|i would|i would like that|do it|go ahead|si|claro|vale|por favor|si por favor|oui|daccord|oui merci|ja|ja bitte|gerne|sim|sim por favor",
             ),
         ),
         (
             Said::No,
-            pattern(r"no|nope|nah|n|not now|no need|im good|im fine|all good|non|nein|nao"),
+            pattern(
+                r"no|nope|nah|n|not now|no need|im good|im fine|all good|no gracias|non|non merci|nein|nein danke|nao|nao obrigad[oa]",
+            ),
         ),
     ]
 });
@@ -83,12 +81,12 @@ pub fn said(text: &str) -> Option<Said> {
 /// The reply to a message that asks nothing, when it is not an answer to an offer of a person
 /// (`offered`: the reply before it offered one; a yes then is a request for a person, which the
 /// caller hands off). `None`: the message is answered as a question.
-pub fn reply(text: &str, offered: bool) -> Option<&'static str> {
+pub fn reply(text: &str, offered: bool, phrases: &Phrases) -> Option<&'static str> {
     match said(text)? {
-        Said::Greeting => Some(GREETING),
-        Said::Thanks => Some(WELCOME),
-        Said::Goodbye => Some(GOODBYE),
-        Said::No if offered => Some(NO_PERSON),
+        Said::Greeting => Some(phrases.greeting),
+        Said::Thanks => Some(phrases.welcome),
+        Said::Goodbye => Some(phrases.goodbye),
+        Said::No if offered => Some(phrases.no_person),
         Said::Yes | Said::No => None,
     }
 }
@@ -134,11 +132,14 @@ mod tests {
 
     #[test]
     fn a_yes_is_left_to_the_caller_and_a_no_answers_only_an_offer() {
-        assert_eq!(reply("hi", false), Some(GREETING));
-        assert_eq!(reply("thanks!", true), Some(WELCOME));
-        assert_eq!(reply("yes please", true), None);
-        assert_eq!(reply("no thanks", true), Some(NO_PERSON));
-        assert_eq!(reply("no", false), None);
-        assert_eq!(reply("where is my order?", false), None);
+        let en = crate::phrases::Lang::En.phrases();
+        assert_eq!(reply("hi", false, en), Some(en.greeting));
+        assert_eq!(reply("thanks!", true, en), Some(en.welcome));
+        assert_eq!(reply("yes please", true, en), None);
+        assert_eq!(reply("no thanks", true, en), Some(en.no_person));
+        assert_eq!(reply("no", false, en), None);
+        assert_eq!(reply("where is my order?", false, en), None);
+        let es = crate::phrases::Lang::Es.phrases();
+        assert_eq!(reply("hola", false, es), Some(es.greeting));
     }
 }

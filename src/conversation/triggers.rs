@@ -14,36 +14,44 @@
 //! for, and a person if the next message is upset too.
 
 use super::{
-    intent, model, signals,
+    intent, signals,
     smalltalk::{self, Said},
 };
 use crate::{
     config::LowConfidence,
-    llm::extractive,
+    phrases::{self, Phrases},
     storage::{HandoffReason, Message, Role},
 };
 
-/// The reply when the customer asks for a person.
-pub const CONNECTING: &str = "Of course. I'm connecting you with a person from our team; they'll reply right here, and they'll see everything we've discussed, so you won't need to repeat yourself.";
+/// What to tell the customer when a handoff opens before any answer: a person is coming (at
+/// their request), or sorry, a person is coming (when frustrated).
+pub fn acknowledgement(reason: HandoffReason, phrases: &Phrases) -> &'static str {
+    match reason {
+        HandoffReason::CustomerRequest => phrases.connecting,
+        _ => phrases.sorry,
+    }
+}
 
-/// The reply when the customer is frustrated.
-pub const SORRY: &str = "I'm sorry this has been frustrating. I'm bringing in a person from our team who will pick this up right here; they can see our whole conversation.";
+/// The offer of a person a reply ends with, in any language, if it ends with one.
+pub fn offer_in(text: &str) -> Option<&'static str> {
+    phrases::ALL
+        .iter()
+        .flat_map(|p| [p.offer, p.offer_after_model])
+        .find(|offer| text.ends_with(offer))
+}
 
 /// Whether the reply just before offered to connect the customer with a person.
 pub fn offered_person(earlier: &[Message]) -> bool {
-    earlier.last().is_some_and(|m| {
-        m.role == Role::Assistant
-            && [extractive::NOT_FOUND_OFFER, model::OFFER_PERSON]
-                .iter()
-                .any(|offer| m.text.ends_with(offer))
-    })
+    earlier
+        .last()
+        .is_some_and(|m| m.role == Role::Assistant && offer_in(&m.text).is_some())
 }
 
-/// A handoff decided before any answer is drafted, with what to tell the customer.
-pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, &'static str)> {
+/// A handoff decided before any answer is drafted (see [`acknowledgement`] for what to say).
+pub fn before_answer(text: &str, earlier: &[Message]) -> Option<HandoffReason> {
     let accepted = || offered_person(earlier) && smalltalk::said(text) == Some(Said::Yes);
     if signals::asks_for_human(text) || signals::refuses_bot(text) || accepted() {
-        return Some((HandoffReason::CustomerRequest, CONNECTING));
+        return Some(HandoffReason::CustomerRequest);
     }
     let now = signals::frustration(text);
     let previous = earlier
@@ -67,7 +75,7 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<(HandoffReason, 
     let repeated = !has_identifiers && signals::repeats_question(&answered, text);
     let stuck = signals::not_helped(text);
     if repeated || stuck || now.abusive || now.count() + previous.count() >= 2 {
-        return Some((HandoffReason::Frustration, SORRY));
+        return Some(HandoffReason::Frustration);
     }
     None
 }
@@ -114,7 +122,7 @@ mod tests {
     #[test]
     fn asking_for_a_person_hands_off_at_once() {
         assert_eq!(
-            before_answer("can I talk to a human please", &[]).map(|(r, _)| r),
+            before_answer("can I talk to a human please", &[]),
             Some(HandoffReason::CustomerRequest)
         );
         assert_eq!(before_answer("is a human reviewing my return?", &[]), None);
@@ -132,8 +140,7 @@ mod tests {
             message(2, Role::Assistant, "5-10 business days.", Some(0.8)),
         ];
         assert_eq!(
-            before_answer("how long does the refund take to reach my card??", &earlier)
-                .map(|(r, _)| r),
+            before_answer("how long does the refund take to reach my card??", &earlier),
             Some(HandoffReason::Frustration)
         );
         assert_eq!(before_answer("Do you ship to Canada?", &earlier), None);
@@ -155,7 +162,7 @@ mod tests {
             None
         );
         assert_eq!(
-            before_answer("Useless. Still not here.", &earlier).map(|(r, _)| r),
+            before_answer("Useless. Still not here.", &earlier),
             Some(HandoffReason::Frustration)
         );
     }
@@ -170,7 +177,7 @@ mod tests {
             "damn it",
         ] {
             assert_eq!(
-                before_answer(text, &[]).map(|(r, _)| r),
+                before_answer(text, &[]),
                 Some(HandoffReason::Frustration),
                 "{text}"
             );
@@ -184,7 +191,7 @@ mod tests {
         }
         // With a second signal, in this message or the previous one, it hands off.
         assert_eq!(
-            before_answer("this is fucking useless", &[]).map(|(r, _)| r),
+            before_answer("this is fucking useless", &[]),
             Some(HandoffReason::Frustration)
         );
         let earlier = [
@@ -192,7 +199,7 @@ mod tests {
             message(2, Role::Assistant, "It ships tomorrow.", Some(0.8)),
         ];
         assert_eq!(
-            before_answer("That's what you said yesterday!!!", &earlier).map(|(r, _)| r),
+            before_answer("That's what you said yesterday!!!", &earlier),
             Some(HandoffReason::Frustration)
         );
     }

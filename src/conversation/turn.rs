@@ -19,6 +19,7 @@ use crate::{
     events::To,
     handoff,
     llm::extractive,
+    phrases::{Lang, Phrases},
     retrieval::{self, Hit, Searching},
     storage::{
         ActionRecord, Appended, Citation, Conversation, Handoff, HandoffReason, Message, Mode,
@@ -272,9 +273,10 @@ async fn run(
         return Ok(());
     }
     let earlier = last(&recent, TRIGGER_WINDOW);
-    if let Some((reason, text)) = triggers::before_answer(&message.text, earlier) {
+    let phrases = Lang::of(conversation.locale.as_deref(), &message.text).phrases();
+    if let Some(reason) = triggers::before_answer(&message.text, earlier) {
         let draft = Draft {
-            text: text.to_owned(),
+            text: triggers::acknowledgement(reason, phrases).to_owned(),
             citations: Vec::new(),
             actions: Vec::new(),
             confidence: None,
@@ -282,7 +284,8 @@ async fn run(
         };
         return finish(state, conversation, message, draft, tx, timings).await;
     }
-    if let Some(text) = smalltalk::reply(&message.text, triggers::offered_person(earlier)) {
+    let offered = triggers::offered_person(earlier);
+    if let Some(text) = smalltalk::reply(&message.text, offered, phrases) {
         let draft = Draft {
             text: text.to_owned(),
             citations: Vec::new(),
@@ -314,7 +317,8 @@ async fn run(
             },
             None => {
                 let hits = retrieve(state, message, &recent, early_search, timings).await;
-                let reply = extractive::reply(&hits, state.settings.chat.confidence_threshold);
+                let threshold = state.settings.chat.confidence_threshold;
+                let reply = extractive::reply(&hits, threshold, phrases);
                 Draft {
                     text: reply.text,
                     citations: reply.citations,
@@ -336,24 +340,20 @@ async fn run(
             earlier,
         );
         if draft.handoff.is_some() {
-            draft.text = handing_off(&draft.text);
+            draft.text = handing_off(&draft.text, phrases);
         }
     }
     finish(state, conversation, message, draft, tx, timings).await
 }
 
-/// What a person is already on the way for: the reply without its offer of one, and saying so.
-const HANDED_OFF: &str = "I've passed your conversation to our support team, and a person will reply here as soon as possible.";
-
 /// A reply handed off after it was written: its offer of a person becomes the news that one
 /// is on the way.
-fn handing_off(text: &str) -> String {
-    let kept = [extractive::NOT_FOUND_OFFER, model::OFFER_PERSON]
-        .iter()
-        .find_map(|offer| text.strip_suffix(offer))
+fn handing_off(text: &str, phrases: &Phrases) -> String {
+    let kept = triggers::offer_in(text)
+        .and_then(|offer| text.strip_suffix(offer))
         .unwrap_or(text)
         .trim_end();
-    format!("{kept}\n\n{HANDED_OFF}")
+    format!("{kept}\n\n{}", phrases.handed_off)
 }
 
 /// Stores and sends the reply, then opens the handoff it calls for.

@@ -449,7 +449,7 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     let cases: Vec<&Labelled> = cases.iter().filter(|c| c.expected != "any").collect();
     let decided: Vec<_> = cases
         .iter()
-        .map(|case| triggers::before_answer(&case.text, &[]).map(|(reason, _)| reason))
+        .map(|case| triggers::before_answer(&case.text, &[]))
         .collect();
     // Only what the triggers leave reaches the router (and costs a model call).
     let open: Vec<&str> = cases

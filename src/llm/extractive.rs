@@ -1,7 +1,7 @@
 //! The reply without a model: the best help-center passage, quoted and labelled as such,
 //! with its citation — or an honest "not found" that offers a person.
 
-use crate::{retrieval::Hit, storage::Citation};
+use crate::{phrases::Phrases, retrieval::Hit, storage::Citation};
 
 /// Longest quoted excerpt, in characters (cut at a sentence end when possible).
 const EXCERPT_CHARS: usize = 700;
@@ -25,18 +25,19 @@ pub fn citation(hit: &Hit) -> Citation {
     }
 }
 
-/// The reply when no passage answers the question.
-pub const NOT_FOUND: &str = "I couldn't find an answer to that in our help center. Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.";
-/// How [`NOT_FOUND`] ends: the offer of a person, replaced when one is already on the way.
-pub const NOT_FOUND_OFFER: &str = "Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.";
+/// The reply when no passage answers the question: "not found", then the offer of a person
+/// (replaced when one is already on the way).
+pub fn not_found(phrases: &Phrases) -> String {
+    format!("{} {}", phrases.not_found, phrases.offer)
+}
 
-/// Quotes the first passage whose evidence reaches `threshold`; otherwise [`NOT_FOUND`].
+/// Quotes the first passage whose evidence reaches `threshold`; otherwise [`not_found`].
 /// (A follow-up's context may rank first a passage on the conversation's earlier topic that
 /// does not answer a question on a new one; the passage that does is quoted instead.)
-pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
+pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply {
     let Some(best) = hits.iter().find(|h| h.coverage >= threshold) else {
         return ExtractiveReply {
-            text: NOT_FOUND.to_owned(),
+            text: not_found(phrases),
             citations: Vec::new(),
             evidence: 0.0,
         };
@@ -47,7 +48,8 @@ pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
         place.push_str(section);
     }
     let mut text = format!(
-        "Here is what our help center says ({place}):\n\n{}",
+        "{} ({place}):\n\n{}",
+        phrases.help_center_says,
         excerpt(&best.text, &best.snippet)
     );
     let mut citations = vec![citation(best)];
@@ -55,7 +57,7 @@ pub fn reply(hits: &[Hit], threshold: f32) -> ExtractiveReply {
         .iter()
         .find(|h| h.article_id != best.article_id && h.coverage >= threshold)
     {
-        text.push_str(&format!("\n\nSee also: {}.", related.title));
+        text.push_str(&format!("\n\n{}: {}.", phrases.see_also, related.title));
         citations.push(citation(related));
     }
     ExtractiveReply {
@@ -102,6 +104,9 @@ fn cut(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phrases::Lang;
+
+    const EN: &Phrases = crate::phrases::ALL[0];
 
     fn hit(article: &str, coverage: f32, text: &str) -> Hit {
         Hit {
@@ -126,11 +131,19 @@ mod tests {
                 hit("b", 0.5, "y"),
             ],
             0.35,
+            EN,
         );
         assert!(r.text.contains("Title a › Costs") && r.text.contains("Free over $50."));
         assert!(r.text.contains("See also: Title b."));
         let ids: Vec<_> = r.citations.iter().map(|c| c.article_id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
+        let hits = [hit("a", 1.0, "Kostenlos ab 50 $."), hit("b", 0.5, "y")];
+        let german = reply(&hits, 0.35, Lang::De.phrases()).text;
+        assert!(
+            german.starts_with("Das steht in unserem Hilfe-Center (Title a › Costs):")
+                && german.ends_with("Siehe auch: Title b."),
+            "{german}"
+        );
     }
 
     #[test]
@@ -141,6 +154,7 @@ mod tests {
                 hit("b", 0.8, "The answer."),
             ],
             0.35,
+            EN,
         );
         assert!(r.text.contains("The answer.") && !r.text.contains("Earlier topic."));
         let ids: Vec<_> = r.citations.iter().map(|c| c.article_id.as_str()).collect();
@@ -150,18 +164,22 @@ mod tests {
 
     #[test]
     fn weak_evidence_is_an_honest_not_found() {
-        let r = reply(&[hit("a", 0.2, "unrelated")], 0.35);
-        assert_eq!(r.text, NOT_FOUND);
+        let r = reply(&[hit("a", 0.2, "unrelated")], 0.35, EN);
+        assert_eq!(
+            r.text,
+            "I couldn't find an answer to that in our help center. Would you like me to connect you with a person? Just say \"talk to a person\" or use the button."
+        );
         assert!(r.citations.is_empty());
         assert_eq!(r.evidence, 0.0);
-        assert_eq!(reply(&[], 0.35).text, NOT_FOUND);
-        assert!(NOT_FOUND.ends_with(NOT_FOUND_OFFER));
+        assert_eq!(reply(&[], 0.35, EN).text, r.text);
+        let spanish = reply(&[], 0.35, Lang::Es.phrases()).text;
+        assert!(spanish.starts_with("No he encontrado"), "{spanish}");
     }
 
     #[test]
     fn long_passages_are_cut_at_a_sentence() {
         let text = "A sentence here. ".repeat(100);
-        let r = reply(&[hit("a", 1.0, &text)], 0.35);
+        let r = reply(&[hit("a", 1.0, &text)], 0.35, EN);
         assert!(r.text.ends_with("here."), "{}", r.text);
         assert!(r.text.len() < 900);
     }
@@ -171,7 +189,7 @@ mod tests {
         let rows: String = (1..=60).map(|i| format!("Town{i} | {i} am |\n")).collect();
         let mut best = hit("a", 1.0, &format!("Town | Opens |\n{rows}"));
         best.snippet = "Town55 | 55 am |".into();
-        let r = reply(&[best], 0.35);
+        let r = reply(&[best], 0.35, EN);
         assert!(
             r.text.contains("Town | Opens |\n…\nTown55 | 55 am |"),
             "{}",
@@ -182,7 +200,7 @@ mod tests {
         let mut best = hit("a", 1.0, &"- Store in Quux opens at 7 am\n".repeat(40));
         best.text.push_str("- Store in Zorb opens at 9 am");
         best.snippet = "Store in Zorb opens".into();
-        let r = reply(&[best], 0.35);
+        let r = reply(&[best], 0.35, EN);
         assert!(
             r.text.contains("…\n- Store in Zorb opens at 9 am"),
             "{}",

@@ -29,12 +29,16 @@ async fn waiting(app: &TestApp) -> Vec<Value> {
 #[tokio::test]
 async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
     let app = spawn_app().await;
-    for text in [
-        "I want to talk to a human",
-        "quiero hablar con una persona",
-        "je veux parler à un conseiller",
-        "ich möchte mit einem Mitarbeiter sprechen",
-        "quero falar com um atendente",
+    // Each is answered in its own language, whatever the page's locale.
+    for (text, answer) in [
+        ("I want to talk to a human", "connecting you"),
+        ("quiero hablar con una persona", "Te pongo en contacto"),
+        ("je veux parler à un conseiller", "Je vous mets en relation"),
+        (
+            "ich möchte mit einem Mitarbeiter sprechen",
+            "Ich verbinde Sie",
+        ),
+        ("quero falar com um atendente", "Vou conectar você"),
     ] {
         let chat = app.start_chat().await;
         app.say(&chat, json!({"text": "How long do refunds take?"}))
@@ -49,9 +53,25 @@ async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
         assert!(
             body["replies"][0]["text"]
                 .as_str()
-                .is_some_and(|t| t.contains("connecting you"))
+                .is_some_and(|t| t.contains(answer)),
+            "{text}: {body}"
         );
     }
+    // Without a clear language in the message, the conversation's locale chooses.
+    let chat = app
+        .start_chat_with(json!({"channel": "web", "locale": "fr-FR"}))
+        .await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "xylophone quantum zebra"}))
+        .await;
+    let text = body["replies"][0]["text"].as_str().expect("text");
+    assert!(text.starts_with("Je n'ai pas trouvé"), "{text}");
+    let (_, body) = app.say(&chat, json!({"text": "oui"})).await;
+    assert_eq!(body["handoff"]["reason"], "customer_request", "{body}");
+    let chat = app.start_chat().await;
+    let (_, body) = app.say(&chat, json!({"text": "¡Hola!"})).await;
+    let text = body["replies"][0]["text"].as_str().expect("text");
+    assert!(text.starts_with("¡Hola! ¿En qué puedo ayudarte?"), "{text}");
     let chat = app.start_chat().await;
     let (_, body) = app
         .say(&chat, json!({"text": "is a human reviewing my return?"}))

@@ -40,7 +40,7 @@ pub use repeats::repeats_question;
 pub use stuck::{not_helped, refuses_bot};
 
 /// Lower-cases `text` and folds accents, keeping punctuation and spacing as they are.
-pub(super) fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for upper in text.chars() {
         for c in upper.to_lowercase() {

@@ -1,0 +1,345 @@
+//! The service's own words to customers (not the help center's, the model's or an action's
+//! template), in the languages the deterministic router reads: English, Spanish, French,
+//! German and Portuguese: the language the customer writes in, when its common words say so
+//! clearly; else the conversation's locale (the widget sends the page's or the browser's);
+//! else English.
+
+/// A language the service speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Es,
+    Fr,
+    De,
+    Pt,
+}
+
+/// Every fixed reply, in one language.
+#[derive(Debug)]
+pub struct Phrases {
+    /// The customer asked for a person.
+    pub connecting: &'static str,
+    /// The customer is frustrated.
+    pub sorry: &'static str,
+    /// A reply that hands off after it was written.
+    pub handed_off: &'static str,
+    /// Nothing in the help center answers the question (before [`Phrases::offer`]).
+    pub not_found: &'static str,
+    /// The offer of a person after a reply without an answer.
+    pub offer: &'static str,
+    /// The offer of a person after the model's unsure answer.
+    pub offer_after_model: &'static str,
+    /// "Here is what our help center says" (before the quoted passage's place).
+    pub help_center_says: &'static str,
+    /// "See also" (before a related article's title).
+    pub see_also: &'static str,
+    pub greeting: &'static str,
+    pub welcome: &'static str,
+    pub goodbye: &'static str,
+    /// A no to the offer of a person.
+    pub no_person: &'static str,
+}
+
+const EN: Phrases = Phrases {
+    connecting: "Of course. I'm connecting you with a person from our team; they'll reply right here, and they'll see everything we've discussed, so you won't need to repeat yourself.",
+    sorry: "I'm sorry this has been frustrating. I'm bringing in a person from our team who will pick this up right here; they can see our whole conversation.",
+    handed_off: "I've passed your conversation to our support team, and a person will reply here as soon as possible.",
+    not_found: "I couldn't find an answer to that in our help center.",
+    offer: "Would you like me to connect you with a person? Just say \"talk to a person\" or use the button.",
+    offer_after_model: "If this doesn't answer your question, I can connect you with a person.",
+    help_center_says: "Here is what our help center says",
+    see_also: "See also",
+    greeting: "Hi! How can I help you today? I can answer questions from our help center, and look up an order, an invoice or a refund with your order number and the email you used.",
+    welcome: "You're welcome! Is there anything else I can help with?",
+    goodbye: "Thanks for getting in touch. Have a great day!",
+    no_person: "All right. Is there anything else I can help with?",
+};
+
+const ES: Phrases = Phrases {
+    connecting: "Por supuesto. Te pongo en contacto con una persona de nuestro equipo; te responderá aquí mismo y verá todo lo que hemos hablado, así que no tendrás que repetir nada.",
+    sorry: "Siento que esto esté siendo frustrante. Voy a pasar la conversación a una persona de nuestro equipo, que seguirá aquí mismo; puede ver toda nuestra conversación.",
+    handed_off: "He pasado tu conversación a nuestro equipo de soporte y una persona te responderá aquí lo antes posible.",
+    not_found: "No he encontrado una respuesta a eso en nuestro centro de ayuda.",
+    offer: "¿Quieres que te ponga en contacto con una persona? Solo di «hablar con una persona» o usa el botón.",
+    offer_after_model: "Si esto no responde a tu pregunta, puedo ponerte en contacto con una persona.",
+    help_center_says: "Esto es lo que dice nuestro centro de ayuda",
+    see_also: "Ver también",
+    greeting: "¡Hola! ¿En qué puedo ayudarte? Puedo responder preguntas de nuestro centro de ayuda y consultar un pedido, una factura o un reembolso con tu número de pedido y el correo que usaste.",
+    welcome: "¡De nada! ¿Hay algo más en lo que pueda ayudarte?",
+    goodbye: "Gracias por escribirnos. ¡Que tengas un buen día!",
+    no_person: "De acuerdo. ¿Hay algo más en lo que pueda ayudarte?",
+};
+
+const FR: Phrases = Phrases {
+    connecting: "Bien sûr. Je vous mets en relation avec une personne de notre équipe ; elle vous répondra ici même et verra tout ce que nous avons échangé, vous n'aurez donc rien à répéter.",
+    sorry: "Je suis désolé que ce soit frustrant. Je fais venir une personne de notre équipe qui prendra le relais ici même ; elle peut voir toute notre conversation.",
+    handed_off: "J'ai transmis votre conversation à notre équipe d'assistance ; une personne vous répondra ici dès que possible.",
+    not_found: "Je n'ai pas trouvé de réponse à cela dans notre centre d'aide.",
+    offer: "Voulez-vous que je vous mette en relation avec une personne ? Dites simplement « parler à un conseiller » ou utilisez le bouton.",
+    offer_after_model: "Si cela ne répond pas à votre question, je peux vous mettre en relation avec une personne.",
+    help_center_says: "Voici ce que dit notre centre d'aide",
+    see_also: "Voir aussi",
+    greeting: "Bonjour ! Comment puis-je vous aider ? Je peux répondre aux questions de notre centre d'aide et consulter une commande, une facture ou un remboursement avec votre numéro de commande et l'e-mail utilisé.",
+    welcome: "Avec plaisir ! Puis-je vous aider pour autre chose ?",
+    goodbye: "Merci de nous avoir contactés. Bonne journée !",
+    no_person: "D'accord. Puis-je vous aider pour autre chose ?",
+};
+
+const DE: Phrases = Phrases {
+    connecting: "Natürlich. Ich verbinde Sie mit einer Person aus unserem Team; sie antwortet Ihnen direkt hier und sieht alles, was wir besprochen haben, sodass Sie nichts wiederholen müssen.",
+    sorry: "Es tut mir leid, dass das so frustrierend ist. Ich hole eine Person aus unserem Team dazu, die direkt hier übernimmt; sie sieht unser ganzes Gespräch.",
+    handed_off: "Ich habe Ihr Gespräch an unser Support-Team weitergegeben; eine Person antwortet Ihnen hier so bald wie möglich.",
+    not_found: "Dazu habe ich in unserem Hilfe-Center keine Antwort gefunden.",
+    offer: "Soll ich Sie mit einer Person verbinden? Sagen Sie einfach „mit einer Person sprechen“ oder nutzen Sie die Schaltfläche.",
+    offer_after_model: "Falls das Ihre Frage nicht beantwortet, kann ich Sie mit einer Person verbinden.",
+    help_center_says: "Das steht in unserem Hilfe-Center",
+    see_also: "Siehe auch",
+    greeting: "Hallo! Wie kann ich helfen? Ich beantworte Fragen aus unserem Hilfe-Center und sehe mit Ihrer Bestellnummer und Ihrer E-Mail-Adresse nach einer Bestellung, Rechnung oder Erstattung.",
+    welcome: "Gern geschehen! Kann ich sonst noch helfen?",
+    goodbye: "Danke für Ihre Nachricht. Einen schönen Tag noch!",
+    no_person: "In Ordnung. Kann ich sonst noch helfen?",
+};
+
+const PT: Phrases = Phrases {
+    connecting: "Claro. Vou conectar você com uma pessoa da nossa equipe; ela responderá aqui mesmo e verá tudo o que conversamos, então você não precisará repetir nada.",
+    sorry: "Lamento que isto esteja sendo frustrante. Vou chamar uma pessoa da nossa equipe, que continuará aqui mesmo; ela pode ver toda a nossa conversa.",
+    handed_off: "Passei sua conversa para a nossa equipe de suporte, e uma pessoa responderá aqui o mais rápido possível.",
+    not_found: "Não encontrei uma resposta para isso na nossa central de ajuda.",
+    offer: "Quer que eu conecte você com uma pessoa? É só dizer \"falar com uma pessoa\" ou usar o botão.",
+    offer_after_model: "Se isto não responder à sua pergunta, posso conectar você com uma pessoa.",
+    help_center_says: "Veja o que diz a nossa central de ajuda",
+    see_also: "Veja também",
+    greeting: "Olá! Como posso ajudar? Posso responder a perguntas da nossa central de ajuda e consultar um pedido, uma fatura ou um reembolso com o número do pedido e o e-mail que você usou.",
+    welcome: "De nada! Posso ajudar em mais alguma coisa?",
+    goodbye: "Obrigado pelo contato. Tenha um ótimo dia!",
+    no_person: "Tudo bem. Posso ajudar em mais alguma coisa?",
+};
+
+/// Every language's phrases, English first.
+pub const ALL: [&Phrases; 5] = [&EN, &ES, &FR, &DE, &PT];
+
+/// Words common in one language and not in the others (nor in English), accents folded.
+const MARKERS: [(Lang, &[&str]); 4] = [
+    (
+        Lang::Es,
+        &[
+            "hola",
+            "gracias",
+            "quiero",
+            "donde",
+            "cuando",
+            "por",
+            "para",
+            "mi",
+            "mis",
+            "el",
+            "los",
+            "las",
+            "una",
+            "esta",
+            "como",
+            "que",
+            "tengo",
+            "puedo",
+            "hablar",
+            "necesito",
+            "con",
+            "del",
+            "al",
+            "muy",
+            "pedido",
+            "ayuda",
+            "envio",
+            "devolucion",
+            "buenos",
+            "buenas",
+            "usted",
+            "hay",
+            "pero",
+        ],
+    ),
+    (
+        Lang::Fr,
+        &[
+            "bonjour",
+            "merci",
+            "je",
+            "veux",
+            "quand",
+            "pour",
+            "mon",
+            "ma",
+            "mes",
+            "le",
+            "les",
+            "une",
+            "est",
+            "pas",
+            "avec",
+            "comment",
+            "puis",
+            "vous",
+            "suis",
+            "commande",
+            "aide",
+            "besoin",
+            "parler",
+            "du",
+            "au",
+            "des",
+            "livraison",
+            "remboursement",
+            "salut",
+            "ou",
+            "mais",
+            "il",
+        ],
+    ),
+    (
+        Lang::De,
+        &[
+            "hallo",
+            "danke",
+            "ich",
+            "mochte",
+            "wo",
+            "wann",
+            "fur",
+            "mein",
+            "meine",
+            "der",
+            "die",
+            "das",
+            "ist",
+            "nicht",
+            "mit",
+            "wie",
+            "kann",
+            "und",
+            "ein",
+            "eine",
+            "bitte",
+            "bestellung",
+            "hilfe",
+            "brauche",
+            "sprechen",
+            "lieferung",
+            "guten",
+            "sie",
+            "habe",
+            "noch",
+            "wurde",
+        ],
+    ),
+    (
+        Lang::Pt,
+        &[
+            "ola", "obrigado", "obrigada", "quero", "onde", "quando", "meu", "minha", "nao", "com",
+            "como", "posso", "falar", "pessoa", "preciso", "voce", "da", "uma", "para", "entrega",
+            "ajuda", "pedido", "bom", "boa", "tenho", "mas", "esta",
+        ],
+    ),
+];
+
+impl Lang {
+    /// The language of a locale ("es", "es-MX", "pt_BR"); `None` for another or none.
+    pub fn of_locale(locale: Option<&str>) -> Option<Self> {
+        let primary = locale?.split(['-', '_']).next()?.to_ascii_lowercase();
+        Some(match primary.as_str() {
+            "en" => Lang::En,
+            "es" => Lang::Es,
+            "fr" => Lang::Fr,
+            "de" => Lang::De,
+            "pt" => Lang::Pt,
+            _ => return None,
+        })
+    }
+
+    /// The language a message is written in, when its common words say so clearly: two
+    /// marker words, more than any other language has (one, in a message of one or two words:
+    /// "hola", "merci beaucoup"). English has no markers: it is what is left.
+    pub fn of_text(text: &str) -> Option<Self> {
+        let folded = crate::conversation::signals::fold(text);
+        let words: Vec<&str> = folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let needed = if words.len() <= 2 { 1 } else { 2 };
+        let mut counts: Vec<(Lang, usize)> = MARKERS
+            .iter()
+            .map(|(lang, markers)| {
+                let found = words.iter().filter(|w| markers.contains(w)).count();
+                (*lang, found)
+            })
+            .collect();
+        counts.sort_by_key(|&(_, found)| std::cmp::Reverse(found));
+        match counts.as_slice() {
+            [(lang, best), (_, second), ..] if *best >= needed && best > second => Some(*lang),
+            _ => None,
+        }
+    }
+
+    /// The language to answer a message in: its own when clear, else the locale's, else
+    /// English.
+    pub fn of(locale: Option<&str>, text: &str) -> Self {
+        Self::of_text(text)
+            .or_else(|| Self::of_locale(locale))
+            .unwrap_or(Lang::En)
+    }
+
+    /// This language's phrases.
+    pub fn phrases(self) -> &'static Phrases {
+        match self {
+            Lang::En => &EN,
+            Lang::Es => &ES,
+            Lang::Fr => &FR,
+            Lang::De => &DE,
+            Lang::Pt => &PT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clear_message_chooses_and_else_the_locale() {
+        assert_eq!(Lang::of(Some("es-MX"), "hello"), Lang::Es);
+        assert_eq!(Lang::of(Some("pt_BR"), "NW-1234567"), Lang::Pt);
+        assert_eq!(Lang::of(Some("it"), "ok"), Lang::En, "no Italian: English");
+        assert_eq!(Lang::of(Some("en-US"), "¿Dónde está mi pedido?"), Lang::Es);
+        let cases = [
+            ("hola", Lang::Es),
+            ("¿Dónde está mi pedido?", Lang::Es),
+            ("Quiero hablar con una persona", Lang::Es),
+            ("merci beaucoup", Lang::Fr),
+            ("Je veux parler à un conseiller", Lang::Fr),
+            ("Ich möchte mit einem Mitarbeiter sprechen", Lang::De),
+            ("Wo ist meine Bestellung?", Lang::De),
+            ("Olá, onde está o meu pedido?", Lang::Pt),
+            ("quero falar com um atendente", Lang::Pt),
+            ("Um, do you ship to Canada?", Lang::En),
+            ("Where is my order?", Lang::En),
+            ("Do you ship to Canada?", Lang::En),
+            ("hi", Lang::En),
+            ("I love the Bonjour mug", Lang::En),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Lang::of(None, text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn each_offer_of_a_person_names_a_request_the_service_understands() {
+        for phrases in ALL {
+            let said = phrases
+                .offer
+                .split(['"', '«', '»', '„', '“'])
+                .nth(1)
+                .expect("the words to say")
+                .trim();
+            assert!(crate::conversation::signals::asks_for_human(said), "{said}");
+        }
+    }
+}
