@@ -294,6 +294,8 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
     assert_eq!(injected, json!(0), "no HTML from messages");
 
     let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
+    // The tab's title counts who is waiting.
+    wait_for(&agent, "document.title.startsWith('(1) ')").await;
     let summary = wait_for(&agent, "document.querySelector('#summary').textContent").await;
     assert!(
         summary
@@ -462,6 +464,13 @@ async fn another_agents_claim_is_theirs_and_an_unreachable_service_is_said_plain
     )
     .await;
     assert_eq!(claim, json!(["Claimed by Alice", true, false, false]));
+    // Alice answers: Sam's reply box is off and says so.
+    let reply = wait_for(
+        &agent,
+        "document.querySelector('#reply-text').disabled && document.querySelector('#reply-hint').textContent",
+    )
+    .await;
+    assert_eq!(reply, json!("Alice is answering this conversation."));
     agent.close().await.expect("close");
 
     let customer = browser(&driver).await;
