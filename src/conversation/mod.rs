@@ -12,4 +12,5 @@ mod smalltalk;
 pub mod triggers;
 pub mod turn;
 
+pub use smalltalk::latest_need;
 pub use turn::{INTERNAL, Timings, TurnEvent, post_customer_message};

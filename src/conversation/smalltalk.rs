@@ -78,6 +78,19 @@ pub fn said(text: &str) -> Option<Said> {
         .map(|(said, _)| *said)
 }
 
+/// Whether a message asks nothing an agent could act on: small talk (see [`said`]) or a
+/// request for a person that does not say what about ("can I talk to someone?").
+pub fn asks_nothing(text: &str) -> bool {
+    said(text).is_some() || signals::only_asks_for_human(text)
+}
+
+/// What the customer needs, from their messages up to the one that led to a handoff (oldest
+/// first): that message when it says more than a bare request for a person, else the latest
+/// before it that asks something. `None`: nothing but bare requests and small talk.
+pub fn latest_need<'a>(asked: impl DoubleEndedIterator<Item = &'a str>) -> Option<&'a str> {
+    asked.rev().find(|text| !asks_nothing(text))
+}
+
 /// The reply to a message that asks nothing, when it is not an answer to an offer of a person
 /// (`offered`: the reply before it offered one; a yes then is a request for a person, which the
 /// caller hands off). `None`: the message is answered as a question.
@@ -128,6 +141,27 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(said(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn the_need_is_the_latest_message_that_asks_something() {
+        let need = |asked: &[&'static str]| latest_need(asked.iter().copied());
+        let broken = "I have a damaged item, my order NW-1046247 arrived broken and I want a \
+                      replacement. Can I talk to a real person please?";
+        assert_eq!(need(&["How long do refunds take?", broken]), Some(broken));
+        assert_eq!(
+            need(&[
+                "hi",
+                "How long do refunds take?",
+                "Where is my order NW-1046247?",
+                "thanks",
+                "can I talk to a person please",
+            ]),
+            Some("Where is my order NW-1046247?")
+        );
+        assert_eq!(need(&["agent"]), None);
+        assert_eq!(need(&["hello", "I want to speak to a manager"]), None);
+        assert_eq!(need(&[]), None);
     }
 
     #[test]

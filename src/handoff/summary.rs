@@ -2,7 +2,7 @@
 //! deterministically from the same facts when no model is configured or it fails.
 
 use crate::{
-    conversation::signals,
+    conversation::{self, signals},
     storage::{Conversation, HandoffReason, Message, Role},
 };
 
@@ -20,11 +20,18 @@ pub fn fallback(
         .filter(|m| m.role == Role::Customer)
         .collect();
     // The goal first: the queue shows a summary's first line.
-    let mut lines = Vec::new();
-    if let Some(first) = customer_lines.first() {
-        lines.push(format!("Goal: \"{}\"", quote(&first.text)));
-    }
-    if let Some(last) = customer_lines.last().filter(|_| customer_lines.len() > 1) {
+    let need = conversation::latest_need(customer_lines.iter().map(|m| m.text.as_str()));
+    let mut lines = vec![match need {
+        Some(need) => format!("Goal: \"{}\"", quote(need)),
+        None if reason == HandoffReason::CustomerRequest => {
+            "Goal: asked for a person without saying what about.".into()
+        }
+        None => "Goal: not said yet.".into(),
+    }];
+    if let Some(last) = customer_lines
+        .last()
+        .filter(|m| Some(m.text.as_str()) != need)
+    {
         lines.push(format!("Latest: \"{}\"", quote(&last.text)));
     }
     let who = conversation
@@ -185,9 +192,8 @@ mod tests {
         ];
         let s = fallback(&conversation, HandoffReason::Frustration, &transcript);
         assert!(s.contains("Ana (not verified)"), "{s}");
-        assert!(s.contains("Goal: \"How long do refunds take?\""), "{s}");
         assert!(
-            s.contains("Latest: \"It has been 20 days, this is ridiculous!!!\""),
+            s.contains("Goal: \"It has been 20 days, this is ridiculous!!!\""),
             "{s}"
         );
         assert!(
@@ -202,6 +208,65 @@ mod tests {
         assert!(
             s.starts_with("Goal: "),
             "the queue shows the first line: {s}"
+        );
+    }
+
+    fn anonymous() -> Conversation {
+        Conversation {
+            id: "c".into(),
+            channel: "web".into(),
+            locale: None,
+            customer: Customer::default(),
+            verified_as: None,
+            mode: Mode::Ai,
+            created_at: String::new(),
+        }
+    }
+
+    /// The summary's first line (the one the queue shows) for a customer request.
+    fn goal(transcript: &[Message]) -> String {
+        let s = fallback(&anonymous(), HandoffReason::CustomerRequest, transcript);
+        s.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn the_goal_is_the_latest_need_not_the_first_message() {
+        let broken = "I have a damaged item, my order NW-1046247 arrived broken and I want a \
+                      replacement. Can I talk to a real person please?";
+        let transcript = [
+            message(1, Role::Customer, "How long do refunds take?", None),
+            message(2, Role::Assistant, "5-10 days", Some("Refunds")),
+            message(3, Role::Customer, broken, None),
+        ];
+        assert_eq!(goal(&transcript), format!("Goal: \"{broken}\""));
+
+        // A bare request: the question before it, even after an earlier handoff.
+        let transcript = [
+            message(1, Role::Customer, "How long do refunds take?", None),
+            message(2, Role::Customer, "agent", None),
+            message(3, Role::Agent, "Refunds take 5 days.", None),
+            message(4, Role::Customer, "Do you ship to Canada?", None),
+            message(5, Role::Assistant, "Not yet.", None),
+            message(6, Role::Customer, "thanks", None),
+            message(7, Role::Customer, "can I talk to a person please", None),
+        ];
+        let s = fallback(&anonymous(), HandoffReason::CustomerRequest, &transcript);
+        assert!(s.starts_with("Goal: \"Do you ship to Canada?\"\n"), "{s}");
+        assert!(
+            s.contains("Latest: \"can I talk to a person please\""),
+            "{s}"
+        );
+
+        for only in ["agent", "I want to speak to a manager"] {
+            assert_eq!(
+                goal(&[message(1, Role::Customer, only, None)]),
+                "Goal: asked for a person without saying what about.",
+                "{only}"
+            );
+        }
+        assert_eq!(
+            goal(&[]),
+            "Goal: asked for a person without saying what about."
         );
     }
 

@@ -49,7 +49,10 @@ async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
             "{text}: {body}"
         );
         let summary = body["handoff"]["summary"].as_str().expect("summary");
-        assert!(summary.contains("How long do refunds take?"), "{summary}");
+        assert!(
+            summary.starts_with("Goal: \"How long do refunds take?\""),
+            "{summary}"
+        );
         assert!(
             body["replies"][0]["text"]
                 .as_str()
@@ -72,6 +75,30 @@ async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
     let (_, body) = app.say(&chat, json!({"text": "¡Hola!"})).await;
     let text = body["replies"][0]["text"].as_str().expect("text");
     assert!(text.starts_with("¡Hola! ¿En qué puedo ayudarte?"), "{text}");
+    // A request that says what it is about is the goal the queue shows, not the first
+    // question; a bare one alone says the customer did not say.
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "How long do refunds take?"}))
+        .await;
+    let broken = "I have a damaged item, my order NW-1046247 arrived broken and I want a \
+                  replacement. Can I talk to a real person please?";
+    let (_, body) = app.say(&chat, json!({ "text": broken })).await;
+    assert_eq!(body["handoff"]["reason"], "customer_request", "{body}");
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "agent"})).await;
+    let queue = waiting(&app).await;
+    let goals: Vec<&str> = queue
+        .iter()
+        .filter_map(|h| h["summary"].as_str()?.lines().next())
+        .collect();
+    assert_eq!(
+        goals[goals.len() - 2..],
+        [
+            format!("Goal: \"{broken}\"").as_str(),
+            "Goal: asked for a person without saying what about."
+        ],
+        "{queue:?}"
+    );
     let chat = app.start_chat().await;
     let (_, body) = app
         .say(&chat, json!({"text": "is a human reviewing my return?"}))

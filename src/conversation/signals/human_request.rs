@@ -696,6 +696,72 @@ pub fn asks_for_human(text: &str) -> bool {
     })
 }
 
+/// Whether every word of `text` belongs to asking for a person or refusing the bot (request
+/// verbs, person nouns, courtesies, function words): "can I talk to a real person please?",
+/// "I don't want a bot". Any other word says what the customer needs ("my order arrived
+/// broken, I want a person").
+pub(super) fn nothing_but_request_words(text: &str) -> bool {
+    tokenize(text).iter().all(|t| {
+        let w = t.word.as_str();
+        is_person_noun(w)
+            || is_courtesy(w)
+            || is_gap_word(w)
+            || verb_strength(w).is_some()
+            || is_gerund(w)
+            || is_help_word(w)
+            || is_escalation_verb(w)
+            || is_escalation_gap_word(w)
+            || is_trailing_verb(w)
+            || is_trailing_gap_word(w)
+            || is_question_opener(w)
+            || is_negation_bridge(w)
+            || ASKING_WORDS.contains(&w)
+    })
+}
+
+/// Words of asking, and of refusing a bot, that the request lexicon leaves out ("don't" is
+/// "don" and "t" here).
+const ASKING_WORDS: &[&str] = &[
+    "i",
+    "im",
+    "m",
+    "id",
+    "ll",
+    "can",
+    "could",
+    "would",
+    "let",
+    "there",
+    "here",
+    "it",
+    "possible",
+    "available",
+    "from",
+    "and",
+    "or",
+    "dont",
+    "don",
+    "t",
+    "not",
+    "no",
+    "more",
+    "anymore",
+    "stop",
+    "hate",
+    "sick",
+    "tired",
+    "enough",
+    "bot",
+    "bots",
+    "chatbot",
+    "chatbots",
+    "robot",
+    "robots",
+    "machine",
+    "computer",
+    "ai",
+];
+
 /// A person noun that is not a modifier ("human-readable", "agent number") or a possessive
 /// ("agent's").
 fn is_candidate_person(tokens: &[Token], n: usize) -> bool {

@@ -17,6 +17,7 @@
 //!   at the bank", "human-readable") therefore do not fire. A negation in front of the verb ("I
 //!   don't want to talk to a human") cancels it. Close misspellings of the key words ("tlak",
 //!   "humen", "agnet", "persn") are corrected by edit distance before matching.
+//!   [`only_asks_for_human`] tells such a request alone from one that also says what about.
 //! - [`frustration`] reports three independent signals: shouting (mostly upper-case letters,
 //!   ignoring words with digits such as order numbers), profanity (a word list, plus masked
 //!   forms like "f***" and grawlixes like "#$%@"; abusive unless it only stresses a request,
@@ -38,6 +39,14 @@ pub use frustration::{Frustration, frustration};
 pub use human_request::asks_for_human;
 pub use repeats::repeats_question;
 pub use stuck::{not_helped, refuses_bot};
+
+/// Whether the message asks for a person (or refuses the bot) and says nothing else: "agent",
+/// "Can I talk to a real person please?", "I don't want to talk to a bot". "My order arrived
+/// broken, can I talk to someone?" says what it is about.
+#[must_use]
+pub fn only_asks_for_human(text: &str) -> bool {
+    (asks_for_human(text) || refuses_bot(text)) && human_request::nothing_but_request_words(text)
+}
 
 /// Lower-cases `text` and folds accents, keeping punctuation and spacing as they are.
 pub(crate) fn fold(text: &str) -> String {
@@ -78,4 +87,41 @@ fn split_words(folded: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_for_a_person_alone_is_told_from_one_that_says_what_about() {
+        for bare in [
+            "agent",
+            "human please!!",
+            "Can I talk to a real person please?",
+            "I want to speak to a manager",
+            "I'd like to talk to someone",
+            "is there a real person there?",
+            "get me a human now",
+            "I don't want to talk to a bot",
+            "quiero hablar con una persona por favor",
+            "ich möchte mit einem Mitarbeiter sprechen",
+            "tlak to an agnet",
+        ] {
+            assert!(only_asks_for_human(bare), "{bare}");
+        }
+        for more in [
+            "I have a damaged item, my order NW-1046247 arrived broken and I want a replacement. \
+             Can I talk to a real person please?",
+            "talk to a person about my refund",
+            "i dont want to talk to a machine, i want my money",
+            "I want to speak to a manager, this is ridiculous",
+            // Not requests at all.
+            "How long do refunds take?",
+            "is a human reviewing my return?",
+            "hi",
+        ] {
+            assert!(!only_asks_for_human(more), "{more}");
+        }
+    }
 }
