@@ -11,6 +11,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Citation, Store, StoreError};
+use crate::conversation;
 
 /// Report rows shown in the lists.
 const TOP: usize = 10;
@@ -177,22 +178,29 @@ impl Store {
                 count,
             });
         }
-        // The question behind each handoff: the message that triggered it, else the
-        // conversation's first customer message. Not a policy's (a human-only channel or
-        // mode): those say nothing of what the assistant lacks.
-        let questions: Vec<Option<String>> = sqlx::query_scalar(
-            "SELECT COALESCE(
-                (SELECT text FROM messages WHERE id = h.message_id),
-                (SELECT text FROM messages WHERE conversation_id = h.conversation_id AND role = 'customer' ORDER BY seq LIMIT 1))
-             FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
-             WHERE c.created_at >= $1 AND h.reason <> 'policy'",
+        // The question behind each handoff, by the summary's rule (the latest need up to the
+        // message that led to it: `conversation::latest_need`); a handoff whose customer only
+        // asked for a person says nothing of what is missing. Not a policy's (a human-only
+        // channel or mode) either.
+        let asked_before: Vec<(String, String)> = sqlx::query_as(
+            "SELECT h.id, m.text FROM handoffs h
+             JOIN conversations c ON c.id = h.conversation_id
+             JOIN messages m ON m.conversation_id = h.conversation_id AND m.role = 'customer'
+             WHERE c.created_at >= $1 AND h.reason <> 'policy'
+               AND CASE WHEN h.message_id IS NULL THEN m.created_at <= h.created_at
+                   ELSE m.seq <= (SELECT t.seq FROM messages t WHERE t.id = h.message_id) END
+             ORDER BY h.id, m.seq",
         )
         .bind(since)
         .fetch_all(&self.reader)
         .await?;
         let mut asked: HashMap<String, i64> = HashMap::new();
-        for q in questions.into_iter().flatten() {
-            let normal = q
+        for texts in asked_before.chunk_by(|a, b| a.0 == b.0) {
+            let Some(need) = conversation::latest_need(texts.iter().map(|(_, t)| t.as_str()))
+            else {
+                continue;
+            };
+            let normal = need
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -430,6 +438,97 @@ mod tests {
         assert_eq!(
             summary.top_handoff_questions,
             vec![question("question number 1"), question("question number 3")]
+        );
+    }
+
+    /// Each handoff counts the customer's need behind it, by the summary's rule; a handoff
+    /// with nothing but a request for a person, or for a policy, counts none.
+    #[tokio::test]
+    async fn handoff_questions_are_the_need_behind_each_handoff() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let broken = "My parcel NW-1046247 arrived broken, can I talk to someone?";
+        // The customer's messages; the handoff follows the last (`None`: the widget's button,
+        // with a message written after it); its reason.
+        let cases: [(&[&str], Option<&str>, HandoffReason); 5] = [
+            (
+                &["hi", "How long do refunds take?", "talk to a person"],
+                None,
+                HandoffReason::CustomerRequest,
+            ),
+            (
+                &["How long do refunds take?", broken],
+                None,
+                HandoffReason::CustomerRequest,
+            ),
+            (&["agent"], None, HandoffReason::CustomerRequest),
+            (
+                &["How  long do refunds take?"],
+                Some("Where is my order?"),
+                HandoffReason::CustomerRequest,
+            ),
+            (&["Do you ship to Canada?"], None, HandoffReason::Policy),
+        ];
+        for (i, (texts, after, reason)) in cases.into_iter().enumerate() {
+            let conversation = store
+                .create_conversation(NewConversation {
+                    channel: "web".into(),
+                    locale: None,
+                    customer: Customer::default(),
+                    verified_as: None,
+                    token_hash: format!("token {i}"),
+                })
+                .await
+                .expect("conversation");
+            let mut last = None;
+            for text in texts {
+                match store
+                    .append_customer_message(&conversation.id, text, None)
+                    .await
+                    .expect("message")
+                {
+                    Appended::New(m) => last = Some(m.id),
+                    other => panic!("{other:?}"),
+                }
+            }
+            let trigger = last.filter(|_| after.is_none());
+            let (handoff, _) = store
+                .open_handoff(&conversation.id, reason, "", trigger.as_deref())
+                .await
+                .expect("handoff");
+            if let Some(text) = after {
+                let Appended::New(m) = store
+                    .append_customer_message(&conversation.id, text, None)
+                    .await
+                    .expect("message")
+                else {
+                    panic!("not appended");
+                };
+                // Written after the handoff, whatever the clock's resolution.
+                sqlx::query("UPDATE messages SET created_at = $1 WHERE id = $2")
+                    .bind(format!("{}~", handoff.created_at))
+                    .bind(m.id)
+                    .execute(&mut *store.writer.acquire().await.expect("writer"))
+                    .await
+                    .expect("set time");
+            }
+        }
+        let summary = store
+            .summary("2000-01-01T00:00:00Z")
+            .await
+            .expect("summary");
+        assert_eq!(
+            summary.top_handoff_questions,
+            vec![
+                HandoffQuestion {
+                    question: "how long do refunds take?".into(),
+                    count: 2,
+                },
+                HandoffQuestion {
+                    question: broken.to_lowercase(),
+                    count: 1,
+                },
+            ]
         );
     }
 }

@@ -82,9 +82,10 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
         cited["title"].to_string().to_lowercase().contains("refund"),
         "{report}"
     );
+    // The question the help center lacked, not the request for a person after it.
     assert_eq!(
         report["top_handoff_questions"],
-        json!([{"question": "talk to a person", "count": 1}])
+        json!([{"question": "is there a bitcoin atm nearby?", "count": 1}])
     );
 
     let (status, _) = app.admin_get("/v1/reports/summary?days=0").await;
