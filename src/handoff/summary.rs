@@ -45,9 +45,11 @@ pub fn fallback(
         (None, Some(id)) => format!("Customer: verified as {id}."),
         (None, None) => "Customer: not named, not verified.".into(),
     });
+    // Answers carry a confidence or an action's facts; the handoff's "I'm connecting you" and
+    // replies to small talk carry neither.
     let replies = transcript
         .iter()
-        .filter(|m| m.role == Role::Assistant)
+        .filter(|m| m.role == Role::Assistant && (m.confidence.is_some() || !m.actions.is_empty()))
         .count();
     let mut cited: Vec<&str> = transcript
         .iter()
@@ -160,8 +162,11 @@ mod tests {
             })
             .into_iter()
             .collect();
+        // The assistant's answers carry a confidence (acknowledgements are built by hand).
+        let confidence = (role == Role::Assistant).then_some(0.8);
         Message {
             citations,
+            confidence,
             ..Message::for_test(seq, role, text)
         }
     }
@@ -268,6 +273,30 @@ mod tests {
             goal(&[]),
             "Goal: asked for a person without saying what about."
         );
+    }
+
+    #[test]
+    fn tried_counts_the_answers_not_the_handoff_or_small_talk_replies() {
+        let reply = |seq, text: &str| Message::for_test(seq, Role::Assistant, text);
+        let transcript = [
+            message(1, Role::Customer, "hi", None),
+            reply(2, "Hi! How can I help you today?"),
+            message(3, Role::Customer, "How long do refunds take?", None),
+            message(4, Role::Assistant, "5-10 days", Some("Refunds")),
+            message(5, Role::Customer, "talk to a person", None),
+            reply(6, crate::phrases::Lang::En.phrases().connecting),
+        ];
+        let s = fallback(&anonymous(), HandoffReason::CustomerRequest, &transcript);
+        assert!(
+            s.contains("Tried: 1 assistant reply; articles cited: Refunds."),
+            "{s}"
+        );
+        let s = fallback(
+            &anonymous(),
+            HandoffReason::CustomerRequest,
+            &transcript[4..],
+        );
+        assert!(s.contains("Tried: 0 assistant replies."), "{s}");
     }
 
     #[test]

@@ -53,6 +53,8 @@ async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
             summary.starts_with("Goal: \"How long do refunds take?\""),
             "{summary}"
         );
+        // The answer, not the "connecting you" after it.
+        assert!(summary.contains("Tried: 1 assistant reply;"), "{summary}");
         assert!(
             body["replies"][0]["text"]
                 .as_str()
