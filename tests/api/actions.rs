@@ -319,6 +319,19 @@ async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
             "{o}"
         );
     }
+
+    // The handoff's summary gives an agent the lookup's facts to act on, not internal ids.
+    let (_, body) = app
+        .say(&chat, json!({"text": "can I talk to a person please"}))
+        .await;
+    let summary = body["handoff"]["summary"].as_str().expect("summary");
+    assert!(
+        summary.contains(&format!(
+            "order_status ok (order {number}, status in_transit, carrier {carrier}, tracking {tracking}, estimated delivery "
+        )),
+        "{summary}"
+    );
+    assert!(!summary.contains("customer_id"), "{summary}");
 }
 
 #[tokio::test]
