@@ -32,7 +32,8 @@ pub async fn open(
         .await?
         .unwrap_or_else(|| conversation.clone());
     let transcript = state.store.messages(&conversation.id, 0).await?;
-    let summary = summary::fallback(&conversation, reason, &transcript);
+    let threshold = state.settings.chat.confidence_threshold;
+    let summary = summary::fallback(&conversation, reason, &transcript, threshold);
     let (handoff, created) = state
         .store
         .open_handoff(&conversation.id, reason, &summary, message_id)

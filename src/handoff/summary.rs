@@ -9,11 +9,17 @@ use crate::{
 /// Longest quote of a customer message in the fallback summary, in characters.
 const QUOTE_CHARS: usize = 200;
 
-/// The summary built without a model: goal, latest message, what was tried, facts, open point.
+/// Most unanswered questions listed in the fallback summary (the latest).
+const UNANSWERED: usize = 5;
+
+/// The summary built without a model: goal, latest message, questions left unanswered, what
+/// was tried, facts, open point. `threshold`: the confidence below which a reply did not
+/// answer.
 pub fn fallback(
     conversation: &Conversation,
     reason: HandoffReason,
     transcript: &[Message],
+    threshold: f32,
 ) -> String {
     let customer_lines: Vec<&Message> = transcript
         .iter()
@@ -33,6 +39,11 @@ pub fn fallback(
         .filter(|m| Some(m.text.as_str()) != need)
     {
         lines.push(format!("Latest: \"{}\"", quote(&last.text)));
+    }
+    let open = unanswered(transcript, threshold);
+    if !open.is_empty() {
+        let quoted: Vec<String> = open.iter().map(|q| format!("\"{}\"", quote(q))).collect();
+        lines.push(format!("Unanswered: {}.", quoted.join("; ")));
     }
     let who = conversation
         .customer
@@ -82,6 +93,22 @@ pub fn fallback(
     lines.push(format!("Why handed off: {}.", reason.as_str()));
     lines.push("Open: the customer is waiting for a person to reply.".into());
     lines.join("\n")
+}
+
+/// The customer's questions the assistant's replies fell short on (a confidence below
+/// `threshold`) since its last confident answer or an agent's message, oldest first: the
+/// last `UNANSWERED`.
+fn unanswered(transcript: &[Message], threshold: f32) -> Vec<&str> {
+    let (mut asked, mut open) = (None, Vec::new());
+    for m in transcript {
+        match (m.role, m.confidence) {
+            (Role::Customer, _) => asked = Some(m.text.as_str()),
+            (Role::Assistant, Some(c)) if c < threshold => open.extend(asked.take()),
+            (Role::Assistant, Some(_)) | (Role::Agent, _) => open.clear(),
+            (Role::Assistant, None) | (Role::System, _) => {}
+        }
+    }
+    open.split_off(open.len().saturating_sub(UNANSWERED))
 }
 
 /// What an agent acts on in a built-in action's result (`actions/*.toml`), by JSON pointer,
@@ -268,7 +295,7 @@ mod tests {
                 None,
             ),
         ];
-        let s = fallback(&conversation, HandoffReason::Frustration, &transcript);
+        let s = fallback(&conversation, HandoffReason::Frustration, &transcript, 0.35);
         assert!(s.contains("Ana (not verified)"), "{s}");
         assert!(
             s.contains("Goal: \"It has been 20 days, this is ridiculous!!!\""),
@@ -303,7 +330,12 @@ mod tests {
 
     /// The summary's first line (the one the queue shows) for a customer request.
     fn goal(transcript: &[Message]) -> String {
-        let s = fallback(&anonymous(), HandoffReason::CustomerRequest, transcript);
+        let s = fallback(
+            &anonymous(),
+            HandoffReason::CustomerRequest,
+            transcript,
+            0.35,
+        );
         s.lines().next().unwrap_or_default().to_owned()
     }
 
@@ -328,7 +360,12 @@ mod tests {
             message(6, Role::Customer, "thanks", None),
             message(7, Role::Customer, "can I talk to a person please", None),
         ];
-        let s = fallback(&anonymous(), HandoffReason::CustomerRequest, &transcript);
+        let s = fallback(
+            &anonymous(),
+            HandoffReason::CustomerRequest,
+            &transcript,
+            0.35,
+        );
         assert!(s.starts_with("Goal: \"Do you ship to Canada?\"\n"), "{s}");
         assert!(
             s.contains("Latest: \"can I talk to a person please\""),
@@ -359,7 +396,12 @@ mod tests {
             message(5, Role::Customer, "talk to a person", None),
             reply(6, crate::phrases::Lang::En.phrases().connecting),
         ];
-        let s = fallback(&anonymous(), HandoffReason::CustomerRequest, &transcript);
+        let s = fallback(
+            &anonymous(),
+            HandoffReason::CustomerRequest,
+            &transcript,
+            0.35,
+        );
         assert!(
             s.contains("Tried: 1 assistant reply; articles cited: Refunds."),
             "{s}"
@@ -368,8 +410,57 @@ mod tests {
             &anonymous(),
             HandoffReason::CustomerRequest,
             &transcript[4..],
+            0.35,
         );
         assert!(s.contains("Tried: 0 assistant replies."), "{s}");
+    }
+
+    #[test]
+    fn repeated_failure_lists_every_unanswered_question_up_to_five() {
+        let failed = |seq, confidence| Message {
+            confidence: Some(confidence),
+            ..Message::for_test(seq, Role::Assistant, "I couldn't find an answer.")
+        };
+        let mut transcript = vec![
+            message(1, Role::Customer, "Do you ship to Canada?", None),
+            message(2, Role::Assistant, "Yes, in 5 days.", Some("Shipping")),
+        ];
+        for (i, q) in ["xylophone?", "blorp fizzle?", "quasar noodle?"]
+            .into_iter()
+            .enumerate()
+        {
+            let seq = 3 + 2 * i as i64;
+            transcript.push(message(seq, Role::Customer, q, None));
+            transcript.push(failed(seq + 1, 0.1));
+        }
+        let s = fallback(
+            &anonymous(),
+            HandoffReason::RepeatedFailure,
+            &transcript,
+            0.35,
+        );
+        assert!(s.starts_with("Goal: \"quasar noodle?\"\n"), "{s}");
+        assert!(
+            s.contains("\nUnanswered: \"xylophone?\"; \"blorp fizzle?\"; \"quasar noodle?\".\n"),
+            "{s}"
+        );
+
+        // The latest five; an agent's reply answers what came before it.
+        let mut transcript = vec![
+            message(1, Role::Customer, "first?", None),
+            failed(2, 0.0),
+            message(3, Role::Agent, "Here is the answer.", None),
+        ];
+        for i in 0..7 {
+            let seq = 4 + 2 * i;
+            transcript.push(message(seq, Role::Customer, &format!("q{i}?"), None));
+            transcript.push(failed(seq + 1, 0.2));
+        }
+        assert_eq!(
+            unanswered(&transcript, 0.35),
+            ["q2?", "q3?", "q4?", "q5?", "q6?"]
+        );
+        assert!(unanswered(&transcript, 0.1).is_empty());
     }
 
     #[test]
@@ -452,7 +543,12 @@ mod tests {
             message(1, Role::Customer, "where is NW-1046247", None),
             reply,
         ];
-        let s = fallback(&conversation, HandoffReason::ActionFailed, &transcript);
+        let s = fallback(
+            &conversation,
+            HandoffReason::ActionFailed,
+            &transcript,
+            0.35,
+        );
         assert!(s.contains("Customer: verified as cust_0026."), "{s}");
         let facts = s
             .lines()

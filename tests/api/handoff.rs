@@ -218,6 +218,14 @@ async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
         last = app.say(&chat, json!({ "text": text })).await.1;
     }
     assert_eq!(last["handoff"]["reason"], "repeated_failure", "{last}");
+    // Every question left unanswered, not only the first and the last.
+    let summary = last["handoff"]["summary"].as_str().expect("summary");
+    assert!(
+        summary.contains(
+            "Unanswered: \"xylophone quantum zebra\"; \"blorp fizzle wump\"; \"quasar noodle trombone\"."
+        ),
+        "{summary}"
+    );
     // The reply says a person is on the way; it does not offer one.
     let text = last["replies"][0]["text"].as_str().expect("text");
     assert!(
