@@ -1,6 +1,7 @@
 //! Handing a conversation to a human: opening the handoff with its summary and telling the
 //! customer's stream and the agents.
 
+mod facts;
 pub mod summary;
 pub mod webhook;
 
