@@ -78,10 +78,13 @@ pub fn said(text: &str) -> Option<Said> {
         .map(|(said, _)| *said)
 }
 
-/// Whether a message asks nothing an agent could act on: small talk (see [`said`]) or a
-/// request for a person that does not say what about ("can I talk to someone?").
+/// Whether a message asks nothing an agent could act on: small talk (see [`said`]), a request
+/// for a person that does not say what about ("can I talk to someone?"), or a complaint that
+/// the answers do not help with no question in it ("that didn't help", "you're useless").
 pub fn asks_nothing(text: &str) -> bool {
-    said(text).is_some() || signals::only_asks_for_human(text)
+    said(text).is_some()
+        || signals::only_asks_for_human(text)
+        || (signals::not_helped(text) && !text.contains('?'))
 }
 
 /// What the customer needs, from their messages up to the one that led to a handoff (oldest
@@ -160,6 +163,15 @@ mod tests {
             Some("Where is my order NW-1046247?")
         );
         assert_eq!(need(&["agent"]), None);
+        assert_eq!(
+            need(&["How long do refunds take?", "that didn't help"]),
+            Some("How long do refunds take?")
+        );
+        let asked_again = "that doesn't answer my question. how many days?";
+        assert_eq!(
+            need(&["How long do refunds take?", asked_again]),
+            Some(asked_again)
+        );
         assert_eq!(need(&["hello", "I want to speak to a manager"]), None);
         assert_eq!(need(&[]), None);
     }
