@@ -239,6 +239,10 @@
     else if (active && handoff.status === 'waiting') text = 'Waiting for a person…';
     else if (active) text = 'An agent joined';
     else if (mode === 'human') text = 'A person will reply here shortly.';
+    // Closed while the customer watched: say who left, and that the assistant is back.
+    else if (handoff && (handoff.status === 'resolved' || handoff.status === 'released')) {
+      text = `${handoff.claimed_by || 'The agent'} left the chat. The assistant can help again.`;
+    }
     statusEl.className = '';
     statusEl.textContent = text;
     updateControls();

@@ -349,6 +349,11 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
     )
     .await;
     assert_eq!(status_code, 200);
+    wait_for(
+        &customer,
+        &format!("({status}) === 'Sam left the chat. The assistant can help again.|false'"),
+    )
+    .await;
     customer.refresh().await.expect("reload");
     wait_for(&customer, &format!("({status}) === '|false'")).await;
     // Asked again and claimed by someone else: after a reload the widget names who holds the
@@ -422,13 +427,20 @@ async fn an_admin_uploads_an_article_and_the_widget_cites_it() {
         cited.as_str().is_some_and(|c| c.contains("Gift wrapping")),
         "{cited}"
     );
-    // The admin's report now counts the article among those cited, by its title.
-    admin.refresh().await.expect("reload admin page");
+    // The admin's report, refreshed, now counts the article among those cited, by its title,
+    // and gives the share the assistant resolved as a percentage.
+    click(&admin, "#report-refresh").await;
     wait_for(
         &admin,
         "document.querySelector('#report').textContent.includes('Gift wrapping (1)')",
     )
     .await;
+    let rate = wait_for(
+        &admin,
+        "[...document.querySelectorAll('#report dt')].find(d => d.textContent === 'assistant resolved rate').nextElementSibling.textContent",
+    )
+    .await;
+    assert_eq!(rate, json!("100%"));
     admin.close().await.expect("close");
     customer.close().await.expect("close");
 }
