@@ -118,7 +118,8 @@ const PT: Phrases = Phrases {
 /// Every language's phrases, English first.
 pub const ALL: [&Phrases; 5] = [&EN, &ES, &FR, &DE, &PT];
 
-/// Words common in one language and not in the others (nor in English), accents folded.
+/// Words common in one language and in none of the others, nor in English (so not "el",
+/// "le", "die", "mit", "da": place names, abbreviations and English words), accents folded.
 const MARKERS: [(Lang, &[&str]); 4] = [
     (
         Lang::Es,
@@ -130,11 +131,7 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "cuando",
             "por",
             "para",
-            "mi",
             "mis",
-            "el",
-            "los",
-            "las",
             "una",
             "esta",
             "como",
@@ -143,9 +140,7 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "puedo",
             "hablar",
             "necesito",
-            "con",
             "del",
-            "al",
             "muy",
             "pedido",
             "ayuda",
@@ -156,6 +151,8 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "usted",
             "hay",
             "pero",
+            "mi",
+            "los",
         ],
     ),
     (
@@ -167,11 +164,7 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "veux",
             "quand",
             "pour",
-            "mon",
-            "ma",
             "mes",
-            "le",
-            "les",
             "une",
             "est",
             "pas",
@@ -185,14 +178,13 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "besoin",
             "parler",
             "du",
-            "au",
             "des",
             "livraison",
             "remboursement",
             "salut",
-            "ou",
             "mais",
-            "il",
+            "mon",
+            "ma",
         ],
     ),
     (
@@ -202,17 +194,13 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "danke",
             "ich",
             "mochte",
-            "wo",
             "wann",
             "fur",
             "mein",
             "meine",
             "der",
-            "die",
-            "das",
             "ist",
             "nicht",
-            "mit",
             "wie",
             "kann",
             "und",
@@ -234,11 +222,37 @@ const MARKERS: [(Lang, &[&str]); 4] = [
     (
         Lang::Pt,
         &[
-            "ola", "obrigado", "obrigada", "quero", "onde", "quando", "meu", "minha", "nao", "com",
-            "como", "posso", "falar", "pessoa", "preciso", "voce", "da", "uma", "para", "entrega",
-            "ajuda", "pedido", "bom", "boa", "tenho", "mas", "esta",
+            "ola", "obrigado", "obrigada", "quero", "onde", "quando", "meu", "minha", "nao",
+            "como", "posso", "falar", "pessoa", "preciso", "voce", "uma", "para", "entrega",
+            "ajuda", "pedido", "bom", "boa", "tenho", "mas", "esta", "com",
         ],
     ),
+];
+
+/// Markers that alone say the language of a message of one or two words ("hola", "merci
+/// beaucoup"): greetings and thanks.
+const ALONE: &[(&str, Lang)] = &[
+    ("hola", Lang::Es),
+    ("gracias", Lang::Es),
+    ("buenos", Lang::Es),
+    ("buenas", Lang::Es),
+    ("bonjour", Lang::Fr),
+    ("merci", Lang::Fr),
+    ("salut", Lang::Fr),
+    ("hallo", Lang::De),
+    ("danke", Lang::De),
+    ("guten", Lang::De),
+    ("ola", Lang::Pt),
+    ("obrigado", Lang::Pt),
+    ("obrigada", Lang::Pt),
+];
+
+/// English function words: a message with as many of these as another language's markers is
+/// English ("Do you ship to Las Vegas or Los Angeles?").
+const ENGLISH: &[&str] = &[
+    "the", "to", "is", "are", "you", "my", "i", "and", "or", "for", "with", "what", "where", "how",
+    "when", "can", "do", "does", "it", "of", "in", "on", "a", "an", "your", "me", "we", "this",
+    "that", "was", "have", "has", "will", "would", "be", "not", "please", "there",
 ];
 
 impl Lang {
@@ -256,25 +270,38 @@ impl Lang {
     }
 
     /// The language a message is written in, when its common words say so clearly: two
-    /// marker words, more than any other language has (one, in a message of one or two words:
-    /// "hola", "merci beaucoup"). English has no markers: it is what is left.
+    /// different marker words, more than any other language has and more than the English
+    /// function words in it; in a message of one or two words, a greeting or thanks ("hola",
+    /// "merci beaucoup"). Email addresses and links are left out. English has no markers: it is
+    /// what is left.
     pub fn of_text(text: &str) -> Option<Self> {
         let folded = crate::conversation::signals::fold(text);
-        let words: Vec<&str> = folded
-            .split(|c: char| !c.is_alphanumeric())
+        let kept: Vec<&str> = folded
+            .split_whitespace()
+            .filter(|w| !w.contains('@') && !w.contains("://") && !w.starts_with("www."))
+            .collect();
+        let mut words: Vec<&str> = kept
+            .iter()
+            .flat_map(|w| w.split(|c: char| !c.is_alphanumeric()))
             .filter(|w| !w.is_empty())
             .collect();
-        let needed = if words.len() <= 2 { 1 } else { 2 };
+        if words.len() <= 2 {
+            return words
+                .iter()
+                .find_map(|w| ALONE.iter().find(|(m, _)| m == w).map(|(_, lang)| *lang));
+        }
+        let english = words.iter().filter(|w| ENGLISH.contains(w)).count();
+        words.sort_unstable();
+        words.dedup();
         let mut counts: Vec<(Lang, usize)> = MARKERS
             .iter()
-            .map(|(lang, markers)| {
-                let found = words.iter().filter(|w| markers.contains(w)).count();
-                (*lang, found)
-            })
+            .map(|(lang, markers)| (*lang, words.iter().filter(|w| markers.contains(w)).count()))
             .collect();
         counts.sort_by_key(|&(_, found)| std::cmp::Reverse(found));
         match counts.as_slice() {
-            [(lang, best), (_, second), ..] if *best >= needed && best > second => Some(*lang),
+            [(lang, best), (_, second), ..] if *best >= 2 && best > second && *best > english => {
+                Some(*lang)
+            }
             _ => None,
         }
     }
@@ -324,6 +351,17 @@ mod tests {
             ("Do you ship to Canada?", Lang::En),
             ("hi", Lang::En),
             ("I love the Bonjour mug", Lang::En),
+            ("Do you ship to Las Vegas or Los Angeles?", Lang::En),
+            ("Will it reach Springfield, IL by 5pm EST?", Lang::En),
+            (
+                "Is the die-cast model in stock? I want two die-cast cars",
+                Lang::En,
+            ),
+            ("Can I pay with PayPal? maria.da.silva@gmail.com", Lang::En),
+            ("Le Creuset", Lang::En),
+            ("Mon-Fri?", Lang::En),
+            ("El Paso", Lang::En),
+            ("Mi pedido no ha llegado", Lang::Es),
         ];
         for (text, expected) in cases {
             assert_eq!(Lang::of(None, text), expected, "{text}");

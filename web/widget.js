@@ -234,15 +234,19 @@
     const active = handoff && (handoff.status === 'waiting' || handoff.status === 'claimed');
     // Whoever holds the handoff now; else the author of the latest agent message (an agent may
     // write before the handoff's status catches up, or without one).
+    const closed = handoff && (handoff.status === 'resolved' || handoff.status === 'released');
     if (active && handoff.status === 'claimed' && handoff.claimed_by) text = `${handoff.claimed_by} joined`;
+    // Closed while the customer watched: who left, and who answers now.
+    else if (closed && mode === 'human') text = 'A person will reply here shortly.';
+    else if (closed) {
+      text = handoff.claimed_by
+        ? `${handoff.claimed_by} left the chat. The assistant can help again.`
+        : 'The assistant can help again.';
+    }
     else if (agentName && (active || mode === 'human')) text = `${agentName} joined`;
     else if (active && handoff.status === 'waiting') text = 'Waiting for a person…';
     else if (active) text = 'An agent joined';
     else if (mode === 'human') text = 'A person will reply here shortly.';
-    // Closed while the customer watched: say who left, and that the assistant is back.
-    else if (handoff && (handoff.status === 'resolved' || handoff.status === 'released')) {
-      text = `${handoff.claimed_by || 'The agent'} left the chat. The assistant can help again.`;
-    }
     statusEl.className = '';
     statusEl.textContent = text;
     updateControls();

@@ -45,12 +45,17 @@ pub async fn answer(
     let mut routed = intent::route(&message.text);
     let before = said_before(earlier);
     // "ana@example.com NW-1234567" answers the question asked just before; "where is it now?"
-    // after an order was named asks after that order.
+    // right after an account question about a named order asks after that order (or its
+    // refund, when the refund was the question).
     let wanted = if routed.intent.is_none()
         && before.order_number.is_some()
+        && let Some(asked_before) = before.intent
         && intent::asks_after_it(&message.text)
     {
-        routed.intent = Some(AccountIntent::OrderStatus);
+        routed.intent = Some(match asked_before {
+            AccountIntent::RefundStatus => AccountIntent::RefundStatus,
+            _ => AccountIntent::OrderStatus,
+        });
         routed.intent
     } else {
         asked(&message.text, &routed)

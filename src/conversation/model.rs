@@ -26,7 +26,7 @@ use crate::{
         extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
     },
-    phrases::Lang,
+    phrases::Phrases,
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, StoreError},
     telemetry::{Metrics, Step},
@@ -47,6 +47,8 @@ pub struct Asked<'a> {
     pub message: &'a Message,
     pub history: &'a [Message],
     pub hits: &'a [Hit],
+    /// The service's own words, in the customer's language.
+    pub phrases: &'static Phrases,
 }
 
 /// The prompt for what is asked, or None (logged) when its template fails. A tokenizer takes
@@ -118,9 +120,9 @@ pub async fn generate(
         message,
         history,
         hits,
+        phrases,
     } = asked;
     let settings = &state.settings;
-    let phrases = Lang::of(conversation.locale.as_deref(), &message.text).phrases();
     tracing::debug!(
         tokens = built.tokens,
         passages = built.passages.len(),

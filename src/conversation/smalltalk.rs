@@ -72,11 +72,18 @@ pub fn said(text: &str) -> Option<Said> {
         return None;
     }
     let words = words.join(" ");
-    PATTERNS
+    let said = PATTERNS
         .iter()
         .find(|(_, pattern)| pattern.is_match(&words))
-        .map(|(said, _)| *said)
+        .map(|(said, _)| *said)?;
+    // "That's it??" after an answer is a complaint, not a goodbye.
+    let asks = text.contains('?');
+    (!(asks && matches!(said, Said::Goodbye | Said::Thanks))).then_some(said)
 }
+
+/// A complaint longer than this many words says what is wrong ("that didn't help, my refund
+/// for NW-1046247 still hasn't arrived").
+const COMPLAINT_WORDS: usize = 6;
 
 /// Whether a message asks nothing an agent could act on: small talk (see [`said`]), a request
 /// for a person that does not say what about ("can I talk to someone?"), or a complaint that
@@ -84,7 +91,9 @@ pub fn said(text: &str) -> Option<Said> {
 pub fn asks_nothing(text: &str) -> bool {
     said(text).is_some()
         || signals::only_asks_for_human(text)
-        || (signals::not_helped(text) && !text.contains('?'))
+        || (signals::not_helped(text)
+            && !text.contains('?')
+            && text.split_whitespace().count() <= COMPLAINT_WORDS)
 }
 
 /// What the customer needs, from their messages up to the one that led to a handoff (oldest
@@ -139,6 +148,9 @@ mod tests {
             ("yes, I was charged twice", None),
             ("no, my order never arrived", None),
             ("is there a thank-you discount?", None),
+            ("That's it??", None),
+            ("thanks?", None),
+            ("hello?", Some(Said::Greeting)),
             ("", None),
         ];
         for (text, expected) in cases {

@@ -40,11 +40,13 @@ pub fn offer_in(text: &str) -> Option<&'static str> {
         .find(|offer| text.ends_with(offer))
 }
 
-/// Whether the reply just before offered to connect the customer with a person.
+/// Whether the reply just before asked whether to connect the customer with a person (the
+/// question after "not found"; not the model's "if this doesn't answer your question, I can
+/// …", to which "ok" means "got it").
 pub fn offered_person(earlier: &[Message]) -> bool {
-    earlier
-        .last()
-        .is_some_and(|m| m.role == Role::Assistant && offer_in(&m.text).is_some())
+    earlier.last().is_some_and(|m| {
+        m.role == Role::Assistant && phrases::ALL.iter().any(|p| m.text.ends_with(p.offer))
+    })
 }
 
 /// A handoff decided before any answer is drafted (see [`acknowledgement`] for what to say).
@@ -65,14 +67,17 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<HandoffReason> {
         .iter()
         .rposition(|m| m.role == Role::Assistant)
         .unwrap_or(0);
+    // Small talk ("good morning team" on a return visit) is said again without frustration.
     let answered: Vec<&str> = earlier[..last_reply]
         .iter()
-        .filter(|m| m.role == Role::Customer)
+        .filter(|m| m.role == Role::Customer && smalltalk::said(&m.text).is_none())
         .map(|m| m.text.as_str())
         .collect();
     // Account lookups repeat their wording with other identifiers; that is not frustration.
     let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();
-    let repeated = !has_identifiers && signals::repeats_question(&answered, text);
+    let repeated = !has_identifiers
+        && smalltalk::said(text).is_none()
+        && signals::repeats_question(&answered, text);
     let stuck = signals::not_helped(text);
     if repeated || stuck || now.abusive || now.count() + previous.count() >= 2 {
         return Some(HandoffReason::Frustration);
@@ -117,6 +122,25 @@ mod tests {
             confidence,
             ..Message::for_test(seq, role, text)
         }
+    }
+
+    #[test]
+    fn only_a_yes_to_the_question_of_a_person_is_a_request_and_small_talk_is_no_repeat() {
+        let en = phrases::Lang::En.phrases();
+        let replied = |text: String| {
+            [
+                message(1, Role::Customer, "Good morning team", None),
+                message(2, Role::Assistant, &text, Some(0.2)),
+            ]
+        };
+        let asked = replied(format!("{} {}", en.not_found, en.offer));
+        assert_eq!(
+            before_answer("yes please", &asked),
+            Some(HandoffReason::CustomerRequest)
+        );
+        let unsure = replied(format!("Refunds take 5 days.\n\n{}", en.offer_after_model));
+        assert_eq!(before_answer("ok", &unsure), None, "ok means got it");
+        assert_eq!(before_answer("Good morning team", &asked), None);
     }
 
     #[test]

@@ -304,6 +304,7 @@ async fn run(
                 message,
                 history,
                 hits: &hits,
+                phrases,
             };
             model::generate(state, llm, asked, tx, &mut timings.model).await?
         }

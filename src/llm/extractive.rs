@@ -106,8 +106,6 @@ mod tests {
     use super::*;
     use crate::phrases::Lang;
 
-    const EN: &Phrases = crate::phrases::ALL[0];
-
     fn hit(article: &str, coverage: f32, text: &str) -> Hit {
         Hit {
             article_id: article.into(),
@@ -131,7 +129,7 @@ mod tests {
                 hit("b", 0.5, "y"),
             ],
             0.35,
-            EN,
+            Lang::En.phrases(),
         );
         assert!(r.text.contains("Title a › Costs") && r.text.contains("Free over $50."));
         assert!(r.text.contains("See also: Title b."));
@@ -154,7 +152,7 @@ mod tests {
                 hit("b", 0.8, "The answer."),
             ],
             0.35,
-            EN,
+            Lang::En.phrases(),
         );
         assert!(r.text.contains("The answer.") && !r.text.contains("Earlier topic."));
         let ids: Vec<_> = r.citations.iter().map(|c| c.article_id.as_str()).collect();
@@ -164,14 +162,14 @@ mod tests {
 
     #[test]
     fn weak_evidence_is_an_honest_not_found() {
-        let r = reply(&[hit("a", 0.2, "unrelated")], 0.35, EN);
+        let r = reply(&[hit("a", 0.2, "unrelated")], 0.35, Lang::En.phrases());
         assert_eq!(
             r.text,
             "I couldn't find an answer to that in our help center. Would you like me to connect you with a person? Just say \"talk to a person\" or use the button."
         );
         assert!(r.citations.is_empty());
         assert_eq!(r.evidence, 0.0);
-        assert_eq!(reply(&[], 0.35, EN).text, r.text);
+        assert_eq!(reply(&[], 0.35, Lang::En.phrases()).text, r.text);
         let spanish = reply(&[], 0.35, Lang::Es.phrases()).text;
         assert!(spanish.starts_with("No he encontrado"), "{spanish}");
     }
@@ -179,7 +177,7 @@ mod tests {
     #[test]
     fn long_passages_are_cut_at_a_sentence() {
         let text = "A sentence here. ".repeat(100);
-        let r = reply(&[hit("a", 1.0, &text)], 0.35, EN);
+        let r = reply(&[hit("a", 1.0, &text)], 0.35, Lang::En.phrases());
         assert!(r.text.ends_with("here."), "{}", r.text);
         assert!(r.text.len() < 900);
     }
@@ -189,7 +187,7 @@ mod tests {
         let rows: String = (1..=60).map(|i| format!("Town{i} | {i} am |\n")).collect();
         let mut best = hit("a", 1.0, &format!("Town | Opens |\n{rows}"));
         best.snippet = "Town55 | 55 am |".into();
-        let r = reply(&[best], 0.35, EN);
+        let r = reply(&[best], 0.35, Lang::En.phrases());
         assert!(
             r.text.contains("Town | Opens |\n…\nTown55 | 55 am |"),
             "{}",
@@ -200,7 +198,7 @@ mod tests {
         let mut best = hit("a", 1.0, &"- Store in Quux opens at 7 am\n".repeat(40));
         best.text.push_str("- Store in Zorb opens at 9 am");
         best.snippet = "Store in Zorb opens".into();
-        let r = reply(&[best], 0.35, EN);
+        let r = reply(&[best], 0.35, Lang::En.phrases());
         assert!(
             r.text.contains("…\n- Store in Zorb opens at 9 am"),
             "{}",

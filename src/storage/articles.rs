@@ -116,8 +116,9 @@ pub struct Stored {
 
 /// Stores articles; one from a file replaces the article from the file of the same name (the
 /// oldest, should there be several), keeping its id and creation time. The version is bumped
-/// first: its row lock queues concurrent changes (replicas on PostgreSQL), so two uploads of
-/// one file cannot both find no article and insert two.
+/// first, here as in every article change: its row lock queues concurrent changes (replicas on
+/// PostgreSQL), so two uploads of one file cannot both find no article and insert two, and no
+/// two changes take their locks in opposite orders (a deadlock).
 async fn insert(
     tx: &mut sqlx::AnyConnection,
     inputs: Vec<ArticleInput>,
@@ -212,6 +213,8 @@ impl Store {
     ) -> Result<Option<(Article, i64)>, StoreError> {
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
+        // The version first, as every article change takes its locks (see `insert`).
+        let version = bump_version(&mut tx).await?;
         let done = sqlx::query("UPDATE articles SET title = $1, body = $2, format = $3, url = $4, locale = $5, tags = $6, updated_at = $7 WHERE id = $8")
             .bind(&input.title)
             .bind(&input.body)
@@ -226,7 +229,6 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        let version = bump_version(&mut tx).await?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM articles WHERE id = $1"
         )))
@@ -241,6 +243,7 @@ impl Store {
     pub async fn delete_article(&self, id: &str) -> Result<Option<i64>, StoreError> {
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
+        let version = bump_version(&mut tx).await?;
         let done = sqlx::query("DELETE FROM articles WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -248,7 +251,6 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        let version = bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(Some(version))
     }

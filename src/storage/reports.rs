@@ -237,6 +237,20 @@ mod tests {
         Appended, ArticleInput, Customer, Format, HandoffReason, NewConversation, NewMessage, Role,
     };
 
+    /// A new web conversation, the `i`th of a test.
+    async fn new_conversation(store: &Store, i: usize) -> crate::storage::Conversation {
+        store
+            .create_conversation(NewConversation {
+                channel: "web".into(),
+                locale: None,
+                customer: Customer::default(),
+                verified_as: None,
+                token_hash: format!("token {i}"),
+            })
+            .await
+            .expect("conversation")
+    }
+
     #[test]
     fn the_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
         assert_eq!(median(vec![]), None);
@@ -350,16 +364,7 @@ mod tests {
         for (i, (started, asked, role, answered, citations, handoff)) in
             cases.into_iter().enumerate()
         {
-            let conversation = store
-                .create_conversation(NewConversation {
-                    channel: "web".into(),
-                    locale: None,
-                    customer: Customer::default(),
-                    verified_as: None,
-                    token_hash: format!("token {i}"),
-                })
-                .await
-                .expect("conversation");
+            let conversation = new_conversation(&store, i).await;
             set_time("conversations", conversation.id.clone(), started).await;
             let question = store
                 .append_customer_message(
@@ -470,16 +475,7 @@ mod tests {
             (&["Do you ship to Canada?"], None, HandoffReason::Policy),
         ];
         for (i, (texts, after, reason)) in cases.into_iter().enumerate() {
-            let conversation = store
-                .create_conversation(NewConversation {
-                    channel: "web".into(),
-                    locale: None,
-                    customer: Customer::default(),
-                    verified_as: None,
-                    token_hash: format!("token {i}"),
-                })
-                .await
-                .expect("conversation");
+            let conversation = new_conversation(&store, i).await;
             let mut last = None;
             for text in texts {
                 match store

@@ -114,6 +114,9 @@ async fn the_question_asked_first_is_answered_once_the_details_have_come() {
     let digits = number.trim_start_matches("NW-");
     let reply = reply_of(&app, &chat, &format!("{email} order number {digits}")).await;
     assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
+    // "Where is it now?" after a refund question asks after the refund.
+    let reply = reply_of(&app, &chat, "where is it now?").await;
+    assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
 }
 
 /// The customer's email for an order in the demo data.
@@ -177,6 +180,14 @@ async fn a_declined_refund_says_why_and_a_cancelled_order_expects_no_invoice() {
     );
 }
 
+/// An order of another customer than `order`'s, from the demo data.
+fn another_customers_order(order: &Value) -> Value {
+    demo("orders.json")
+        .into_iter()
+        .find(|o| o["customer_id"] != order["customer_id"])
+        .expect("another customer's order")
+}
+
 /// Once a chat is verified, another customer's matching details are not "not found": the
 /// customer is told the chat belongs to another account (and sees nothing of theirs).
 #[tokio::test]
@@ -184,10 +195,7 @@ async fn another_customers_details_in_a_verified_chat_are_named_as_such() {
     let app = spawn_app().await;
     let (order, email) = shipped_order();
     let number = order["number"].as_str().expect("number");
-    let other = demo("orders.json")
-        .into_iter()
-        .find(|o| o["customer_id"] != order["customer_id"])
-        .expect("another customer's order");
+    let other = another_customers_order(&order);
     let other_number = other["number"].as_str().expect("number");
     let chat = app.start_chat().await;
     let first = reply_of(&app, &chat, &format!("where is {number}? {email}")).await;
@@ -218,10 +226,7 @@ async fn the_model_cannot_switch_a_verified_chat_to_another_account() {
     let app = spawn_app_with_llm().await;
     let (order, email) = shipped_order();
     let number = order["number"].as_str().expect("number");
-    let other = demo("orders.json")
-        .into_iter()
-        .find(|o| o["customer_id"] != order["customer_id"])
-        .expect("another customer's order");
+    let other = another_customers_order(&order);
     let other_number = other["number"].as_str().expect("number");
     let status_of =
         |n: &str| Behavior::ToolCalls(vec![("order_status".into(), json!({"order_number": n}))]);
@@ -414,10 +419,7 @@ async fn guesses_spread_over_new_conversations_are_limited_per_email() {
         "{limited}"
     );
 
-    let other = demo("orders.json")
-        .into_iter()
-        .find(|o| o["customer_id"] != order["customer_id"])
-        .expect("another customer's order");
+    let other = another_customers_order(&order);
     let other_email = demo("customers.json")
         .into_iter()
         .find(|c| c["id"] == other["customer_id"])

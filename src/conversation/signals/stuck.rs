@@ -5,16 +5,24 @@
 
 use super::{fold, split_words};
 
-/// Phrases that say the assistant's answers do not help.
+/// Phrases that say the assistant's answers do not help. Each names the answer or the
+/// assistant ("that didn't help", "you didn't answer"), so a product that "doesn't help", an
+/// item that is "not what I asked for" or a size that "no me sirve" is a question, not this.
 const NOT_HELPED: &[&str] = &[
     // English
-    "didnt help",
-    "doesnt help",
-    "did not help",
-    "does not help",
-    "not helping",
-    "no help",
-    "not helpful",
+    "that didnt help",
+    "that doesnt help",
+    "that did not help",
+    "that does not help",
+    "this didnt help",
+    "this doesnt help",
+    "this does not help",
+    "you didnt help",
+    "you are not helping",
+    "youre not helping",
+    "this is not helpful",
+    "thats not helpful",
+    "that is not helpful",
     "not very helpful",
     "unhelpful",
     "doesnt answer my question",
@@ -26,20 +34,20 @@ const NOT_HELPED: &[&str] = &[
     "didnt answer the question",
     "you didnt answer",
     "you havent answered",
-    "not what i asked",
     "not what i was asking",
     "not my question",
     "you dont understand",
     "you didnt understand",
     "you do not understand",
     "youre not understanding",
-    "third time",
-    "3rd time",
-    "fourth time",
-    "for the second time",
+    "third time asking",
+    "third time im asking",
+    "third time i am asking",
+    "third time i ask",
+    "3rd time asking",
+    "3rd time im asking",
     "i already asked",
     "i already told you",
-    "i already said",
     "going in circles",
     "round in circles",
     "nobody helps",
@@ -47,8 +55,6 @@ const NOT_HELPED: &[&str] = &[
     "noone helps",
     "nobody is helping",
     "no one is helping",
-    "nobody can help",
-    "no one can help",
     "youre useless",
     "you are useless",
     "this is useless",
@@ -57,57 +63,57 @@ const NOT_HELPED: &[&str] = &[
     "stupid bot",
     "dumb bot",
     // Spanish
-    "no me ayuda",
-    "no me ayudas",
-    "no me ha ayudado",
-    "no me sirve",
-    "no sirve de nada",
+    "esto no me ayuda",
+    "eso no me ayuda",
+    "no me estas ayudando",
     "no responde a mi pregunta",
     "no respondes a mi pregunta",
-    // French ("ne m'aide pas", "ça n'aide pas")
-    "ne maide pas",
-    "naide pas",
-    "ne sert a rien",
-    "pas utile",
+    "no has respondido",
+    // French ("ça ne m'aide pas", "ça n'aide pas")
+    "ca ne maide pas",
+    "cela ne maide pas",
+    "vous ne maidez pas",
+    "ca naide pas",
     "ne repond pas a ma question",
     // German
-    "hilft nicht",
-    "hilft mir nicht",
-    "hilft nichts",
+    "das hilft mir nicht",
+    "das hilft nicht",
+    "sie helfen mir nicht",
     "nicht hilfreich",
-    "bringt nichts",
     "beantwortet meine frage nicht",
     // Portuguese
-    "nao ajuda",
-    "nao ajudou",
-    "nao me ajuda",
-    "nao me ajudou",
-    "nao serve",
+    "isso nao ajuda",
+    "isso nao ajudou",
+    "isso nao me ajuda",
+    "isso nao me ajudou",
+    "voce nao esta ajudando",
     "nao responde a minha pergunta",
 ];
 
 /// Words naming an automated assistant.
 const BOTS: &[&str] = &["bot", "bots", "chatbot", "chatbots"];
 
-/// Words that name one only when talking to it is the subject ("talk to a machine"; "I don't
-/// want the robot vacuum" is about a product).
+/// Words that name one only after a talk verb ("talk to a machine"; "I don't want the robot
+/// vacuum" is about a product).
 const TALKED_TO: &[&str] = &["robot", "robots", "machine", "computer", "ai"];
 const TALK: &[&str] = &["talk", "talking", "speak", "speaking", "chat", "chatting"];
 
-/// Words that refuse one.
+/// Words that refuse what follows them ("I don't want … a bot", "I hate bots").
 const REFUSALS: &[&str] = &[
     "dont want",
     "do not want",
     "dont wanna",
     "not talking",
     "no more",
-    "stop",
     "hate",
     "sick of",
     "tired of",
     "enough of",
     "dont like",
 ];
+
+/// How far after a refusal its object may come ("don't want to talk to a bot": 5 words).
+const REFUSAL_REACH: usize = 5;
 
 /// The message's words, apostrophes dropped, as " w1 w2 … " for whole-phrase look-ups.
 fn padded(text: &str) -> String {
@@ -126,13 +132,25 @@ pub fn not_helped(text: &str) -> bool {
     NOT_HELPED.iter().any(|phrase| has(&words, phrase))
 }
 
-/// Whether the customer refuses to deal with a bot ("I don't want to talk to a bot", "stop,
-/// I hate bots"): a request for a person in other words.
+/// Whether the customer refuses to deal with a bot ("I don't want to talk to a bot", "I hate
+/// bots"): a request for a person in other words. The bot must follow the refusal closely;
+/// "stop bots buying up limited editions" refuses nothing.
 #[must_use]
 pub fn refuses_bot(text: &str) -> bool {
-    let words = padded(text);
-    let any = |list: &[&str]| list.iter().any(|w| has(&words, w));
-    (any(BOTS) || (any(TALKED_TO) && any(TALK))) && any(REFUSALS)
+    let words = split_words(&fold(text).replace('\'', ""));
+    REFUSALS.iter().any(|refusal| {
+        let refusal: Vec<&str> = refusal.split(' ').collect();
+        words
+            .windows(refusal.len())
+            .enumerate()
+            .filter(|(_, w)| w.iter().zip(&refusal).all(|(a, b)| a == b))
+            .any(|(at, _)| {
+                let after = &words[at + refusal.len()..];
+                let after = &after[..after.len().min(REFUSAL_REACH)];
+                let has = |list: &[&str]| after.iter().any(|w| list.contains(&w.as_str()));
+                has(BOTS) || (has(TALK) && has(TALKED_TO))
+            })
+    })
 }
 
 #[cfg(test)]
@@ -147,15 +165,22 @@ mod tests {
             "still not working, this is not helpful",
             "You're useless",
             "this is the third time I'm asking, nobody helps me",
-            "No, that's not what I asked",
+            "No, that's not what I was asking",
             "esto no me ayuda",
             "ça ne m'aide pas",
             "Das hilft mir nicht",
-            "não ajudou",
+            "isso não ajudou",
         ] {
             assert!(not_helped(stuck), "{stuck}");
         }
         for question in [
+            "The cooling pad doesn't help, can I return it?",
+            "No, no help needed, thanks!",
+            "The item is not what I asked for, how do I return it?",
+            "This is my third time ordering, is there a loyalty discount?",
+            "A camisa não serve, posso trocar?",
+            "La talla no me sirve",
+            "Die Creme hilft nicht, kann ich sie zurückgeben?",
             "the discount code doesn't work",
             "my password reset is still not working",
             "does the helmet help with safety?",
@@ -171,7 +196,8 @@ mod tests {
         for refuses in [
             "I don't want to talk to a bot",
             "i dont want to talk to a machine, i want my money",
-            "stop, I hate bots",
+            "I hate bots",
+            "no more bots please",
         ] {
             assert!(refuses_bot(refuses), "{refuses}");
         }
@@ -180,6 +206,8 @@ mod tests {
             "does the robot vacuum come with a dock?",
             "I want to return the machine",
             "I don't want the robot vacuum any more, how do I return it?",
+            "My robot vacuum won't stop talking, how do I mute it?",
+            "Do you do anything to stop bots buying up limited editions?",
         ] {
             assert!(!refuses_bot(mention), "{mention}");
         }
