@@ -59,7 +59,7 @@ pub(super) fn brief(result: &Value) -> String {
             .as_object()
             .into_iter()
             .flatten()
-            .filter(|(name, _)| *name != "id" && !name.ends_with("_id"))
+            .filter(|(name, _)| *name != "id" && !name.ends_with("_id") && !personal(name))
             .filter_map(|(name, value)| Some(format!("{name} {}", plain(value)?)))
             .take(6)
             .collect();
@@ -69,6 +69,16 @@ pub(super) fn brief(result: &Value) -> String {
     } else {
         format!(" ({})", facts.join(", "))
     }
+}
+
+/// Whether a field holds personal data that stays out of the summary (it reaches the queue and
+/// the webhook's chat room): contact details, card or bank numbers, secrets.
+fn personal(name: &str) -> bool {
+    const PERSONAL: &[&str] = &[
+        "email", "phone", "address", "birth", "card", "iban", "ssn", "password", "token", "secret",
+    ];
+    let name = name.to_ascii_lowercase();
+    PERSONAL.iter().any(|p| name.contains(p))
 }
 
 /// `fields` of `object` that are there, as "label value"; amounts with the object's currency,
@@ -195,6 +205,12 @@ mod tests {
             " (state shipped)"
         );
         assert_eq!(brief(&json!({"customer_id": "cust_0026"})), "");
+        assert_eq!(
+            brief(
+                &json!({"plan": "gold", "email": "ana@example.com", "Phone_Number": "555", "billing_address": "1 Main St"})
+            ),
+            " (plan gold)"
+        );
         assert_eq!(brief(&json!(null)), "");
     }
 }
