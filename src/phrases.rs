@@ -38,6 +38,14 @@ pub struct Phrases {
     pub goodbye: &'static str,
     /// A no to the offer of a person.
     pub no_person: &'static str,
+    /// An account question with no order named, in a verified chat.
+    pub which_order: &'static str,
+    /// Another customer's details in a verified chat.
+    pub other_account: &'static str,
+    /// An account question before the customer's identity is checked.
+    pub needs_verification: &'static str,
+    /// The model failed; a person is on the way.
+    pub model_down: &'static str,
 }
 
 const EN: Phrases = Phrases {
@@ -53,6 +61,10 @@ const EN: Phrases = Phrases {
     welcome: "You're welcome! Is there anything else I can help with?",
     goodbye: "Thanks for getting in touch. Have a great day!",
     no_person: "All right. Is there anything else I can help with?",
+    which_order: "Which order is it about? Please send the order number (it looks like NW-1234567).",
+    other_account: "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.",
+    needs_verification: "I can look that up once I know it's you. Please send the email address you used for the order together with the order number (it looks like NW-1234567).",
+    model_down: "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.",
 };
 
 const ES: Phrases = Phrases {
@@ -68,6 +80,10 @@ const ES: Phrases = Phrases {
     welcome: "¡De nada! ¿Hay algo más en lo que pueda ayudarte?",
     goodbye: "Gracias por escribirnos. ¡Que tengas un buen día!",
     no_person: "De acuerdo. ¿Hay algo más en lo que pueda ayudarte?",
+    which_order: "¿De qué pedido se trata? Envíame el número de pedido (tiene este formato: NW-1234567).",
+    other_account: "Este chat ya está verificado para otra cuenta, así que no puedo consultar esa aquí. Abre un chat nuevo para ella o pide hablar con una persona.",
+    needs_verification: "Puedo consultarlo en cuanto sepa que eres tú. Envíame el correo electrónico que usaste en el pedido junto con el número de pedido (tiene este formato: NW-1234567).",
+    model_down: "Lo siento, ahora mismo no puedo responder porque nuestro asistente no está disponible. He pasado tu conversación a nuestro equipo de soporte y una persona te responderá aquí lo antes posible.",
 };
 
 const FR: Phrases = Phrases {
@@ -83,6 +99,10 @@ const FR: Phrases = Phrases {
     welcome: "Avec plaisir ! Puis-je vous aider pour autre chose ?",
     goodbye: "Merci de nous avoir contactés. Bonne journée !",
     no_person: "D'accord. Puis-je vous aider pour autre chose ?",
+    which_order: "De quelle commande s'agit-il ? Envoyez-moi le numéro de commande (il ressemble à NW-1234567).",
+    other_account: "Ce chat est déjà vérifié pour un autre compte, je ne peux donc pas consulter celui-ci ici. Ouvrez un nouveau chat pour ce compte, ou demandez à parler à un conseiller.",
+    needs_verification: "Je peux vérifier cela dès que je sais que c'est bien vous. Envoyez-moi l'adresse e-mail utilisée pour la commande avec le numéro de commande (il ressemble à NW-1234567).",
+    model_down: "Désolé, je ne peux pas répondre pour le moment car notre assistant est indisponible. J'ai transmis votre conversation à notre équipe d'assistance ; une personne vous répondra ici dès que possible.",
 };
 
 const DE: Phrases = Phrases {
@@ -98,6 +118,10 @@ const DE: Phrases = Phrases {
     welcome: "Gern geschehen! Kann ich sonst noch helfen?",
     goodbye: "Danke für Ihre Nachricht. Einen schönen Tag noch!",
     no_person: "In Ordnung. Kann ich sonst noch helfen?",
+    which_order: "Um welche Bestellung geht es? Bitte senden Sie die Bestellnummer (sie sieht so aus: NW-1234567).",
+    other_account: "Dieser Chat ist bereits für ein anderes Konto bestätigt, daher kann ich dieses hier nicht nachsehen. Bitte starten Sie dafür einen neuen Chat oder fragen Sie nach einer Person.",
+    needs_verification: "Das sehe ich gern nach, sobald ich weiß, dass Sie es sind. Bitte senden Sie die E-Mail-Adresse, die Sie für die Bestellung verwendet haben, zusammen mit der Bestellnummer (sie sieht so aus: NW-1234567).",
+    model_down: "Es tut mir leid, ich kann gerade nicht antworten, weil unser Assistent nicht verfügbar ist. Ich habe Ihr Gespräch an unser Support-Team weitergegeben; eine Person antwortet Ihnen hier so bald wie möglich.",
 };
 
 const PT: Phrases = Phrases {
@@ -113,7 +137,14 @@ const PT: Phrases = Phrases {
     welcome: "De nada! Posso ajudar em mais alguma coisa?",
     goodbye: "Obrigado pelo contato. Tenha um ótimo dia!",
     no_person: "Tudo bem. Posso ajudar em mais alguma coisa?",
+    which_order: "De qual pedido se trata? Envie o número do pedido (ele tem este formato: NW-1234567).",
+    other_account: "Este chat já está verificado para outra conta, então não posso consultar essa aqui. Abra um novo chat para ela ou peça para falar com uma pessoa.",
+    needs_verification: "Posso consultar isso assim que souber que é você. Envie o e-mail que você usou no pedido junto com o número do pedido (ele tem este formato: NW-1234567).",
+    model_down: "Desculpe, não posso responder agora porque o nosso assistente está indisponível. Passei sua conversa para a nossa equipe de suporte, e uma pessoa responderá aqui o mais rápido possível.",
 };
+
+/// English: what the model is told, and the default.
+pub const ENGLISH: &Phrases = &EN;
 
 /// Every language's phrases, English first.
 pub const ALL: [&Phrases; 5] = [&EN, &ES, &FR, &DE, &PT];
@@ -249,7 +280,7 @@ const ALONE: &[(&str, Lang)] = &[
 
 /// English function words: a message with as many of these as another language's markers is
 /// English ("Do you ship to Las Vegas or Los Angeles?").
-const ENGLISH: &[&str] = &[
+const ENGLISH_WORDS: &[&str] = &[
     "the", "to", "is", "are", "you", "my", "i", "and", "or", "for", "with", "what", "where", "how",
     "when", "can", "do", "does", "it", "of", "in", "on", "a", "an", "your", "me", "we", "this",
     "that", "was", "have", "has", "will", "would", "be", "not", "please", "there",
@@ -290,7 +321,7 @@ impl Lang {
                 .iter()
                 .find_map(|w| ALONE.iter().find(|(m, _)| m == w).map(|(_, lang)| *lang));
         }
-        let english = words.iter().filter(|w| ENGLISH.contains(w)).count();
+        let english = words.iter().filter(|w| ENGLISH_WORDS.contains(w)).count();
         words.sort_unstable();
         words.dedup();
         let mut counts: Vec<(Lang, usize)> = MARKERS

@@ -49,7 +49,8 @@ pub const MAX_FAILED_LOOKUPS: i64 = 5;
 const CHECK_WINDOW_SECONDS: i64 = 3600;
 
 const FAILED: &str = "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.";
-const NEEDS_VERIFICATION: &str = "I can look that up once I know it's you. Please send the email address you used for the order together with the order number (it looks like NW-1234567).";
+/// What the model is told to ask for (the chat path says it in the customer's language).
+const NEEDS_VERIFICATION: &str = crate::phrases::ENGLISH.needs_verification;
 const RATE_LIMITED: &str = "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.";
 const IDENTITY_LOCKED: &str = "Those details have failed our check too many times, so I can't check them again for a while. A person from our team can help you: just ask for one.";
 

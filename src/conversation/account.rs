@@ -6,6 +6,7 @@ use super::intent::{self, AccountIntent};
 use crate::{
     actions::{Intent, Outcome},
     app::AppState,
+    phrases::Phrases,
     storage::{ActionRecord, Conversation, HandoffReason, Message, StoreError},
 };
 
@@ -21,10 +22,9 @@ pub struct AccountReply {
 /// question is taken from, to be answered once the details come.
 const QUESTION_WINDOW: usize = 4;
 
-const WHICH_ORDER: &str =
-    "Which order is it about? Please send the order number (it looks like NW-1234567).";
-
-pub(super) const OTHER_ACCOUNT: &str = "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.";
+/// What the model path tells the customer (and the model) when the chat is another
+/// account's; the model writes in the customer's language around it.
+pub(super) const OTHER_ACCOUNT: &str = crate::phrases::ENGLISH.other_account;
 
 fn action_intent(intent: AccountIntent) -> Intent {
     match intent {
@@ -41,6 +41,7 @@ pub async fn answer(
     conversation: &Conversation,
     message: &Message,
     earlier: &[Message],
+    phrases: &Phrases,
 ) -> Result<Option<AccountReply>, StoreError> {
     let mut routed = intent::route(&message.text);
     let before = said_before(earlier);
@@ -100,11 +101,11 @@ pub async fn answer(
                 ..
             } => {
                 if !adopt(state, &conversation.id, &mut verified_as, customer).await? {
-                    reply.text = OTHER_ACCOUNT.into();
+                    reply.text = phrases.other_account.into();
                     return Ok(Some(reply));
                 }
             }
-            outcome => return Ok(Some(finish(reply, outcome))),
+            outcome => return Ok(Some(finish(reply, outcome, phrases))),
         }
     }
 
@@ -112,7 +113,7 @@ pub async fn answer(
     let args = match (&routed.order_number, needs_order) {
         (Some(order), true) => serde_json::json!({ "order_number": order }),
         (None, true) if verified_as.is_some() => {
-            reply.text = WHICH_ORDER.into();
+            reply.text = phrases.which_order.into();
             return Ok(Some(reply));
         }
         _ => serde_json::json!({}),
@@ -126,7 +127,7 @@ pub async fn answer(
             verified_as.as_deref(),
         )
         .await?;
-    Ok(Some(finish(reply, outcome)))
+    Ok(Some(finish(reply, outcome, phrases)))
 }
 
 /// Takes the customer an identity check confirmed as the chat's: an unverified chat becomes
@@ -150,19 +151,20 @@ pub(super) async fn adopt(
     }
 }
 
-fn finish(mut reply: AccountReply, outcome: Outcome) -> AccountReply {
+fn finish(mut reply: AccountReply, outcome: Outcome, phrases: &Phrases) -> AccountReply {
     match outcome {
         Outcome::Found { record, text, .. } | Outcome::NotFound { record, text } => {
             reply.actions.push(record);
             reply.text = text;
         }
-        Outcome::NeedsVerification { text } | Outcome::RateLimited { text } => reply.text = text,
+        Outcome::NeedsVerification { .. } => reply.text = phrases.needs_verification.into(),
+        Outcome::RateLimited { text } => reply.text = text,
         Outcome::Failed { record, text } => {
             reply.actions.push(record);
             reply.text = text;
             reply.handoff = Some(HandoffReason::ActionFailed);
         }
-        Outcome::Invalid { .. } | Outcome::Unknown => reply.text = WHICH_ORDER.into(),
+        Outcome::Invalid { .. } | Outcome::Unknown => reply.text = phrases.which_order.into(),
     }
     reply
 }

@@ -38,8 +38,6 @@ const NO_ANSWER: &str = "NO_ANSWER";
 /// Model calls per turn: tool rounds plus the final answer.
 const MAX_ROUNDS: usize = 3;
 
-const LLM_DOWN: &str = "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.";
-
 /// What the model is asked: the customer's message in its conversation, the recent history
 /// and the passages found for it.
 pub struct Asked<'a> {
@@ -113,7 +111,7 @@ pub async fn generate(
     waited: &mut Duration,
 ) -> Result<Draft, StoreError> {
     let Some(built) = prompt(state, &asked).await else {
-        return Ok(model_down(Vec::new(), Vec::new()));
+        return Ok(model_down(Vec::new(), Vec::new(), asked.phrases));
     };
     let Asked {
         conversation,
@@ -178,7 +176,7 @@ pub async fn generate(
             Err(error) => {
                 tracing::warn!(%error, "model call failed; handing off");
                 state.metrics.llm_failure(error.kind());
-                return Ok(model_down(facts, records));
+                return Ok(model_down(facts, records, phrases));
             }
         };
         if round == 0
@@ -294,7 +292,7 @@ pub async fn generate(
         // The model ended without a word for the customer (tool calls to the last).
         tracing::warn!("the model's reply has no text; handing off");
         state.metrics.llm_failure("no_text");
-        return Ok(model_down(facts, records));
+        return Ok(model_down(facts, records, phrases));
     }
     if !prose.is_empty()
         && !no_answer
@@ -432,9 +430,13 @@ async fn tool_result(
     })
 }
 
-fn model_down(facts: Vec<String>, actions: Vec<crate::storage::ActionRecord>) -> Draft {
+fn model_down(
+    facts: Vec<String>,
+    actions: Vec<crate::storage::ActionRecord>,
+    phrases: &Phrases,
+) -> Draft {
     let mut parts = facts;
-    parts.push(LLM_DOWN.to_owned());
+    parts.push(phrases.model_down.to_owned());
     Draft {
         text: parts.join("\n\n"),
         citations: Vec::new(),

@@ -308,7 +308,7 @@ async fn run(
             };
             model::generate(state, llm, asked, tx, &mut timings.model).await?
         }
-        None => match account::answer(state, conversation, message, &recent).await? {
+        None => match account::answer(state, conversation, message, &recent, phrases).await? {
             Some(reply) => Draft {
                 text: reply.text,
                 citations: Vec::new(),

@@ -75,6 +75,15 @@ async fn details_given_over_several_messages_and_a_new_question_on_the_same_orde
     assert_eq!(names(&reply), ["billing_lookup"], "{reply}");
     assert!(reply["text"].as_str().is_some_and(|t| t.contains(number)));
 
+    // Asked in Spanish, the identity check is asked for in Spanish.
+    let spanish = app.start_chat().await;
+    let reply = reply_of(&app, &spanish, &format!("¿Dónde está mi pedido {number}?")).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("Puedo consultarlo en cuanto sepa que eres tú"),
+        "{text}"
+    );
+
     // Without an order named, "where is it?" is a question for the help center.
     let other = app.start_chat().await;
     let reply = reply_of(&app, &other, "where is it now?").await;
