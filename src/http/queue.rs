@@ -153,20 +153,31 @@ pub async fn agent_message(
 ) -> Result<Response, ApiError> {
     let agent = agent_name(&body.agent)?;
     let text = message_text(&body.text, MAX_AGENT_TEXT)?;
-    if state.store.conversation(&id).await?.is_none() {
-        return Err(ApiError::NotFound("conversation"));
-    }
+    let conversation = state
+        .store
+        .conversation(&id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    let open = state.store.open_handoff_of(&id).await?;
     // Two agents answering one customer at once confuse them: the claimer answers.
     if let Some(Handoff {
         status: HandoffStatus::Claimed,
         claimed_by: Some(holder),
         ..
-    }) = state.store.open_handoff_of(&id).await?
-        && holder != agent
+    }) = &open
+        && *holder != agent
     {
         return Err(ApiError::Conflict(format!(
             "{holder} is answering this conversation (they hold its handoff)."
         )));
+    }
+    // An agent writing into a chat the assistant answers takes it over: the customer's reply
+    // goes to people (queued, so the agent sees it), not to the assistant.
+    if conversation.mode == Mode::Ai
+        && open.is_none()
+        && state.store.set_mode(&id, Mode::Human).await?
+    {
+        state.events.publish_status(&id, Mode::Human, None, false);
     }
     let message = state
         .store

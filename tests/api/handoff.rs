@@ -606,6 +606,42 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
     assert_eq!(body["replies"][0]["role"], "assistant");
 }
 
+/// An agent writing into a chat the assistant answers takes it over: the customer's answer
+/// reaches people (queued), not the assistant.
+#[tokio::test]
+async fn an_agents_message_in_an_assistant_chat_hands_it_to_people() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    let path = format!("/v1/conversations/{}", chat.id);
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("{path}/agent-messages"),
+        Some(json!({"text": "Hi, I saw your question: we do, in 7-14 days.", "agent": "Dan"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, seen) = agent(&app, reqwest::Method::GET, &path, None).await;
+    assert_eq!(seen["mode"], "human", "{seen}");
+    let (_, body) = app
+        .say(&chat, json!({"text": "Great, and to Alaska?"}))
+        .await;
+    assert_eq!(
+        body["replies"],
+        json!([]),
+        "the assistant stays silent: {body}"
+    );
+    assert_eq!(body["handoff"]["reason"], "policy", "{body}");
+    assert!(
+        waiting(&app)
+            .await
+            .iter()
+            .any(|h| h["conversation_id"] == chat.id.as_str())
+    );
+}
+
 #[tokio::test]
 async fn agent_and_admin_routes_check_roles() {
     let app = spawn_app().await;
