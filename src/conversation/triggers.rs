@@ -67,17 +67,17 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<HandoffReason> {
         .iter()
         .rposition(|m| m.role == Role::Assistant)
         .unwrap_or(0);
-    // Small talk ("good morning team" on a return visit) is said again without frustration.
     let answered: Vec<&str> = earlier[..last_reply]
         .iter()
-        .filter(|m| m.role == Role::Customer && smalltalk::said(&m.text).is_none())
+        .filter(|m| m.role == Role::Customer)
         .map(|m| m.text.as_str())
         .collect();
-    // Account lookups repeat their wording with other identifiers; that is not frustration.
+    // Account lookups repeat their wording with other identifiers, and small talk ("good
+    // morning team" on a return visit) is said again: neither is frustration.
     let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();
     let repeated = !has_identifiers
-        && smalltalk::said(text).is_none()
-        && signals::repeats_question(&answered, text);
+        && signals::repeats_question(&answered, text)
+        && smalltalk::said(text).is_none();
     let stuck = signals::not_helped(text);
     if repeated || stuck || now.abusive || now.count() + previous.count() >= 2 {
         return Some(HandoffReason::Frustration);
