@@ -494,12 +494,7 @@ pub fn order_number(text: &str) -> Option<String> {
 /// Whether a short message asks after "it" as one asks after an order ("where is it now?",
 /// "has it shipped yet?"): order status, once the conversation has named an order.
 pub fn asks_after_it(text: &str) -> bool {
-    let folded = fold(text).replace('\'', "");
-    let words: String = folded
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let words = signals::plain_words(text).join(" ");
     PATTERNS
         .as_ref()
         .is_some_and(|p| p.order_followup.is_match(&words))

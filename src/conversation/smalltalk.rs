@@ -63,11 +63,7 @@ static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
 
 /// What a message says, when it asks nothing (see [`Said`]); `None` for anything else.
 pub fn said(text: &str) -> Option<Said> {
-    let folded = signals::fold(text).replace('\'', "");
-    let words: Vec<&str> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words = signals::plain_words(text);
     if words.is_empty() || words.len() > 8 {
         return None;
     }

@@ -80,6 +80,12 @@ fn words(text: &str) -> Vec<String> {
     split_words(&fold(text))
 }
 
+/// Lower-cased, accent-folded words of `text` with apostrophes dropped ("didn't" is "didnt",
+/// "where's" is "wheres"), for matching whole phrases.
+pub(crate) fn plain_words(text: &str) -> Vec<String> {
+    split_words(&fold(text).replace('\'', ""))
+}
+
 /// The words of an already folded text.
 fn split_words(folded: &str) -> Vec<String> {
     folded

@@ -3,7 +3,7 @@
 //! bot at all. Whole phrases over the message's words (apostrophes dropped: "didn't" is
 //! "didnt"), so "the code doesn't work" or "my agent at the bank" do not fire.
 
-use super::{fold, split_words};
+use super::plain_words;
 
 /// Phrases that say the assistant's answers do not help. Each names the answer or the
 /// assistant ("that didn't help", "you didn't answer"), so a product that "doesn't help", an
@@ -117,8 +117,7 @@ const REFUSAL_REACH: usize = 5;
 
 /// The message's words, apostrophes dropped, as " w1 w2 … " for whole-phrase look-ups.
 fn padded(text: &str) -> String {
-    let words = split_words(&fold(text).replace('\'', ""));
-    format!(" {} ", words.join(" "))
+    format!(" {} ", plain_words(text).join(" "))
 }
 
 fn has(padded: &str, phrase: &str) -> bool {
@@ -137,7 +136,7 @@ pub fn not_helped(text: &str) -> bool {
 /// "stop bots buying up limited editions" refuses nothing.
 #[must_use]
 pub fn refuses_bot(text: &str) -> bool {
-    let words = split_words(&fold(text).replace('\'', ""));
+    let words = plain_words(text);
     REFUSALS.iter().any(|refusal| {
         let refusal: Vec<&str> = refusal.split(' ').collect();
         words
