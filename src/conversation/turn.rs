@@ -274,24 +274,19 @@ async fn run(
     }
     let earlier = last(&recent, TRIGGER_WINDOW);
     let phrases = Lang::of(conversation.locale.as_deref(), &message.text).phrases();
-    if let Some(reason) = triggers::before_answer(&message.text, earlier) {
-        let draft = Draft {
-            text: triggers::acknowledgement(reason, phrases).to_owned(),
-            citations: Vec::new(),
-            actions: Vec::new(),
-            confidence: None,
-            handoff: Some(reason),
-        };
-        return finish(state, conversation, message, draft, tx, timings).await;
-    }
-    let offered = triggers::offered_person(earlier);
-    if let Some(text) = smalltalk::reply(&message.text, offered, phrases) {
+    // A handoff before any answer, or small talk: a fixed reply, no search and no model.
+    let fixed = match triggers::before_answer(&message.text, earlier) {
+        Some(reason) => Some((triggers::acknowledgement(reason, phrases), Some(reason))),
+        None => smalltalk::reply(&message.text, triggers::offered_person(earlier), phrases)
+            .map(|text| (text, None)),
+    };
+    if let Some((text, handoff)) = fixed {
         let draft = Draft {
             text: text.to_owned(),
             citations: Vec::new(),
             actions: Vec::new(),
             confidence: None,
-            handoff: None,
+            handoff,
         };
         return finish(state, conversation, message, draft, tx, timings).await;
     }
