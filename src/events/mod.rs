@@ -24,7 +24,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::storage::{Handoff, Message, Mode};
+use crate::storage::{Handoff, Message, Mode, Store, StoreError};
 
 use relay::Notice;
 
@@ -216,6 +216,31 @@ impl Events {
             agents,
         });
         self.deliver_status(conversation_id, mode, handoff.cloned(), agents);
+    }
+
+    /// Tells the streams of a channel's conversations who answers them now that the channel
+    /// was switched to or from human-only; here and on every other replica.
+    pub async fn publish_channel(&self, store: &Store, channel: &str) -> Result<(), StoreError> {
+        self.relay(|| Notice::Channel {
+            channel: channel.to_owned(),
+        });
+        self.deliver_channel(store, channel).await
+    }
+
+    /// Sends each conversation on `channel` followed on this replica its status as it stands
+    /// (mode and open handoff), read from the store.
+    async fn deliver_channel(&self, store: &Store, channel: &str) -> Result<(), StoreError> {
+        let followed: Vec<String> = self.map().channels.keys().cloned().collect();
+        if followed.is_empty() {
+            return Ok(());
+        }
+        let human_only = store.channel_human_only(channel).await?;
+        for conversation in store.conversations_on_channel(channel, &followed).await? {
+            let handoff = store.open_handoff_of(&conversation.id).await?;
+            let mode = conversation.mode_shown(human_only);
+            self.deliver_status(&conversation.id, mode, handoff, false);
+        }
+        Ok(())
     }
 
     fn relay(&self, notice: impl FnOnce() -> Notice) {

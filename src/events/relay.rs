@@ -37,6 +37,8 @@ pub enum Notice {
         /// The handoff also goes to the agents' feed.
         agents: bool,
     },
+    /// A channel was switched to or from human-only.
+    Channel { channel: String },
 }
 
 /// A notice on the wire, with the replica it came from (a replica skips its own).
@@ -183,6 +185,7 @@ async fn deliver(store: &Store, events: &Events, notice: Notice) -> Result<(), S
                 events.deliver_status(&conversation_id, mode, handoff, agents);
             }
         }
+        Notice::Channel { channel } => events.deliver_channel(store, &channel).await?,
     }
     Ok(())
 }

@@ -46,7 +46,16 @@ pub async fn set_channel(
             "channel must be 1-64 letters, digits, '-' or '_'",
         ));
     }
-    Ok(Json(state.store.set_channel(&name, body.human_only).await?))
+    let channel = state.store.set_channel(&name, body.human_only).await?;
+    // Open chats on the channel learn who answers them now (a widget in AI mode would
+    // otherwise wait for a reply that never comes).
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = state.events.publish_channel(&state.store, &name).await {
+            tracing::warn!(%error, channel = %name, "cannot tell open chats of a channel switch");
+        }
+    });
+    Ok(Json(channel))
 }
 
 #[derive(Debug, Deserialize)]

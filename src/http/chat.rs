@@ -333,7 +333,7 @@ pub async fn stream_conversation(
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
     let handoff = state.store.open_handoff_of(&id).await?;
-    let mode = mode_shown(&conversation, human_only);
+    let mode = conversation.mode_shown(human_only);
     let backlog = match after {
         Some(after) => state.store.messages(&id, after).await?,
         None => Vec::new(),
@@ -390,16 +390,6 @@ fn live_events(
         };
         stream::iter(out)
     })
-}
-
-/// A conversation's mode as its customer's messages are treated: a human-only channel keeps
-/// it human.
-fn mode_shown(conversation: &Conversation, channel_human_only: bool) -> Mode {
-    if channel_human_only {
-        Mode::Human
-    } else {
-        conversation.mode
-    }
 }
 
 fn status_event(mode: Mode, handoff: Option<&Handoff>) -> Event {
@@ -512,7 +502,7 @@ pub async fn get_conversation(
         .ok_or(ApiError::NotFound("conversation"))?;
     let messages = state.store.messages(&id, 0).await?;
     let handoff = state.store.open_handoff_of(&id).await?;
-    let mode = mode_shown(&conversation, human_only);
+    let mode = conversation.mode_shown(human_only);
     Ok(Json(json!({
         "id": conversation.id,
         "channel": conversation.channel,

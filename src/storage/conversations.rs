@@ -47,6 +47,18 @@ pub struct Conversation {
     pub created_at: String,
 }
 
+impl Conversation {
+    /// Who answers the customer's messages: a human-only channel keeps every conversation on
+    /// it human.
+    pub fn mode_shown(&self, channel_human_only: bool) -> Mode {
+        if channel_human_only {
+            Mode::Human
+        } else {
+            self.mode
+        }
+    }
+}
+
 /// What is needed to open a conversation.
 #[derive(Debug, Clone)]
 pub struct NewConversation {
@@ -128,6 +140,32 @@ impl Store {
                 Ok((from_row(row)?, human_only != 0))
             })
             .transpose()
+    }
+
+    /// Those of `ids` that are conversations on `channel`.
+    pub async fn conversations_on_channel(
+        &self,
+        channel: &str,
+        ids: &[String],
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let mut found = Vec::new();
+        // A few hundred ids a statement keeps under every backend's limit of parameters.
+        for batch in ids.chunks(500) {
+            let marks: Vec<String> = (2..batch.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM conversations WHERE channel = $1 AND id IN ({})",
+                marks.join(", ")
+            );
+            let query = batch
+                .iter()
+                .fold(sqlx::query(AssertSqlSafe(sql)).bind(channel), |q, id| {
+                    q.bind(id)
+                });
+            for row in query.fetch_all(&self.reader).await? {
+                found.push(from_row(&row)?);
+            }
+        }
+        Ok(found)
     }
 
     /// The conversation a token hash belongs to.

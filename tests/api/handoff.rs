@@ -608,6 +608,68 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
 
 /// An agent writing into a chat the assistant answers takes it over: the customer's answer
 /// reaches people (queued), not the assistant.
+async fn switch_channel(app: &TestApp, name: &str, human_only: bool) {
+    let response = app
+        .client
+        .put(app.url(&format!("/v1/channels/{name}")))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"human_only": human_only}))
+        .send()
+        .await
+        .expect("channel");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn open_chats_learn_when_their_channel_is_switched() {
+    let app = spawn_app().await;
+    let writing = app.start_chat_with(json!({"channel": "shop"})).await;
+    let reading = app.start_chat_with(json!({"channel": "shop"})).await;
+    let elsewhere = app.start_chat_with(json!({"channel": "kiosk"})).await;
+    let writing_stream = app.stream(&writing, None).await;
+    let reading_stream = app.stream(&reading, None).await;
+    let other = app.stream(&elsewhere, None).await;
+    let statuses = |events: &[(String, Value)]| -> Vec<String> {
+        events
+            .iter()
+            .filter(|(n, _)| n == "status")
+            .map(|(_, d)| d["mode"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    switch_channel(&app, "shop", true).await;
+    // Only the switched channel's chats hear of it: the other chat's next event is its
+    // customer's message.
+    let (_, body) = app
+        .say(&elsewhere, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(body["replies"][0]["role"], "assistant", "{body}");
+    let events = read_sse_until(other, |e| e.iter().any(|(n, _)| n == "message")).await;
+    assert_eq!(statuses(&events), ["ai"], "{events:?}");
+
+    let (_, body) = app
+        .say(&writing, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(body["replies"], json!([]), "{body}");
+    switch_channel(&app, "shop", false).await;
+    // A chat that opened in AI mode is told "human" at the switch, and "ai" at the switch back.
+    let events = read_sse_until(reading_stream, |e| statuses(e).len() == 3).await;
+    assert_eq!(statuses(&events), ["ai", "human", "ai"], "{events:?}");
+    // A chat whose customer wrote meanwhile waits for the person its message was queued for:
+    // told "human" at the switch, at its handoff, and again at the switch back.
+    let events = read_sse_until(writing_stream, |e| statuses(e).len() == 4).await;
+    assert_eq!(
+        statuses(&events),
+        ["ai", "human", "human", "human"],
+        "{events:?}"
+    );
+    let last = events
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "status")
+        .expect("status");
+    assert_eq!(last.1["handoff"]["status"], "waiting", "{events:?}");
+}
+
 #[tokio::test]
 async fn an_agents_message_in_an_assistant_chat_hands_it_to_people() {
     let app = spawn_app().await;
