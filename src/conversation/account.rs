@@ -16,6 +16,9 @@ pub struct AccountReply {
     pub text: String,
     pub actions: Vec<ActionRecord>,
     pub handoff: Option<HandoffReason>,
+    /// The reply only asks for an order number or email, and the customer has given none: the
+    /// question may be a general one ("how long do refunds take?") the help center answers.
+    pub asks_for_details: bool,
 }
 
 /// How many of the latest messages (the customer's and the replies) an earlier account
@@ -75,10 +78,12 @@ pub async fn answer(
     let Some(spec) = state.actions.for_intent(action_intent(wanted)) else {
         return Ok(None);
     };
+    let no_details = routed.order_number.is_none() && routed.email.is_none();
     let mut reply = AccountReply {
         text: String::new(),
         actions: Vec::new(),
         handoff: None,
+        asks_for_details: false,
     };
     let mut verified_as = conversation.verified_as.clone();
 
@@ -114,6 +119,7 @@ pub async fn answer(
         (Some(order), true) => serde_json::json!({ "order_number": order }),
         (None, true) if verified_as.is_some() => {
             reply.text = phrases.which_order.into();
+            reply.asks_for_details = no_details;
             return Ok(Some(reply));
         }
         _ => serde_json::json!({}),
@@ -127,7 +133,13 @@ pub async fn answer(
             verified_as.as_deref(),
         )
         .await?;
-    Ok(Some(finish(reply, outcome, phrases)))
+    let asks = matches!(
+        outcome,
+        Outcome::NeedsVerification { .. } | Outcome::Invalid { .. } | Outcome::Unknown
+    );
+    let mut reply = finish(reply, outcome, phrases);
+    reply.asks_for_details = asks && no_details;
+    Ok(Some(reply))
 }
 
 /// Takes the customer an identity check confirmed as the chat's: an unverified chat becomes

@@ -63,6 +63,7 @@ mod tests {
             snippet: "text".into(),
             score: 1.0,
             coverage,
+            found: 1,
         };
         assert_eq!(evidence(&[hit(0.3), hit(0.8), hit(0.5)]), 0.8);
         assert_eq!(evidence(&[]), 0.0);

@@ -304,24 +304,17 @@ async fn run(
             model::generate(state, llm, asked, tx, &mut timings.model).await?
         }
         None => match account::answer(state, conversation, message, &recent, phrases).await? {
-            Some(reply) => Draft {
+            Some(reply) if !reply.asks_for_details => Draft {
                 text: reply.text,
                 citations: Vec::new(),
                 actions: reply.actions,
                 confidence: Some(if reply.handoff.is_some() { 0.0 } else { 1.0 }),
                 handoff: reply.handoff,
             },
-            None => {
+            ask => {
                 let hits = retrieve(state, message, &recent, early_search, timings).await;
                 let threshold = state.settings.chat.confidence_threshold;
-                let reply = extractive::reply(&hits, threshold, phrases);
-                Draft {
-                    text: reply.text,
-                    citations: reply.citations,
-                    actions: Vec::new(),
-                    confidence: Some(confidence::score(reply.evidence, ModelSignal::None)),
-                    handoff: None,
-                }
+                extractive_draft(hits, ask, threshold, phrases)
             }
         },
     };
@@ -340,6 +333,41 @@ async fn run(
         }
     }
     finish(state, conversation, message, draft, tx, timings).await
+}
+
+/// The reply without a model from the help center: its best passage, or "not found". After
+/// an account question asked without details (`ask`), which may be a general one ("how long
+/// until I see my refund?"): what the help center says, when a passage has two of the
+/// question's words or more ("where is my order?" has one), then what a lookup needs.
+fn extractive_draft(
+    hits: Vec<Hit>,
+    ask: Option<account::AccountReply>,
+    threshold: f32,
+    phrases: &Phrases,
+) -> Draft {
+    let Some(ask) = ask else {
+        let found = extractive::reply(&hits, threshold, phrases);
+        return Draft {
+            text: found.text,
+            citations: found.citations,
+            actions: Vec::new(),
+            confidence: Some(confidence::score(found.evidence, ModelSignal::None)),
+            handoff: None,
+        };
+    };
+    let telling: Vec<Hit> = hits.into_iter().filter(|hit| hit.found >= 2).collect();
+    let found = extractive::reply(&telling, threshold, phrases);
+    Draft {
+        text: if found.citations.is_empty() {
+            ask.text
+        } else {
+            format!("{}\n\n{}", found.text, ask.text)
+        },
+        citations: found.citations,
+        actions: ask.actions,
+        confidence: Some(1.0),
+        handoff: None,
+    }
 }
 
 /// A reply handed off after it was written: its offer of a person becomes the news that one

@@ -53,9 +53,11 @@ pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply
         excerpt(&best.text, &best.snippet)
     );
     let mut citations = vec![citation(best)];
+    // Another article as telling as the quoted passage; one that has fewer of the question's
+    // words is most often another subject that shares a word ("take", "order").
     if let Some(related) = hits
         .iter()
-        .find(|h| h.article_id != best.article_id && h.coverage >= threshold)
+        .find(|h| h.article_id != best.article_id && h.coverage >= best.coverage)
     {
         text.push_str(&format!("\n\n{}: {}.", phrases.see_also, related.title));
         citations.push(citation(related));
@@ -117,6 +119,7 @@ mod tests {
             snippet: "snip".into(),
             score: 2.0,
             coverage,
+            found: 1,
         }
     }
 
@@ -126,7 +129,8 @@ mod tests {
             &[
                 hit("a", 1.0, "Free over $50."),
                 hit("a", 0.9, "x"),
-                hit("b", 0.5, "y"),
+                hit("c", 0.5, "z"),
+                hit("b", 1.0, "y"),
             ],
             0.35,
             Lang::En.phrases(),
@@ -135,7 +139,7 @@ mod tests {
         assert!(r.text.contains("See also: Title b."));
         let ids: Vec<_> = r.citations.iter().map(|c| c.article_id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
-        let hits = [hit("a", 1.0, "Kostenlos ab 50 $."), hit("b", 0.5, "y")];
+        let hits = [hit("a", 1.0, "Kostenlos ab 50 $."), hit("b", 1.0, "y")];
         let german = reply(&hits, 0.35, Lang::De.phrases()).text;
         assert!(
             german.starts_with("Das steht in unserem Hilfe-Center (Title a › Costs):")

@@ -267,6 +267,7 @@ mod tests {
             snippet: String::new(),
             score: 1.0,
             coverage: 1.0,
+            found: 1,
         }
     }
 

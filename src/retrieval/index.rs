@@ -78,6 +78,8 @@ pub struct Hit {
     pub score: f32,
     /// Share of the query's content words found in this passage, in [0, 1].
     pub coverage: f32,
+    /// How many of the query's content words the passage has.
+    pub found: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -515,6 +517,7 @@ impl Index {
             snippet,
             score,
             coverage: found as f32 / query_terms.len() as f32,
+            found,
         })
     }
 }

@@ -128,6 +128,44 @@ async fn the_question_asked_first_is_answered_once_the_details_have_come() {
     assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
 }
 
+/// A general question that reads as an account one gets what the help center says as well
+/// as the request for the details a lookup needs; "where is my order?" only the request.
+#[tokio::test]
+async fn a_general_account_question_gets_the_help_centers_answer_and_the_lookup_offer() {
+    let app = spawn_app().await;
+    let refund = demo("refunds.json").into_iter().next().expect("a refund");
+    let number = refund["order_number"].as_str().expect("number");
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, "When will I get my money back?").await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains("5–10 business days") && text.ends_with("(it looks like NW-1234567)."),
+        "{text}"
+    );
+    assert!(
+        reply["citations"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Refunds")),
+        "{reply}"
+    );
+    // The details, once given, answer the question asked.
+    let reply = reply_of(&app, &chat, &format!("{number} {}", email_for(number))).await;
+    assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
+
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, "Where is my order?").await;
+    assert_eq!(
+        (reply["text"].as_str(), &reply["citations"]),
+        (
+            Some(
+                "Which order is it about? Please send the order number (it looks like NW-1234567)."
+            ),
+            &json!([])
+        ),
+        "{reply}"
+    );
+}
+
 /// The customer's email for an order in the demo data.
 fn email_for(number: &str) -> String {
     let order = demo("orders.json")
