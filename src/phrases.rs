@@ -34,6 +34,8 @@ pub struct Phrases {
     /// "See also" (before a related article's title).
     pub see_also: &'static str,
     pub greeting: &'static str,
+    /// "Are you a bot?", "what can you do?": who answers, and what they can do.
+    pub about_me: &'static str,
     pub welcome: &'static str,
     pub goodbye: &'static str,
     /// A no to the offer of a person.
@@ -58,6 +60,7 @@ const EN: Phrases = Phrases {
     help_center_says: "Here is what our help center says",
     see_also: "See also",
     greeting: "Hi! How can I help you today? I can answer questions from our help center, and look up an order, an invoice or a refund with your order number and the email you used.",
+    about_me: "I'm a virtual assistant, not a person. I answer questions from our help center, and look up an order, an invoice or a refund with your order number and the email you used. If you'd rather talk to a person, just say \"talk to a person\".",
     welcome: "You're welcome! Is there anything else I can help with?",
     goodbye: "Thanks for getting in touch. Have a great day!",
     no_person: "All right. Is there anything else I can help with?",
@@ -77,6 +80,7 @@ const ES: Phrases = Phrases {
     help_center_says: "Esto es lo que dice nuestro centro de ayuda",
     see_also: "Ver también",
     greeting: "¡Hola! ¿En qué puedo ayudarte? Puedo responder preguntas de nuestro centro de ayuda y consultar un pedido, una factura o un reembolso con tu número de pedido y el correo que usaste.",
+    about_me: "Soy un asistente virtual, no una persona. Respondo preguntas con nuestro centro de ayuda y consulto un pedido, una factura o un reembolso con tu número de pedido y el correo que usaste. Si prefieres hablar con una persona, escribe «hablar con una persona».",
     welcome: "¡De nada! ¿Hay algo más en lo que pueda ayudarte?",
     goodbye: "Gracias por escribirnos. ¡Que tengas un buen día!",
     no_person: "De acuerdo. ¿Hay algo más en lo que pueda ayudarte?",
@@ -96,6 +100,7 @@ const FR: Phrases = Phrases {
     help_center_says: "Voici ce que dit notre centre d'aide",
     see_also: "Voir aussi",
     greeting: "Bonjour ! Comment puis-je vous aider ? Je peux répondre aux questions de notre centre d'aide et consulter une commande, une facture ou un remboursement avec votre numéro de commande et l'e-mail utilisé.",
+    about_me: "Je suis un assistant virtuel, pas une personne. Je réponds aux questions à l'aide de notre centre d'aide et je consulte une commande, une facture ou un remboursement avec votre numéro de commande et l'e-mail utilisé. Pour parler à quelqu'un, écrivez « parler à un conseiller ».",
     welcome: "Avec plaisir ! Puis-je vous aider pour autre chose ?",
     goodbye: "Merci de nous avoir contactés. Bonne journée !",
     no_person: "D'accord. Puis-je vous aider pour autre chose ?",
@@ -115,6 +120,7 @@ const DE: Phrases = Phrases {
     help_center_says: "Das steht in unserem Hilfe-Center",
     see_also: "Siehe auch",
     greeting: "Hallo! Wie kann ich helfen? Ich beantworte Fragen aus unserem Hilfe-Center und sehe mit Ihrer Bestellnummer und Ihrer E-Mail-Adresse nach einer Bestellung, Rechnung oder Erstattung.",
+    about_me: "Ich bin ein virtueller Assistent, kein Mensch. Ich beantworte Fragen aus unserem Hilfe-Center und sehe mit Ihrer Bestellnummer und Ihrer E-Mail-Adresse nach einer Bestellung, Rechnung oder Erstattung. Wenn Sie lieber mit einer Person sprechen möchten, schreiben Sie „mit einer Person sprechen“.",
     welcome: "Gern geschehen! Kann ich sonst noch helfen?",
     goodbye: "Danke für Ihre Nachricht. Einen schönen Tag noch!",
     no_person: "In Ordnung. Kann ich sonst noch helfen?",
@@ -134,6 +140,7 @@ const PT: Phrases = Phrases {
     help_center_says: "Veja o que diz a nossa central de ajuda",
     see_also: "Veja também",
     greeting: "Olá! Como posso ajudar? Posso responder a perguntas da nossa central de ajuda e consultar um pedido, uma fatura ou um reembolso com o número do pedido e o e-mail que você usou.",
+    about_me: "Sou um assistente virtual, não uma pessoa. Respondo a perguntas com a nossa central de ajuda e consulto um pedido, uma fatura ou um reembolso com o número do pedido e o e-mail que você usou. Se preferir falar com uma pessoa, escreva \"falar com uma pessoa\".",
     welcome: "De nada! Posso ajudar em mais alguma coisa?",
     goodbye: "Obrigado pelo contato. Tenha um ótimo dia!",
     no_person: "Tudo bem. Posso ajudar em mais alguma coisa?",
@@ -402,13 +409,14 @@ mod tests {
     #[test]
     fn each_offer_of_a_person_names_a_request_the_service_understands() {
         for phrases in ALL {
-            let said = phrases
-                .offer
-                .split(['"', '«', '»', '„', '“'])
-                .nth(1)
-                .expect("the words to say")
-                .trim();
-            assert!(crate::conversation::signals::asks_for_human(said), "{said}");
+            for text in [phrases.offer, phrases.about_me] {
+                let said = text
+                    .split(['"', '«', '»', '„', '“'])
+                    .nth(1)
+                    .expect("the words to say")
+                    .trim();
+                assert!(crate::conversation::signals::asks_for_human(said), "{said}");
+            }
         }
     }
 }

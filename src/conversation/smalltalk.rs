@@ -1,5 +1,5 @@
-//! Messages that ask nothing: a greeting, thanks, a goodbye, or a yes or no to the offer of a
-//! person. They get a short reply of their own, not a search of the help center (where "hi"
+//! Messages that ask nothing: a greeting, thanks, a goodbye, a question about the assistant
+//! itself ("are you a bot?", "what can you do?"), or a yes or no to the offer of a person. They get a short reply of their own, not a search of the help center (where "hi"
 //! found nothing and offered a person) and not a model call. Only a whole message counts: "hi,
 //! where is my order?" is a question.
 
@@ -14,6 +14,8 @@ use crate::phrases::Phrases;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Said {
     Greeting,
+    /// A question about the assistant: "are you a bot?", "what can you do?".
+    AboutYou,
     Thanks,
     Goodbye,
     Yes,
@@ -31,7 +33,13 @@ static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
         (
             Said::Greeting,
             pattern(
-                r"(?:(?:hi|hello|hey|hiya|heya|howdy|greetings|good (?:morning|afternoon|evening|day)|hola|buenos dias|buenas(?: tardes| noches)?|bonjour|bonsoir|salut|hallo|guten (?:morgen|tag|abend)|ola|oi|bom dia|boa tarde|boa noite) ?)+",
+                r"(?:(?:hi|hello|hey|hiya|heya|howdy|greetings|good (?:morning|afternoon|evening|day)|how are you(?: doing)?(?: today)?|hows it going|hola|buenos dias|buenas(?: tardes| noches)?|que tal|como estas|bonjour|bonsoir|salut|comment allez vous|ca va|hallo|guten (?:morgen|tag|abend)|wie gehts|wie geht es (?:ihnen|dir)|ola|oi|bom dia|boa tarde|boa noite|tudo bem) ?)+",
+            ),
+        ),
+        (
+            Said::AboutYou,
+            pattern(
+                r"(?:(?:hi|hello|hey|ok|so|but|wait) )*(?:(?:are you|is this|am i (?:talking|chatting|speaking) (?:to|with)) (?:a |an )?(?:real )?(?:bot|robot|chatbot|machine|ai|computer|human|person|real person|live person|live agent)|who are you|what are you|what can you do|what can you help (?:me )?with|what do you do|how can you help(?: me)?|eres (?:un )?(?:bot|robot|humano|una persona)|es un (?:bot|robot)|que puedes hacer|(?:tu es|es tu|etes vous|vous etes) (?:un )?(?:bot|robot|humain)|(?:que peux tu|que pouvez vous) faire|bist du (?:ein )?(?:bot|roboter|mensch)|sind sie (?:ein )?(?:bot|roboter|mensch)|was kannst du|was konnen sie|(?:voce e|e) (?:um )?(?:bot|robo|humano)|o que (?:voce pode|podes) fazer)",
             ),
         ),
         (
@@ -105,6 +113,7 @@ pub fn latest_need<'a>(asked: impl DoubleEndedIterator<Item = &'a str>) -> Optio
 pub fn reply(text: &str, offered: bool, phrases: &Phrases) -> Option<&'static str> {
     match said(text)? {
         Said::Greeting => Some(phrases.greeting),
+        Said::AboutYou => Some(phrases.about_me),
         Said::Thanks => Some(phrases.welcome),
         Said::Goodbye => Some(phrases.goodbye),
         Said::No if offered => Some(phrases.no_person),
@@ -123,6 +132,12 @@ mod tests {
             ("Hello there!", Some(Said::Greeting)),
             ("hey hi", Some(Said::Greeting)),
             ("Good morning :)", Some(Said::Greeting)),
+            ("hi, how are you?", Some(Said::Greeting)),
+            ("Are you a robot?", Some(Said::AboutYou)),
+            ("am I talking to a real person?", Some(Said::AboutYou)),
+            ("what can you do?", Some(Said::AboutYou)),
+            ("¿Eres un bot?", Some(Said::AboutYou)),
+            ("Bist du ein Roboter?", Some(Said::AboutYou)),
             ("Bonjour", Some(Said::Greeting)),
             ("thanks", Some(Said::Thanks)),
             ("Thank you so much!!", Some(Said::Thanks)),

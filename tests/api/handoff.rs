@@ -137,6 +137,21 @@ async fn small_talk_is_answered_and_a_yes_to_the_offer_of_a_person_hands_off() {
             .is_some_and(|t| t.starts_with("You're welcome")),
         "{reply}"
     );
+    // Questions about the assistant itself are answered as such, not searched.
+    for question in [
+        "are you a bot?",
+        "what can you do?",
+        "Am I talking to a real person?",
+    ] {
+        let reply = said(question).await;
+        assert!(
+            reply["replies"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("I'm a virtual assistant, not a person.")),
+            "{reply}"
+        );
+        assert!(reply["handoff"].is_null(), "{reply}");
+    }
     assert!(app.llm().requests().is_empty(), "small talk asks no model");
 
     // Nothing found, a person offered: "no thanks" keeps the assistant, "yes please" hands off.
