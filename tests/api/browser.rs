@@ -505,3 +505,51 @@ async fn another_agents_claim_is_theirs_and_an_unreachable_service_is_said_plain
     );
     customer.close().await.expect("close");
 }
+
+/// An admin switches the channel of an open chat to human-only and back: the widget and the
+/// agent console follow at once, without a reload.
+#[tokio::test]
+async fn a_channel_switch_reaches_the_open_widget_and_console() {
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(driver) = driver().await else { return };
+    let app = spawn_app().await;
+    let switch = |human_only: bool| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .put(app.url("/v1/channels/web"))
+                .bearer_auth(crate::helpers::ADMIN_KEY)
+                .json(&json!({ "human_only": human_only }))
+                .send()
+                .await
+                .expect("switch");
+            assert_eq!(response.status(), 200);
+        }
+    };
+    let customer = browser(&driver).await;
+    open_demo(&app, &customer).await;
+    widget_say(&customer, "Do you ship to Canada?").await;
+    wait_for(
+        &customer,
+        &format!("{W}.querySelector('.fd-assistant:not(.fd-typing)')"),
+    )
+    .await;
+    let status = format!(
+        "{W}.querySelector('#fd-status').textContent + '|' + {W}.querySelector('#fd-human').disabled"
+    );
+    switch(true).await;
+    wait_for(
+        &customer,
+        &format!("({status}) === 'A person will reply here shortly.|true'"),
+    )
+    .await;
+    // The customer's next message waits for a person; the console's mode switch is locked.
+    widget_say(&customer, "Can I pay with PayPal?").await;
+    let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
+    wait_for(&agent, "document.querySelector('#mode-toggle').disabled").await;
+    switch(false).await;
+    wait_for(&agent, "!document.querySelector('#mode-toggle').disabled").await;
+    customer.close().await.expect("close");
+    agent.close().await.expect("close");
+}
