@@ -545,6 +545,37 @@ impl Index {
             })
             .count();
         let weight = (query_terms.len() + unknown) as f32;
+        // A question its title answers whole ("what is your returns policy?") is about the
+        // whole article: its opening passage comes first, not whichever section is shortest
+        // ("Returning a gift"), unless that section's heading also has every word of it
+        // ("When will I get my money back?" in "Refunds - when and how you get your money back").
+        let mut top = top;
+        if let Some(&(score, first)) = top.first() {
+            let doc: TantivyDocument = searcher.doc(first)?;
+            let field = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
+            let title = field(f.title).unwrap_or_default();
+            let chunk = field(f.chunk_id).unwrap_or_default();
+            let headings = field(f.headings).unwrap_or_default();
+            let whole = |text: &str, analyzer: &mut TextAnalyzer| {
+                terms_found(analyzer, &[text], &query_terms) == query_terms.len()
+            };
+            if !chunk.ends_with("#0")
+                && whole(title, &mut analyzer)
+                && !whole(headings, &mut analyzer)
+                && let Some(article) = field(f.article_id)
+            {
+                let opening = Term::from_field_text(f.chunk_id, &format!("{article}#0"));
+                let query = TermQuery::new(opening, IndexRecordOption::Basic);
+                if let Some((_, address)) = searcher
+                    .search(&query, &TopDocs::with_limit(1).order_by_score())?
+                    .first()
+                {
+                    top.retain(|(_, a)| a != address);
+                    top.insert(0, (score, *address));
+                    top.truncate(k);
+                }
+            }
+        }
         top.into_iter()
             .map(|(score, address)| {
                 let mut hit = self.hit(
@@ -771,6 +802,48 @@ mod tests {
         let hits = index.search("Do you sell cars?", 1).expect("search");
         assert_eq!(hits[0].article_id, "sold-out");
         assert_eq!((hits[0].found, hits[0].coverage), (1, 1.0 / 3.0));
+    }
+
+    #[test]
+    fn a_question_its_title_answers_whole_gets_the_articles_opening() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path()).expect("index");
+        let policy = Article {
+            body: "You can return most items within 30 days of delivery for a refund. It costs \
+                   nothing when the item is faulty, and the label is free for members.\n\n\
+                   ## Returning a gift\n\nUse the gift receipt.\n\n\
+                   ## Final sale\n\nFinal-sale items cannot be returned."
+                .into(),
+            ..article("returns", "Returns policy")
+        };
+        let mut articles: Vec<Article> = (0..20)
+            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
+            .collect();
+        articles.push(policy);
+        index.rebuild(&articles, 1).expect("rebuild");
+        let hits = index
+            .search("What is your returns policy?", 2)
+            .expect("search");
+        assert_eq!(hits[0].chunk_id, "returns#0", "{hits:?}");
+        assert_eq!(hits.len(), 2, "{hits:?}");
+        // A question with a word beyond the title is ranked as any other, and so is one a
+        // section's heading has whole.
+        let hits = index.search("Can I return a gift?", 1).expect("search");
+        assert_eq!(hits[0].chunk_id, "returns#1", "{hits:?}");
+        let refunds = Article {
+            body: "Once your return reaches us, we process your refund and email you about \
+                   it, and this page says where the money goes and what is refunded.\n\n\
+                   ## When you get your money back\n\nWithin 5 to 10 days.\n\n\
+                   ## Store credit\n\nStore credit is issued in 1 day."
+                .into(),
+            ..article("refunds", "Refunds - when you get your money back")
+        };
+        articles.push(refunds);
+        index.rebuild(&articles, 2).expect("rebuild");
+        let hits = index
+            .search("When do I get my money back?", 1)
+            .expect("search");
+        assert_eq!(hits[0].chunk_id, "refunds#1", "{hits:?}");
     }
 
     #[test]
