@@ -191,6 +191,11 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "pero",
             "mi",
             "los",
+            "cuanto",
+            "cuesta",
+            "envios",
+            "hacen",
+            "puedes",
         ],
     ),
     (
@@ -223,6 +228,13 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "mais",
             "mon",
             "ma",
+            "combien",
+            "coute",
+            "pourquoi",
+            "quel",
+            "quelle",
+            "votre",
+            "nous",
         ],
     ),
     (
@@ -262,7 +274,7 @@ const MARKERS: [(Lang, &[&str]); 4] = [
         &[
             "ola", "obrigado", "obrigada", "quero", "onde", "quando", "meu", "minha", "nao",
             "como", "posso", "falar", "pessoa", "preciso", "voce", "uma", "para", "entrega",
-            "ajuda", "pedido", "bom", "boa", "tenho", "mas", "esta", "com",
+            "ajuda", "pedido", "bom", "boa", "tenho", "mas", "esta", "com", "quanto", "demora",
         ],
     ),
 ];
@@ -308,11 +320,12 @@ impl Lang {
     }
 
     /// The language a message is written in, when its common words say so clearly: two
-    /// different marker words, more than any other language has and more than the English
-    /// function words in it; in a message of one or two words, a greeting or thanks ("hola",
-    /// "merci beaucoup"). Email addresses and links are left out. English has no markers: it is
-    /// what is left.
+    /// different marker words (Spanish's "¿" or "¡" counts as two), more than any other
+    /// language has and more than the English function words in it; English when it has two
+    /// of those and no marker; in a message of one or two words, a greeting or thanks ("hola",
+    /// "merci beaucoup"). Email addresses and links are left out.
     pub fn of_text(text: &str) -> Option<Self> {
+        let spanish_marks = if text.contains(['¿', '¡']) { 2 } else { 0 };
         let folded = crate::conversation::signals::fold(text);
         let kept: Vec<&str> = folded
             .split_whitespace()
@@ -333,21 +346,34 @@ impl Lang {
         words.dedup();
         let mut counts: Vec<(Lang, usize)> = MARKERS
             .iter()
-            .map(|(lang, markers)| (*lang, words.iter().filter(|w| markers.contains(w)).count()))
+            .map(|(lang, markers)| {
+                let found = words.iter().filter(|w| markers.contains(w)).count();
+                (
+                    *lang,
+                    found + if *lang == Lang::Es { spanish_marks } else { 0 },
+                )
+            })
             .collect();
         counts.sort_by_key(|&(_, found)| std::cmp::Reverse(found));
         match counts.as_slice() {
             [(lang, best), (_, second), ..] if *best >= 2 && best > second && *best > english => {
                 Some(*lang)
             }
+            [(_, 0), ..] if english >= 2 => Some(Lang::En),
             _ => None,
         }
     }
 
-    /// The language to answer a message in: its own when clear, else the locale's, else
-    /// English.
-    pub fn of(locale: Option<&str>, text: &str) -> Self {
+    /// The language to answer a message in: its own when clear, else that of the latest of
+    /// the customer's `earlier` messages (latest first) that is clear ("NW-1046247" after "Où
+    /// est ma commande ?"), else the locale's, else English.
+    pub fn of<'a>(
+        locale: Option<&str>,
+        text: &str,
+        earlier: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         Self::of_text(text)
+            .or_else(|| earlier.into_iter().find_map(Self::of_text))
             .or_else(|| Self::of_locale(locale))
             .unwrap_or(Lang::En)
     }
@@ -370,10 +396,28 @@ mod tests {
 
     #[test]
     fn a_clear_message_chooses_and_else_the_locale() {
-        assert_eq!(Lang::of(Some("es-MX"), "hello"), Lang::Es);
-        assert_eq!(Lang::of(Some("pt_BR"), "NW-1234567"), Lang::Pt);
-        assert_eq!(Lang::of(Some("it"), "ok"), Lang::En, "no Italian: English");
-        assert_eq!(Lang::of(Some("en-US"), "¿Dónde está mi pedido?"), Lang::Es);
+        let none = std::iter::empty();
+        assert_eq!(Lang::of(Some("es-MX"), "hello", none.clone()), Lang::Es);
+        assert_eq!(
+            Lang::of(Some("pt_BR"), "NW-1234567", none.clone()),
+            Lang::Pt
+        );
+        assert_eq!(
+            Lang::of(Some("it"), "ok", none.clone()),
+            Lang::En,
+            "no Italian: English"
+        );
+        assert_eq!(
+            Lang::of(Some("en-US"), "¿Dónde está mi pedido?", none.clone()),
+            Lang::Es
+        );
+        // The conversation's language holds for a message that does not say one.
+        let french = ["Où est ma commande ? Je ne la trouve pas"];
+        assert_eq!(Lang::of(Some("en"), "NW-1046247", french), Lang::Fr);
+        assert_eq!(
+            Lang::of(Some("en"), "Can you answer in English please?", french),
+            Lang::En
+        );
         let cases = [
             ("hola", Lang::Es),
             ("¿Dónde está mi pedido?", Lang::Es),
@@ -400,9 +444,13 @@ mod tests {
             ("Mon-Fri?", Lang::En),
             ("El Paso", Lang::En),
             ("Mi pedido no ha llegado", Lang::Es),
+            ("¿Hacen envíos a México?", Lang::Es),
+            ("¿Cuánto cuesta el envío a Canadá?", Lang::Es),
+            ("Combien coûte la livraison au Canada ?", Lang::Fr),
+            ("quanto tempo demora o reembolso?", Lang::Pt),
         ];
         for (text, expected) in cases {
-            assert_eq!(Lang::of(None, text), expected, "{text}");
+            assert_eq!(Lang::of(None, text, none.clone()), expected, "{text}");
         }
     }
 

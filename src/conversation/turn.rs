@@ -273,7 +273,12 @@ async fn run(
         return Ok(());
     }
     let earlier = last(&recent, TRIGGER_WINDOW);
-    let phrases = Lang::of(conversation.locale.as_deref(), &message.text).phrases();
+    let asked_before = earlier
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::Customer)
+        .map(|m| m.text.as_str());
+    let phrases = Lang::of(conversation.locale.as_deref(), &message.text, asked_before).phrases();
     // A handoff before any answer, or small talk: a fixed reply, no search and no model.
     let fixed = match triggers::before_answer(&message.text, earlier) {
         Some(reason) => Some((triggers::acknowledgement(reason, phrases), Some(reason))),

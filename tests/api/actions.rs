@@ -166,6 +166,29 @@ async fn a_general_account_question_gets_the_help_centers_answer_and_the_lookup_
     );
 }
 
+/// A message that says no language of its own ("NW-1046247") is answered in the language the
+/// customer wrote in before, whatever the page's locale.
+#[tokio::test]
+async fn the_conversations_language_holds_for_a_bare_order_number() {
+    let app = spawn_app().await;
+    let (order, _) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let chat = app.start_chat_with(json!({"locale": "en"})).await;
+    let reply = reply_of(&app, &chat, "Où est ma commande ? Je ne la trouve pas").await;
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("commande")),
+        "{reply}"
+    );
+    let reply = reply_of(&app, &chat, number).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("Je peux vérifier cela dès que je sais que c'est bien vous."),
+        "{text}"
+    );
+}
+
 /// The customer's email for an order in the demo data.
 fn email_for(number: &str) -> String {
     let order = demo("orders.json")
