@@ -43,10 +43,12 @@ const COMMON_TERM_SHARE: f64 = 0.1;
 /// A question asked on its own is ranked among this many times k passages by how many of its
 /// words each has (BM25 alone favours a short title or heading that has one of them: "Do you
 /// take PayPal?" found "Why a delivery might take longer"). On the eval, tau3-banking's MRR@10
-/// went from 0.523 to 0.693 (pools of 2, 4, 8 and 32: 0.601, 0.609, 0.656, 0.690), the help
-/// center's from 0.868 to 0.879. A follow-up is not: its words say less than its context
-/// (dstc10's in context fell from 0.462 to 0.446 with a quarter of the weight).
-const COORDINATION_POOL: usize = 16;
+/// went from 0.523 to 0.656 (pools of 2, 4, 16 and 32: 0.601, 0.609, 0.693, 0.690), the help
+/// center's from 0.868 to 0.879. Over 100,000 passages a pool of 16 took the search's p99 from
+/// 1.14–1.19 ms to 1.78–1.87 ms, 8 to 1.49–1.60 ms. A follow-up is not ranked so: its words
+/// say less than its context (dstc10's in context fell from 0.462 to 0.446 with a quarter of
+/// the weight).
+const COORDINATION_POOL: usize = 8;
 /// The weight of the conversation's earlier words beside the question's (see
 /// [`Index::search_in_context`]; chosen on the eval's dstc10 dialogues, where 0.5 and 1.0
 /// score alike and 0.1 helps little; the README's Evaluation section has the figures).
@@ -545,51 +547,43 @@ impl Index {
             })
             .count();
         let weight = (query_terms.len() + unknown) as f32;
+        let hit_at = |score: f32, address: DocAddress, analyzer: &mut TextAnalyzer| {
+            let mut hit = self.hit(&searcher, address, score, &snippets, &query_terms, analyzer)?;
+            hit.coverage = hit.found as f32 / weight;
+            Ok::<_, IndexError>(hit)
+        };
+        let mut hits = top
+            .into_iter()
+            .map(|(score, address)| hit_at(score, address, &mut analyzer))
+            .collect::<Result<Vec<Hit>, _>>()?;
         // A question its title answers whole ("what is your returns policy?") is about the
         // whole article: its opening passage comes first, not whichever section is shortest
         // ("Returning a gift"), unless that section's heading also has every word of it
         // ("When will I get my money back?" in "Refunds - when and how you get your money back").
-        let mut top = top;
-        if let Some(&(score, first)) = top.first() {
-            let doc: TantivyDocument = searcher.doc(first)?;
-            let field = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
-            let title = field(f.title).unwrap_or_default();
-            let chunk = field(f.chunk_id).unwrap_or_default();
-            let headings = field(f.headings).unwrap_or_default();
-            let whole = |text: &str, analyzer: &mut TextAnalyzer| {
-                terms_found(analyzer, &[text], &query_terms) == query_terms.len()
-            };
-            if !chunk.ends_with("#0")
-                && whole(title, &mut analyzer)
-                && !whole(headings, &mut analyzer)
-                && let Some(article) = field(f.article_id)
+        let whole = |text: &str, analyzer: &mut TextAnalyzer| {
+            terms_found(analyzer, &[text], &query_terms) == query_terms.len()
+        };
+        if let Some(first) = hits.first()
+            && !first.chunk_id.ends_with("#0")
+            && whole(&first.title, &mut analyzer)
+            && !whole(&first.headings.join(" "), &mut analyzer)
+        {
+            let opening = format!("{}#0", first.article_id);
+            let score = first.score;
+            let query = TermQuery::new(
+                Term::from_field_text(f.chunk_id, &opening),
+                IndexRecordOption::Basic,
+            );
+            if let Some(&(_, address)) = searcher
+                .search(&query, &TopDocs::with_limit(1).order_by_score())?
+                .first()
             {
-                let opening = Term::from_field_text(f.chunk_id, &format!("{article}#0"));
-                let query = TermQuery::new(opening, IndexRecordOption::Basic);
-                if let Some((_, address)) = searcher
-                    .search(&query, &TopDocs::with_limit(1).order_by_score())?
-                    .first()
-                {
-                    top.retain(|(_, a)| a != address);
-                    top.insert(0, (score, *address));
-                    top.truncate(k);
-                }
+                hits.retain(|hit| hit.chunk_id != opening);
+                hits.insert(0, hit_at(score, address, &mut analyzer)?);
+                hits.truncate(k);
             }
         }
-        top.into_iter()
-            .map(|(score, address)| {
-                let mut hit = self.hit(
-                    &searcher,
-                    address,
-                    score,
-                    &snippets,
-                    &query_terms,
-                    &mut analyzer,
-                )?;
-                hit.coverage = hit.found as f32 / weight;
-                Ok(hit)
-            })
-            .collect()
+        Ok(hits)
     }
 
     fn hit(
