@@ -108,6 +108,17 @@ async fn read_files(mut multipart: Multipart, max: usize) -> Result<Vec<ArticleI
             continue;
         };
         retrieval::format_of(&name)?;
+        // One file makes one article (a file uploaded again replaces its own): two of one
+        // name in an upload would silently keep only the last.
+        if inputs
+            .iter()
+            .any(|input: &ArticleInput| input.source.as_deref() == Some(name.as_str()))
+        {
+            return Err(ApiError::invalid(
+                "duplicate_file",
+                format!("two files are named {name}; each file of an upload needs its own name"),
+            ));
+        }
         let bytes = field.bytes().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge("The upload is too large.".into())

@@ -386,6 +386,8 @@ async fn an_uploaded_file_is_validated_as_json_is_and_a_bad_one_stores_nothing()
             &format!("---\ntitle: {}\n---\n\nKayaks float.", "k".repeat(301)),
             "invalid_title",
         ),
+        // Two files of one name would make one article, the first silently lost.
+        ("fine.md", "# Canoes\n\nCanoes float too.", "duplicate_file"),
     ];
     for (name, content, code) in cases {
         let (status, body) = upload(&app, &[fine, (name, content)]).await;

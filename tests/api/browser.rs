@@ -441,6 +441,42 @@ async fn an_admin_uploads_an_article_and_the_widget_cites_it() {
     )
     .await;
     assert_eq!(rate, json!("100%"));
+    // Renamed and saved, the article is deleted under its new name.
+    admin
+        .execute(
+            "[...document.querySelectorAll('#articles tr[data-article-id]')]
+                .find(r => r.textContent.includes('Gift wrapping')).click();",
+            vec![],
+        )
+        .await
+        .expect("open the article");
+    wait_for(&admin, "!document.querySelector('#edit-form').hidden").await;
+    admin
+        .execute(
+            "document.querySelector('#edit-title').value = 'Gift wrapping service';
+             document.querySelector('#edit-form').requestSubmit();",
+            vec![],
+        )
+        .await
+        .expect("save");
+    wait_for(
+        &admin,
+        "document.querySelector('#edit-status').textContent === 'Saved.'",
+    )
+    .await;
+    admin
+        .execute(
+            "window.asked = null; window.confirm = (m) => { window.asked = m; return false; };
+             document.querySelector('#edit-delete').click();",
+            vec![],
+        )
+        .await
+        .expect("delete");
+    let asked = wait_for(&admin, "window.asked").await;
+    assert_eq!(
+        asked,
+        json!("Delete \"Gift wrapping service\"? This cannot be undone.")
+    );
     admin.close().await.expect("close");
     customer.close().await.expect("close");
 }
