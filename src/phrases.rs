@@ -305,6 +305,15 @@ const ENGLISH_WORDS: &[&str] = &[
     "that", "was", "have", "has", "will", "would", "be", "not", "please", "there",
 ];
 
+/// English words that are no common word of the other languages (unlike "a", "do", "in",
+/// "me", "on"): two different ones, more than another language's markers, make a message
+/// English ("Can you answer in English please?" after French).
+const ONLY_ENGLISH: &[&str] = &[
+    "the", "you", "your", "my", "what", "where", "how", "when", "please", "with", "and", "is",
+    "are", "can", "does", "it", "this", "that", "was", "have", "has", "will", "would", "there",
+    "to", "of", "for", "answer", "english",
+];
+
 impl Lang {
     /// The language of a locale ("es", "es-MX", "pt_BR"); `None` for another or none.
     pub fn of_locale(locale: Option<&str>) -> Option<Self> {
@@ -322,8 +331,9 @@ impl Lang {
     /// The language a message is written in, when its common words say so clearly: two
     /// different marker words (Spanish's "¿" or "¡" counts as two), more than any other
     /// language has and more than the English function words in it; English when it has two
-    /// of those and no marker; in a message of one or two words, a greeting or thanks ("hola",
-    /// "merci beaucoup"). Email addresses and links are left out.
+    /// different words of [`ONLY_ENGLISH`] and more than any language's markers; in a message
+    /// of one or two words, a greeting or thanks ("hola", "merci beaucoup") or a "¿". Email
+    /// addresses and links are left out.
     pub fn of_text(text: &str) -> Option<Self> {
         let spanish_marks = if text.contains(['¿', '¡']) { 2 } else { 0 };
         let folded = crate::conversation::signals::fold(text);
@@ -339,11 +349,13 @@ impl Lang {
         if words.len() <= 2 {
             return words
                 .iter()
-                .find_map(|w| ALONE.iter().find(|(m, _)| m == w).map(|(_, lang)| *lang));
+                .find_map(|w| ALONE.iter().find(|(m, _)| m == w).map(|(_, lang)| *lang))
+                .or((spanish_marks > 0).then_some(Lang::Es));
         }
         let english = words.iter().filter(|w| ENGLISH_WORDS.contains(w)).count();
         words.sort_unstable();
         words.dedup();
+        let only_english = words.iter().filter(|w| ONLY_ENGLISH.contains(w)).count();
         let mut counts: Vec<(Lang, usize)> = MARKERS
             .iter()
             .map(|(lang, markers)| {
@@ -359,7 +371,7 @@ impl Lang {
             [(lang, best), (_, second), ..] if *best >= 2 && best > second && *best > english => {
                 Some(*lang)
             }
-            [(_, 0), ..] if english >= 2 => Some(Lang::En),
+            [(_, best), ..] if only_english >= 2 && only_english > *best => Some(Lang::En),
             _ => None,
         }
     }
@@ -411,6 +423,20 @@ mod tests {
             Lang::of(Some("en-US"), "¿Dónde está mi pedido?", none.clone()),
             Lang::Es
         );
+        // Words of other languages that English has too ("a", "do", "in", "me", "on") do not
+        // make a message English: the locale stands.
+        for text in [
+            "On a reçu un colis abîmé",
+            "Cadê a encomenda do João?",
+            "Me llegó a casa roto",
+            "Paket an Adresse in Berlin angekommen?",
+        ] {
+            assert_eq!(Lang::of_text(text), None, "{text}");
+        }
+        assert_eq!(
+            Lang::of(Some("es-MX"), "Do you ship to Los Angeles?", none.clone()),
+            Lang::En
+        );
         // The conversation's language holds for a message that does not say one.
         let french = ["Où est ma commande ? Je ne la trouve pas"];
         assert_eq!(Lang::of(Some("en"), "NW-1046247", french), Lang::Fr);
@@ -448,6 +474,7 @@ mod tests {
             ("¿Cuánto cuesta el envío a Canadá?", Lang::Es),
             ("Combien coûte la livraison au Canada ?", Lang::Fr),
             ("quanto tempo demora o reembolso?", Lang::Pt),
+            ("¿Hablas inglés?", Lang::Es),
         ];
         for (text, expected) in cases {
             assert_eq!(Lang::of(None, text, none.clone()), expected, "{text}");

@@ -371,7 +371,7 @@ fn extractive_draft(
         citations: found.citations,
         actions: ask.actions,
         confidence: Some(1.0),
-        handoff: None,
+        handoff: ask.handoff,
     }
 }
 

@@ -96,6 +96,9 @@ pub struct Events {
     agents: broadcast::Sender<AgentEvent>,
     /// Where events bound for the other replicas go (PostgreSQL only).
     relay: Option<mpsc::UnboundedSender<Notice>>,
+    /// Held while a channel's switch is told to its chats, so that two quick switches reach
+    /// them in the order they were made (each reads the channel as it then is).
+    channel_switches: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Default for Events {
@@ -104,6 +107,7 @@ impl Default for Events {
             conversations: Arc::default(),
             agents: broadcast::channel(256).0,
             relay: None,
+            channel_switches: Arc::default(),
         }
     }
 }
@@ -230,6 +234,7 @@ impl Events {
     /// Sends each conversation on `channel` followed on this replica its status as it stands
     /// (mode and open handoff), read from the store.
     async fn deliver_channel(&self, store: &Store, channel: &str) -> Result<(), StoreError> {
+        let _in_order = self.channel_switches.lock().await;
         let followed: Vec<String> = self.map().channels.keys().cloned().collect();
         if followed.is_empty() {
             return Ok(());

@@ -213,5 +213,17 @@ mod tests {
         );
         let back: Envelope = serde_json::from_str(&wire).expect("decode");
         assert_eq!((back.origin.as_str(), back.notice), ("a", notice));
+
+        let switched = Notice::Channel {
+            channel: "shop".into(),
+        };
+        let wire = serde_json::to_string(&Envelope {
+            origin: "b".into(),
+            notice: switched.clone(),
+        })
+        .expect("encode");
+        assert_eq!(wire, r#"{"origin":"b","kind":"channel","channel":"shop"}"#);
+        let back: Envelope = serde_json::from_str(&wire).expect("decode");
+        assert_eq!(back.notice, switched);
     }
 }

@@ -12,9 +12,9 @@ use std::{collections::HashSet, path::Path, sync::Mutex};
 use tantivy::{
     DocAddress, DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TERMINATED,
     TantivyDocument, Term,
-    collector::TopDocs,
+    collector::{Count, TopDocs},
     directory::MmapDirectory,
-    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery},
+    query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery},
     schema::{
         Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
     },
@@ -40,6 +40,9 @@ const HEADING_BOOST: f32 = 2.0;
 /// (Lucene's common-terms idea). Alone they would make every search score most of the index
 /// for almost no ranking signal.
 const COMMON_TERM_SHARE: f64 = 0.1;
+/// A question's word no passage has, from this many letters on, may be a typo: it is unknown
+/// only when no indexed word is one letter away ("canda" is "canada"; "car" is not "card").
+const TYPO_LETTERS: usize = 5;
 /// A question asked on its own is ranked among this many times k passages by how many of its
 /// words each has (BM25 alone favours a short title or heading that has one of them: "Do you
 /// take PayPal?" found "Why a delivery might take longer"). On the eval, tau3-banking's MRR@10
@@ -83,10 +86,12 @@ pub struct Hit {
     pub text: String,
     /// A short extract around the matched words.
     pub snippet: String,
-    /// BM25 score (unbounded, comparable only within one query).
+    /// BM25 score, times the share of the question's words the passage has for a question
+    /// asked on its own (unbounded, comparable only within one query; an article's opening
+    /// moved first takes the score of the passage it displaced).
     pub score: f32,
     /// Share of the query's content words found in this passage, in [0, 1]; a word no
-    /// passage has counts twice.
+    /// passage has counts twice when the passage has only one of the others.
     pub coverage: f32,
     /// How many of the query's content words the passage has.
     pub found: usize,
@@ -222,8 +227,6 @@ fn context_terms(
     terms
 }
 
-/// How many of `terms` (already analyzed, distinct) occur in any of `texts`; stops reading
-/// once all are found.
 /// How many of `terms` each passage of `docs` has, in its title, headings or body, read from
 /// the index's postings (a seek per passage, term and field; nothing is loaded or analyzed).
 fn terms_in(
@@ -267,6 +270,8 @@ fn terms_in(
     Ok(counts)
 }
 
+/// How many of `terms` (already analyzed, distinct) occur in any of `texts`; stops reading
+/// once all are found.
 fn terms_found(analyzer: &mut TextAnalyzer, texts: &[&str], terms: &[String]) -> usize {
     let mut found = vec![false; terms.len()];
     let mut missing = terms.len();
@@ -532,24 +537,37 @@ impl Index {
         } else {
             searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?
         };
-        // A word no passage has (in a body, title or heading) counts twice against coverage:
-        // the question is about something the help center does not cover ("do you sell
-        // cars?" has "sell" in a passage on sold-out items, and no "car" anywhere).
+        // A word no passage has (in a body, title or heading), nor one a letter away when it
+        // is long enough to be a typo ("Canda"), counts twice against the coverage of a
+        // passage that has only one of the question's words: the question is about something
+        // the help center does not cover ("do you sell cars?" has "sell" in a passage on
+        // sold-out items, and no "car" anywhere).
+        let fields = [f.body, f.title, f.headings];
         let unknown = freqs
             .iter()
             .filter(|(term, df)| {
+                let absent = |field: Field| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(field, term))
+                        .is_ok_and(|df| df == 0)
+                };
+                let no_near = |field: Field| {
+                    let near = FuzzyTermQuery::new(Term::from_field_text(field, term), 1, true);
+                    searcher.search(&near, &Count).is_ok_and(|n| n == 0)
+                };
                 *df == 0
-                    && [f.title, f.headings].into_iter().all(|field| {
-                        searcher
-                            .doc_freq(&Term::from_field_text(field, term))
-                            .is_ok_and(|df| df == 0)
-                    })
+                    && fields.into_iter().all(absent)
+                    && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
             })
             .count();
-        let weight = (query_terms.len() + unknown) as f32;
         let hit_at = |score: f32, address: DocAddress, analyzer: &mut TextAnalyzer| {
             let mut hit = self.hit(&searcher, address, score, &snippets, &query_terms, analyzer)?;
-            hit.coverage = hit.found as f32 / weight;
+            // Only for a passage that shares a single word with the question: with two or
+            // more, the unknown word is most often a product's name ("exchange my shirt for
+            // a bigger size").
+            if hit.found <= 1 {
+                hit.coverage = hit.found as f32 / (query_terms.len() + unknown) as f32;
+            }
             Ok::<_, IndexError>(hit)
         };
         let mut hits = top
@@ -578,9 +596,13 @@ impl Index {
                 .search(&query, &TopDocs::with_limit(1).order_by_score())?
                 .first()
             {
-                hits.retain(|hit| hit.chunk_id != opening);
-                hits.insert(0, hit_at(score, address, &mut analyzer)?);
-                hits.truncate(k);
+                // Only an introduction: an article that starts with a section has none.
+                let opening_hit = hit_at(score, address, &mut analyzer)?;
+                if opening_hit.headings.is_empty() {
+                    hits.retain(|hit| hit.chunk_id != opening);
+                    hits.insert(0, opening_hit);
+                    hits.truncate(k);
+                }
             }
         }
         Ok(hits)
@@ -785,6 +807,7 @@ mod tests {
                 &format!("{}We take PayPal and cards.", filler.repeat(8)),
             ),
             with_body("sold-out", "Sold out", "Popular items sell out fast."),
+            with_body("abroad", "Abroad", "We send parcels to Canada."),
         ]);
         index.rebuild(&articles, 1).expect("rebuild");
         let hits = index.search("Do you take PayPal?", 2).expect("search");
@@ -796,6 +819,18 @@ mod tests {
         let hits = index.search("Do you sell cars?", 1).expect("search");
         assert_eq!(hits[0].article_id, "sold-out");
         assert_eq!((hits[0].found, hits[0].coverage), (1, 1.0 / 3.0));
+        // With two of the question's words, an unknown one (a product's name) counts once.
+        let hits = index
+            .search("Do you take PayPal for zorbs?", 1)
+            .expect("search");
+        assert_eq!(
+            (hits[0].found, hits[0].coverage),
+            (2, 2.0 / 3.0),
+            "{hits:?}"
+        );
+        // A long word a letter away from an indexed one is a typo, not an unknown word.
+        let hits = index.search("Do you send to Canda?", 1).expect("search");
+        assert_eq!((hits[0].found, hits[0].coverage), (1, 0.5), "{hits:?}");
     }
 
     #[test]
@@ -838,6 +873,65 @@ mod tests {
             .search("When do I get my money back?", 1)
             .expect("search");
         assert_eq!(hits[0].chunk_id, "refunds#1", "{hits:?}");
+        // An article that starts with a section has no opening to move first.
+        let wrapping = Article {
+            body: "## Prices\n\nIt costs four dollars an item, paid at checkout with the rest \
+                   of the order, and it is refunded when the item comes back.\n\n\
+                   ## Paper\n\nGift paper is recycled."
+                .into(),
+            ..article("wrapping", "Gift wrapping")
+        };
+        articles.push(wrapping);
+        index.rebuild(&articles, 3).expect("rebuild");
+        let hits = index.search("gift wrapping?", 1).expect("search");
+        assert_eq!(hits[0].chunk_id, "wrapping#1", "{hits:?}");
+    }
+
+    #[test]
+    fn postings_count_a_questions_words_in_passages_of_every_segment() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path()).expect("index");
+        let with_body = |id: &str, title: &str, body: &str| Article {
+            body: body.into(),
+            ..article(id, title)
+        };
+        index
+            .rebuild(
+                &[
+                    with_body("a", "Payments", "We take cards."),
+                    with_body("b", "Wallets", "PayPal and Apple Pay."),
+                ],
+                1,
+            )
+            .expect("rebuild");
+        index
+            .upsert(&[with_body("c", "PayPal", "We take PayPal.")], 2)
+            .expect("upsert");
+        assert!(index.segment_count() > 1, "the upsert makes a segment");
+        let searcher = index.reader.searcher();
+        let mut analyzer = analyzer();
+        let terms = terms_with(&mut analyzer, "take paypal cards");
+        let all = searcher
+            .search(
+                &tantivy::query::AllQuery,
+                &TopDocs::with_limit(10).order_by_score(),
+            )
+            .expect("all");
+        let docs: Vec<DocAddress> = all.iter().map(|(_, address)| *address).collect();
+        let counted = terms_in(&searcher, index.fields, &terms, &docs).expect("counts");
+        for (address, counted) in docs.iter().zip(counted) {
+            let doc: TantivyDocument = searcher.doc(*address).expect("doc");
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let f = index.fields;
+            let (title, headings, body) = (text(f.title), text(f.headings), text(f.body));
+            let read = terms_found(&mut analyzer, &[&title, &headings, &body], &terms);
+            assert_eq!(counted, read, "{title}: {body}");
+        }
     }
 
     #[test]

@@ -156,11 +156,13 @@ impl Store {
                 "SELECT {COLUMNS} FROM conversations WHERE channel = $1 AND id IN ({})",
                 marks.join(", ")
             );
-            let query = batch
-                .iter()
-                .fold(sqlx::query(AssertSqlSafe(sql)).bind(channel), |q, id| {
-                    q.bind(id)
-                });
+            // Its text changes with the number of ids: not worth a prepared statement each.
+            let query = batch.iter().fold(
+                sqlx::query(AssertSqlSafe(sql))
+                    .persistent(false)
+                    .bind(channel),
+                |q, id| q.bind(id),
+            );
             for row in query.fetch_all(&self.reader).await? {
                 found.push(from_row(&row)?);
             }

@@ -584,6 +584,19 @@ async fn a_channel_switch_reaches_the_open_widget_and_console() {
     widget_say(&customer, "Can I pay with PayPal?").await;
     let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
     wait_for(&agent, "document.querySelector('#mode-toggle').disabled").await;
+    // Resolved on a human-only channel, the conversation stays with people.
+    click(&agent, "#claim").await;
+    wait_for(&agent, "!document.querySelector('#resolve').disabled").await;
+    click(&agent, "#resolve").await;
+    wait_for(&agent, "document.querySelector('#resolve').disabled").await;
+    let mode = agent
+        .execute(
+            "return document.querySelector('#f-mode').textContent;",
+            vec![],
+        )
+        .await
+        .expect("mode");
+    assert_eq!(mode, json!("Human (agent replies)"));
     switch(false).await;
     wait_for(&agent, "!document.querySelector('#mode-toggle').disabled").await;
     customer.close().await.expect("close");

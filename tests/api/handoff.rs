@@ -621,8 +621,7 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
     assert_eq!(body["replies"][0]["role"], "assistant");
 }
 
-/// An agent writing into a chat the assistant answers takes it over: the customer's answer
-/// reaches people (queued), not the assistant.
+/// Switches a channel to or from human-only, as an admin.
 async fn switch_channel(app: &TestApp, name: &str, human_only: bool) {
     let response = app
         .client
@@ -685,6 +684,8 @@ async fn open_chats_learn_when_their_channel_is_switched() {
     assert_eq!(last.1["handoff"]["status"], "waiting", "{events:?}");
 }
 
+/// An agent writing into a chat the assistant answers takes it over: the customer's answer
+/// reaches people (queued), not the assistant.
 #[tokio::test]
 async fn an_agents_message_in_an_assistant_chat_hands_it_to_people() {
     let app = spawn_app().await;
