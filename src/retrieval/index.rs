@@ -543,29 +543,34 @@ impl Index {
         // the help center does not cover ("do you sell cars?" has "sell" in a passage on
         // sold-out items, and no "car" anywhere).
         let fields = [f.body, f.title, f.headings];
-        let unknown = freqs
-            .iter()
-            .filter(|(term, df)| {
-                let absent = |field: Field| {
-                    searcher
-                        .doc_freq(&Term::from_field_text(field, term))
-                        .is_ok_and(|df| df == 0)
-                };
-                let no_near = |field: Field| {
-                    let near = FuzzyTermQuery::new(Term::from_field_text(field, term), 1, true);
-                    searcher.search(&near, &Count).is_ok_and(|n| n == 0)
-                };
-                *df == 0
-                    && fields.into_iter().all(absent)
-                    && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
-            })
-            .count();
+        let count_unknown = || {
+            freqs
+                .iter()
+                .filter(|(term, df)| {
+                    let absent = |field: Field| {
+                        searcher
+                            .doc_freq(&Term::from_field_text(field, term))
+                            .is_ok_and(|df| df == 0)
+                    };
+                    let no_near = |field: Field| {
+                        let near = FuzzyTermQuery::new(Term::from_field_text(field, term), 1, true);
+                        searcher.search(&near, &Count).is_ok_and(|n| n == 0)
+                    };
+                    *df == 0
+                        && fields.into_iter().all(absent)
+                        && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
+                })
+                .count()
+        };
+        // Counted once, and only when a passage needs it (a typo's look-up scans the words).
+        let unknown = std::cell::OnceCell::new();
         let hit_at = |score: f32, address: DocAddress, analyzer: &mut TextAnalyzer| {
             let mut hit = self.hit(&searcher, address, score, &snippets, &query_terms, analyzer)?;
             // Only for a passage that shares a single word with the question: with two or
             // more, the unknown word is most often a product's name ("exchange my shirt for
             // a bigger size").
             if hit.found <= 1 {
+                let unknown = *unknown.get_or_init(count_unknown);
                 hit.coverage = hit.found as f32 / (query_terms.len() + unknown) as f32;
             }
             Ok::<_, IndexError>(hit)
