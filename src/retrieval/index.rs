@@ -679,6 +679,14 @@ mod tests {
         }
     }
 
+    /// An article with its own body (markdown).
+    fn with_body(id: &str, title: &str, body: &str) -> Article {
+        Article {
+            body: body.into(),
+            ..article(id, title)
+        }
+    }
+
     #[test]
     fn coverage_counts_each_question_term_once_across_title_headings_and_body() {
         let mut analyzer = analyzer();
@@ -732,10 +740,6 @@ mod tests {
     fn the_context_ranks_what_the_question_finds_and_finds_nothing_itself() {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
-        let with_body = |id: &str, title: &str, body: &str| Article {
-            body: body.into(),
-            ..article(id, title)
-        };
         // Twenty more passages, so that a word in one or two is not common.
         let mut articles: Vec<Article> = (0..20)
             .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
@@ -791,10 +795,6 @@ mod tests {
     fn a_question_on_its_own_ranks_first_the_passages_with_more_of_its_words() {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
-        let with_body = |id: &str, title: &str, body: &str| Article {
-            body: body.into(),
-            ..article(id, title)
-        };
         let filler = "Orders are packed in Portland and leave the warehouse on business days. ";
         let mut articles: Vec<Article> = (0..20)
             .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
@@ -896,10 +896,6 @@ mod tests {
     fn postings_count_a_questions_words_in_passages_of_every_segment() {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
-        let with_body = |id: &str, title: &str, body: &str| Article {
-            body: body.into(),
-            ..article(id, title)
-        };
         index
             .rebuild(
                 &[
