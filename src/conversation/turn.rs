@@ -278,7 +278,8 @@ async fn run(
         .rev()
         .filter(|m| m.role == Role::Customer)
         .map(|m| m.text.as_str());
-    let phrases = Lang::of(conversation.locale.as_deref(), &message.text, asked_before).phrases();
+    let lang = Lang::of(conversation.locale.as_deref(), &message.text, asked_before);
+    let phrases = lang.phrases();
     // A handoff before any answer, or small talk: a fixed reply, no search and no model.
     let fixed = match triggers::before_answer(&message.text, earlier) {
         Some(reason) => Some((triggers::acknowledgement(reason, phrases), Some(reason))),
@@ -319,7 +320,7 @@ async fn run(
             ask => {
                 let hits = retrieve(state, message, &recent, early_search, timings).await;
                 let threshold = state.settings.chat.confidence_threshold;
-                extractive_draft(hits, ask, threshold, phrases)
+                extractive_draft(hits, ask, threshold, lang)
             }
         },
     };
@@ -343,13 +344,16 @@ async fn run(
 /// The reply without a model from the help center: its best passage, or "not found". After
 /// an account question asked without details (`ask`), which may be a general one ("how long
 /// until I see my refund?"): what the help center says, when a passage has two of the
-/// question's words or more ("where is my order?" has one), then what a lookup needs.
+/// question's words or more ("where is my order?" has one), then what a lookup needs. Only
+/// in English: the index's stop words are English, so "Où est ma commande ?" has four words
+/// ("ou", "est", "ma", "command") and would quote a French shipping table.
 fn extractive_draft(
     hits: Vec<Hit>,
     ask: Option<account::AccountReply>,
     threshold: f32,
-    phrases: &Phrases,
+    lang: Lang,
 ) -> Draft {
+    let phrases = lang.phrases();
     let Some(ask) = ask else {
         let found = extractive::reply(&hits, threshold, phrases);
         return Draft {
@@ -360,7 +364,10 @@ fn extractive_draft(
             handoff: None,
         };
     };
-    let telling: Vec<Hit> = hits.into_iter().filter(|hit| hit.found >= 2).collect();
+    let telling: Vec<Hit> = hits
+        .into_iter()
+        .filter(|hit| lang == Lang::En && hit.found >= 2)
+        .collect();
     let found = extractive::reply(&telling, threshold, phrases);
     Draft {
         text: if found.citations.is_empty() {
