@@ -227,6 +227,30 @@ fn context_terms(
     terms
 }
 
+/// The best `k` passages for a question asked on its own: of the best k ×
+/// [`COORDINATION_POOL`] by `query`, those with more of its `terms` first, each score times
+/// the share of the terms the passage has.
+fn coordinated(
+    searcher: &tantivy::Searcher,
+    f: Fields,
+    query: &dyn Query,
+    terms: &[String],
+    k: usize,
+) -> tantivy::Result<Vec<(f32, DocAddress)>> {
+    let mut pool = searcher.search(
+        query,
+        &TopDocs::with_limit(k * COORDINATION_POOL).order_by_score(),
+    )?;
+    let docs: Vec<DocAddress> = pool.iter().map(|(_, address)| *address).collect();
+    let found = terms_in(searcher, f, terms, &docs)?;
+    for ((score, _), found) in pool.iter_mut().zip(found) {
+        *score *= found as f32 / terms.len() as f32;
+    }
+    pool.sort_by(|a, b| b.0.total_cmp(&a.0));
+    pool.truncate(k);
+    Ok(pool)
+}
+
 /// How many of `terms` each passage of `docs` has, in its title, headings or body, read from
 /// the index's postings (a seek per passage, term and field; nothing is loaded or analyzed).
 fn terms_in(
@@ -519,21 +543,7 @@ impl Index {
             BooleanQuery::new(clauses)
         };
         let top = if context_terms.is_empty() {
-            // A question on its own: of the best k × [`COORDINATION_POOL`] passages, those with
-            // more of its words come first, each score times the share of the question's
-            // words the passage has.
-            let mut pool = searcher.search(
-                &query,
-                &TopDocs::with_limit(k * COORDINATION_POOL).order_by_score(),
-            )?;
-            let docs: Vec<DocAddress> = pool.iter().map(|(_, address)| *address).collect();
-            let found = terms_in(&searcher, f, &query_terms, &docs)?;
-            for ((score, _), found) in pool.iter_mut().zip(found) {
-                *score *= found as f32 / query_terms.len() as f32;
-            }
-            pool.sort_by(|a, b| b.0.total_cmp(&a.0));
-            pool.truncate(k);
-            pool
+            coordinated(&searcher, f, &query, &query_terms, k)?
         } else {
             searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?
         };
@@ -547,6 +557,7 @@ impl Index {
             freqs
                 .iter()
                 .filter(|(term, df)| {
+                    // `df` counts the bodies already.
                     let absent = |field: Field| {
                         searcher
                             .doc_freq(&Term::from_field_text(field, term))
@@ -557,7 +568,7 @@ impl Index {
                         searcher.search(&near, &Count).is_ok_and(|n| n == 0)
                     };
                     *df == 0
-                        && fields.into_iter().all(absent)
+                        && [f.title, f.headings].into_iter().all(absent)
                         && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
                 })
                 .count()
@@ -842,14 +853,14 @@ mod tests {
     fn a_question_its_title_answers_whole_gets_the_articles_opening() {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
-        let policy = Article {
-            body: "You can return most items within 30 days of delivery for a refund. It costs \
+        let policy = with_body(
+            "returns",
+            "Returns policy",
+            "You can return most items within 30 days of delivery for a refund. It costs \
                    nothing when the item is faulty, and the label is free for members.\n\n\
                    ## Returning a gift\n\nUse the gift receipt.\n\n\
-                   ## Final sale\n\nFinal-sale items cannot be returned."
-                .into(),
-            ..article("returns", "Returns policy")
-        };
+                   ## Final sale\n\nFinal-sale items cannot be returned.",
+        );
         let mut articles: Vec<Article> = (0..20)
             .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
             .collect();
@@ -864,14 +875,14 @@ mod tests {
         // section's heading has whole.
         let hits = index.search("Can I return a gift?", 1).expect("search");
         assert_eq!(hits[0].chunk_id, "returns#1", "{hits:?}");
-        let refunds = Article {
-            body: "Once your return reaches us, we process your refund and email you about \
+        let refunds = with_body(
+            "refunds",
+            "Refunds - when you get your money back",
+            "Once your return reaches us, we process your refund and email you about \
                    it, and this page says where the money goes and what is refunded.\n\n\
                    ## When you get your money back\n\nWithin 5 to 10 days.\n\n\
-                   ## Store credit\n\nStore credit is issued in 1 day."
-                .into(),
-            ..article("refunds", "Refunds - when you get your money back")
-        };
+                   ## Store credit\n\nStore credit is issued in 1 day.",
+        );
         articles.push(refunds);
         index.rebuild(&articles, 2).expect("rebuild");
         let hits = index
@@ -879,13 +890,13 @@ mod tests {
             .expect("search");
         assert_eq!(hits[0].chunk_id, "refunds#1", "{hits:?}");
         // An article that starts with a section has no opening to move first.
-        let wrapping = Article {
-            body: "## Prices\n\nIt costs four dollars an item, paid at checkout with the rest \
+        let wrapping = with_body(
+            "wrapping",
+            "Gift wrapping",
+            "## Prices\n\nIt costs four dollars an item, paid at checkout with the rest \
                    of the order, and it is refunded when the item comes back.\n\n\
-                   ## Paper\n\nGift paper is recycled."
-                .into(),
-            ..article("wrapping", "Gift wrapping")
-        };
+                   ## Paper\n\nGift paper is recycled.",
+        );
         articles.push(wrapping);
         index.rebuild(&articles, 3).expect("rebuild");
         let hits = index.search("gift wrapping?", 1).expect("search");
