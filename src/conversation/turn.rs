@@ -364,10 +364,11 @@ fn extractive_draft(
             handoff: None,
         };
     };
-    let telling: Vec<Hit> = hits
-        .into_iter()
-        .filter(|hit| lang == Lang::En && hit.found >= 2)
-        .collect();
+    let telling: Vec<Hit> = if lang == Lang::En {
+        hits.into_iter().filter(|hit| hit.found >= 2).collect()
+    } else {
+        Vec::new()
+    };
     let found = extractive::reply(&telling, threshold, phrases);
     Draft {
         text: if found.citations.is_empty() {

@@ -106,16 +106,14 @@ pub async fn claim(
 /// human-only, and its stream is told which.
 async fn close(state: &AppState, id: &str, to: HandoffStatus) -> Result<Json<Handoff>, ApiError> {
     let handoff = queue_result(state.store.close_handoff(id, to).await?)?;
-    let human_only = state
+    let mode = state
         .store
         .conversation_and_channel_mode(&handoff.conversation_id)
         .await?
-        .is_some_and(|(_, human_only)| human_only);
-    announce(
-        state,
-        &handoff,
-        if human_only { Mode::Human } else { Mode::Ai },
-    );
+        .map_or(Mode::Ai, |(conversation, human_only)| {
+            conversation.mode_shown(human_only)
+        });
+    announce(state, &handoff, mode);
     Ok(Json(handoff))
 }
 
