@@ -17,6 +17,8 @@ pub enum Lang {
 /// Every fixed reply, in one language.
 #[derive(Debug)]
 pub struct Phrases {
+    /// The language these are in.
+    pub lang: Lang,
     /// The customer asked for a person.
     pub connecting: &'static str,
     /// The customer is frustrated.
@@ -48,9 +50,16 @@ pub struct Phrases {
     pub needs_verification: &'static str,
     /// The model failed; a person is on the way.
     pub model_down: &'static str,
+    /// An action's backend failed (or answered nonsense); a person is on the way.
+    pub lookup_failed: &'static str,
+    /// Too many lookups in this chat found nothing.
+    pub lookups_exhausted: &'static str,
+    /// Too many failed identity checks with these details, from any chat.
+    pub identity_locked: &'static str,
 }
 
 const EN: Phrases = Phrases {
+    lang: Lang::En,
     connecting: "Of course. I'm connecting you with a person from our team; they'll reply right here, and they'll see everything we've discussed, so you won't need to repeat yourself.",
     sorry: "I'm sorry this has been frustrating. I'm bringing in a person from our team who will pick this up right here; they can see our whole conversation.",
     handed_off: "I've passed your conversation to our support team, and a person will reply here as soon as possible.",
@@ -68,9 +77,13 @@ const EN: Phrases = Phrases {
     other_account: "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.",
     needs_verification: "I can look that up once I know it's you. Please send the email address you used for the order together with the order number (it looks like NW-1234567).",
     model_down: "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.",
+    lookup_failed: "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.",
+    lookups_exhausted: "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.",
+    identity_locked: "Those details have failed our check too many times, so I can't check them again for a while. A person from our team can help you: just ask for one.",
 };
 
 const ES: Phrases = Phrases {
+    lang: Lang::Es,
     connecting: "Por supuesto. Te pongo en contacto con una persona de nuestro equipo; te responderá aquí mismo y verá todo lo que hemos hablado, así que no tendrás que repetir nada.",
     sorry: "Siento que esto esté siendo frustrante. Voy a pasar la conversación a una persona de nuestro equipo, que seguirá aquí mismo; puede ver toda nuestra conversación.",
     handed_off: "He pasado tu conversación a nuestro equipo de soporte y una persona te responderá aquí lo antes posible.",
@@ -88,9 +101,13 @@ const ES: Phrases = Phrases {
     other_account: "Este chat ya está verificado para otra cuenta, así que no puedo consultar esa aquí. Abre un chat nuevo para ella o pide hablar con una persona.",
     needs_verification: "Puedo consultarlo en cuanto sepa que eres tú. Envíame el correo electrónico que usaste en el pedido junto con el número de pedido (tiene este formato: NW-1234567).",
     model_down: "Lo siento, ahora mismo no puedo responder porque nuestro asistente no está disponible. He pasado tu conversación a nuestro equipo de soporte y una persona te responderá aquí lo antes posible.",
+    lookup_failed: "No he podido conectar con nuestro sistema de pedidos, así que ahora no puedo consultarlo. He pedido a una persona de nuestro equipo que lo revise y te responda aquí.",
+    lookups_exhausted: "Los datos no han coincidido con nuestros registros demasiadas veces, así que ya no puedo consultar datos de la cuenta en este chat. Una persona de nuestro equipo puede ayudarte: solo pídelo.",
+    identity_locked: "Esos datos han fallado nuestra comprobación demasiadas veces, así que no puedo volver a comprobarlos durante un tiempo. Una persona de nuestro equipo puede ayudarte: solo pídelo.",
 };
 
 const FR: Phrases = Phrases {
+    lang: Lang::Fr,
     connecting: "Bien sûr. Je vous mets en relation avec une personne de notre équipe ; elle vous répondra ici même et verra tout ce que nous avons échangé, vous n'aurez donc rien à répéter.",
     sorry: "Je suis désolé que ce soit frustrant. Je fais venir une personne de notre équipe qui prendra le relais ici même ; elle peut voir toute notre conversation.",
     handed_off: "J'ai transmis votre conversation à notre équipe d'assistance ; une personne vous répondra ici dès que possible.",
@@ -108,9 +125,13 @@ const FR: Phrases = Phrases {
     other_account: "Ce chat est déjà vérifié pour un autre compte, je ne peux donc pas consulter celui-ci ici. Ouvrez un nouveau chat pour ce compte, ou demandez à parler à un conseiller.",
     needs_verification: "Je peux vérifier cela dès que je sais que c'est bien vous. Envoyez-moi l'adresse e-mail utilisée pour la commande avec le numéro de commande (il ressemble à NW-1234567).",
     model_down: "Désolé, je ne peux pas répondre pour le moment car notre assistant est indisponible. J'ai transmis votre conversation à notre équipe d'assistance ; une personne vous répondra ici dès que possible.",
+    lookup_failed: "Je n'arrive pas à joindre notre système de commandes pour le moment, je ne peux donc pas vérifier cela. J'ai demandé à une personne de notre équipe de s'en occuper et de vous répondre ici.",
+    lookups_exhausted: "Les informations n'ont pas correspondu à nos dossiers trop de fois, je ne peux donc plus consulter les informations du compte dans ce chat. Une personne de notre équipe peut vous aider : il suffit de la demander.",
+    identity_locked: "Ces informations ont échoué à notre vérification trop de fois, je ne peux donc pas les vérifier de nouveau pendant un moment. Une personne de notre équipe peut vous aider : il suffit de la demander.",
 };
 
 const DE: Phrases = Phrases {
+    lang: Lang::De,
     connecting: "Natürlich. Ich verbinde Sie mit einer Person aus unserem Team; sie antwortet Ihnen direkt hier und sieht alles, was wir besprochen haben, sodass Sie nichts wiederholen müssen.",
     sorry: "Es tut mir leid, dass das so frustrierend ist. Ich hole eine Person aus unserem Team dazu, die direkt hier übernimmt; sie sieht unser ganzes Gespräch.",
     handed_off: "Ich habe Ihr Gespräch an unser Support-Team weitergegeben; eine Person antwortet Ihnen hier so bald wie möglich.",
@@ -128,9 +149,13 @@ const DE: Phrases = Phrases {
     other_account: "Dieser Chat ist bereits für ein anderes Konto bestätigt, daher kann ich dieses hier nicht nachsehen. Bitte starten Sie dafür einen neuen Chat oder fragen Sie nach einer Person.",
     needs_verification: "Das sehe ich gern nach, sobald ich weiß, dass Sie es sind. Bitte senden Sie die E-Mail-Adresse, die Sie für die Bestellung verwendet haben, zusammen mit der Bestellnummer (sie sieht so aus: NW-1234567).",
     model_down: "Es tut mir leid, ich kann gerade nicht antworten, weil unser Assistent nicht verfügbar ist. Ich habe Ihr Gespräch an unser Support-Team weitergegeben; eine Person antwortet Ihnen hier so bald wie möglich.",
+    lookup_failed: "Ich erreiche unser Bestellsystem gerade nicht und kann das deshalb nicht nachsehen. Ich habe eine Person aus unserem Team gebeten, es zu prüfen und Ihnen hier zu antworten.",
+    lookups_exhausted: "Die Angaben passten zu oft nicht zu unseren Daten, daher kann ich in diesem Chat keine Kontodaten mehr nachsehen. Eine Person aus unserem Team hilft Ihnen gern: Fragen Sie einfach danach.",
+    identity_locked: "Diese Angaben sind zu oft an unserer Prüfung gescheitert, daher kann ich sie eine Weile nicht erneut prüfen. Eine Person aus unserem Team hilft Ihnen gern: Fragen Sie einfach danach.",
 };
 
 const PT: Phrases = Phrases {
+    lang: Lang::Pt,
     connecting: "Claro. Vou conectar você com uma pessoa da nossa equipe; ela responderá aqui mesmo e verá tudo o que conversamos, então você não precisará repetir nada.",
     sorry: "Lamento que isto esteja sendo frustrante. Vou chamar uma pessoa da nossa equipe, que continuará aqui mesmo; ela pode ver toda a nossa conversa.",
     handed_off: "Passei sua conversa para a nossa equipe de suporte, e uma pessoa responderá aqui o mais rápido possível.",
@@ -148,6 +173,9 @@ const PT: Phrases = Phrases {
     other_account: "Este chat já está verificado para outra conta, então não posso consultar essa aqui. Abra um novo chat para ela ou peça para falar com uma pessoa.",
     needs_verification: "Posso consultar isso assim que souber que é você. Envie o e-mail que você usou no pedido junto com o número do pedido (ele tem este formato: NW-1234567).",
     model_down: "Desculpe, não posso responder agora porque o nosso assistente está indisponível. Passei sua conversa para a nossa equipe de suporte, e uma pessoa responderá aqui o mais rápido possível.",
+    lookup_failed: "Não consegui acessar nosso sistema de pedidos agora, então não posso consultar isso. Pedi a uma pessoa da nossa equipe que verifique e responda aqui.",
+    lookups_exhausted: "Os dados não corresponderam aos nossos registros vezes demais, então não posso mais consultar dados da conta neste chat. Uma pessoa da nossa equipe pode ajudar: é só pedir.",
+    identity_locked: "Esses dados falharam na nossa verificação vezes demais, então não posso verificá-los de novo por um tempo. Uma pessoa da nossa equipe pode ajudar: é só pedir.",
 };
 
 /// English: what the model is told, and the default.
@@ -388,6 +416,17 @@ impl Lang {
             .or_else(|| earlier.into_iter().find_map(Self::of_text))
             .or_else(|| Self::of_locale(locale))
             .unwrap_or(Lang::En)
+    }
+
+    /// The language's code, as a locale starts ("fr").
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+            Lang::Fr => "fr",
+            Lang::De => "de",
+            Lang::Pt => "pt",
+        }
     }
 
     /// This language's phrases.

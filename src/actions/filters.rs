@@ -2,6 +2,8 @@
 
 use minijinja::{Error, ErrorKind, Value};
 
+use crate::phrases::Lang;
+
 /// `{{ 1234.5 | money }}` → `$1,234.50`, `-5` → `-$5.00`; a number written as a string (some
 /// APIs send `"12.50"`) is read as the number.
 pub fn money(value: Value) -> Result<String, Error> {
@@ -31,8 +33,11 @@ pub fn money(value: Value) -> Result<String, Error> {
 
 /// A payment method as a customer names it: `{"type": "card", "brand": "Visa", "last4":
 /// "4242"}` → `Visa ending 4242`, `{"type": "apple_pay", "brand": "Visa"}` → `Apple Pay
-/// (Visa)`, `{"type": "paypal"}` → `PayPal`, `{"type": "gift_card"}` → `gift card`.
-pub fn method(value: Value) -> String {
+/// (Visa)`, `{"type": "paypal"}` → `PayPal`, `{"type": "gift_card"}` → `gift card`. A
+/// language code names it in that language: `{{ p.method | method("fr") }}` → `Visa se
+/// terminant par 4242`, `carte cadeau`.
+pub fn method(value: Value, lang: Option<&str>) -> String {
+    let words = method_words(lang.and_then(|code| Lang::of_locale(Some(code))));
     let text = |key: &str| {
         value
             .get_attr(key)
@@ -46,19 +51,52 @@ pub fn method(value: Value) -> String {
         "paypal" => Some("PayPal".to_owned()),
         "apple_pay" => Some("Apple Pay".to_owned()),
         "google_pay" => Some("Google Pay".to_owned()),
+        "gift_card" => Some(words.gift_card.to_owned()),
+        "store_credit" => Some(words.store_credit.to_owned()),
         other => Some(other.replace('_', " ")),
     };
     let mut name = match (wallet, text("brand")) {
         (Some(wallet), Some(brand)) => format!("{wallet} ({brand})"),
         (Some(wallet), None) => wallet,
         (None, Some(brand)) => brand,
-        (None, None) => "card".to_owned(),
+        (None, None) => words.card.to_owned(),
     };
     if let Some(last4) = text("last4") {
-        name.push_str(" ending ");
+        name.push(' ');
+        name.push_str(words.ending);
+        name.push(' ');
         name.push_str(&last4);
     }
     name
+}
+
+/// The words [`method`] names payment methods with, in one language.
+struct MethodWords {
+    card: &'static str,
+    ending: &'static str,
+    gift_card: &'static str,
+    store_credit: &'static str,
+}
+
+fn method_words(lang: Option<Lang>) -> MethodWords {
+    let (card, ending, gift_card, store_credit) = match lang.unwrap_or(Lang::En) {
+        Lang::En => ("card", "ending", "gift card", "store credit"),
+        Lang::Es => (
+            "tarjeta",
+            "terminada en",
+            "tarjeta regalo",
+            "crédito de tienda",
+        ),
+        Lang::Fr => ("carte", "se terminant par", "carte cadeau", "avoir"),
+        Lang::De => ("Karte", "mit Endziffern", "Geschenkkarte", "Guthaben"),
+        Lang::Pt => ("cartão", "com final", "cartão-presente", "crédito na loja"),
+    };
+    MethodWords {
+        card,
+        ending,
+        gift_card,
+        store_credit,
+    }
 }
 
 #[cfg(test)]
@@ -106,9 +144,31 @@ mod tests {
                 "PayPal",
             ),
             (json!({"type": "gift_card"}), "gift card"),
+            (json!({"type": "store_credit"}), "store credit"),
             (json!({}), "card"),
         ] {
-            assert_eq!(super::method(value(method.clone())), named, "{method}");
+            assert_eq!(
+                super::method(value(method.clone()), None),
+                named,
+                "{method}"
+            );
+        }
+        for (method, lang, named) in [
+            (
+                json!({"type": "card", "brand": "Visa", "last4": "4242"}),
+                "fr",
+                "Visa se terminant par 4242",
+            ),
+            (json!({"type": "gift_card"}), "de", "Geschenkkarte"),
+            (json!({"type": "paypal"}), "es", "PayPal"),
+            (json!({}), "pt", "cartão"),
+            (json!({"type": "store_credit"}), "it", "store credit"),
+        ] {
+            assert_eq!(
+                super::method(value(method.clone()), Some(lang)),
+                named,
+                "{method} in {lang}"
+            );
         }
     }
 }

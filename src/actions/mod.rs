@@ -17,6 +17,7 @@ pub use spec::{BackendSpec, Intent, Spec};
 
 use crate::{
     llm::Tool,
+    phrases::Lang,
     storage::{ActionRecord, Store, StoreError},
     telemetry::{Metrics, Step},
 };
@@ -47,12 +48,6 @@ pub fn tools_for(specs: &[Spec]) -> Vec<Tool> {
 /// conversation every few guesses must not reset the limit).
 pub const MAX_FAILED_LOOKUPS: i64 = 5;
 const CHECK_WINDOW_SECONDS: i64 = 3600;
-
-const FAILED: &str = "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.";
-/// What the model is told to ask for (the chat path says it in the customer's language).
-const NEEDS_VERIFICATION: &str = crate::phrases::ENGLISH.needs_verification;
-const RATE_LIMITED: &str = "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.";
-const IDENTITY_LOCKED: &str = "Those details have failed our check too many times, so I can't check them again for a while. A person from our team can help you: just ask for one.";
 
 /// What running an action came to.
 #[derive(Debug, Clone)]
@@ -129,11 +124,7 @@ impl Actions {
                 }
             }
         }
-        let templates = templates(
-            specs
-                .iter()
-                .map(|spec| (spec.file.name.clone(), spec.file.template.clone())),
-        )?;
+        let templates = templates(specs.iter().flat_map(Spec::templates))?;
         let tools = tools_for(&specs);
         let described = tools
             .iter()
@@ -179,6 +170,7 @@ impl Actions {
         args: &Value,
         conversation_id: &str,
         verified_as: Option<&str>,
+        lang: Lang,
     ) -> Result<Outcome, StoreError> {
         let Some(spec) = self.specs.iter().find(|s| s.file.name == name) else {
             self.metrics
@@ -186,7 +178,7 @@ impl Actions {
             return Ok(Outcome::Unknown);
         };
         let outcome = self
-            .run_spec(spec, args, conversation_id, verified_as)
+            .run_spec(spec, args, conversation_id, verified_as, lang)
             .await?;
         self.metrics.action(name, outcome.label());
         Ok(outcome)
@@ -198,14 +190,16 @@ impl Actions {
         args: &Value,
         conversation_id: &str,
         verified_as: Option<&str>,
+        lang: Lang,
     ) -> Result<Outcome, StoreError> {
         let name = spec.file.name.as_str();
+        let phrases = lang.phrases();
         if let Err(errors) = spec.schema.validate(args) {
             return Ok(Outcome::Invalid { errors });
         }
         if self.store.failed_lookups(conversation_id).await? >= MAX_FAILED_LOOKUPS {
             return Ok(Outcome::RateLimited {
-                text: RATE_LIMITED.into(),
+                text: phrases.lookups_exhausted.into(),
             });
         }
         let identity = spec.claimed_identity(args);
@@ -221,12 +215,12 @@ impl Actions {
                 > MAX_FAILED_LOOKUPS
         {
             return Ok(Outcome::RateLimited {
-                text: IDENTITY_LOCKED.into(),
+                text: phrases.identity_locked.into(),
             });
         }
         if spec.file.requires_verified && verified_as.is_none() {
             return Ok(Outcome::NeedsVerification {
-                text: NEEDS_VERIFICATION.into(),
+                text: phrases.needs_verification.into(),
             });
         }
         let started = std::time::Instant::now();
@@ -254,7 +248,7 @@ impl Actions {
                         );
                         return Ok(Outcome::Failed {
                             record: record(false, json!({"error": "backend_failed"})),
-                            text: FAILED.into(),
+                            text: phrases.lookup_failed.into(),
                         });
                     };
                     Some(customer)
@@ -266,13 +260,13 @@ impl Actions {
                         .forget_failed_check(identity, window_start)
                         .await?;
                 }
-                let text = match self.render(name, &result, args) {
+                let text = match self.render(name, lang, &result, args) {
                     Ok(text) => text,
                     Err(error) => {
                         tracing::error!(action = name, %error, "action template failed");
                         return Ok(Outcome::Failed {
                             record: record(false, json!({"error": "template_failed"})),
-                            text: FAILED.into(),
+                            text: phrases.lookup_failed.into(),
                         });
                     }
                 };
@@ -286,21 +280,34 @@ impl Actions {
                 self.store.count_failed_lookup(conversation_id).await?;
                 Ok(Outcome::NotFound {
                     record: record(false, json!({"error": "not_found"})),
-                    text: spec.file.not_found.clone(),
+                    text: spec.not_found(lang).to_owned(),
                 })
             }
             Err(error) => {
                 tracing::warn!(action = name, %error, "action backend failed");
                 Ok(Outcome::Failed {
                     record: record(false, json!({"error": "backend_failed"})),
-                    text: FAILED.into(),
+                    text: phrases.lookup_failed.into(),
                 })
             }
         }
     }
 
-    fn render(&self, name: &str, result: &Value, args: &Value) -> Result<String, minijinja::Error> {
-        let template = self.templates.get_template(name)?;
+    /// The facts `result` shows, in `lang` where the action has a translation.
+    fn render(
+        &self,
+        name: &str,
+        lang: Lang,
+        result: &Value,
+        args: &Value,
+    ) -> Result<String, minijinja::Error> {
+        let template = match self
+            .templates
+            .get_template(&format!("{name}.{}", lang.code()))
+        {
+            Ok(translated) => translated,
+            Err(_) => self.templates.get_template(name)?,
+        };
         let text = template.render(minijinja::context! {
             result => minijinja::value::Serde(result),
             args => minijinja::value::Serde(args),
@@ -364,5 +371,42 @@ mod tests {
         // An optional field may be missing; a printed one may not.
         assert!(render(json!({"number": "NW-1", "status": "shipped"})).is_ok());
         assert!(render(json!({"number": "NW-1"})).is_err());
+    }
+
+    /// Each demo order, in each language the demo actions are translated to, renders with
+    /// its status in that language (a status the translation lacks would show in English).
+    #[test]
+    fn the_demo_orders_render_in_every_translation() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let specs = spec::load_dir(&root.join("actions")).expect("the demo actions");
+        let env = templates(specs.iter().flat_map(Spec::templates)).expect("loads");
+        let orders: Vec<Value> = serde_json::from_str(
+            &std::fs::read_to_string(root.join("actions/data/orders.json")).expect("orders"),
+        )
+        .expect("json");
+        for code in ["es", "fr", "de", "pt"] {
+            let render = |name: &str, result: &Value| {
+                env.get_template(&format!("{name}.{code}"))
+                    .and_then(|t| {
+                        t.render(minijinja::context! {
+                            result => minijinja::value::Serde(result),
+                            args => minijinja::value::Serde(json!({})),
+                        })
+                    })
+                    .unwrap_or_else(|e| panic!("{name}.{code}: {e:#}"))
+            };
+            for order in &orders {
+                let status = order["status"].as_str().expect("status").replace('_', " ");
+                let text = render("order_status", order);
+                let first = text.trim().lines().next().unwrap_or_default();
+                assert!(!first.ends_with(&status), "{code}: {first}");
+                let listed = render("recent_orders", &json!({ "orders": [order] }));
+                assert!(
+                    !listed.contains(&format!(": {status},")),
+                    "{code}: {listed}"
+                );
+            }
+            assert!(!render("recent_orders", &json!({ "orders": [] })).is_empty());
+        }
     }
 }

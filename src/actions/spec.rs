@@ -6,6 +6,7 @@ use std::{collections::BTreeMap, path::Path};
 use serde::Deserialize;
 
 use super::schema::Schema;
+use crate::phrases::Lang;
 
 /// One action as written in `actions/NAME.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +34,18 @@ pub struct SpecFile {
     /// What the customer is told when there is no such record (or it is not theirs).
     #[serde(default = "not_found_text")]
     pub not_found: String,
+    /// `template` and `not_found` in other languages, by code (`[translations.fr]`): a chat
+    /// in that language gets them; any other language, or a text not given, the defaults.
+    #[serde(default)]
+    pub translations: BTreeMap<String, Translation>,
+}
+
+/// An action's texts in one language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub template: Option<String>,
+    pub not_found: Option<String>,
 }
 
 fn yes() -> bool {
@@ -121,6 +134,27 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// What the customer is told when there is no such record, in `lang` if translated.
+    pub fn not_found(&self, lang: Lang) -> &str {
+        self.file
+            .translations
+            .get(lang.code())
+            .and_then(|t| t.not_found.as_deref())
+            .unwrap_or(&self.file.not_found)
+    }
+
+    /// The templates that render facts: (template name, source), the default one named as
+    /// the action and a translation as `name.code`.
+    pub fn templates(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        let name = &self.file.name;
+        std::iter::once((name.clone(), self.file.template.clone())).chain(
+            self.file
+                .translations
+                .iter()
+                .filter_map(move |(code, t)| Some((format!("{name}.{code}"), t.template.clone()?))),
+        )
+    }
+
     /// The identity an identity check claims: the lower-cased value of its first argument
     /// the schema marks `format = "email"` (None for other actions).
     pub fn claimed_identity(&self, args: &serde_json::Value) -> Option<String> {
@@ -188,9 +222,22 @@ pub fn parse(text: &str) -> Result<Spec, String> {
     let parameters_json =
         serde_json::to_value(&file.parameters).map_err(|e| format!("parameters: {e}"))?;
     let schema = Schema::compile(&parameters_json)?;
+    for code in file.translations.keys() {
+        if Lang::of_locale(Some(code)).is_none_or(|lang| lang.code() != code) {
+            return Err(format!(
+                "translations.{code}: the language must be one of es, fr, de, pt or en"
+            ));
+        }
+    }
     let mut env = minijinja::Environment::new();
     env.add_template("t", &file.template)
         .map_err(|e| format!("template: {e}"))?;
+    for (code, translation) in &file.translations {
+        if let Some(template) = &translation.template {
+            env.add_template_owned(code.clone(), template.clone())
+                .map_err(|e| format!("translations.{code}.template: {e}"))?;
+        }
+    }
     if let BackendSpec::Http(http) = &file.backend {
         if !matches!(http.method.as_str(), "GET" | "POST") {
             return Err("backend.method must be GET or POST".into());
@@ -251,6 +298,23 @@ owner = "/customer_id"
     }
 
     #[test]
+    fn a_translation_replaces_the_texts_it_gives() {
+        let spec = parse(&format!(
+            "{GOOD}\n[translations.fr]\nnot_found = \"Introuvable.\"\n[translations.de]\ntemplate = \"Bestellung\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(spec.not_found(Lang::Fr), "Introuvable.");
+        assert_eq!(
+            spec.not_found(Lang::De),
+            spec.file.not_found,
+            "not translated"
+        );
+        assert_eq!(spec.not_found(Lang::En), spec.file.not_found);
+        let names: Vec<String> = spec.templates().map(|(name, _)| name).collect();
+        assert_eq!(names, ["order_status", "order_status.de"]);
+    }
+
+    #[test]
     fn bad_specs_name_the_field() {
         let cases = [
             (GOOD.replace("kind = \"http\"", "kind = \"ftp\""), "ftp"),
@@ -271,6 +335,18 @@ owner = "/customer_id"
                 "description",
             ),
             (format!("{GOOD}\nsurprise = 1\n"), "surprise"),
+            (
+                format!("{GOOD}\n[translations.it]\ntemplate = \"Ordine\"\n"),
+                "translations.it",
+            ),
+            (
+                format!("{GOOD}\n[translations.fr]\ntemplate = \"{{{{ result\"\n"),
+                "translations.fr.template",
+            ),
+            (
+                format!("{GOOD}\n[translations.fr]\nsubject = \"Commande\"\n"),
+                "subject",
+            ),
         ];
         for (text, expected) in cases {
             let err = parse(&text).expect_err("invalid");

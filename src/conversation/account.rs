@@ -25,10 +25,6 @@ pub struct AccountReply {
 /// question is taken from, to be answered once the details come.
 const QUESTION_WINDOW: usize = 4;
 
-/// What the model path tells the customer (and the model) when the chat is another
-/// account's; the model writes in the customer's language around it.
-pub(super) const OTHER_ACCOUNT: &str = crate::phrases::ENGLISH.other_account;
-
 fn action_intent(intent: AccountIntent) -> Intent {
     match intent {
         AccountIntent::OrderStatus => Intent::OrderStatus,
@@ -98,7 +94,13 @@ pub async fn answer(
         let args = serde_json::json!({ "email": email, "order_number": order });
         match state
             .actions
-            .run(&verify.file.name, &args, &conversation.id, None)
+            .run(
+                &verify.file.name,
+                &args,
+                &conversation.id,
+                None,
+                phrases.lang,
+            )
             .await?
         {
             Outcome::Found {
@@ -131,6 +133,7 @@ pub async fn answer(
             &args,
             &conversation.id,
             verified_as.as_deref(),
+            phrases.lang,
         )
         .await?;
     let asks = matches!(
@@ -169,8 +172,7 @@ fn finish(mut reply: AccountReply, outcome: Outcome, phrases: &Phrases) -> Accou
             reply.actions.push(record);
             reply.text = text;
         }
-        Outcome::NeedsVerification { .. } => reply.text = phrases.needs_verification.into(),
-        Outcome::RateLimited { text } => reply.text = text,
+        Outcome::NeedsVerification { text } | Outcome::RateLimited { text } => reply.text = text,
         Outcome::Failed { record, text } => {
             reply.actions.push(record);
             reply.text = text;

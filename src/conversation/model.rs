@@ -111,7 +111,7 @@ pub async fn generate(
     waited: &mut Duration,
 ) -> Result<Draft, StoreError> {
     let Some(built) = prompt(state, &asked).await else {
-        return Ok(model_down(Vec::new(), Vec::new(), asked.phrases));
+        return Ok(model_down(Gathered::default(), asked.phrases));
     };
     let Asked {
         conversation,
@@ -129,8 +129,7 @@ pub async fn generate(
     );
     let tools = state.actions.tools();
     let mut messages = built.messages;
-    let mut facts: Vec<String> = Vec::new();
-    let mut records = Vec::new();
+    let mut gathered = Gathered::default();
     let mut handoff = None;
     let mut verified_as = conversation.verified_as.clone();
     let mut text = String::new();
@@ -152,7 +151,7 @@ pub async fn generate(
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
         let given = grounds(
             &passages,
-            &facts,
+            &gathered.facts,
             history,
             message,
             &messages,
@@ -176,7 +175,7 @@ pub async fn generate(
             Err(error) => {
                 tracing::warn!(%error, "model call failed; handing off");
                 state.metrics.llm_failure(error.kind());
-                return Ok(model_down(facts, records, phrases));
+                return Ok(model_down(gathered, phrases));
             }
         };
         if round == 0
@@ -204,7 +203,7 @@ pub async fn generate(
         let mut assistant = PromptMessage::new(Speaker::Assistant, completion.text);
         assistant.tool_calls = completion.tool_calls.clone();
         messages.push(assistant);
-        let facts_before = facts.len();
+        let facts_before = gathered.facts.len();
         for call in completion.tool_calls {
             let result = if call.name == HANDOFF_TOOL {
                 handoff.get_or_insert(HandoffReason::CustomerRequest);
@@ -213,14 +212,20 @@ pub async fn generate(
                 let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
                 let outcome = state
                     .actions
-                    .run(&call.name, &args, &conversation.id, verified_as.as_deref())
+                    .run(
+                        &call.name,
+                        &args,
+                        &conversation.id,
+                        verified_as.as_deref(),
+                        phrases.lang,
+                    )
                     .await?;
                 tool_result(
                     state,
                     conversation,
                     outcome,
-                    &mut facts,
-                    &mut records,
+                    phrases,
+                    &mut gathered,
                     &mut handoff,
                     &mut verified_as,
                 )
@@ -232,7 +237,7 @@ pub async fn generate(
             messages.push(reply);
         }
         // Facts go to the customer at once, exactly as rendered.
-        for fact in &facts[facts_before..] {
+        for fact in &gathered.facts[facts_before..] {
             let _ = tx.send(TurnEvent::Delta(format!("{fact}\n\n")));
         }
     }
@@ -242,11 +247,11 @@ pub async fn generate(
     // The marker starts the answer, or (some models) ends it.
     let text = text.trim();
     let no_answer = text.starts_with(NO_ANSWER) || text.ends_with(NO_ANSWER);
-    if no_answer && facts.is_empty() {
+    if no_answer && gathered.facts.is_empty() {
         return Ok(Draft {
             text: extractive::not_found(phrases),
             citations: Vec::new(),
-            actions: records,
+            actions: gathered.records,
             confidence: Some(confidence::score(evidence, ModelSignal::NoAnswer)),
             handoff,
         });
@@ -258,7 +263,7 @@ pub async fn generate(
     );
     let given = grounds(
         &passages,
-        &facts,
+        &gathered.facts,
         history,
         message,
         &messages,
@@ -270,7 +275,7 @@ pub async fn generate(
             "the model's reply states a fact it was not given: not shown"
         );
         state.metrics.llm_failure("ungrounded");
-        if facts.is_empty() {
+        if gathered.facts.is_empty() {
             // Nothing else to show: the help center's own words, and a person offered.
             let reply = extractive::reply(hits, threshold, phrases);
             let mut text = reply.text;
@@ -281,18 +286,18 @@ pub async fn generate(
             return Ok(Draft {
                 text,
                 citations: reply.citations,
-                actions: records,
+                actions: gathered.records,
                 confidence: Some(confidence::score(reply.evidence, ModelSignal::NoAnswer)),
                 handoff,
             });
         }
         prose.clear();
     }
-    if prose.is_empty() && facts.is_empty() {
+    if prose.is_empty() && gathered.facts.is_empty() {
         // The model ended without a word for the customer (tool calls to the last).
         tracing::warn!("the model's reply has no text; handing off");
         state.metrics.llm_failure("no_text");
-        return Ok(model_down(facts, records, phrases));
+        return Ok(model_down(gathered, phrases));
     }
     if !prose.is_empty()
         && !no_answer
@@ -304,14 +309,14 @@ pub async fn generate(
         .iter()
         .map(|&n| extractive::citation(passages[n - 1]))
         .collect();
-    let mut confidence = if !records.is_empty() && records.iter().all(|r| r.ok) {
+    let mut confidence = if !gathered.records.is_empty() && gathered.records.iter().all(|r| r.ok) {
         1.0
     } else if cited.is_empty() {
         confidence::score(evidence, ModelSignal::Uncited)
     } else {
         confidence::score(evidence, ModelSignal::Cited)
     };
-    let mut parts = facts;
+    let mut parts = gathered.facts;
     if !prose.is_empty() {
         parts.push(prose);
     }
@@ -326,7 +331,7 @@ pub async fn generate(
     Ok(Draft {
         text,
         citations,
-        actions: records,
+        actions: gathered.records,
         confidence: Some(confidence),
         handoff,
     })
@@ -371,14 +376,22 @@ impl Drop for ModelTime<'_> {
     }
 }
 
+/// What a turn's tool calls have shown the customer and run.
+#[derive(Default)]
+struct Gathered {
+    /// Facts as rendered, shown to the customer as they are.
+    facts: Vec<String>,
+    records: Vec<crate::storage::ActionRecord>,
+}
+
 /// What the model is told about an action's outcome; facts and records are collected for
 /// the customer.
 async fn tool_result(
     state: &AppState,
     conversation: &Conversation,
     outcome: Outcome,
-    facts: &mut Vec<String>,
-    records: &mut Vec<crate::storage::ActionRecord>,
+    phrases: &Phrases,
+    gathered: &mut Gathered,
     handoff: &mut Option<HandoffReason>,
     verified_as: &mut Option<String>,
 ) -> Result<Value, StoreError> {
@@ -391,23 +404,23 @@ async fn tool_result(
             if let Some(customer) = verified
                 && !account::adopt(state, &conversation.id, verified_as, customer).await?
             {
-                facts.push(account::OTHER_ACCOUNT.to_owned());
+                gathered.facts.push(phrases.other_account.to_owned());
                 return Ok(json!({
                     "ok": false,
                     "error": "other_account",
-                    "shown_to_customer": account::OTHER_ACCOUNT,
+                    "shown_to_customer": phrases.other_account,
                 }));
             }
             // What the customer was shown is all the model needs to go on: the record itself
             // (addresses, customer ids) stays out of the prompt.
             let result = json!({"ok": true, "shown_to_customer": text});
-            facts.push(text);
-            records.push(record);
+            gathered.facts.push(text);
+            gathered.records.push(record);
             result
         }
         Outcome::NotFound { record, text } => {
-            facts.push(text.clone());
-            records.push(record);
+            gathered.facts.push(text.clone());
+            gathered.records.push(record);
             json!({"ok": false, "error": "not_found", "shown_to_customer": text})
         }
         Outcome::NeedsVerification { text } => {
@@ -417,12 +430,12 @@ async fn tool_result(
             json!({"ok": false, "error": "invalid_arguments", "details": errors})
         }
         Outcome::RateLimited { text } => {
-            facts.push(text.clone());
+            gathered.facts.push(text.clone());
             json!({"ok": false, "error": "rate_limited", "shown_to_customer": text})
         }
         Outcome::Failed { record, text } => {
-            facts.push(text);
-            records.push(record);
+            gathered.facts.push(text);
+            gathered.records.push(record);
             handoff.get_or_insert(HandoffReason::ActionFailed);
             json!({"ok": false, "error": "backend_failed"})
         }
@@ -430,17 +443,13 @@ async fn tool_result(
     })
 }
 
-fn model_down(
-    facts: Vec<String>,
-    actions: Vec<crate::storage::ActionRecord>,
-    phrases: &Phrases,
-) -> Draft {
-    let mut parts = facts;
+fn model_down(gathered: Gathered, phrases: &Phrases) -> Draft {
+    let mut parts = gathered.facts;
     parts.push(phrases.model_down.to_owned());
     Draft {
         text: parts.join("\n\n"),
         citations: Vec::new(),
-        actions,
+        actions: gathered.records,
         confidence: None,
         handoff: Some(HandoffReason::LlmUnavailable),
     }

@@ -191,6 +191,55 @@ async fn the_conversations_language_holds_for_a_bare_order_number() {
     );
 }
 
+/// A chat in French gets the facts, the not-found answer and the limit on guesses in
+/// French: the actions' translated templates, the service's own notices.
+#[tokio::test]
+async fn an_account_chat_in_french_gets_its_facts_and_notices_in_french() {
+    let app = spawn_app().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    let carrier = order["shipping"]["carrier"].as_str().expect("carrier");
+    let tracking = order["shipping"]["tracking_number"]
+        .as_str()
+        .expect("tracking");
+    let chat = app.start_chat_with(json!({"locale": "en"})).await;
+    let reply = reply_of(
+        &app,
+        &chat,
+        &format!("Où est ma commande {number} ? Mon e-mail est {email}"),
+    )
+    .await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.starts_with(&format!("Commande {number} : en transit")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Transporteur : {carrier}, numéro de suivi {tracking}"
+        )),
+        "{text}"
+    );
+    assert_eq!(reply["actions"][0]["result"]["number"], number);
+
+    let missing = reply_of(&app, &chat, "Et ma commande NW-0000001 ?").await;
+    assert_eq!(
+        missing["text"],
+        "Je n'ai pas trouvé cette commande. Vérifiez le numéro de commande (il ressemble à NW-1234567).",
+        "{missing}"
+    );
+    for n in 2..=5 {
+        reply_of(&app, &chat, &format!("Et ma commande NW-000000{n} ?")).await;
+    }
+    let limited = reply_of(&app, &chat, &format!("Et ma commande {number} ?")).await;
+    assert!(
+        limited["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("trop de fois")),
+        "{limited}"
+    );
+}
+
 /// The customer's email for an order in the demo data.
 fn email_for(number: &str) -> String {
     let order = demo("orders.json")
@@ -953,6 +1002,20 @@ async fn a_business_api_answers_through_the_http_backend() {
     );
     assert_eq!(failed["actions"][0]["ok"], false);
     assert_eq!(body["handoff"]["reason"], "action_failed");
+    // The notice is in the customer's language.
+    let german = signed_chat(&app, "cust 42/../admin").await;
+    let (_, body) = app
+        .say(
+            &german,
+            json!({"text": "Wo ist meine Bestellung NW-5000500?"}),
+        )
+        .await;
+    assert!(
+        body["replies"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Ich erreiche unser Bestellsystem gerade nicht")),
+        "{body}"
+    );
 
     // An oversized answer is a failure too, not 2 MiB in the customer's reply.
     let other = signed_chat(&app, "cust 42/../admin").await;
