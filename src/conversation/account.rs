@@ -44,19 +44,24 @@ pub async fn answer(
 ) -> Result<Option<AccountReply>, StoreError> {
     let mut routed = intent::route(&message.text);
     let before = said_before(earlier);
-    // "ana@example.com NW-1234567" answers the question asked just before; "where is it now?"
-    // right after an account question about a named order asks after that order (or its
-    // refund, when the refund was the question).
-    let wanted = if routed.intent.is_none()
-        && before.order_number.is_some()
-        && let Some(asked_before) = before.intent
-        && intent::asks_after_it(&message.text)
-    {
-        routed.intent = Some(match asked_before {
-            AccountIntent::RefundStatus => AccountIntent::RefundStatus,
-            _ => AccountIntent::OrderStatus,
-        });
-        routed.intent
+    // "ana@example.com NW-1234567" answers the question asked just before. Right after an
+    // account question about a named order, "and the invoice?" asks for that order's invoice,
+    // and "where is it now?" after that order (or its refund, when the refund was the
+    // question).
+    let follow_up = match before.intent {
+        Some(asked_before) if routed.intent.is_none() && before.order_number.is_some() => {
+            intent::asks_about(&message.text).or_else(|| {
+                intent::asks_after_it(&message.text).then_some(match asked_before {
+                    AccountIntent::RefundStatus => AccountIntent::RefundStatus,
+                    _ => AccountIntent::OrderStatus,
+                })
+            })
+        }
+        _ => None,
+    };
+    let wanted = if follow_up.is_some() {
+        routed.intent = follow_up;
+        follow_up
     } else {
         asked(&message.text, &routed)
             .or(before.intent)
@@ -226,7 +231,8 @@ fn said_before(earlier: &[Message]) -> intent::Routed {
     {
         let routed = intent::route(&message.text);
         if i >= asking_from {
-            match asked(&message.text, &routed) {
+            // A follow-up ("and the invoice?") asked what it was answered as.
+            match asked(&message.text, &routed).or_else(|| intent::asks_about(&message.text)) {
                 Some(question) => before.intent = before.intent.or(Some(question)),
                 None => only_details = only_details.or(routed.intent),
             }

@@ -159,6 +159,7 @@ struct Patterns {
     order_action: Regex,
     order_problem: Regex,
     order_followup: Regex,
+    subject_followups: [(AccountIntent, Regex); 3],
     duration: Regex,
     order_ref: Regex,
     store_order: Regex,
@@ -189,6 +190,14 @@ impl Patterns {
             order_action: order_action()?,
             order_problem: order_problem()?,
             order_followup: order_followup()?,
+            subject_followups: [
+                (AccountIntent::Billing, subject_followup("{INVOICE}|{PAY}")?),
+                (AccountIntent::RefundStatus, subject_followup("{REFUND}s?")?),
+                (
+                    AccountIntent::OrderStatus,
+                    subject_followup("{TRACK}(?: (?:number|code|link|info))?|delivery date|eta")?,
+                ),
+            ],
             duration: duration()?,
             order_ref: order_ref()?,
             store_order: store_order()?,
@@ -405,6 +414,17 @@ fn order_followup() -> Result<Regex, regex::Error> {
     ])
 }
 
+/// A few words naming an account subject and nothing else ("and the invoice?", "what about
+/// the refund?", "et la facture ?", "und die Rechnung?"): that subject of the order the
+/// conversation is about, when it is about one (see [`asks_about`]).
+fn subject_followup(subject: &str) -> Result<Regex, regex::Error> {
+    let lead = r"(?:(?:and|so|ok|okay|but|also|et|y|e|und|auch|aussi|tambien|tambem) )*";
+    let about = r"(?:(?:what|how) about |what of |pour |que hay de |que pasa con |was ist mit |quid de |e quanto (?:a|ao|as|aos) |quanto (?:a|ao) )?";
+    let article = r"(?:(?:the|its|that|this|my|la|le|les|el|los|las|die|der|den|das|dem|o|a|os|as|ma|mon|mes|mi|mis|meine|meiner|meinem|minha|meu|sa|son|su|seine|ihre|da|do|de la|du) )?";
+    let tail = r"(?: (?:for it|for that|for that one|for that order|too|as well|then|please|aussi|tambien|auch|tambem|bitte|svp|por favor))?";
+    compile(&[&format!("^{lead}{about}{article}(?:{subject}){tail}$")])
+}
+
 /// Asking how long delivery takes ("how long it takes for my parcel to arrive", "how soon can I
 /// expect my item"): a delivery-time question, answered from the help center.
 fn duration() -> Result<Regex, regex::Error> {
@@ -498,6 +518,19 @@ pub fn asks_after_it(text: &str) -> bool {
     PATTERNS
         .as_ref()
         .is_some_and(|p| p.order_followup.is_match(&words))
+}
+
+/// The account question a short message asks by naming its subject alone ("and the
+/// invoice?", "what about the refund?", "y la factura?"): asked of the order the conversation
+/// is about, once it has named one.
+pub fn asks_about(text: &str) -> Option<AccountIntent> {
+    let words = signals::plain_words(text).join(" ");
+    PATTERNS.as_ref().and_then(|p| {
+        p.subject_followups
+            .iter()
+            .find(|(_, pattern)| pattern.is_match(&words))
+            .map(|(intent, _)| *intent)
+    })
 }
 
 /// The first email address in the text, lowercased.
@@ -601,6 +634,37 @@ mod tests {
             "has it been refunded?",
         ] {
             assert!(!asks_after_it(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_subject_named_alone_asks_about_the_order_of_the_conversation() {
+        for (asks, intent) in [
+            ("And the invoice?", Billing),
+            ("what about the refund?", RefundStatus),
+            ("and refunds?", RefundStatus),
+            ("the receipt please", Billing),
+            ("and the tracking number?", OrderStatus),
+            ("Et la facture ?", Billing),
+            ("et le remboursement ?", RefundStatus),
+            ("¿Y la factura?", Billing),
+            ("y el reembolso", RefundStatus),
+            ("Und die Rechnung?", Billing),
+            ("was ist mit der Erstattung?", RefundStatus),
+            ("E a fatura?", Billing),
+            ("e o reembolso?", RefundStatus),
+        ] {
+            assert_eq!(asks_about(asks), Some(intent), "{asks}");
+        }
+        for other in [
+            "and the refund policy?",
+            "what about invoices for businesses?",
+            "how do I get an invoice?",
+            "and the return label?",
+            "thanks",
+            "where is it now?",
+        ] {
+            assert_eq!(asks_about(other), None, "{other}");
         }
     }
 

@@ -74,6 +74,15 @@ async fn details_given_over_several_messages_and_a_new_question_on_the_same_orde
     let reply = reply_of(&app, &chat, "can I get the invoice for it?").await;
     assert_eq!(names(&reply), ["billing_lookup"], "{reply}");
     assert!(reply["text"].as_str().is_some_and(|t| t.contains(number)));
+    // A subject named alone is that order's.
+    for (question, action) in [
+        ("Et le remboursement ?", "refund_status"),
+        ("what about the invoice?", "billing_lookup"),
+    ] {
+        let reply = reply_of(&app, &chat, question).await;
+        assert_eq!(names(&reply), [action], "{question}: {reply}");
+        assert!(reply["text"].as_str().is_some_and(|t| t.contains(number)));
+    }
 
     // Asked in Spanish, the identity check is asked for in Spanish.
     let spanish = app.start_chat().await;
