@@ -79,7 +79,7 @@ const EN: Phrases = Phrases {
     model_down: "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.",
     lookup_failed: "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.",
     lookups_exhausted: "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.",
-    identity_locked: "Those details have failed our check too many times, so I can't check them again for a while. A person from our team can help you: just ask for one.",
+    identity_locked: "There have been too many unsuccessful checks with this email address recently, so I can't check it again for a while. A person from our team can help you: just ask for one.",
 };
 
 const ES: Phrases = Phrases {
@@ -103,7 +103,7 @@ const ES: Phrases = Phrases {
     model_down: "Lo siento, ahora mismo no puedo responder porque nuestro asistente no está disponible. He pasado tu conversación a nuestro equipo de soporte y una persona te responderá aquí lo antes posible.",
     lookup_failed: "No he podido conectar con nuestro sistema de pedidos, así que ahora no puedo consultarlo. He pedido a una persona de nuestro equipo que lo revise y te responda aquí.",
     lookups_exhausted: "Los datos no han coincidido con nuestros registros demasiadas veces, así que ya no puedo consultar datos de la cuenta en este chat. Una persona de nuestro equipo puede ayudarte: solo pídelo.",
-    identity_locked: "Esos datos han fallado nuestra comprobación demasiadas veces, así que no puedo volver a comprobarlos durante un tiempo. Una persona de nuestro equipo puede ayudarte: solo pídelo.",
+    identity_locked: "Ha habido demasiados intentos de verificación fallidos con este correo electrónico, así que no puedo volver a comprobarlo durante un tiempo. Una persona de nuestro equipo puede ayudarte: solo pídelo.",
 };
 
 const FR: Phrases = Phrases {
@@ -126,8 +126,8 @@ const FR: Phrases = Phrases {
     needs_verification: "Je peux vérifier cela dès que je sais que c'est bien vous. Envoyez-moi l'adresse e-mail utilisée pour la commande avec le numéro de commande (il ressemble à NW-1234567).",
     model_down: "Désolé, je ne peux pas répondre pour le moment car notre assistant est indisponible. J'ai transmis votre conversation à notre équipe d'assistance ; une personne vous répondra ici dès que possible.",
     lookup_failed: "Je n'arrive pas à joindre notre système de commandes pour le moment, je ne peux donc pas vérifier cela. J'ai demandé à une personne de notre équipe de s'en occuper et de vous répondre ici.",
-    lookups_exhausted: "Les informations n'ont pas correspondu à nos dossiers trop de fois, je ne peux donc plus consulter les informations du compte dans ce chat. Une personne de notre équipe peut vous aider : il suffit de la demander.",
-    identity_locked: "Ces informations ont échoué à notre vérification trop de fois, je ne peux donc pas les vérifier de nouveau pendant un moment. Une personne de notre équipe peut vous aider : il suffit de la demander.",
+    lookups_exhausted: "Les informations ne correspondaient pas à nos dossiers à trop de reprises, je ne peux donc plus consulter les informations du compte dans ce chat. Une personne de notre équipe peut vous aider : il suffit de la demander.",
+    identity_locked: "Il y a eu trop de vérifications infructueuses avec cette adresse e-mail récemment, je ne peux donc pas la vérifier à nouveau avant un moment. Une personne de notre équipe peut vous aider : il suffit de la demander.",
 };
 
 const DE: Phrases = Phrases {
@@ -151,7 +151,7 @@ const DE: Phrases = Phrases {
     model_down: "Es tut mir leid, ich kann gerade nicht antworten, weil unser Assistent nicht verfügbar ist. Ich habe Ihr Gespräch an unser Support-Team weitergegeben; eine Person antwortet Ihnen hier so bald wie möglich.",
     lookup_failed: "Ich erreiche unser Bestellsystem gerade nicht und kann das deshalb nicht nachsehen. Ich habe eine Person aus unserem Team gebeten, es zu prüfen und Ihnen hier zu antworten.",
     lookups_exhausted: "Die Angaben passten zu oft nicht zu unseren Daten, daher kann ich in diesem Chat keine Kontodaten mehr nachsehen. Eine Person aus unserem Team hilft Ihnen gern: Fragen Sie einfach danach.",
-    identity_locked: "Diese Angaben sind zu oft an unserer Prüfung gescheitert, daher kann ich sie eine Weile nicht erneut prüfen. Eine Person aus unserem Team hilft Ihnen gern: Fragen Sie einfach danach.",
+    identity_locked: "Mit dieser E-Mail-Adresse gab es zuletzt zu viele erfolglose Prüfungen, daher kann ich sie eine Weile nicht erneut prüfen. Eine Person aus unserem Team hilft Ihnen gern: Fragen Sie einfach danach.",
 };
 
 const PT: Phrases = Phrases {
@@ -174,8 +174,8 @@ const PT: Phrases = Phrases {
     needs_verification: "Posso consultar isso assim que souber que é você. Envie o e-mail que você usou no pedido junto com o número do pedido (ele tem este formato: NW-1234567).",
     model_down: "Desculpe, não posso responder agora porque o nosso assistente está indisponível. Passei sua conversa para a nossa equipe de suporte, e uma pessoa responderá aqui o mais rápido possível.",
     lookup_failed: "Não consegui acessar nosso sistema de pedidos agora, então não posso consultar isso. Pedi a uma pessoa da nossa equipe que verifique e responda aqui.",
-    lookups_exhausted: "Os dados não corresponderam aos nossos registros vezes demais, então não posso mais consultar dados da conta neste chat. Uma pessoa da nossa equipe pode ajudar: é só pedir.",
-    identity_locked: "Esses dados falharam na nossa verificação vezes demais, então não posso verificá-los de novo por um tempo. Uma pessoa da nossa equipe pode ajudar: é só pedir.",
+    lookups_exhausted: "Os dados não corresponderam aos nossos registros várias vezes, então não posso mais consultar dados da conta neste chat. Uma pessoa da nossa equipe pode ajudar: é só pedir.",
+    identity_locked: "Houve muitas tentativas de verificação sem sucesso com este e-mail recentemente, então não posso verificá-lo de novo por um tempo. Uma pessoa da nossa equipe pode ajudar: é só pedir.",
 };
 
 /// English: what the model is told, and the default.

@@ -88,7 +88,7 @@ fn method_words(lang: Option<Lang>) -> MethodWords {
             "crédito de tienda",
         ),
         Lang::Fr => ("carte", "se terminant par", "carte cadeau", "avoir"),
-        Lang::De => ("Karte", "mit Endziffern", "Geschenkkarte", "Guthaben"),
+        Lang::De => ("Karte", "endend auf", "Geschenkkarte", "Guthaben"),
         Lang::Pt => ("cartão", "com final", "cartão-presente", "crédito na loja"),
     };
     MethodWords {

@@ -408,5 +408,28 @@ mod tests {
             }
             assert!(!render("recent_orders", &json!({ "orders": [] })).is_empty());
         }
+        // A payment's status agrees with its kind: an authorization is feminine in French.
+        let billing = env
+            .get_template("billing_lookup.fr")
+            .and_then(|t| {
+                let card = json!({"type": "card", "brand": "Visa", "last4": "1011"});
+                let payment = |kind: &str, status: &str| {
+                    json!({"created_at": "2026-09-02T10:00:00Z", "kind": kind, "amount": 118,
+                        "method": card, "status": status})
+                };
+                t.render(minijinja::context! {
+                    result => minijinja::value::Serde(json!({
+                        "order_number": "NW-1035718", "total": 118, "status": "delivered", "invoice": null, "explanation": null,
+                        "payments": [payment("authorization", "voided"), payment("capture", "succeeded")],
+                    })),
+                    args => minijinja::value::Serde(json!({})),
+                })
+            })
+            .expect("renders");
+        assert!(
+            billing.contains("autorisation de $118.00 sur Visa se terminant par 1011 : annulée")
+                && billing.contains("débit de $118.00 sur Visa se terminant par 1011 : effectué"),
+            "{billing}"
+        );
     }
 }

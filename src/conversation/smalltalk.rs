@@ -39,7 +39,7 @@ static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
         (
             Said::AboutYou,
             pattern(
-                r"(?:(?:hi|hello|hey|ok|so|but|wait) )*(?:(?:are you|is this|am i (?:talking|chatting|speaking) (?:to|with)) (?:a |an )?(?:real )?(?:bot|robot|chatbot|machine|ai|computer|human|person|real person|live person|live agent)|who are you|what are you|what can you do|what can you help (?:me )?with|what do you do|how can you help(?: me)?|eres (?:un )?(?:bot|robot|humano|una persona)|es un (?:bot|robot)|que puedes hacer|(?:tu es|es tu|etes vous|vous etes) (?:un )?(?:bot|robot|humain)|(?:que peux tu|que pouvez vous) faire|bist du (?:ein )?(?:bot|roboter|mensch)|sind sie (?:ein )?(?:bot|roboter|mensch)|was kannst du|was konnen sie|(?:voce e|e) (?:um )?(?:bot|robo|humano)|o que (?:voce pode|podes) fazer)",
+                r"(?:(?:hi|hello|hey|ok|so|but|wait) )*(?:(?:are you|is this|am i (?:talking|chatting|speaking) (?:to|with)) (?:a |an )?(?:real )?(?:bot|robot|chatbot|machine|ai|computer|human|person|real person|live person|live agent)|who are you|what are you|what can you do|what can you help (?:me )?with|what do you do|how can you help(?: me)?|eres (?:un )?(?:bot|robot|humano|una persona)|es un (?:bot|robot)|que (?:puedes|puede) hacer|(?:tu es|es tu|etes vous|vous etes) (?:un )?(?:bot|robot|humain)|(?:que|quest ce que) (?:peux tu|pouvez vous|tu peux|vous pouvez) faire|bist du (?:ein )?(?:bot|roboter|mensch)|sind sie (?:ein )?(?:bot|roboter|mensch)|was kannst du|was konnen sie|(?:voce e|e) (?:um )?(?:bot|robo|humano)|o que (?:voce pode|podes) fazer)",
             ),
         ),
         (
@@ -57,7 +57,7 @@ static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
         (
             Said::Yes,
             pattern(
-                r"yes|yeah|yea|yep|yup|ya|y|sure|ok|okay|please|please do|yes i would|yes i do|i would|i would like that|do it|go ahead|si|claro|vale|por favor|si por favor|oui|daccord|oui merci|ja|ja bitte|gerne|sim|sim por favor",
+                r"(?:(?:yes|yeah|yep|sure|ok|okay|si|oui|ja|sim) )?(?:yes|yeah|yea|yep|yup|ya|y|sure|ok|okay|please|please do|yes i would|yes i do|i would|i would like that|do it|go ahead|si|claro|claro que si|vale|por supuesto|por favor|si por favor|oui|daccord|oui merci|sil vous plait|svp|volontiers|bien sur|ja|bitte|ja bitte|gerne|klar|naturlich|bitte verbinden|sim|quero|quero sim|pode ser|com certeza|sim por favor)",
             ),
         ),
         (
@@ -150,6 +150,14 @@ mod tests {
             ("yes please", Some(Said::Yes)),
             ("Yeah", Some(Said::Yes)),
             ("sure", Some(Said::Yes)),
+            ("Oui, s'il vous plaît", Some(Said::Yes)),
+            ("Oui svp", Some(Said::Yes)),
+            ("Ja gerne", Some(Said::Yes)),
+            ("Ja, bitte verbinden", Some(Said::Yes)),
+            ("Quero sim", Some(Said::Yes)),
+            ("Claro que sí", Some(Said::Yes)),
+            ("yes please do", Some(Said::Yes)),
+            ("Qu'est-ce que vous pouvez faire ?", Some(Said::AboutYou)),
             ("no thanks", Some(Said::No)),
             ("nope", Some(Said::No)),
             // Questions, even with a greeting or thanks in them.

@@ -69,18 +69,55 @@ const NOT_HELPED: &[&str] = &[
     "no responde a mi pregunta",
     "no respondes a mi pregunta",
     "no has respondido",
+    "no me has respondido",
+    "no respondiste",
+    "no me respondiste",
+    "no has contestado",
+    "eso no me ayudo",
+    "esto no me ayudo",
+    "eso no ayuda",
+    "esto no ayuda",
+    "no me has ayudado",
+    "no me entiendes",
+    "tercera vez que pregunto",
+    "eres inutil",
+    "no sirves para nada",
     // French ("ça ne m'aide pas", "ça n'aide pas")
     "ca ne maide pas",
     "cela ne maide pas",
     "vous ne maidez pas",
     "ca naide pas",
     "ne repond pas a ma question",
+    "ca ne ma pas aide",
+    "cela ne ma pas aide",
+    "ca na pas aide",
+    "pas repondu a ma question",
+    "vous navez pas repondu",
+    "tu nas pas repondu",
+    "vous ne comprenez pas",
+    "tu ne comprends pas",
+    "troisieme fois que je demande",
+    "troisieme fois que je pose",
+    "vous etes nul",
+    "vous etes nuls",
+    "tu es nul",
+    "vous etes inutile",
+    "tu es inutile",
     // German
     "das hilft mir nicht",
     "das hilft nicht",
     "sie helfen mir nicht",
     "nicht hilfreich",
     "beantwortet meine frage nicht",
+    "meine frage nicht beantwortet",
+    "das hat nicht geholfen",
+    "das hat mir nicht geholfen",
+    "sie verstehen mich nicht",
+    "du verstehst mich nicht",
+    "zum dritten mal frage",
+    "frage zum dritten mal",
+    "du bist nutzlos",
+    "sie sind nutzlos",
     // Portuguese
     "isso nao ajuda",
     "isso nao ajudou",
@@ -88,6 +125,28 @@ const NOT_HELPED: &[&str] = &[
     "isso nao me ajudou",
     "voce nao esta ajudando",
     "nao responde a minha pergunta",
+    "nao respondeu minha pergunta",
+    "nao respondeu a minha pergunta",
+    "voce nao respondeu",
+    "voce nao entende",
+    "voce nao esta entendendo",
+    "terceira vez que pergunto",
+    "voce e inutil",
+];
+
+/// Whole messages that say it on their own ("No me ayudó."): with more words they may be
+/// about a product ("la crema no me ayudó").
+const NOT_HELPED_ALONE: &[&str] = &[
+    "no me ayudo",
+    "no ayudo",
+    "no ayuda",
+    "no sirvio",
+    "pas utile",
+    "ca ne maide pas",
+    "hilft nicht",
+    "nicht geholfen",
+    "nao ajudou",
+    "nao me ajudou",
 ];
 
 /// Words naming an automated assistant.
@@ -128,7 +187,7 @@ fn has(padded: &str, phrase: &str) -> bool {
 #[must_use]
 pub fn not_helped(text: &str) -> bool {
     let words = padded(text);
-    NOT_HELPED.iter().any(|phrase| has(&words, phrase))
+    NOT_HELPED.iter().any(|phrase| has(&words, phrase)) || NOT_HELPED_ALONE.contains(&words.trim())
 }
 
 /// Whether the customer refuses to deal with a bot ("I don't want to talk to a bot", "I hate
@@ -169,6 +228,16 @@ mod tests {
             "ça ne m'aide pas",
             "Das hilft mir nicht",
             "isso não ajudou",
+            "Eso no me ayudó",
+            "No me ayudó.",
+            "Esto no ayuda",
+            "Eres inútil",
+            "Es la tercera vez que pregunto",
+            "Tu n'as pas répondu à ma question",
+            "C'est la troisième fois que je demande",
+            "Vous êtes nul",
+            "Você não respondeu minha pergunta",
+            "Sie haben meine Frage nicht beantwortet",
         ] {
             assert!(not_helped(stuck), "{stuck}");
         }
@@ -185,6 +254,9 @@ mod tests {
             "does the helmet help with safety?",
             "can you help me with my invoice?",
             "is there a third size?",
+            "La crema no me ayudó, ¿puedo devolverla?",
+            "Die Salbe hat nicht geholfen, kann ich sie zurückgeben?",
+            "O creme não me ajudou, posso devolver?",
         ] {
             assert!(!not_helped(question), "{question}");
         }
