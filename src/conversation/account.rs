@@ -222,7 +222,7 @@ fn asked(text: &str, routed: &intent::Routed) -> Option<AccountIntent> {
 fn said_before(earlier: &[Message]) -> intent::Routed {
     let mut before = intent::Routed::default();
     let mut only_details = None;
-    let asking_from = earlier.len().saturating_sub(QUESTION_WINDOW);
+    let mut asking_from = earlier.len().saturating_sub(QUESTION_WINDOW);
     for (i, message) in earlier
         .iter()
         .enumerate()
@@ -234,7 +234,16 @@ fn said_before(earlier: &[Message]) -> intent::Routed {
             // A follow-up ("and the invoice?") asked what it was answered as.
             match asked(&message.text, &routed).or_else(|| intent::asks_about(&message.text)) {
                 Some(question) => before.intent = before.intent.or(Some(question)),
-                None => only_details = only_details.or(routed.intent),
+                None => {
+                    only_details = only_details.or(routed.intent);
+                    // Details alone, tried again ("ana@example.com" after a mismatch), keep
+                    // the question before them open.
+                    if before.intent.is_none()
+                        && (routed.email.is_some() || routed.order_number.is_some())
+                    {
+                        asking_from = asking_from.min(i.saturating_sub(QUESTION_WINDOW));
+                    }
+                }
             }
         }
         before.email = before.email.or(routed.email);

@@ -135,6 +135,17 @@ async fn the_question_asked_first_is_answered_once_the_details_have_come() {
     // "Where is it now?" after a refund question asks after the refund.
     let reply = reply_of(&app, &chat, "where is it now?").await;
     assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
+
+    // Mistyped emails, then the right one, each alone: the question is still the refund.
+    let chat = app.start_chat().await;
+    reply_of(&app, &chat, &format!("where's my refund for {number}??")).await;
+    for typo in ["someone@example.com", "someone.else@example.com"] {
+        let reply = reply_of(&app, &chat, typo).await;
+        assert_eq!(reply["actions"][0]["name"], "verify_customer", "{reply}");
+        assert_eq!(reply["actions"][0]["ok"], false, "{reply}");
+    }
+    let reply = reply_of(&app, &chat, &email).await;
+    assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
 }
 
 /// A general question that reads as an account one gets what the help center says as well

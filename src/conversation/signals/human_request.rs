@@ -18,7 +18,7 @@ struct Token {
 /// Splits `text` into tokens, corrects close misspellings of key words and merges multi-word
 /// names such as "customer service" into one token.
 fn tokenize(text: &str) -> Vec<Token> {
-    let chars: Vec<char> = fold(text).chars().collect();
+    let chars: Vec<char> = fold(&super::without_addresses(text)).chars().collect();
     let mut raw: Vec<Token> = Vec::new();
     let (mut soft, mut hard) = (0, 0);
     let mut current = String::new();
@@ -1215,6 +1215,10 @@ mod tests {
     ];
 
     const NON_REQUESTS: &[&str] = &[
+        // Email addresses and links
+        "someone.else@example.com",
+        "human.resources@example.com NW-1044628",
+        "see https://example.com/talk-to-a-person",
         // English
         "is a human reviewing my return?",
         "was this answer written by a person?",

@@ -75,15 +75,35 @@ pub(crate) fn fold(text: &str) -> String {
     out
 }
 
-/// Lower-cased, accent-folded words of `text`.
+/// `text` without its email addresses and links: "someone.else@example.com" asks for no one.
+pub(crate) fn without_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        if !(word.contains('@') || word.contains("://") || word.starts_with("www.")) {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Lower-cased, accent-folded words of `text`, its email addresses and links left out.
 fn words(text: &str) -> Vec<String> {
-    split_words(&fold(text))
+    split_words(&fold(&without_addresses(text)))
 }
 
 /// Lower-cased, accent-folded words of `text` with apostrophes dropped ("didn't" is "didnt",
 /// "where's" is "wheres"), for matching whole phrases.
 pub(crate) fn plain_words(text: &str) -> Vec<String> {
-    split_words(&fold(text).replace('\'', ""))
+    split_words(&fold(&without_addresses(text)).replace('\'', ""))
 }
 
 /// The words of an already folded text.
