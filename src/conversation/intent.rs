@@ -232,6 +232,7 @@ fn refund_strong() -> Result<Regex, regex::Error> {
         r"(?:news|anything new|updates?) (?:on|about|for|regarding) (?:the |{POSS} )?(?:\w+ )?{REFUND}(?:s|en)?",
         r"{TRACK} (?:a |the |{POSS} )?(?:\w+ )?{REFUND}",
         r"(?:been|being) refunded|not (?:yet )?refunded|nicht (?:\w+ )?erstattet|pas (?:encore )?(?:ete )?remboursee?|no (?:me )?han reembolsado|nao fui reembolsad[oa]",
+        r"(?:devolvieron|han devuelto|devolveram) (?:el |mi |o |meu )?(?:dinero|dinheiro)|reembolsaron|reembolsaram|me (?:han )?reembolsado|m'(?:avez|a|ont) (?:bien )?rembourse",
     ])
 }
 
@@ -391,6 +392,9 @@ fn order_action() -> Result<Regex, regex::Error> {
         r"updat(?:e|ing) (?:the |this |that |{POSS} )?(?:{ORDER}|(?:delivery |shipping |billing )?address)|updat(?:e|ing) {ORDER} ?#?\d",
         r"where (?:do|can|could|should) (?:i|we) (?:buy|purchase|order)",
         r"(?:entered|typed|gave|put|used|provided|set) (?:a |the |an )?(?:wrong|incorrect|old) (?:\w+ )?address",
+        // A message that did not come ("I never got the reset email"), not a parcel.
+        r"(?:e-?mail|code|link|password|passwort|kennwort|contrasena|mot de passe|senha|sms)s? (?:\w+ ){0,4}(?:nicht|nie|not|never|no|pas|nao) (?:\w+ )?(?:bekommen|erhalten|angekommen|received|arrived|come|recibido|llegado|recue?|arrivee?|recebi|recebido|chegou)",
+        r"(?:not|never|haven't|havent|didn't|didnt|no|nao|pas) (?:\w+ ){0,2}(?:received|recieved|gotten|got|get|recibido|recibi|recu|recebi) (?:\w+ ){0,4}(?:e-?mail|code|link|password|sms)",
     ])
 }
 
@@ -670,6 +674,16 @@ mod tests {
 
     /// Realistic phrasings and the intent they must route to (`None`: a knowledge question).
     const CASES: &[(&str, Option<AccountIntent>)] = &[
+        // Asking whether the money came back, in the past tense.
+        (
+            "¿Me devolvieron el dinero del pedido NW-1040159?",
+            Some(RefundStatus),
+        ),
+        ("¿Ya me reembolsaron?", Some(RefundStatus)),
+        ("Vous m'avez remboursé ?", Some(RefundStatus)),
+        ("Ich habe die E-Mail zum Zurücksetzen nicht bekommen", None),
+        ("I never got the password reset email", None),
+        ("No he recibido el código de verificación", None),
         // Order status — English.
         ("Where is my order?", Some(OrderStatus)),
         ("where's my package??", Some(OrderStatus)),
