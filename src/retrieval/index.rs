@@ -294,6 +294,27 @@ fn terms_in(
     Ok(counts)
 }
 
+/// Words of a question's frame that stay in the search ("how long does it take?", "can you
+/// tell me…") but not in its coverage, the confidence without a model: a help center that
+/// never says "long" or "take" still answers "How long do refunds take?" with its refund
+/// timing, at full coverage of "refund". As stop words they cost the eval (`knowledge`
+/// MRR@10 0.879 → 0.867, dstc10 in context 0.462 → 0.452).
+const FRAME_WORDS: &[&str] = &["long", "take", "tell", "know", "soon"];
+
+/// The question's words its coverage counts: all but [`FRAME_WORDS`], unless that is all.
+fn topic_terms(terms: &[String]) -> Vec<String> {
+    let topic: Vec<String> = terms
+        .iter()
+        .filter(|t| !FRAME_WORDS.contains(&String::as_str(t)))
+        .cloned()
+        .collect();
+    if topic.is_empty() {
+        terms.to_vec()
+    } else {
+        topic
+    }
+}
+
 /// How many of `terms` (already analyzed, distinct) occur in any of `texts`; stops reading
 /// once all are found.
 fn terms_found(analyzer: &mut TextAnalyzer, texts: &[&str], terms: &[String]) -> usize {
@@ -568,6 +589,7 @@ impl Index {
                         searcher.search(&near, &Count).is_ok_and(|n| n == 0)
                     };
                     *df == 0
+                        && !FRAME_WORDS.contains(&String::as_str(term))
                         && [f.title, f.headings].into_iter().all(absent)
                         && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
                 })
@@ -582,7 +604,8 @@ impl Index {
             // a bigger size").
             if hit.found <= 1 {
                 let unknown = *unknown.get_or_init(count_unknown);
-                hit.coverage = hit.found as f32 / (query_terms.len() + unknown) as f32;
+                let counted = topic_terms(&query_terms).len() as f32;
+                hit.coverage = hit.coverage * counted / (counted + unknown as f32);
             }
             Ok::<_, IndexError>(hit)
         };
@@ -650,7 +673,14 @@ impl Index {
         } else {
             fragment
         };
-        let found = terms_found(analyzer, &[&title, &headings, &body], query_terms);
+        let texts = [title.as_str(), headings.as_str(), body.as_str()];
+        let found = terms_found(analyzer, &texts, query_terms);
+        let topic = topic_terms(query_terms);
+        let coverage = if topic.len() == query_terms.len() {
+            found as f32 / query_terms.len() as f32
+        } else {
+            terms_found(analyzer, &texts, &topic) as f32 / topic.len() as f32
+        };
         let url = text_of(f.url);
         Ok(Hit {
             article_id: text_of(f.article_id),
@@ -665,7 +695,7 @@ impl Index {
             text: body,
             snippet,
             score,
-            coverage: found as f32 / query_terms.len() as f32,
+            coverage,
             found,
         })
     }
@@ -837,13 +867,20 @@ mod tests {
         assert_eq!((hits[0].found, hits[0].coverage), (1, 1.0 / 3.0));
         // With two of the question's words, an unknown one (a product's name) counts once.
         let hits = index
-            .search("Do you take PayPal for zorbs?", 1)
+            .search("Do you take PayPal cards for zorbs?", 1)
             .expect("search");
         assert_eq!(
             (hits[0].found, hits[0].coverage),
-            (2, 2.0 / 3.0),
+            (3, 2.0 / 3.0),
             "{hits:?}"
         );
+        // The question's frame ("how long … take") is no part of what it is about: no
+        // passage says "long", and PayPal's passage covers it whole.
+        let hits = index
+            .search("How long does PayPal take?", 1)
+            .expect("search");
+        assert_eq!(hits[0].article_id, "payments", "{hits:?}");
+        assert_eq!(hits[0].coverage, 1.0, "{hits:?}");
         // A long word a letter away from an indexed one is a typo, not an unknown word.
         let hits = index.search("Do you send to Canda?", 1).expect("search");
         assert_eq!((hits[0].found, hits[0].coverage), (1, 0.5), "{hits:?}");

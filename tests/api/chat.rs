@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{ADMIN_KEY, read_sse_until, seqs, spawn_app};
+use crate::helpers::{ADMIN_KEY, read_sse_until, seqs, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn answers_from_the_help_center_with_a_citation_without_a_model() {
@@ -84,6 +84,41 @@ async fn a_question_the_help_center_does_not_cover_gets_an_honest_answer() {
     );
     assert_eq!(reply["citations"], json!([]));
     assert!(reply["confidence"].as_f64().expect("confidence") < 0.35);
+}
+
+/// A small help center of a business's own, whose articles never say "long" or "take":
+/// "How long do refunds take?" is about refunds, and its article answers it.
+#[tokio::test]
+async fn a_small_help_center_answers_a_question_in_words_it_does_not_use() {
+    let empty = tempfile::tempdir().expect("dir");
+    let knowledge = empty.path().to_owned();
+    let app = spawn_app_with(move |s| s.knowledge_dir = knowledge).await;
+    for (title, body) in [
+        (
+            "Refund timing",
+            "Refunds reach your card within 5 business days after the bike is back in our shop.",
+        ),
+        (
+            "Rentals",
+            "Rent a city bike by the hour or by the day. Helmets are included.",
+        ),
+    ] {
+        app.create_article(json!({"title": title, "body": body}))
+            .await;
+    }
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "How long do refunds take?"}))
+        .await;
+    let reply = &body["replies"][0];
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("within 5 business days")),
+        "{reply}"
+    );
+    assert_eq!(reply["citations"][0]["title"], "Refund timing", "{reply}");
+    assert!(body["handoff"].is_null(), "{body}");
 }
 
 #[tokio::test]
