@@ -100,6 +100,9 @@ pub struct Actions {
     /// about them (its replies may quote their examples).
     described: String,
     templates: minijinja::Environment<'static>,
+    /// The record references (order numbers) the router's actions take, found in a message
+    /// by their parameters' patterns.
+    references: Vec<Reference>,
     store: Store,
     http: reqwest::Client,
     metrics: Arc<Metrics>,
@@ -125,6 +128,19 @@ impl Actions {
             }
         }
         let templates = templates(specs.iter().flat_map(Spec::templates))?;
+        let mut references: Vec<Reference> = Vec::new();
+        for spec in specs.iter().filter(|spec| spec.file.intent.is_some()) {
+            if let Some(pattern) = spec.reference_pattern()
+                && !references.iter().any(|r| r.source == pattern)
+            {
+                references.push(Reference::new(pattern).map_err(|error| {
+                    format!(
+                        "action {}: the reference's pattern: {error}",
+                        spec.file.name
+                    )
+                })?);
+            }
+        }
         let tools = tools_for(&specs);
         let described = tools
             .iter()
@@ -136,6 +152,7 @@ impl Actions {
             described,
             specs,
             templates,
+            references,
             store,
             http,
             metrics,
@@ -155,6 +172,12 @@ impl Actions {
     /// Every loaded action.
     pub fn specs(&self) -> &[Spec] {
         &self.specs
+    }
+
+    /// The first reference in `text` that an action's pattern takes, as written or in upper
+    /// or lower case ("r-10001" for `^R-[0-9]{5}$`).
+    pub fn reference_in(&self, text: &str) -> Option<String> {
+        self.references.iter().find_map(|r| r.find(text))
     }
 
     /// The action the router uses for an intent.
@@ -316,6 +339,41 @@ impl Actions {
     }
 }
 
+/// A reference parameter's pattern, and the same unanchored to find it inside a message.
+struct Reference {
+    source: String,
+    whole: regex::Regex,
+    inside: regex::Regex,
+}
+
+impl Reference {
+    fn new(pattern: &str) -> Result<Self, regex::Error> {
+        let inner = pattern.strip_prefix('^').unwrap_or(pattern);
+        let inner = match inner.strip_suffix('$') {
+            Some(stripped) if !stripped.ends_with('\\') => stripped,
+            _ => inner,
+        };
+        // Not inside a longer word or number.
+        let inside = regex::Regex::new(&format!(
+            r"(?i)(?:^|[^\p{{L}}\p{{N}}_])((?:{inner}))(?:$|[^\p{{L}}\p{{N}}_])"
+        ))?;
+        Ok(Self {
+            source: pattern.to_owned(),
+            whole: regex::Regex::new(pattern)?,
+            inside,
+        })
+    }
+
+    fn find(&self, text: &str) -> Option<String> {
+        self.inside.captures_iter(text).find_map(|c| {
+            let found = c.get(1)?.as_str();
+            [found.to_owned(), found.to_uppercase(), found.to_lowercase()]
+                .into_iter()
+                .find(|candidate| self.whole.is_match(candidate))
+        })
+    }
+}
+
 /// An id in a backend's answer as text, whether written as a string or a number.
 fn id_text(value: Option<&Value>) -> Option<String> {
     match value? {
@@ -371,6 +429,23 @@ mod tests {
         // An optional field may be missing; a printed one may not.
         assert!(render(json!({"number": "NW-1", "status": "shipped"})).is_ok());
         assert!(render(json!({"number": "NW-1"})).is_err());
+    }
+
+    #[test]
+    fn a_reference_is_found_by_its_pattern_as_a_whole_word() {
+        let rental = Reference::new("^R-[0-9]{5}$").expect("compiles");
+        assert_eq!(
+            rental.find("where is my rental r-10001?").as_deref(),
+            Some("R-10001")
+        );
+        assert_eq!(rental.find("(R-10001)").as_deref(), Some("R-10001"));
+        assert_eq!(rental.find("R-100012"), None, "a longer number");
+        assert_eq!(rental.find("XR-10001"), None, "inside a word");
+        let store = Reference::new("^NW-[0-9]{7}$").expect("compiles");
+        assert_eq!(
+            store.find("NW-1046247, I'm ana@example.com").as_deref(),
+            Some("NW-1046247")
+        );
     }
 
     /// Each demo order, in each language the demo actions are translated to, renders with

@@ -161,12 +161,51 @@ impl Spec {
         if !self.file.verifies_customer {
             return None;
         }
-        let properties = self.parameters_json["properties"].as_object()?;
-        properties
-            .iter()
-            .filter(|(_, schema)| schema["format"] == "email")
-            .find_map(|(name, _)| args[name].as_str())
+        args[self.email_param()?]
+            .as_str()
             .map(|email| email.trim().to_lowercase())
+    }
+
+    /// The parameter that names the record asked about (the order number): the first
+    /// required string parameter that is not an email, else the first optional one.
+    pub fn reference_param(&self) -> Option<&str> {
+        let properties = self.parameters_json["properties"].as_object()?;
+        let names =
+            |p: &(&String, &serde_json::Value)| p.1["type"] == "string" && p.1["format"] != "email";
+        let mut candidates: Vec<&str> = properties
+            .iter()
+            .filter(names)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        candidates.sort_by_key(|name| !self.schema_requires(name));
+        candidates.first().copied()
+    }
+
+    /// The reference parameter's pattern, as written (`^NW-[0-9]{7}$`).
+    pub fn reference_pattern(&self) -> Option<&str> {
+        self.parameters_json["properties"][self.reference_param()?]["pattern"].as_str()
+    }
+
+    /// The arguments the deterministic router gives: the record's reference and the
+    /// customer's email, under this action's own parameter names (those it has).
+    pub fn router_args(&self, reference: Option<&str>, email: Option<&str>) -> serde_json::Value {
+        let mut args = serde_json::Map::new();
+        if let (Some(name), Some(reference)) = (self.reference_param(), reference) {
+            args.insert(name.to_owned(), reference.into());
+        }
+        if let (Some(name), Some(email)) = (self.email_param(), email) {
+            args.insert(name.to_owned(), email.into());
+        }
+        serde_json::Value::Object(args)
+    }
+
+    /// The parameter with `format = "email"`, if any.
+    fn email_param(&self) -> Option<&str> {
+        self.parameters_json["properties"]
+            .as_object()?
+            .iter()
+            .find(|(_, schema)| schema["format"] == "email")
+            .map(|(name, _)| name.as_str())
     }
 
     /// Whether the action requires this argument.
@@ -312,6 +351,29 @@ owner = "/customer_id"
         assert_eq!(spec.not_found(Lang::En), spec.file.not_found);
         let names: Vec<String> = spec.templates().map(|(name, _)| name).collect();
         assert_eq!(names, ["order_status", "order_status.de"]);
+    }
+
+    #[test]
+    fn the_router_fills_the_actions_own_parameter_names() {
+        let spec = parse(&GOOD.replace("order_number", "rental")).expect("valid");
+        assert_eq!(spec.reference_param(), Some("rental"));
+        assert_eq!(
+            spec.router_args(Some("NW-1234567"), Some("ana@example.com")),
+            serde_json::json!({"rental": "NW-1234567"}),
+            "no email parameter"
+        );
+        let extra = "[parameters.properties.a_note]\ntype = \"string\"\n\
+            [parameters.properties.mail]\ntype = \"string\"\nformat = \"email\"\n[backend]";
+        let check = parse(&GOOD.replace("[backend]", extra)).expect("valid");
+        assert_eq!(
+            check.reference_param(),
+            Some("order_number"),
+            "the required one before an optional one"
+        );
+        assert_eq!(
+            check.router_args(Some("NW-1234567"), Some("ana@example.com")),
+            serde_json::json!({"order_number": "NW-1234567", "mail": "ana@example.com"})
+        );
     }
 
     #[test]

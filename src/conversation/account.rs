@@ -42,8 +42,9 @@ pub async fn answer(
     earlier: &[Message],
     phrases: &Phrases,
 ) -> Result<Option<AccountReply>, StoreError> {
-    let mut routed = intent::route(&message.text);
-    let before = said_before(earlier);
+    let route = |text: &str| intent::route_with(text, state.actions.reference_in(text));
+    let mut routed = route(&message.text);
+    let before = said_before(earlier, route);
     // "ana@example.com NW-1234567" answers the question asked just before. Right after an
     // account question about a named order, "and the invoice?" asks for that order's invoice,
     // and "where is it now?" after that order (or its refund, when the refund was the
@@ -96,7 +97,7 @@ pub async fn answer(
             state.actions.for_intent(Intent::Verify),
         )
     {
-        let args = serde_json::json!({ "email": email, "order_number": order });
+        let args = verify.router_args(Some(order), Some(email));
         match state
             .actions
             .run(
@@ -121,9 +122,11 @@ pub async fn answer(
         }
     }
 
-    let needs_order = spec.schema_requires("order_number");
+    let needs_order = spec
+        .reference_param()
+        .is_some_and(|name| spec.schema_requires(name));
     let args = match (&routed.order_number, needs_order) {
-        (Some(order), true) => serde_json::json!({ "order_number": order }),
+        (Some(order), true) => spec.router_args(Some(order), None),
         (None, true) if verified_as.is_some() => {
             reply.text = phrases.which_order.into();
             reply.asks_for_details = no_details;
@@ -219,7 +222,7 @@ fn asked(text: &str, routed: &intent::Routed) -> Option<AccountIntent> {
 /// email and order number in all of `earlier` (the turn's recent messages), so "the invoice for
 /// it" a few questions later is about the order still being discussed. Each message is routed
 /// once.
-fn said_before(earlier: &[Message]) -> intent::Routed {
+fn said_before(earlier: &[Message], route: impl Fn(&str) -> intent::Routed) -> intent::Routed {
     let mut before = intent::Routed::default();
     let mut only_details = None;
     let mut asking_from = earlier.len().saturating_sub(QUESTION_WINDOW);
@@ -229,7 +232,7 @@ fn said_before(earlier: &[Message]) -> intent::Routed {
         .rev()
         .filter(|(_, m)| m.role == crate::storage::Role::Customer)
     {
-        let routed = intent::route(&message.text);
+        let routed = route(&message.text);
         if i >= asking_from {
             // A follow-up ("and the invoice?") asked what it was answered as.
             match asked(&message.text, &routed).or_else(|| intent::asks_about(&message.text)) {

@@ -469,7 +469,13 @@ fn email_address() -> Result<Regex, regex::Error> {
 
 /// Recognises account questions and pulls out an order number and email.
 pub fn route(text: &str) -> Routed {
-    let order_number = order_number(text);
+    route_with(text, None)
+}
+
+/// [`route`], with the reference an action's own pattern found in `text` (a business's order
+/// numbers, "R-10001"), which is taken before the store's.
+pub fn route_with(text: &str, reference: Option<String>) -> Routed {
+    let order_number = reference.or_else(|| order_number(text));
     let email = email(text);
     let intent = classify(&fold(text), order_number.is_some());
     Routed {

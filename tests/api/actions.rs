@@ -941,6 +941,51 @@ fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta" }}
     .await
 }
 
+/// Without a model, a business's own references ("R-10001", written "r-10001") and parameter
+/// names reach its API: the router finds a reference by the action's own pattern.
+#[tokio::test]
+async fn a_business_with_its_own_reference_format_is_answered_without_a_model() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let base = store_api(calls.clone()).await;
+    let dir = tempfile::tempdir().expect("actions dir");
+    std::fs::write(
+        dir.path().join("rental_status.toml"),
+        format!(
+            r#"
+name = "rental_status"
+description = "A bike rental's status"
+intent = "order_status"
+template = "Rental {{{{ result.number }}}} is {{{{ result.state }}}}."
+[parameters]
+type = "object"
+required = ["rental"]
+[parameters.properties.rental]
+type = "string"
+pattern = "^R-[0-9]{{5}}$"
+[backend]
+kind = "http"
+url = "{base}/customers/{{customer_id}}/orders/{{rental}}"
+owner = "/owner"
+fields = {{ number = "/order/id", state = "/order/state" }}
+"#
+        ),
+    )
+    .expect("write spec");
+    let actions_dir = dir.keep();
+    let app = spawn_app_with(move |s| {
+        s.actions_dir = actions_dir;
+        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"));
+    })
+    .await;
+    let chat = signed_chat(&app, "cust-7").await;
+    let reply = reply_of(&app, &chat, "Where is my rental r-10001?").await;
+    assert_eq!(reply["text"], "Rental R-10001 is shipped.", "{reply}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // "It" is that rental.
+    let reply = reply_of(&app, &chat, "has it shipped yet?").await;
+    assert_eq!(reply["text"], "Rental R-10001 is shipped.", "{reply}");
+}
+
 /// A header naming a secret the environment lacks stops the start, naming both, instead of
 /// failing every customer's lookup later.
 #[tokio::test]
