@@ -4,6 +4,10 @@
 //! clearly; else the conversation's locale (the widget sends the page's or the browser's);
 //! else English.
 
+/// The example reference in the phrases that ask for one ("it looks like NW-1234567"); an
+/// action's own example replaces it (see [`crate::actions::Actions::with_example`]).
+pub const REFERENCE_EXAMPLE: &str = "NW-1234567";
+
 /// A language the service speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

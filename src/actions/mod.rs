@@ -17,7 +17,7 @@ pub use spec::{BackendSpec, Intent, Spec};
 
 use crate::{
     llm::Tool,
-    phrases::Lang,
+    phrases::{Lang, REFERENCE_EXAMPLE},
     storage::{ActionRecord, Store, StoreError},
     telemetry::{Metrics, Step},
 };
@@ -103,6 +103,8 @@ pub struct Actions {
     /// The record references (order numbers) the router's actions take, found in a message
     /// by their parameters' patterns.
     references: Vec<Reference>,
+    /// The first of those references' examples, for the prompts that ask for one.
+    example: Option<String>,
     store: Store,
     http: reqwest::Client,
     metrics: Arc<Metrics>,
@@ -141,6 +143,10 @@ impl Actions {
                 })?);
             }
         }
+        let example = specs
+            .iter()
+            .filter(|spec| spec.file.intent.is_some())
+            .find_map(|spec| spec.reference_example().map(str::to_owned));
         let tools = tools_for(&specs);
         let described = tools
             .iter()
@@ -153,6 +159,7 @@ impl Actions {
             specs,
             templates,
             references,
+            example,
             store,
             http,
             metrics,
@@ -178,6 +185,15 @@ impl Actions {
     /// or lower case ("r-10001" for `^R-[0-9]{5}$`).
     pub fn reference_in(&self, text: &str) -> Option<String> {
         self.references.iter().find_map(|r| r.find(text))
+    }
+
+    /// A phrase that asks for a reference, with the actions' own example in place of
+    /// [`REFERENCE_EXAMPLE`] when one is given.
+    pub fn with_example(&self, phrase: &str) -> String {
+        match &self.example {
+            Some(example) => phrase.replace(REFERENCE_EXAMPLE, example),
+            None => phrase.to_owned(),
+        }
     }
 
     /// The action the router uses for an intent.
@@ -243,7 +259,7 @@ impl Actions {
         }
         if spec.file.requires_verified && verified_as.is_none() {
             return Ok(Outcome::NeedsVerification {
-                text: phrases.needs_verification.into(),
+                text: self.with_example(phrases.needs_verification),
             });
         }
         let started = std::time::Instant::now();

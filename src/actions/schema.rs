@@ -1,7 +1,8 @@
 //! A small JSON Schema subset for action parameters, checked before any backend call:
 //! `type: object` with `properties`, `required` and `additionalProperties: false` (always
 //! enforced); per property `type` (string, integer, number, boolean), `enum`, `pattern`,
-//! `minLength`, `maxLength`, `minimum`, `maximum`, `format: email`, and `description`.
+//! `minLength`, `maxLength`, `minimum`, `maximum`, `format: email`, `description` and
+//! `examples` (the first one a reference parameter's example in the service's prompts).
 //! A spec using anything else is refused at start, so no rule is silently ignored.
 
 use std::collections::BTreeMap;
@@ -53,6 +54,7 @@ const PROPERTY_KEYS: &[&str] = &[
     "maximum",
     "format",
     "description",
+    "examples",
 ];
 
 impl Schema {

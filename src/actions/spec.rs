@@ -181,6 +181,11 @@ impl Spec {
         candidates.first().copied()
     }
 
+    /// The reference parameter's first example (`examples = ["R-10001"]`).
+    pub fn reference_example(&self) -> Option<&str> {
+        self.parameters_json["properties"][self.reference_param()?]["examples"][0].as_str()
+    }
+
     /// The reference parameter's pattern, as written (`^NW-[0-9]{7}$`).
     pub fn reference_pattern(&self) -> Option<&str> {
         self.parameters_json["properties"][self.reference_param()?]["pattern"].as_str()

@@ -4,7 +4,7 @@
 
 use super::intent::{self, AccountIntent};
 use crate::{
-    actions::{Intent, Outcome},
+    actions::{Actions, Intent, Outcome},
     app::AppState,
     phrases::Phrases,
     storage::{ActionRecord, Conversation, HandoffReason, Message, StoreError},
@@ -118,7 +118,7 @@ pub async fn answer(
                     return Ok(Some(reply));
                 }
             }
-            outcome => return Ok(Some(finish(reply, outcome, phrases))),
+            outcome => return Ok(Some(finish(reply, outcome, phrases, &state.actions))),
         }
     }
 
@@ -128,7 +128,7 @@ pub async fn answer(
     let args = match (&routed.order_number, needs_order) {
         (Some(order), true) => spec.router_args(Some(order), None),
         (None, true) if verified_as.is_some() => {
-            reply.text = phrases.which_order.into();
+            reply.text = state.actions.with_example(phrases.which_order);
             reply.asks_for_details = no_details;
             return Ok(Some(reply));
         }
@@ -148,7 +148,7 @@ pub async fn answer(
         outcome,
         Outcome::NeedsVerification { .. } | Outcome::Invalid { .. } | Outcome::Unknown
     );
-    let mut reply = finish(reply, outcome, phrases);
+    let mut reply = finish(reply, outcome, phrases, &state.actions);
     reply.asks_for_details = asks && no_details;
     Ok(Some(reply))
 }
@@ -174,7 +174,12 @@ pub(super) async fn adopt(
     }
 }
 
-fn finish(mut reply: AccountReply, outcome: Outcome, phrases: &Phrases) -> AccountReply {
+fn finish(
+    mut reply: AccountReply,
+    outcome: Outcome,
+    phrases: &Phrases,
+    actions: &Actions,
+) -> AccountReply {
     match outcome {
         Outcome::Found { record, text, .. } | Outcome::NotFound { record, text } => {
             reply.actions.push(record);
@@ -186,7 +191,9 @@ fn finish(mut reply: AccountReply, outcome: Outcome, phrases: &Phrases) -> Accou
             reply.text = text;
             reply.handoff = Some(HandoffReason::ActionFailed);
         }
-        Outcome::Invalid { .. } | Outcome::Unknown => reply.text = phrases.which_order.into(),
+        Outcome::Invalid { .. } | Outcome::Unknown => {
+            reply.text = actions.with_example(phrases.which_order);
+        }
     }
     reply
 }

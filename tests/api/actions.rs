@@ -962,6 +962,7 @@ required = ["rental"]
 [parameters.properties.rental]
 type = "string"
 pattern = "^R-[0-9]{{5}}$"
+examples = ["R-10001"]
 [backend]
 kind = "http"
 url = "{base}/customers/{{customer_id}}/orders/{{rental}}"
@@ -978,6 +979,13 @@ fields = {{ number = "/order/id", state = "/order/state" }}
     })
     .await;
     let chat = signed_chat(&app, "cust-7").await;
+    // Asked for, the reference is described by the action's own example.
+    let reply = reply_of(&app, &chat, "Where is my order?").await;
+    assert_eq!(
+        reply["text"],
+        "Which order is it about? Please send the order number (it looks like R-10001).",
+        "{reply}"
+    );
     let reply = reply_of(&app, &chat, "Where is my rental r-10001?").await;
     assert_eq!(reply["text"], "Rental R-10001 is shipped.", "{reply}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
