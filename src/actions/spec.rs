@@ -247,7 +247,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Spec>, String> {
 
 /// Parses and validates one spec.
 pub fn parse(text: &str) -> Result<Spec, String> {
-    let file: SpecFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    // The whole error: where in the file, and what was expected there.
+    let file: SpecFile = toml::from_str(text).map_err(|e| e.to_string().trim().to_owned())?;
     if file.name.is_empty()
         || file.name.len() > 64
         || !file
@@ -274,11 +275,11 @@ pub fn parse(text: &str) -> Result<Spec, String> {
         }
     }
     let mut env = minijinja::Environment::new();
-    env.add_template("t", &file.template)
+    env.add_template("template", &file.template)
         .map_err(|e| format!("template: {e}"))?;
     for (code, translation) in &file.translations {
         if let Some(template) = &translation.template {
-            env.add_template_owned(code.clone(), template.clone())
+            env.add_template_owned(format!("translations.{code}.template"), template.clone())
                 .map_err(|e| format!("translations.{code}.template: {e}"))?;
         }
     }
@@ -290,6 +291,30 @@ pub fn parse(text: &str) -> Result<Spec, String> {
         reqwest::Url::parse(&sample).map_err(|e| format!("backend.url: {e}"))?;
         if http.timeout_ms == 0 || http.timeout_ms > 60_000 {
             return Err("backend.timeout_ms must be between 1 and 60000".into());
+        }
+        // Every placeholder is filled on every call: the verified customer or a required
+        // parameter (a misspelt one would fail each lookup, not the start).
+        let required = |name: &str| {
+            parameters_json["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|v| v == name))
+        };
+        for piece in http.url.split('{').skip(1) {
+            let name = piece.split('}').next().unwrap_or_default();
+            if name != "customer_id" && !required(name) {
+                return Err(format!(
+                    "backend.url: {{{name}}} must be {{customer_id}} or a required parameter"
+                ));
+            }
+        }
+        if let Some(status) = http
+            .not_found_status
+            .iter()
+            .find(|status| !(100..=599).contains(*status))
+        {
+            return Err(format!(
+                "backend.not_found_status: {status} is no HTTP status"
+            ));
         }
         let pointers = http
             .fields
@@ -402,6 +427,18 @@ owner = "/customer_id"
                 "description",
             ),
             (format!("{GOOD}\nsurprise = 1\n"), "surprise"),
+            (
+                GOOD.replace("{order_number}\"", "{order_numbr}\""),
+                "backend.url: {order_numbr}",
+            ),
+            (
+                GOOD.replace("owner = ", "not_found_status = [99]\nowner = "),
+                "backend.not_found_status: 99",
+            ),
+            (
+                GOOD.replace("description = \"Status of one order\"", "description = 5"),
+                "line 3",
+            ),
             (
                 format!("{GOOD}\n[translations.it]\ntemplate = \"Ordine\"\n"),
                 "translations.it",
