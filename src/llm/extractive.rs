@@ -1,7 +1,11 @@
 //! The reply without a model: the best help-center passage, quoted and labelled as such,
 //! with its citation — or an honest "not found" that offers a person.
 
-use crate::{phrases::Phrases, retrieval::Hit, storage::Citation};
+use crate::{
+    phrases::{Lang, Phrases},
+    retrieval::Hit,
+    storage::Citation,
+};
 
 /// Longest quoted excerpt, in characters (cut at a sentence end when possible).
 const EXCERPT_CHARS: usize = 700;
@@ -35,12 +39,22 @@ pub fn not_found(phrases: &Phrases) -> String {
 /// (A follow-up's context may rank first a passage on the conversation's earlier topic that
 /// does not answer a question on a new one; the passage that does is quoted instead.)
 pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply {
-    let Some(best) = hits.iter().find(|h| h.coverage >= threshold) else {
+    let Some(first) = hits.iter().find(|h| h.coverage >= threshold) else {
         return ExtractiveReply {
             text: not_found(phrases),
             citations: Vec::new(),
             evidence: 0.0,
         };
+    };
+    // Written in another language than the reply's, when it says so clearly (an English
+    // question's "located" matches a French article's "location").
+    let foreign = |h: &Hit| Lang::of_text(&h.text).is_some_and(|lang| lang != phrases.lang);
+    let best = if foreign(first) {
+        hits.iter()
+            .find(|h| h.coverage >= first.coverage && !foreign(h))
+            .unwrap_or(first)
+    } else {
+        first
     };
     let mut place = best.title.clone();
     if let Some(section) = best.headings.last() {
@@ -57,7 +71,7 @@ pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply
     // words is most often another subject that shares a word ("take", "order").
     if let Some(related) = hits
         .iter()
-        .find(|h| h.article_id != best.article_id && h.coverage >= best.coverage)
+        .find(|h| h.article_id != best.article_id && h.coverage >= best.coverage && !foreign(h))
     {
         text.push_str(&format!("\n\n{}: {}.", phrases.see_also, related.title));
         citations.push(citation(related));
@@ -121,6 +135,30 @@ mod tests {
             coverage,
             found: 1,
         }
+    }
+
+    #[test]
+    fn of_passages_as_telling_the_one_in_the_customers_language_is_quoted() {
+        let french = hit(
+            "fr",
+            1.0,
+            "Nous louons des vélos à l'heure ou à la journée, avec un casque pour chaque location.",
+        );
+        let english = hit(
+            "en",
+            1.0,
+            "You will find our shop where the river meets the park, and we are open every day.",
+        );
+        let hits = [french.clone(), english.clone()];
+        let en = reply(&hits, 0.5, Lang::En.phrases());
+        assert_eq!(en.citations[0].article_id, "en", "{}", en.text);
+        assert_eq!(en.citations.len(), 1, "no French 'see also': {}", en.text);
+        let fr = reply(&hits, 0.5, Lang::Fr.phrases());
+        assert_eq!(fr.citations[0].article_id, "fr", "{}", fr.text);
+        // A passage in another language that tells more is still quoted.
+        let weaker = hit("en", 0.5, english.text.as_str());
+        let en = reply(&[french, weaker], 0.5, Lang::En.phrases());
+        assert_eq!(en.citations[0].article_id, "fr", "{}", en.text);
     }
 
     #[test]
