@@ -216,7 +216,7 @@ fn main() {
     println!("search top-{k} over {passages} passages: {alone}");
     let contexts = contexts(&queries);
     let in_context = timed(&queries, |i| {
-        let hits = index.search_in_context(&queries[i], &contexts[i], k);
+        let hits = index.search_in_context(&queries[i], None, &contexts[i], k);
         hits.expect("search").len()
     });
     println!("  a follow-up, in the context of 8 earlier messages: {in_context}");

@@ -88,7 +88,8 @@ pub async fn post_customer_message(
         let (context, read_in) = timed(read_context(state, &conversation.id)).await;
         let search = match &context {
             Ok((Some((fresh, false)), latest)) if fresh.mode == Mode::Ai => {
-                Some(start_search(state, text, latest))
+                let lang = reply_lang(fresh, text, last(latest, TRIGGER_WINDOW));
+                Some(start_search(state, text, lang, latest))
             }
             _ => None,
         };
@@ -273,12 +274,7 @@ async fn run(
         return Ok(());
     }
     let earlier = last(&recent, TRIGGER_WINDOW);
-    let asked_before = earlier
-        .iter()
-        .rev()
-        .filter(|m| m.role == Role::Customer)
-        .map(|m| m.text.as_str());
-    let lang = Lang::of(conversation.locale.as_deref(), &message.text, asked_before);
+    let lang = reply_lang(conversation, &message.text, earlier);
     let phrases = lang.phrases();
     // A handoff before any answer, or small talk: a fixed reply, no search and no model.
     let fixed = match triggers::before_answer(&message.text, earlier) {
@@ -298,7 +294,7 @@ async fn run(
     }
     let draft = match &state.llm {
         Some(llm) => {
-            let hits = retrieve(state, message, &recent, early_search, timings).await;
+            let hits = retrieve(state, message, lang, &recent, early_search, timings).await;
             let history = last(&recent, state.settings.chat.history_messages);
             let asked = model::Asked {
                 conversation,
@@ -318,7 +314,7 @@ async fn run(
                 handoff: reply.handoff,
             },
             ask => {
-                let hits = retrieve(state, message, &recent, early_search, timings).await;
+                let hits = retrieve(state, message, lang, &recent, early_search, timings).await;
                 let threshold = state.settings.chat.confidence_threshold;
                 extractive_draft(hits, ask, threshold, lang)
             }
@@ -435,9 +431,20 @@ async fn finish(
     Ok(())
 }
 
-/// A help-center search for `question`, in the context of the messages before it, started
-/// on the blocking pool.
-fn start_search(state: &AppState, question: &str, earlier: &[Message]) -> Searching {
+/// The language a message is answered in: its own, else the customer's latest earlier one
+/// (of `earlier`), else the conversation's locale's (see [`Lang::of`]).
+fn reply_lang(conversation: &Conversation, text: &str, earlier: &[Message]) -> Lang {
+    let asked_before = earlier
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::Customer)
+        .map(|m| m.text.as_str());
+    Lang::of(conversation.locale.as_deref(), text, asked_before)
+}
+
+/// A help-center search for `question` in `lang`, in the context of the messages before it,
+/// started on the blocking pool.
+fn start_search(state: &AppState, question: &str, lang: Lang, earlier: &[Message]) -> Searching {
     let mut earlier = earlier;
     // The read alongside the store may already see the question itself.
     if let [before @ .., last] = earlier
@@ -452,9 +459,12 @@ fn start_search(state: &AppState, question: &str, earlier: &[Message]) -> Search
             .filter(|m| m.role != Role::System)
             .map(|m| m.text.as_str()),
     );
-    state
-        .retrieval
-        .start_search(question.to_owned(), context, state.settings.chat.passages)
+    state.retrieval.start_search(
+        question.to_owned(),
+        Some(lang),
+        context,
+        state.settings.chat.passages,
+    )
 }
 
 /// The passages of the search started early (or of a new one), recorded in the timings and
@@ -463,13 +473,14 @@ fn start_search(state: &AppState, question: &str, earlier: &[Message]) -> Search
 async fn retrieve(
     state: &AppState,
     message: &Message,
+    lang: Lang,
     earlier: &[Message],
     early: Option<Searching>,
     timings: &mut Timings,
 ) -> Vec<Hit> {
     // The search started alongside the store is None only where the turn ends before it
     // needs passages (human mode, a failed read); should that change, it searches here.
-    let search = early.unwrap_or_else(|| start_search(state, &message.text, earlier));
+    let search = early.unwrap_or_else(|| start_search(state, &message.text, lang, earlier));
     match search.await {
         Ok((result, took)) => {
             record(state, Step::Retrieve, &mut timings.retrieve, took);

@@ -320,7 +320,7 @@ fn score_retrieval(
             };
             let mut ranked: Vec<String> = Vec::new();
             for k in [passages, PASSAGES_PER_QUERY] {
-                for hit in index.search_in_context(&query.text, &context, k)? {
+                for hit in index.search_in_context(&query.text, None, &context, k)? {
                     if !ranked.contains(&hit.article_id) {
                         ranked.push(hit.article_id);
                     }

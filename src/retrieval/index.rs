@@ -26,7 +26,7 @@ use tantivy::{
 };
 
 use super::ingest;
-use crate::storage::Article;
+use crate::{phrases::Lang, storage::Article};
 
 const ANALYZER: &str = "frontdesk";
 /// Bumped whenever the schema, the analyzer or the passage splitting changes, so an index built
@@ -299,7 +299,13 @@ fn terms_in(
 /// never says "long" or "take" still answers "How long do refunds take?" with its refund
 /// timing, at full coverage of "refund". As stop words they cost the eval (`knowledge`
 /// MRR@10 0.879 → 0.867, dstc10 in context 0.462 → 0.452).
-const FRAME_WORDS: &[&str] = &["long", "take", "tell", "know", "soon"];
+/// The same frame in Spanish, French, German and Portuguese ("¿cuánto tarda…?", "combien de
+/// temps…", "wie lange dauert…", "quanto tempo demora…"). Written as the analyzer leaves them
+/// (stemmed, folded).
+const FRAME_WORDS: &[&str] = &[
+    "long", "take", "tell", "know", "soon", "tarda", "tardan", "tiempo", "temp", "lang", "dauert",
+    "tempo", "demora", "demoram",
+];
 
 /// The question's words its coverage counts: all but [`FRAME_WORDS`], unless that is all.
 fn topic_terms(terms: &[String]) -> Vec<String> {
@@ -481,22 +487,26 @@ impl Index {
 
     /// The best `k` passages for a question.
     pub fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, IndexError> {
-        self.search_in_context(question, "", k)
+        self.search_in_context(question, None, "", k)
     }
 
     /// The best `k` passages for a question asked after `context` (the conversation's earlier
     /// messages). Every passage found matches the question; the context's words only rank
     /// those passages, at [`CONTEXT_WEIGHT`], so "how long does that take?" after a question
     /// about returns finds the returns passages, and a new topic is not pulled back to the
-    /// old one. Coverage counts the question's words only.
+    /// old one. Coverage counts the question's words only: a question in `lang` (else the
+    /// language it is clearly written in) other than English loses that language's function
+    /// words first.
     pub fn search_in_context(
         &self,
         question: &str,
+        lang: Option<Lang>,
         context: &str,
         k: usize,
     ) -> Result<Vec<Hit>, IndexError> {
         let mut analyzer = self.analyzer.clone();
-        let query_terms = terms_with(&mut analyzer, question);
+        let question = super::question::content_words(question, lang);
+        let query_terms = terms_with(&mut analyzer, &question);
         if query_terms.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
@@ -729,6 +739,18 @@ mod tests {
     }
 
     #[test]
+    fn frame_words_are_written_as_the_analyzer_leaves_them() {
+        let mut analyzer = analyzer();
+        for word in FRAME_WORDS {
+            assert_eq!(terms_with(&mut analyzer, word), [*word], "{word}");
+        }
+        assert_eq!(
+            terms_with(&mut analyzer, "temps, lange, tardan"),
+            ["temp", "lang", "tardan"]
+        );
+    }
+
+    #[test]
     fn coverage_counts_each_question_term_once_across_title_headings_and_body() {
         let mut analyzer = analyzer();
         let terms = terms_with(&mut analyzer, "refund shipping kettle");
@@ -811,6 +833,7 @@ mod tests {
         let asked = index
             .search_in_context(
                 "how long does it take?",
+                None,
                 "I sent my returns back for a refund",
                 5,
             )
@@ -827,7 +850,12 @@ mod tests {
         );
         // A new topic is not pulled back to the old one.
         let asked = index
-            .search_in_context("do gift cards expire?", "I want my refund for a kettle", 5)
+            .search_in_context(
+                "do gift cards expire?",
+                None,
+                "I want my refund for a kettle",
+                5,
+            )
             .expect("search");
         assert_eq!(asked[0].article_id, "gifts");
     }

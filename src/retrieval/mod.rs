@@ -3,6 +3,7 @@
 
 pub mod index;
 pub mod ingest;
+mod question;
 
 use std::{
     path::Path,
@@ -15,7 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use index::{Hit, Index, IndexError};
 
-use crate::storage::{Article, ArticleInput, Format, Store, StoreError};
+use crate::{
+    phrases::Lang,
+    storage::{Article, ArticleInput, Format, Store, StoreError},
+};
 
 /// Why a file or article could not be taken in.
 #[derive(Debug, thiserror::Error)]
@@ -242,19 +246,26 @@ impl Retrieval {
     /// The best `k` passages for a question.
     pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Hit>, RetrievalError> {
         Ok(self
-            .start_search(question.to_owned(), String::new(), k)
+            .start_search(question.to_owned(), None, String::new(), k)
             .await?
             .0?)
     }
 
     /// Starts a search on the blocking pool and returns at once: awaited later, it gives the
     /// passages and how long the search took from this call. `context` (see [`context`]) ranks
-    /// the passages found for a follow-up question.
-    pub fn start_search(&self, question: String, context: String, k: usize) -> Searching {
+    /// the passages found for a follow-up question; `lang`, the language it is asked in, when
+    /// known (see [`Index::search_in_context`]).
+    pub fn start_search(
+        &self,
+        question: String,
+        lang: Option<Lang>,
+        context: String,
+        k: usize,
+    ) -> Searching {
         let index = self.index.clone();
         let started = Instant::now();
         tokio::task::spawn_blocking(move || {
-            let hits = index.search_in_context(&question, &context, k);
+            let hits = index.search_in_context(&question, lang, &context, k);
             (hits, started.elapsed())
         })
     }
