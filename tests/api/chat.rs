@@ -121,6 +121,25 @@ async fn a_small_help_center_answers_a_question_in_words_it_does_not_use() {
     assert!(body["handoff"].is_null(), "{body}");
 }
 
+/// A question in German finds nothing by its function words: the demo's only German
+/// article (password reset) has "nach" and "Sie", and no word about delivery to Germany.
+#[tokio::test]
+async fn a_question_in_another_language_is_not_answered_by_its_function_words() {
+    let app = spawn_app().await;
+    let chat = app.start_chat_with(json!({"locale": "de-DE"})).await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "Liefern Sie nach Deutschland?"}))
+        .await;
+    let reply = &body["replies"][0];
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Dazu habe ich in unserem Hilfe-Center keine Antwort")),
+        "{reply}"
+    );
+    assert_eq!(reply["citations"], json!([]), "{reply}");
+}
+
 #[tokio::test]
 async fn the_same_client_message_id_stores_one_message_and_returns_the_first_result() {
     let app = spawn_app().await;
