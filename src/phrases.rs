@@ -52,6 +52,10 @@ pub struct Phrases {
     pub other_account: &'static str,
     /// An account question before the customer's identity is checked.
     pub needs_verification: &'static str,
+    /// The same, when the customer gave an email but no order number.
+    pub needs_order_number: &'static str,
+    /// The same, when the customer gave an order number but no email.
+    pub needs_email: &'static str,
     /// The model failed; a person is on the way.
     pub model_down: &'static str,
     /// An action's backend failed (or answered nonsense); a person is on the way.
@@ -80,6 +84,8 @@ const EN: Phrases = Phrases {
     which_order: "Which order is it about? Please send the order number (it looks like NW-1234567).",
     other_account: "This chat is already verified for another account, so I can't look up that one here. Please start a new chat for it, or ask for a person.",
     needs_verification: "I can look that up once I know it's you. Please send the email address you used for the order together with the order number (it looks like NW-1234567).",
+    needs_order_number: "I can look that up once I know it's you. Please also send the number of one of your orders (it looks like NW-1234567).",
+    needs_email: "I can look that up once I know it's you. Please also send the email address you used for that order.",
     model_down: "I'm sorry, I can't answer right now because our assistant is unavailable. I've passed your conversation to our support team, and a person will reply here as soon as possible.",
     lookup_failed: "I couldn't reach our order system just now, so I can't look that up. I've asked a person on our team to check it and reply here.",
     lookups_exhausted: "That didn't match our records too many times, so I can't look up account details in this chat any more. A person from our team can help you: just ask for one.",
@@ -104,6 +110,8 @@ const ES: Phrases = Phrases {
     which_order: "¿De qué pedido se trata? Envíame el número de pedido (tiene este formato: NW-1234567).",
     other_account: "Este chat ya está verificado para otra cuenta, así que no puedo consultar esa aquí. Abre un chat nuevo para ella o pide hablar con una persona.",
     needs_verification: "Puedo consultarlo en cuanto sepa que eres tú. Envíame el correo electrónico que usaste en el pedido junto con el número de pedido (tiene este formato: NW-1234567).",
+    needs_order_number: "Puedo consultarlo en cuanto sepa que eres tú. Envíame también el número de uno de tus pedidos (tiene este formato: NW-1234567).",
+    needs_email: "Puedo consultarlo en cuanto sepa que eres tú. Envíame también el correo electrónico que usaste en ese pedido.",
     model_down: "Lo siento, ahora mismo no puedo responder porque nuestro asistente no está disponible. He pasado tu conversación a nuestro equipo de soporte y una persona te responderá aquí lo antes posible.",
     lookup_failed: "No he podido conectar con nuestro sistema de pedidos, así que ahora no puedo consultarlo. He pedido a una persona de nuestro equipo que lo revise y te responda aquí.",
     lookups_exhausted: "Los datos no han coincidido con nuestros registros demasiadas veces, así que ya no puedo consultar datos de la cuenta en este chat. Una persona de nuestro equipo puede ayudarte: solo pídelo.",
@@ -128,6 +136,8 @@ const FR: Phrases = Phrases {
     which_order: "De quelle commande s'agit-il ? Envoyez-moi le numéro de commande (il ressemble à NW-1234567).",
     other_account: "Ce chat est déjà vérifié pour un autre compte, je ne peux donc pas consulter celui-ci ici. Ouvrez un nouveau chat pour ce compte, ou demandez à parler à un conseiller.",
     needs_verification: "Je peux vérifier cela dès que je sais que c'est bien vous. Envoyez-moi l'adresse e-mail utilisée pour la commande avec le numéro de commande (il ressemble à NW-1234567).",
+    needs_order_number: "Je peux vérifier cela dès que je sais que c'est bien vous. Envoyez-moi aussi le numéro d'une de vos commandes (il ressemble à NW-1234567).",
+    needs_email: "Je peux vérifier cela dès que je sais que c'est bien vous. Envoyez-moi aussi l'adresse e-mail utilisée pour cette commande.",
     model_down: "Désolé, je ne peux pas répondre pour le moment car notre assistant est indisponible. J'ai transmis votre conversation à notre équipe d'assistance ; une personne vous répondra ici dès que possible.",
     lookup_failed: "Je n'arrive pas à joindre notre système de commandes pour le moment, je ne peux donc pas vérifier cela. J'ai demandé à une personne de notre équipe de s'en occuper et de vous répondre ici.",
     lookups_exhausted: "Les informations ne correspondaient pas à nos dossiers à trop de reprises, je ne peux donc plus consulter les informations du compte dans ce chat. Une personne de notre équipe peut vous aider : il suffit de la demander.",
@@ -152,6 +162,8 @@ const DE: Phrases = Phrases {
     which_order: "Um welche Bestellung geht es? Bitte senden Sie die Bestellnummer (sie sieht so aus: NW-1234567).",
     other_account: "Dieser Chat ist bereits für ein anderes Konto bestätigt, daher kann ich dieses hier nicht nachsehen. Bitte starten Sie dafür einen neuen Chat oder fragen Sie nach einer Person.",
     needs_verification: "Das sehe ich gern nach, sobald ich weiß, dass Sie es sind. Bitte senden Sie die E-Mail-Adresse, die Sie für die Bestellung verwendet haben, zusammen mit der Bestellnummer (sie sieht so aus: NW-1234567).",
+    needs_order_number: "Das sehe ich gern nach, sobald ich weiß, dass Sie es sind. Bitte senden Sie auch die Nummer einer Ihrer Bestellungen (sie sieht so aus: NW-1234567).",
+    needs_email: "Das sehe ich gern nach, sobald ich weiß, dass Sie es sind. Bitte senden Sie auch die E-Mail-Adresse, die Sie für diese Bestellung verwendet haben.",
     model_down: "Es tut mir leid, ich kann gerade nicht antworten, weil unser Assistent nicht verfügbar ist. Ich habe Ihr Gespräch an unser Support-Team weitergegeben; eine Person antwortet Ihnen hier so bald wie möglich.",
     lookup_failed: "Ich erreiche unser Bestellsystem gerade nicht und kann das deshalb nicht nachsehen. Ich habe eine Person aus unserem Team gebeten, es zu prüfen und Ihnen hier zu antworten.",
     lookups_exhausted: "Die Angaben passten zu oft nicht zu unseren Daten, daher kann ich in diesem Chat keine Kontodaten mehr nachsehen. Eine Person aus unserem Team hilft Ihnen gern: Fragen Sie einfach danach.",
@@ -176,6 +188,8 @@ const PT: Phrases = Phrases {
     which_order: "De qual pedido se trata? Envie o número do pedido (ele tem este formato: NW-1234567).",
     other_account: "Este chat já está verificado para outra conta, então não posso consultar essa aqui. Abra um novo chat para ela ou peça para falar com uma pessoa.",
     needs_verification: "Posso consultar isso assim que souber que é você. Envie o e-mail que você usou no pedido junto com o número do pedido (ele tem este formato: NW-1234567).",
+    needs_order_number: "Posso consultar isso assim que souber que é você. Envie também o número de um dos seus pedidos (ele tem este formato: NW-1234567).",
+    needs_email: "Posso consultar isso assim que souber que é você. Envie também o e-mail que você usou nesse pedido.",
     model_down: "Desculpe, não posso responder agora porque o nosso assistente está indisponível. Passei sua conversa para a nossa equipe de suporte, e uma pessoa responderá aqui o mais rápido possível.",
     lookup_failed: "Não consegui acessar nosso sistema de pedidos agora, então não posso consultar isso. Pedi a uma pessoa da nossa equipe que verifique e responda aqui.",
     lookups_exhausted: "Os dados não corresponderam aos nossos registros várias vezes, então não posso mais consultar dados da conta neste chat. Uma pessoa da nossa equipe pode ajudar: é só pedir.",

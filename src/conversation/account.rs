@@ -148,7 +148,16 @@ pub async fn answer(
         outcome,
         Outcome::NeedsVerification { .. } | Outcome::Invalid { .. } | Outcome::Unknown
     );
+    let check_asked = matches!(outcome, Outcome::NeedsVerification { .. });
     let mut reply = finish(reply, outcome, phrases, &state.actions);
+    // Half the identity check given: the other half asked for, not both again.
+    if check_asked {
+        match (&routed.email, &routed.order_number) {
+            (Some(_), None) => reply.text = state.actions.with_example(phrases.needs_order_number),
+            (None, Some(_)) => reply.text = phrases.needs_email.into(),
+            _ => {}
+        }
+    }
     reply.asks_for_details = asks && no_details;
     Ok(Some(reply))
 }

@@ -405,9 +405,25 @@ async fn order_status_shows_the_exact_facts_after_an_in_chat_identity_check() {
     let number = order["number"].as_str().expect("number");
     let chat = app.start_chat().await;
 
+    // Half the identity check given: the other half is asked for.
+    let by_email = app.start_chat().await;
+    let ask = reply_of(
+        &app,
+        &by_email,
+        &format!("what are my recent orders? {email}"),
+    )
+    .await;
+    assert!(
+        ask["text"].as_str().is_some_and(|t| t.ends_with(
+            "Please also send the number of one of your orders (it looks like NW-1234567)."
+        )),
+        "{ask}"
+    );
     let ask = reply_of(&app, &chat, &format!("Where is my order {number}?")).await;
     assert!(
-        ask["text"].as_str().is_some_and(|t| t.contains("email")),
+        ask["text"].as_str().is_some_and(
+            |t| t.ends_with("Please also send the email address you used for that order.")
+        ),
         "{ask}"
     );
     assert_eq!(
