@@ -1,12 +1,14 @@
-//! The filters action templates render facts with: `money` and `method`.
+//! The filters action templates render facts with: `money`, `date` and `method`, each in
+//! English unless given a language code (`money("fr")`).
 
 use minijinja::{Error, ErrorKind, Value};
 
 use crate::phrases::Lang;
 
 /// `{{ 1234.5 | money }}` → `$1,234.50`, `-5` → `-$5.00`; a number written as a string (some
-/// APIs send `"12.50"`) is read as the number.
-pub fn money(value: Value) -> Result<String, Error> {
+/// APIs send `"12.50"`) is read as the number. In another language, as its help articles
+/// write prices: `money("fr")` → `1 234,50 USD`, `money("de")` → `1.234,50 USD`.
+pub fn money(value: Value, lang: Option<&str>) -> Result<String, Error> {
     let amount = match value.as_str() {
         Some(text) => text.trim().parse::<f64>().ok(),
         None => f64::try_from(value.clone()).ok(),
@@ -18,17 +20,43 @@ pub fn money(value: Value) -> Result<String, Error> {
             format!("{value} is not an amount"),
         )
     })?;
+    let lang = lang.and_then(|code| Lang::of_locale(Some(code)));
+    let (thousands, decimal) = match lang.unwrap_or(Lang::En) {
+        Lang::En => (',', '.'),
+        Lang::Fr => (' ', ','),
+        Lang::Es | Lang::De | Lang::Pt => ('.', ','),
+    };
     let cents = (amount.abs() * 100.0).round() as u128;
     let whole = (cents / 100).to_string();
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
     for (i, digit) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+            grouped.push(thousands);
         }
         grouped.push(digit);
     }
     let sign = if amount < 0.0 && cents > 0 { "-" } else { "" };
-    Ok(format!("{sign}${grouped}.{:02}", cents % 100))
+    let cents = cents % 100;
+    Ok(match lang.unwrap_or(Lang::En) {
+        Lang::En => format!("{sign}${grouped}{decimal}{cents:02}"),
+        _ => format!("{sign}{grouped}{decimal}{cents:02} USD"),
+    })
+}
+
+/// A date (`2026-09-14`, or the start of a timestamp) as written in a language: as it is in
+/// English, `14/09/2026` in French, Spanish and Portuguese, `14.09.2026` in German. Anything
+/// else is shown as it is.
+pub fn date(value: Value, lang: Option<&str>) -> String {
+    let text = value.to_string();
+    let day = text.get(..10).unwrap_or(&text);
+    let parts: Vec<&str> = day.split('-').collect();
+    let lang = lang.and_then(|code| Lang::of_locale(Some(code)));
+    match (lang.unwrap_or(Lang::En), parts.as_slice()) {
+        (Lang::En, _) => day.to_owned(),
+        (Lang::De, [y, m, d]) => format!("{d}.{m}.{y}"),
+        (_, [y, m, d]) => format!("{d}/{m}/{y}"),
+        _ => day.to_owned(),
+    }
 }
 
 /// A payment method as a customer names it: `{"type": "card", "brand": "Visa", "last4":
@@ -119,13 +147,34 @@ mod tests {
             (json!("12.50"), "$12.50"),
         ] {
             assert_eq!(
-                money(value(amount.clone())).expect("amount"),
+                money(value(amount.clone()), None).expect("amount"),
                 written,
                 "{amount}"
             );
         }
-        assert!(money(value(json!("soon"))).is_err());
-        assert!(money(value(json!(null))).is_err());
+        assert!(money(value(json!("soon")), None).is_err());
+        assert!(money(value(json!(null)), None).is_err());
+        for (lang, written) in [
+            ("fr", "1 234,50 USD"),
+            ("de", "1.234,50 USD"),
+            ("pt", "1.234,50 USD"),
+            ("it", "$1,234.50"),
+        ] {
+            assert_eq!(
+                money(value(json!(1234.5)), Some(lang)).expect("amount"),
+                written
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_written_as_each_language_writes_them() {
+        let stamp = || value(json!("2026-09-14T23:05:09Z"));
+        assert_eq!(date(stamp(), None), "2026-09-14");
+        assert_eq!(date(stamp(), Some("fr")), "14/09/2026");
+        assert_eq!(date(stamp(), Some("de")), "14.09.2026");
+        assert_eq!(date(value(json!("2026-11-18")), Some("es")), "18/11/2026");
+        assert_eq!(date(value(json!("soon")), Some("fr")), "soon");
     }
 
     #[test]

@@ -408,6 +408,7 @@ fn templates(
     // message and a handoff), not a blank in the facts; `{% if %}` may still test it.
     templates.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
     templates.add_filter("money", filters::money);
+    templates.add_filter("date", filters::date);
     templates.add_filter("method", filters::method);
     templates.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
@@ -518,8 +519,9 @@ mod tests {
             })
             .expect("renders");
         assert!(
-            billing.contains("autorisation de $118.00 sur Visa se terminant par 1011 : annulée")
-                && billing.contains("débit de $118.00 sur Visa se terminant par 1011 : effectué"),
+            billing.contains("autorisation de 118,00 USD sur Visa se terminant par 1011 : annulée")
+                && billing
+                    .contains("débit de 118,00 USD sur Visa se terminant par 1011 : effectué"),
             "{billing}"
         );
     }
