@@ -918,11 +918,8 @@ async fn store_api(calls: Arc<AtomicUsize>) -> String {
 }
 
 async fn app_with_http_actions(base: &str, llm: Option<&ScriptedLlm>) -> TestApp {
-    let dir = tempfile::tempdir().expect("actions dir");
-    std::fs::write(
-        dir.path().join("order_status.toml"),
-        format!(
-            r#"
+    let spec = format!(
+        r#"
 name = "order_status"
 description = "Order status from the store's API"
 intent = "order_status"
@@ -941,9 +938,15 @@ timeout_ms = 2000
 owner = "/owner"
 fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta" }}
 "#
-        ),
-    )
-    .expect("write spec");
+    );
+    app_with_action("order_status", &spec, llm).await
+}
+
+/// The app with one action, `name.toml` holding `spec`, signed identities and (if given) a
+/// scripted model.
+async fn app_with_action(name: &str, spec: &str, llm: Option<&ScriptedLlm>) -> TestApp {
+    let dir = tempfile::tempdir().expect("actions dir");
+    std::fs::write(dir.path().join(format!("{name}.toml")), spec).expect("write spec");
     let actions_dir = dir.keep();
     let base_url = llm.map(ScriptedLlm::base_url);
     spawn_app_with(move |s| {
@@ -963,11 +966,8 @@ fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta" }}
 async fn a_business_with_its_own_reference_format_is_answered_without_a_model() {
     let calls = Arc::new(AtomicUsize::new(0));
     let base = store_api(calls.clone()).await;
-    let dir = tempfile::tempdir().expect("actions dir");
-    std::fs::write(
-        dir.path().join("rental_status.toml"),
-        format!(
-            r#"
+    let spec = format!(
+        r#"
 name = "rental_status"
 description = "A bike rental's status"
 intent = "order_status"
@@ -985,15 +985,8 @@ url = "{base}/customers/{{customer_id}}/orders/{{rental}}"
 owner = "/owner"
 fields = {{ number = "/order/id", state = "/order/state" }}
 "#
-        ),
-    )
-    .expect("write spec");
-    let actions_dir = dir.keep();
-    let app = spawn_app_with(move |s| {
-        s.actions_dir = actions_dir;
-        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"));
-    })
-    .await;
+    );
+    let app = app_with_action("rental_status", &spec, None).await;
     let chat = signed_chat(&app, "cust-7").await;
     // Asked for, the reference is described by the action's own example.
     let reply = reply_of(&app, &chat, "Where is my order?").await;
