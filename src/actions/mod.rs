@@ -182,9 +182,13 @@ impl Actions {
     }
 
     /// The first reference in `text` that an action's pattern takes, as written or in upper
-    /// or lower case ("r-10001" for `^R-[0-9]{5}$`).
+    /// or lower case ("r-10001" for `^R-[0-9]{5}$`), outside email addresses and links.
     pub fn reference_in(&self, text: &str) -> Option<String> {
-        self.references.iter().find_map(|r| r.find(text))
+        if self.references.is_empty() {
+            return None;
+        }
+        let text = crate::conversation::signals::without_addresses(text);
+        self.references.iter().find_map(|r| r.find(&text))
     }
 
     /// A phrase that asks for a reference, with the actions' own example in place of
@@ -380,9 +384,18 @@ impl Reference {
         })
     }
 
+    /// The first match that reads as a reference: four characters or more, a digit among
+    /// them (a loose pattern such as `^[0-9]+$` must not take the "2" of "2 items", nor
+    /// `^.+$` a whole sentence).
     fn find(&self, text: &str) -> Option<String> {
         self.inside.captures_iter(text).find_map(|c| {
             let found = c.get(1)?.as_str();
+            if found.chars().count() < 4
+                || !found.chars().any(|c| c.is_ascii_digit())
+                || found.contains(char::is_whitespace)
+            {
+                return None;
+            }
             [found.to_owned(), found.to_uppercase(), found.to_lowercase()]
                 .into_iter()
                 .find(|candidate| self.whole.is_match(candidate))
@@ -458,6 +471,11 @@ mod tests {
         assert_eq!(rental.find("(R-10001)").as_deref(), Some("R-10001"));
         assert_eq!(rental.find("R-100012"), None, "a longer number");
         assert_eq!(rental.find("XR-10001"), None, "inside a word");
+        let loose = Reference::new("^[0-9]+$").expect("compiles");
+        assert_eq!(loose.find("I ordered 2 items"), None);
+        assert_eq!(loose.find("order 12345 please").as_deref(), Some("12345"));
+        let anything = Reference::new("^.+$").expect("compiles");
+        assert_eq!(anything.find("where is my order?"), None);
         let store = Reference::new("^NW-[0-9]{7}$").expect("compiles");
         assert_eq!(
             store.find("NW-1046247, I'm ana@example.com").as_deref(),
