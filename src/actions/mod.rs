@@ -385,16 +385,30 @@ impl Reference {
     }
 
     /// The first match that reads as a reference: four characters or more, a digit among
-    /// them (a loose pattern such as `^[0-9]+$` must not take the "2" of "2 items", nor
-    /// `^.+$` a whole sentence).
+    /// them, no space (a loose pattern such as `^[0-9]+$` must not take the "2" of "2
+    /// items", nor `^.+$` a whole sentence). Digits alone are a reference only as the store's
+    /// bare numbers are: after a `#` or in a message about an order, and not glued to more
+    /// digits ("1234567.89" is an amount, "call me at 5551234" a phone number).
     fn find(&self, text: &str) -> Option<String> {
         self.inside.captures_iter(text).find_map(|c| {
-            let found = c.get(1)?.as_str();
+            let matched = c.get(1)?;
+            let found = matched.as_str();
             if found.chars().count() < 4
                 || !found.chars().any(|c| c.is_ascii_digit())
                 || found.contains(char::is_whitespace)
             {
                 return None;
+            }
+            if found.chars().all(|c| c.is_ascii_digit()) {
+                let hashed = text[..matched.start()].ends_with('#');
+                let mut after = text[matched.end()..].chars();
+                let glued = matches!(
+                    (after.next(), after.next()),
+                    (Some('.' | ',' | '-' | '/'), Some('0'..='9'))
+                );
+                if glued || !(hashed || crate::conversation::intent::has_order_wording(text)) {
+                    return None;
+                }
             }
             [found.to_owned(), found.to_uppercase(), found.to_lowercase()]
                 .into_iter()
@@ -474,6 +488,18 @@ mod tests {
         let loose = Reference::new("^[0-9]+$").expect("compiles");
         assert_eq!(loose.find("I ordered 2 items"), None);
         assert_eq!(loose.find("order 12345 please").as_deref(), Some("12345"));
+        // Digits alone, as the store's bare numbers: not a phone number, an amount or a
+        // postcode in a question about something else.
+        let seven = Reference::new("^[0-9]{7}$").expect("compiles");
+        assert_eq!(seven.find("call me at 5551234 tomorrow"), None);
+        assert_eq!(seven.find("my order cost 1234567.89"), None);
+        assert_eq!(
+            Reference::new("^[0-9]{5}$")
+                .expect("compiles")
+                .find("Do you ship to 75001?"),
+            None
+        );
+        assert_eq!(seven.find("where is #1234567").as_deref(), Some("1234567"));
         let anything = Reference::new("^.+$").expect("compiles");
         assert_eq!(anything.find("where is my order?"), None);
         let store = Reference::new("^NW-[0-9]{7}$").expect("compiles");

@@ -166,19 +166,18 @@ impl Spec {
             .map(|email| email.trim().to_lowercase())
     }
 
-    /// The parameter that names the record asked about (the order number): the first
-    /// required string parameter that is not an email, else the first optional one.
+    /// The parameter that names the record asked about (the order number): the first string
+    /// parameter, in the order `required` lists them, that is not an email. (An optional
+    /// one is no reference: a date pattern of its would read every date as an order.)
     pub fn reference_param(&self) -> Option<&str> {
-        let properties = self.parameters_json["properties"].as_object()?;
-        let names =
-            |p: &(&String, &serde_json::Value)| p.1["type"] == "string" && p.1["format"] != "email";
-        let mut candidates: Vec<&str> = properties
+        let properties = &self.parameters_json["properties"];
+        self.parameters_json["required"]
+            .as_array()?
             .iter()
-            .filter(names)
-            .map(|(name, _)| name.as_str())
-            .collect();
-        candidates.sort_by_key(|name| !self.schema_requires(name));
-        candidates.first().copied()
+            .filter_map(serde_json::Value::as_str)
+            .find(|name| {
+                properties[*name]["type"] == "string" && properties[*name]["format"] != "email"
+            })
     }
 
     /// The reference parameter's first example (`examples = ["R-10001"]`).
@@ -398,8 +397,22 @@ owner = "/customer_id"
         assert_eq!(
             check.reference_param(),
             Some("order_number"),
-            "the required one before an optional one"
+            "a required one, not an optional one"
         );
+        // The first in `required`'s order, whatever the properties' (alphabetical) order.
+        let two = parse(
+            &GOOD
+                .replace(
+                    "required = [\"order_number\"]",
+                    "required = [\"order_number\", \"last_name\"]",
+                )
+                .replace(
+                    "[backend]",
+                    "[parameters.properties.last_name]\ntype = \"string\"\n[backend]",
+                ),
+        )
+        .expect("valid");
+        assert_eq!(two.reference_param(), Some("order_number"));
         assert_eq!(
             check.router_args(Some("NW-1234567"), Some("ana@example.com")),
             serde_json::json!({"order_number": "NW-1234567", "mail": "ana@example.com"})

@@ -159,6 +159,7 @@ struct Patterns {
     order_action: Regex,
     order_problem: Regex,
     order_followup: Regex,
+    message_missing: Regex,
     subject_followups: [(AccountIntent, Regex); 3],
     duration: Regex,
     order_ref: Regex,
@@ -190,6 +191,7 @@ impl Patterns {
             order_action: order_action()?,
             order_problem: order_problem()?,
             order_followup: order_followup()?,
+            message_missing: message_missing()?,
             subject_followups: [
                 (AccountIntent::Billing, subject_followup("{INVOICE}|{PAY}")?),
                 (AccountIntent::RefundStatus, subject_followup("{REFUND}s?")?),
@@ -392,9 +394,15 @@ fn order_action() -> Result<Regex, regex::Error> {
         r"updat(?:e|ing) (?:the |this |that |{POSS} )?(?:{ORDER}|(?:delivery |shipping |billing )?address)|updat(?:e|ing) {ORDER} ?#?\d",
         r"where (?:do|can|could|should) (?:i|we) (?:buy|purchase|order)",
         r"(?:entered|typed|gave|put|used|provided|set) (?:a |the |an )?(?:wrong|incorrect|old) (?:\w+ )?address",
-        // A message that did not come ("I never got the reset email"), not a parcel.
-        r"(?:e-?mail|code|link|password|passwort|kennwort|contrasena|mot de passe|senha|sms)s? (?:\w+ ){0,4}(?:nicht|nie|not|never|no|pas|nao) (?:\w+ )?(?:bekommen|erhalten|angekommen|received|arrived|come|recibido|llegado|recue?|arrivee?|recebi|recebido|chegou)",
-        r"(?:not|never|haven't|havent|didn't|didnt|no|nao|pas) (?:\w+ ){0,2}(?:received|recieved|gotten|got|get|recibido|recibi|recu|recebi) (?:\w+ ){0,4}(?:e-?mail|code|link|password|sms)",
+    ])
+}
+
+/// A message that did not come ("I never got the reset email", "die E-Mail zum Zurücksetzen
+/// nicht bekommen"), not a parcel: a help-center question when no order is named.
+fn message_missing() -> Result<Regex, regex::Error> {
+    compile(&[
+        r"(?:e-?mail|code|link|password|passwort|kennwort|contrasena|mot de passe|senha|sms)s? (?:\w+ ){0,2}(?:nicht|nie|not|never|no|pas|nao) (?:\w+ )?(?:bekommen|erhalten|angekommen|received|arrived|come|recibido|llegado|recue?|arrivee?|recebi|recebido|chegou)",
+        r"(?:not|never|haven't|havent|didn't|didnt|no|nao|pas) (?:\w+ )?(?:received|recieved|gotten|got|get|recibido|recibi|recu|recebi) (?:\w+ ){0,3}(?:e-?mail|code|link|password|sms)",
     ])
 }
 
@@ -543,6 +551,14 @@ pub fn asks_about(text: &str) -> Option<AccountIntent> {
     })
 }
 
+/// Whether the text speaks of an order, tracking, a refund, an invoice or a reference
+/// number: what makes a bare number in it an order's (see [`order_number`]).
+pub fn has_order_wording(text: &str) -> bool {
+    PATTERNS
+        .as_ref()
+        .is_some_and(|p| p.id_context.is_match(&fold(text)))
+}
+
 /// The first email address in the text, lowercased.
 pub fn email(text: &str) -> Option<String> {
     PATTERNS
@@ -565,6 +581,7 @@ fn classify(t: &str, has_order: bool) -> Option<AccountIntent> {
     let refund_howto = p.refund_howto.is_match(t) && !p.refund_progress.is_match(t);
     let order_action = p.order_action.is_match(t)
         || (!has_order && p.duration.is_match(t))
+        || (!has_order && !p.order_noun.is_match(t) && p.message_missing.is_match(t))
         || (p.order_problem.is_match(t) && !p.order_strong.is_match(t));
     let strong = |intent: &AccountIntent| match intent {
         AccountIntent::RefundStatus => !refund_howto && p.refund_strong.is_match(t),
@@ -690,6 +707,18 @@ mod tests {
         ("Ich habe die E-Mail zum Zurücksetzen nicht bekommen", None),
         ("I never got the password reset email", None),
         ("No he recibido el código de verificación", None),
+        (
+            "The tracking link says it has not arrived NW-1234567",
+            Some(OrderStatus),
+        ),
+        (
+            "I haven't received my order or any email NW-1234567",
+            Some(OrderStatus),
+        ),
+        (
+            "El link de seguimiento dice que no ha llegado, pedido NW-1234567",
+            Some(OrderStatus),
+        ),
         // Order status — English.
         ("Where is my order?", Some(OrderStatus)),
         ("where's my package??", Some(OrderStatus)),

@@ -90,10 +90,11 @@ pub struct Hit {
     /// asked on its own (unbounded, comparable only within one query; an article's opening
     /// moved first takes the score of the passage it displaced).
     pub score: f32,
-    /// Share of the query's content words found in this passage, in [0, 1]; a word no
-    /// passage has counts twice when the passage has only one of the others.
+    /// Share of the query's content words (but its frame's: see [`FRAME_WORDS`]) found in
+    /// this passage, in [0, 1]; a word no passage has counts twice when the passage has only
+    /// one of the others.
     pub coverage: f32,
-    /// How many of the query's content words the passage has.
+    /// How many of those words the passage has.
     pub found: usize,
 }
 
@@ -607,15 +608,15 @@ impl Index {
         };
         // Counted once, and only when a passage needs it (a typo's look-up scans the words).
         let unknown = std::cell::OnceCell::new();
+        let topic = topic_terms(&query_terms);
         let hit_at = |score: f32, address: DocAddress, analyzer: &mut TextAnalyzer| {
-            let mut hit = self.hit(&searcher, address, score, &snippets, &query_terms, analyzer)?;
+            let mut hit = self.hit(&searcher, address, score, &snippets, &topic, analyzer)?;
             // Only for a passage that shares a single word with the question: with two or
             // more, the unknown word is most often a product's name ("exchange my shirt for
             // a bigger size").
             if hit.found <= 1 {
                 let unknown = *unknown.get_or_init(count_unknown);
-                let counted = topic_terms(&query_terms).len() as f32;
-                hit.coverage = hit.coverage * counted / (counted + unknown as f32);
+                hit.coverage = hit.found as f32 / (topic.len() + unknown) as f32;
             }
             Ok::<_, IndexError>(hit)
         };
@@ -663,7 +664,7 @@ impl Index {
         address: DocAddress,
         score: f32,
         snippets: &SnippetGenerator,
-        query_terms: &[String],
+        topic: &[String],
         analyzer: &mut TextAnalyzer,
     ) -> Result<Hit, IndexError> {
         let f = self.fields;
@@ -683,14 +684,7 @@ impl Index {
         } else {
             fragment
         };
-        let texts = [title.as_str(), headings.as_str(), body.as_str()];
-        let found = terms_found(analyzer, &texts, query_terms);
-        let topic = topic_terms(query_terms);
-        let coverage = if topic.len() == query_terms.len() {
-            found as f32 / query_terms.len() as f32
-        } else {
-            terms_found(analyzer, &texts, &topic) as f32 / topic.len() as f32
-        };
+        let found = terms_found(analyzer, &[&title, &headings, &body], topic);
         let url = text_of(f.url);
         Ok(Hit {
             article_id: text_of(f.article_id),
@@ -705,7 +699,7 @@ impl Index {
             text: body,
             snippet,
             score,
-            coverage,
+            coverage: found as f32 / topic.len() as f32,
             found,
         })
     }
@@ -886,7 +880,11 @@ mod tests {
         index.rebuild(&articles, 1).expect("rebuild");
         let hits = index.search("Do you take PayPal?", 2).expect("search");
         assert_eq!(hits[0].article_id, "payments", "{hits:?}");
-        assert_eq!((hits[0].found, hits[0].coverage), (2, 1.0));
+        assert_eq!(
+            (hits[0].found, hits[0].coverage),
+            (1, 1.0),
+            "PayPal; \"take\" is the frame"
+        );
         assert_eq!(hits[1].article_id, "delivery", "{hits:?}");
 
         // A word no passage has counts twice: "sell" of two words found, "cars" nowhere.
@@ -899,7 +897,17 @@ mod tests {
             .expect("search");
         assert_eq!(
             (hits[0].found, hits[0].coverage),
-            (3, 2.0 / 3.0),
+            (2, 2.0 / 3.0),
+            "{hits:?}"
+        );
+        // The frame's words ("take") are not among them, so "PayPal" alone beside an
+        // unknown word is as "sell" beside "cars".
+        let hits = index
+            .search("Do you take PayPal for zorbs?", 1)
+            .expect("search");
+        assert_eq!(
+            (hits[0].found, hits[0].coverage),
+            (1, 1.0 / 3.0),
             "{hits:?}"
         );
         // The question's frame ("how long … take") is no part of what it is about: no
