@@ -4,6 +4,8 @@
 //! clearly; else the conversation's locale (the widget sends the page's or the browser's);
 //! else English.
 
+use crate::conversation::signals::{fold, without_addresses};
+
 /// The example reference in the phrases that ask for one ("it looks like NW-1234567"); an
 /// action's own example replaces it (see [`crate::actions::Actions::with_example`]).
 pub const REFERENCE_EXAMPLE: &str = "NW-1234567";
@@ -382,14 +384,9 @@ impl Lang {
     /// addresses and links are left out.
     pub fn of_text(text: &str) -> Option<Self> {
         let spanish_marks = if text.contains(['¿', '¡']) { 2 } else { 0 };
-        let folded = crate::conversation::signals::fold(text);
-        let kept: Vec<&str> = folded
-            .split_whitespace()
-            .filter(|w| !w.contains('@') && !w.contains("://") && !w.starts_with("www."))
-            .collect();
-        let mut words: Vec<&str> = kept
-            .iter()
-            .flat_map(|w| w.split(|c: char| !c.is_alphanumeric()))
+        let folded = fold(&without_addresses(text));
+        let mut words: Vec<&str> = folded
+            .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .collect();
         if words.len() <= 2 {
@@ -420,6 +417,14 @@ impl Lang {
             [(_, best), ..] if only_english >= 2 && only_english > *best => Some(Lang::En),
             _ => None,
         }
+    }
+
+    /// Whether the text has any word only English has ("you", "the", "what"): a message
+    /// whose language is unclear may still be English.
+    pub fn has_english_words(text: &str) -> bool {
+        fold(text)
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| ONLY_ENGLISH.contains(&w))
     }
 
     /// The language to answer a message in: its own when clear, else that of the latest of

@@ -299,7 +299,16 @@ pub fn parse(text: &str) -> Result<Spec, String> {
                 .is_some_and(|r| r.iter().any(|v| v == name))
         };
         for piece in http.url.split('{').skip(1) {
-            let name = piece.split('}').next().unwrap_or_default();
+            let Some((name, _)) = piece.split_once('}') else {
+                return Err("backend.url: a '{' is not closed".into());
+            };
+            if name == "customer_id" && !file.requires_verified {
+                return Err(
+                    "backend.url: {customer_id} needs requires_verified = true (an unverified \
+                     chat has no customer)"
+                        .into(),
+                );
+            }
             if name != "customer_id" && !required(name) {
                 return Err(format!(
                     "backend.url: {{{name}}} must be {{customer_id}} or a required parameter"
@@ -447,6 +456,15 @@ owner = "/customer_id"
             (
                 GOOD.replace("owner = ", "not_found_status = [99]\nowner = "),
                 "backend.not_found_status: 99",
+            ),
+            (
+                GOOD.replace("{order_number}\"", "{order_number\""),
+                "backend.url: a '{' is not closed",
+            ),
+            (
+                GOOD.replace("[parameters]", "requires_verified = false\n[parameters]")
+                    .replace("/orders/", "/customers/{customer_id}/orders/"),
+                "needs requires_verified = true",
             ),
             (
                 GOOD.replace("description = \"Status of one order\"", "description = 5"),

@@ -242,16 +242,26 @@ fn said_before(earlier: &[Message], route: impl Fn(&str) -> intent::Routed) -> i
     let mut before = intent::Routed::default();
     let mut only_details = None;
     let mut asking_from = earlier.len().saturating_sub(QUESTION_WINDOW);
-    for (i, message) in earlier
+    let customers: Vec<(usize, &Message, intent::Routed)> = earlier
         .iter()
         .enumerate()
-        .rev()
         .filter(|(_, m)| m.role == crate::storage::Role::Customer)
-    {
-        let routed = route(&message.text);
+        .map(|(i, m)| (i, m, route(&m.text)))
+        .collect();
+    // Whether an order had been named by each message (it included).
+    let named: Vec<bool> = customers
+        .iter()
+        .scan(false, |named, (_, _, routed)| {
+            *named |= routed.order_number.is_some();
+            Some(*named)
+        })
+        .collect();
+    for ((i, message, routed), named) in customers.into_iter().zip(named).rev() {
         if i >= asking_from {
-            // A follow-up ("and the invoice?") asked what it was answered as.
-            match asked(&message.text, &routed).or_else(|| intent::asks_about(&message.text)) {
+            // A follow-up ("and the invoice?") about a named order asked what it was
+            // answered as; before any order, "and refunds?" was a question for the help center.
+            let follow_up = || named.then(|| intent::asks_about(&message.text)).flatten();
+            match asked(&message.text, &routed).or_else(follow_up) {
                 Some(question) => before.intent = before.intent.or(Some(question)),
                 None => {
                     only_details = only_details.or(routed.intent);
@@ -270,4 +280,35 @@ fn said_before(earlier: &[Message], route: impl Fn(&str) -> intent::Routed) -> i
     }
     before.intent = before.intent.or(only_details);
     before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Role;
+
+    fn said(texts: &[(Role, &str)]) -> intent::Routed {
+        let earlier: Vec<Message> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, (role, text))| Message::for_test(i as i64 + 1, *role, text))
+            .collect();
+        said_before(&earlier, intent::route)
+    }
+
+    #[test]
+    fn a_subject_named_alone_is_a_question_only_about_a_named_order() {
+        let about_order = said(&[
+            (Role::Customer, "where is my order NW-1234567?"),
+            (Role::Assistant, "Order NW-1234567: shipped"),
+            (Role::Customer, "and the invoice?"),
+            (Role::Assistant, "Billing for order NW-1234567"),
+        ]);
+        assert_eq!(about_order.intent, Some(AccountIntent::Billing));
+        let general = said(&[
+            (Role::Customer, "and refunds?"),
+            (Role::Assistant, "Here is what our help center says"),
+        ]);
+        assert_eq!(general.intent, None);
+    }
 }

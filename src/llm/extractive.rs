@@ -46,16 +46,20 @@ pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply
             evidence: 0.0,
         };
     };
-    // Written in another language than the reply's, when it says so clearly (an English
-    // question's "located" matches a French article's "location").
-    let foreign = |h: &Hit| Lang::of_text(&h.text).is_some_and(|lang| lang != phrases.lang);
-    let best = if foreign(first) {
-        hits.iter()
-            .find(|h| h.coverage >= first.coverage && !foreign(h))
-            .unwrap_or(first)
-    } else {
-        first
+    // A passage clearly in another language than the reply's gives way to one as telling
+    // that is clearly in the reply's (an English question's "located" matches a French
+    // article's "location").
+    let lang_of = |h: &Hit| Lang::of_text(&h.text);
+    let best = match lang_of(first) {
+        Some(lang) if lang != phrases.lang => hits
+            .iter()
+            .find(|h| h.coverage >= first.coverage && lang_of(h) == Some(phrases.lang))
+            .unwrap_or(first),
+        _ => first,
     };
+    let quoted = lang_of(best);
+    let readable =
+        |h: &Hit| lang_of(h).is_none_or(|lang| lang == phrases.lang || Some(lang) == quoted);
     let mut place = best.title.clone();
     if let Some(section) = best.headings.last() {
         place.push_str(" › ");
@@ -71,7 +75,7 @@ pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply
     // words is most often another subject that shares a word ("take", "order").
     if let Some(related) = hits
         .iter()
-        .find(|h| h.article_id != best.article_id && h.coverage >= best.coverage && !foreign(h))
+        .find(|h| h.article_id != best.article_id && h.coverage >= best.coverage && readable(h))
     {
         text.push_str(&format!("\n\n{}: {}.", phrases.see_also, related.title));
         citations.push(citation(related));
@@ -157,8 +161,12 @@ mod tests {
         assert_eq!(fr.citations[0].article_id, "fr", "{}", fr.text);
         // A passage in another language that tells more is still quoted.
         let weaker = hit("en", 0.5, english.text.as_str());
-        let en = reply(&[french, weaker], 0.5, Lang::En.phrases());
+        let en = reply(&[french.clone(), weaker], 0.5, Lang::En.phrases());
         assert_eq!(en.citations[0].article_id, "fr", "{}", en.text);
+        // A French chat on an English help center: English quoted, English "See also".
+        let other = hit("en2", 1.0, english.text.as_str());
+        let fr = reply(&[english.clone(), other], 0.5, Lang::Fr.phrases());
+        assert_eq!(fr.citations.len(), 2, "{}", fr.text);
     }
 
     #[test]

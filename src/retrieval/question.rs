@@ -46,21 +46,22 @@ fn function_words(lang: Lang) -> &'static [&'static str] {
     }
 }
 
-/// `question` without the function words of its language (`lang`, or else the one it is
-/// clearly written in), when that is not English; as it is otherwise.
+/// `question` without the function words of its language, when that is not English: the
+/// one it is clearly written in, else the conversation's (`lang`) unless it has a word only
+/// English has ("Do you sell a sun hat?" in a German chat keeps its "hat"). As it is
+/// otherwise. Elided words go too ("qu'est-ce", "l'emballage").
 pub fn content_words(question: &str, lang: Option<Lang>) -> Cow<'_, str> {
-    let lang = lang.or_else(|| Lang::of_text(question));
-    let Some(lang) = lang.filter(|lang| *lang != Lang::En) else {
+    let lang = Lang::of_text(question)
+        .or_else(|| lang.filter(|_| !Lang::has_english_words(question)))
+        .filter(|lang| *lang != Lang::En);
+    let Some(lang) = lang else {
         return Cow::Borrowed(question);
     };
     let function = function_words(lang);
-    let kept: Vec<&str> = question
-        .split_whitespace()
-        .filter(|piece| {
-            let folded = fold(piece);
-            let word = folded.trim_matches(|c: char| !c.is_alphanumeric());
-            !function.contains(&word)
-        })
+    let folded = fold(question);
+    let kept: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty() && !function.contains(word))
         .collect();
     Cow::Owned(kept.join(" "))
 }
@@ -73,11 +74,20 @@ mod tests {
     fn a_question_in_another_language_keeps_what_it_asks_about() {
         assert_eq!(
             content_words("¿Qué métodos de pago aceptan?", None),
-            "métodos pago aceptan?"
+            "metodos pago aceptan"
+        );
+        assert_eq!(
+            content_words("Qu'est-ce que l'emballage cadeau ?", Some(Lang::Fr)),
+            "emballage cadeau"
+        );
+        assert_eq!(
+            content_words("Do you sell a sun hat?", Some(Lang::De)),
+            "Do you sell a sun hat?",
+            "an English word: not German"
         );
         assert_eq!(
             content_words("Liefern Sie nach Deutschland?", Some(Lang::De)),
-            "Liefern Deutschland?",
+            "liefern deutschland",
             "too short to tell: the conversation's language"
         );
         assert_eq!(
@@ -86,11 +96,11 @@ mod tests {
         );
         assert_eq!(
             content_words("Combien coûte la livraison express ?", None),
-            "coûte livraison express ?"
+            "coute livraison express"
         );
         assert_eq!(
             content_words("Como faço para devolver um produto?", Some(Lang::Pt)),
-            "faço devolver produto?"
+            "faco devolver produto"
         );
         // English, or no clear language: as asked (the index drops English stop words).
         assert_eq!(

@@ -142,7 +142,6 @@ const NOT_HELPED_ALONE: &[&str] = &[
     "no ayuda",
     "no sirvio",
     "pas utile",
-    "ca ne maide pas",
     "hilft nicht",
     "nicht geholfen",
     "nao ajudou",
