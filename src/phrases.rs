@@ -4,7 +4,7 @@
 //! clearly; else the conversation's locale (the widget sends the page's or the browser's);
 //! else English.
 
-use crate::conversation::signals::{fold, without_addresses};
+use crate::conversation::signals::words;
 
 /// The example reference in the phrases that ask for one ("it looks like NW-1234567"); an
 /// action's own example replaces it (see [`crate::actions::Actions::with_example`]).
@@ -384,11 +384,8 @@ impl Lang {
     /// addresses and links are left out.
     pub fn of_text(text: &str) -> Option<Self> {
         let spanish_marks = if text.contains(['¿', '¡']) { 2 } else { 0 };
-        let folded = fold(&without_addresses(text));
-        let mut words: Vec<&str> = folded
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let owned = words(text);
+        let mut words: Vec<&str> = owned.iter().map(String::as_str).collect();
         if words.len() <= 2 {
             return words
                 .iter()
@@ -422,9 +419,9 @@ impl Lang {
     /// Whether the text has any word only English has ("you", "the", "what"): a message
     /// whose language is unclear may still be English.
     pub fn has_english_words(text: &str) -> bool {
-        fold(text)
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| ONLY_ENGLISH.contains(&w))
+        words(text)
+            .iter()
+            .any(|w| ONLY_ENGLISH.contains(&w.as_str()))
     }
 
     /// The language to answer a message in: its own when clear, else that of the latest of

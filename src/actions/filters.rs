@@ -5,6 +5,12 @@ use minijinja::{Error, ErrorKind, Value};
 
 use crate::phrases::Lang;
 
+/// A filter's language argument (`"fr"`, `"pt-BR"`): English when absent or unknown.
+fn language(code: Option<&str>) -> Lang {
+    code.and_then(|code| Lang::of_locale(Some(code)))
+        .unwrap_or(Lang::En)
+}
+
 /// `{{ 1234.5 | money }}` → `$1,234.50`, `-5` → `-$5.00`; a number written as a string (some
 /// APIs send `"12.50"`) is read as the number. In another language, as its help articles
 /// write prices: `money("fr")` → `1 234,50 USD`, `money("de")` → `1.234,50 USD`.
@@ -20,8 +26,8 @@ pub fn money(value: Value, lang: Option<&str>) -> Result<String, Error> {
             format!("{value} is not an amount"),
         )
     })?;
-    let lang = lang.and_then(|code| Lang::of_locale(Some(code)));
-    let (thousands, decimal) = match lang.unwrap_or(Lang::En) {
+    let lang = language(lang);
+    let (thousands, decimal) = match lang {
         Lang::En => (',', '.'),
         Lang::Fr => (' ', ','),
         Lang::Es | Lang::De | Lang::Pt => ('.', ','),
@@ -37,7 +43,7 @@ pub fn money(value: Value, lang: Option<&str>) -> Result<String, Error> {
     }
     let sign = if amount < 0.0 && cents > 0 { "-" } else { "" };
     let cents = cents % 100;
-    Ok(match lang.unwrap_or(Lang::En) {
+    Ok(match lang {
         Lang::En => format!("{sign}${grouped}{decimal}{cents:02}"),
         _ => format!("{sign}{grouped}{decimal}{cents:02} USD"),
     })
@@ -50,8 +56,7 @@ pub fn date(value: Value, lang: Option<&str>) -> String {
     let text = value.to_string();
     let day = text.get(..10).unwrap_or(&text);
     let parts: Vec<&str> = day.split('-').collect();
-    let lang = lang.and_then(|code| Lang::of_locale(Some(code)));
-    match (lang.unwrap_or(Lang::En), parts.as_slice()) {
+    match (language(lang), parts.as_slice()) {
         (Lang::En, _) => day.to_owned(),
         (Lang::De, [y, m, d]) => format!("{d}.{m}.{y}"),
         (_, [y, m, d]) => format!("{d}/{m}/{y}"),
@@ -65,7 +70,7 @@ pub fn date(value: Value, lang: Option<&str>) -> String {
 /// language code names it in that language: `{{ p.method | method("fr") }}` → `Visa se
 /// terminant par 4242`, `carte cadeau`.
 pub fn method(value: Value, lang: Option<&str>) -> String {
-    let words = method_words(lang.and_then(|code| Lang::of_locale(Some(code))));
+    let words = method_words(language(lang));
     let text = |key: &str| {
         value
             .get_attr(key)
@@ -106,8 +111,8 @@ struct MethodWords {
     store_credit: &'static str,
 }
 
-fn method_words(lang: Option<Lang>) -> MethodWords {
-    let (card, ending, gift_card, store_credit) = match lang.unwrap_or(Lang::En) {
+fn method_words(lang: Lang) -> MethodWords {
+    let (card, ending, gift_card, store_credit) = match lang {
         Lang::En => ("card", "ending", "gift card", "store credit"),
         Lang::Es => (
             "tarjeta",

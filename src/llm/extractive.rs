@@ -50,14 +50,13 @@ pub fn reply(hits: &[Hit], threshold: f32, phrases: &Phrases) -> ExtractiveReply
     // that is clearly in the reply's (an English question's "located" matches a French
     // article's "location").
     let lang_of = |h: &Hit| Lang::of_text(&h.text);
-    let best = match lang_of(first) {
+    let (best, quoted) = match lang_of(first) {
         Some(lang) if lang != phrases.lang => hits
             .iter()
             .find(|h| h.coverage >= first.coverage && lang_of(h) == Some(phrases.lang))
-            .unwrap_or(first),
-        _ => first,
+            .map_or((first, Some(lang)), |h| (h, Some(phrases.lang))),
+        lang => (first, lang),
     };
-    let quoted = lang_of(best);
     let readable =
         |h: &Hit| lang_of(h).is_none_or(|lang| lang == phrases.lang || Some(lang) == quoted);
     let mut place = best.title.clone();

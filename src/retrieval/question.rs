@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::{conversation::signals::fold, phrases::Lang};
+use crate::{conversation::signals::words, phrases::Lang};
 
 /// Articles, pronouns, prepositions, auxiliaries and question words, folded (no accents).
 fn function_words(lang: Lang) -> &'static [&'static str] {
@@ -58,10 +58,9 @@ pub fn content_words(question: &str, lang: Option<Lang>) -> Cow<'_, str> {
         return Cow::Borrowed(question);
     };
     let function = function_words(lang);
-    let folded = fold(question);
-    let kept: Vec<&str> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty() && !function.contains(word))
+    let kept: Vec<String> = words(question)
+        .into_iter()
+        .filter(|word| !function.contains(&word.as_str()))
         .collect();
     Cow::Owned(kept.join(" "))
 }

@@ -96,7 +96,7 @@ pub(crate) fn without_addresses(text: &str) -> String {
 }
 
 /// Lower-cased, accent-folded words of `text`, its email addresses and links left out.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     split_words(&fold(&without_addresses(text)))
 }
 
