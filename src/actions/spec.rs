@@ -211,13 +211,6 @@ impl Spec {
             .find(|(_, schema)| schema["format"] == "email")
             .map(|(name, _)| name.as_str())
     }
-
-    /// Whether the action requires this argument.
-    pub fn schema_requires(&self, name: &str) -> bool {
-        self.parameters_json["required"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|v| v == name))
-    }
 }
 
 /// Loads every `*.toml` in `dir` (sorted by file name). A missing folder means no actions.

@@ -122,9 +122,8 @@ pub async fn answer(
         }
     }
 
-    let needs_order = spec
-        .reference_param()
-        .is_some_and(|name| spec.schema_requires(name));
+    // The reference parameter is a required one.
+    let needs_order = spec.reference_param().is_some();
     let args = match (&routed.order_number, needs_order) {
         (Some(order), true) => spec.router_args(Some(order), None),
         (None, true) if verified_as.is_some() => {
