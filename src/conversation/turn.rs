@@ -340,9 +340,9 @@ async fn run(
 /// The reply without a model from the help center: its best passage, or "not found". After
 /// an account question asked without details (`ask`), which may be a general one ("how long
 /// until I see my refund?"): what the help center says, when a passage has two of the
-/// question's words or more ("where is my order?" has one), then what a lookup needs. Only
-/// in English: the index's stop words are English, so "Où est ma commande ?" has four words
-/// ("ou", "est", "ma", "command") and would quote a French shipping table.
+/// question's words or more ("where is my order?" has one), then what a lookup needs. (A
+/// question in another language is searched without its function words: "Où est ma
+/// commande ?" has one word, "commande".)
 fn extractive_draft(
     hits: Vec<Hit>,
     ask: Option<account::AccountReply>,
@@ -360,11 +360,7 @@ fn extractive_draft(
             handoff: None,
         };
     };
-    let telling: Vec<Hit> = if lang == Lang::En {
-        hits.into_iter().filter(|hit| hit.found >= 2).collect()
-    } else {
-        Vec::new()
-    };
+    let telling: Vec<Hit> = hits.into_iter().filter(|hit| hit.found >= 2).collect();
     let found = extractive::reply(&telling, threshold, phrases);
     Draft {
         text: if found.citations.is_empty() {
