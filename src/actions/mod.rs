@@ -133,7 +133,9 @@ impl Actions {
         let mut references: Vec<Reference> = Vec::new();
         for spec in specs.iter().filter(|spec| spec.file.intent.is_some()) {
             if let Some(pattern) = spec.reference_pattern()
-                && !references.iter().any(|r| r.source == pattern)
+                && !references
+                    .iter()
+                    .any(|r| r.whole.as_str() == pattern.as_str())
             {
                 references.push(Reference::new(pattern).map_err(|error| {
                     format!(
@@ -361,13 +363,14 @@ impl Actions {
 
 /// A reference parameter's pattern, and the same unanchored to find it inside a message.
 struct Reference {
-    source: String,
     whole: regex::Regex,
     inside: regex::Regex,
 }
 
 impl Reference {
-    fn new(pattern: &str) -> Result<Self, regex::Error> {
+    /// From the parameter's pattern as its schema compiled it.
+    fn new(whole: &regex::Regex) -> Result<Self, regex::Error> {
+        let pattern = whole.as_str();
         let inner = pattern.strip_prefix('^').unwrap_or(pattern);
         let inner = match inner.strip_suffix('$') {
             Some(stripped) if !stripped.ends_with('\\') => stripped,
@@ -380,10 +383,16 @@ impl Reference {
             r"(?:^|[^A-Za-z0-9_])((?:{inner}))(?:$|[^A-Za-z0-9_])"
         ))?;
         Ok(Self {
-            source: pattern.to_owned(),
-            whole: regex::Regex::new(pattern)?,
+            whole: whole.clone(),
             inside,
         })
+    }
+
+    /// The first reference in `text`, as written, else upper-, else lower-cased.
+    fn find(&self, text: &str) -> Option<String> {
+        self.find_as_written(text)
+            .or_else(|| self.find_as_written(&text.to_uppercase()))
+            .or_else(|| self.find_as_written(&text.to_lowercase()))
     }
 
     /// The first match that reads as a reference: four characters or more, a digit among
@@ -391,12 +400,6 @@ impl Reference {
     /// items", nor `^.+$` a whole sentence). Digits alone are a reference only as the store's
     /// bare numbers are: after a `#` or in a message about an order, and not glued to more
     /// digits ("1234567.89" is an amount, "call me at 5551234" a phone number).
-    fn find(&self, text: &str) -> Option<String> {
-        [text.to_owned(), text.to_uppercase(), text.to_lowercase()]
-            .iter()
-            .find_map(|text| self.find_as_written(text))
-    }
-
     fn find_as_written(&self, text: &str) -> Option<String> {
         self.inside.captures_iter(text).find_map(|c| {
             let matched = c.get(1)?;
@@ -481,9 +484,13 @@ mod tests {
         assert!(render(json!({"number": "NW-1"})).is_err());
     }
 
+    fn reference(pattern: &str) -> Result<Reference, regex::Error> {
+        Reference::new(&regex::Regex::new(pattern)?)
+    }
+
     #[test]
     fn a_reference_is_found_by_its_pattern_as_a_whole_word() {
-        let rental = Reference::new("^R-[0-9]{5}$").expect("compiles");
+        let rental = reference("^R-[0-9]{5}$").expect("compiles");
         assert_eq!(
             rental.find("where is my rental r-10001?").as_deref(),
             Some("R-10001")
@@ -491,24 +498,24 @@ mod tests {
         assert_eq!(rental.find("(R-10001)").as_deref(), Some("R-10001"));
         assert_eq!(rental.find("R-100012"), None, "a longer number");
         assert_eq!(rental.find("XR-10001"), None, "inside a word");
-        let loose = Reference::new("^[0-9]+$").expect("compiles");
+        let loose = reference("^[0-9]+$").expect("compiles");
         assert_eq!(loose.find("I ordered 2 items"), None);
         assert_eq!(loose.find("order 12345 please").as_deref(), Some("12345"));
         // Digits alone, as the store's bare numbers: not a phone number, an amount or a
         // postcode in a question about something else.
-        let seven = Reference::new("^[0-9]{7}$").expect("compiles");
+        let seven = reference("^[0-9]{7}$").expect("compiles");
         assert_eq!(seven.find("call me at 5551234 tomorrow"), None);
         assert_eq!(seven.find("my order cost 1234567.89"), None);
         assert_eq!(
-            Reference::new("^[0-9]{5}$")
+            reference("^[0-9]{5}$")
                 .expect("compiles")
                 .find("Do you ship to 75001?"),
             None
         );
         assert_eq!(seven.find("where is #1234567").as_deref(), Some("1234567"));
-        let anything = Reference::new("^.+$").expect("compiles");
+        let anything = reference("^.+$").expect("compiles");
         assert_eq!(anything.find("where is my order?"), None);
-        let store = Reference::new("^NW-[0-9]{7}$").expect("compiles");
+        let store = reference("^NW-[0-9]{7}$").expect("compiles");
         assert_eq!(
             store.find("NW-1046247, I'm ana@example.com").as_deref(),
             Some("NW-1046247")

@@ -58,6 +58,11 @@ const PROPERTY_KEYS: &[&str] = &[
 ];
 
 impl Schema {
+    /// The compiled `pattern` of a parameter, if it has one.
+    pub fn pattern(&self, name: &str) -> Option<&Regex> {
+        self.properties.get(name)?.pattern.as_ref()
+    }
+
     /// Compiles a schema; the error names the offending field.
     pub fn compile(schema: &Value) -> Result<Self, String> {
         let object = schema.as_object().ok_or("parameters must be a table")?;

@@ -185,9 +185,9 @@ impl Spec {
         self.parameters_json["properties"][self.reference_param()?]["examples"][0].as_str()
     }
 
-    /// The reference parameter's pattern, as written (`^NW-[0-9]{7}$`).
-    pub fn reference_pattern(&self) -> Option<&str> {
-        self.parameters_json["properties"][self.reference_param()?]["pattern"].as_str()
+    /// The reference parameter's pattern (`^NW-[0-9]{7}$`), as the schema compiled it.
+    pub fn reference_pattern(&self) -> Option<&regex::Regex> {
+        self.schema.pattern(self.reference_param()?)
     }
 
     /// The arguments the deterministic router gives: the record's reference and the
