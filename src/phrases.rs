@@ -363,6 +363,19 @@ const ONLY_ENGLISH: &[&str] = &[
 ];
 
 impl Lang {
+    /// Whether `tag` has a language tag's shape (BCP 47: "en", "pt-BR", "zh-Hant-TW"; "_"
+    /// is taken for "-", as POSIX locales write it): a primary subtag of 2-3 letters, then
+    /// subtags of 1-8 letters or digits, 35 characters at most.
+    pub fn is_tag(tag: &str) -> bool {
+        let mut subtags = tag.split(['-', '_']);
+        let primary = subtags.next().unwrap_or_default();
+        tag.len() <= 35
+            && (2..=3).contains(&primary.len())
+            && primary.bytes().all(|b| b.is_ascii_alphabetic())
+            && subtags
+                .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+    }
+
     /// The language of a locale ("es", "es-MX", "pt_BR"); `None` for another or none.
     pub fn of_locale(locale: Option<&str>) -> Option<Self> {
         let primary = locale?.split(['-', '_']).next()?.to_ascii_lowercase();
@@ -464,6 +477,26 @@ impl Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_are_told_from_other_text() {
+        for tag in ["en", "pt-BR", "pt_BR", "zh-Hant-TW", "es-419", "fil"] {
+            assert!(Lang::is_tag(tag), "{tag}");
+        }
+        for text in [
+            "",
+            "e",
+            "english",
+            "fr-",
+            "en--US",
+            "fr FR",
+            "<script>",
+            "de-toolongsubtag",
+        ] {
+            assert!(!Lang::is_tag(text), "{text}");
+        }
+        assert!(!Lang::is_tag(&format!("en{}", "-a".repeat(20))));
+    }
 
     #[test]
     fn a_clear_message_chooses_and_else_the_locale() {

@@ -33,6 +33,7 @@ use crate::{
     conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
     events::ConversationEvent,
     handoff,
+    phrases::Lang,
     storage::{Conversation, Customer, Handoff, HandoffReason, Mode, NewConversation, Role},
 };
 
@@ -78,6 +79,13 @@ pub async fn create(
             ));
         }
     }
+    let locale = request.locale.filter(|l| !l.is_empty());
+    if locale.as_deref().is_some_and(|l| !Lang::is_tag(l)) {
+        return Err(ApiError::invalid(
+            "invalid_locale",
+            "locale must be a language tag such as \"en\" or \"pt-BR\"",
+        ));
+    }
     let verified_as = match request.identity {
         Some(identity) => Some(verify_identity(&state, identity)?),
         None => None,
@@ -91,7 +99,7 @@ pub async fn create(
         .store
         .create_conversation(NewConversation {
             channel,
-            locale: request.locale.filter(|l| !l.is_empty() && l.len() <= 35),
+            locale,
             customer,
             verified_as,
             token_hash: digest(&token),

@@ -189,5 +189,7 @@ fn invalid_code(reason: &InvalidArticle) -> &'static str {
         InvalidArticle::Title => "invalid_title",
         InvalidArticle::Url => "invalid_url",
         InvalidArticle::Empty => "empty_article",
+        InvalidArticle::Locale => "invalid_locale",
+        InvalidArticle::FrontMatter(_) => "invalid_front_matter",
     }
 }

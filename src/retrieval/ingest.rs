@@ -28,42 +28,92 @@ pub struct FrontMatter {
     pub tags: Vec<String>,
 }
 
-/// Splits markdown front matter (`---` fenced `key: value` lines) from the body.
-pub fn front_matter(source: &str) -> (FrontMatter, &str) {
+/// Why a markdown file's front matter cannot be read (its line numbers count from the file's
+/// first line, the opening `---`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrontMatterError {
+    #[error("the front matter opened by the first line's --- is never closed by a --- line")]
+    Unclosed,
+    #[error("front matter line {0} is not `key: value` or a list item: {1:?}")]
+    Line(usize, String),
+}
+
+/// Splits markdown front matter from the body: the first line `---`, then `key: value` lines
+/// (`title`, `url`, `locale` or `lang`, `tags` as `[a, b]`, `a, b` or a `- a` list below
+/// it; other keys, indented lines under them and `#` comments are passed over), then a line
+/// `---` or `...`. Without an opening `---`, all is body.
+pub fn front_matter(source: &str) -> Result<(FrontMatter, &str), FrontMatterError> {
     let mut meta = FrontMatter::default();
     let trimmed = source.trim_start_matches('\u{feff}');
     let Some(rest) = trimmed
         .strip_prefix("---\n")
         .or_else(|| trimmed.strip_prefix("---\r\n"))
     else {
-        return (meta, source);
+        return Ok((meta, source));
     };
-    let Some(end) = rest.find("\n---") else {
-        return (meta, source);
-    };
-    let body = rest[end + 4..].trim_start_matches(['\r', '\n', '-']);
-    for line in rest[..end].lines() {
-        let Some((key, value)) = line.split_once(':') else {
+    let fence = |line: &str| matches!(line.trim_end(), "---" | "...");
+    if !rest.lines().any(fence) {
+        return Err(FrontMatterError::Unclosed);
+    }
+    // The key whose lines below may list its values (`tags:` and nothing after it).
+    let mut open_key = None;
+    let mut read = 0;
+    for (number, line) in rest.split_inclusive('\n').enumerate() {
+        read += line.len();
+        let line = line.trim_end();
+        if fence(line) {
+            return Ok((meta, rest[read..].trim_start_matches(['\r', '\n'])));
+        }
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
             continue;
+        }
+        let indented = content.len() < line.len();
+        if let Some(item) = content
+            .strip_prefix("- ")
+            .or((content == "-").then_some(""))
+        {
+            match open_key {
+                Some("tags") => push_tag(&mut meta.tags, item),
+                Some(_) => {}
+                None => return Err(FrontMatterError::Line(number + 2, line.to_owned())),
+            }
+            continue;
+        }
+        if indented && open_key.is_some() {
+            continue;
+        }
+        let Some((key, value)) = line
+            .split_once(':')
+            .filter(|(key, _)| !key.trim().is_empty())
+        else {
+            return Err(FrontMatterError::Line(number + 2, line.to_owned()));
         };
+        let key = key.trim();
         let value = unquote(value.trim());
-        match key.trim() {
+        open_key = Some(key);
+        match key {
             "title" => meta.title = Some(value.to_owned()),
             "url" => meta.url = Some(value.to_owned()),
             "locale" | "lang" | "language" => meta.locale = Some(value.to_owned()),
             "tags" => {
-                meta.tags = value
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .split(',')
-                    .map(|t| unquote(t.trim()).to_owned())
-                    .filter(|t| !t.is_empty())
-                    .collect();
+                meta.tags.clear();
+                let list = value.strip_prefix('[').and_then(|v| v.strip_suffix(']'));
+                for tag in list.unwrap_or(value).split(',') {
+                    push_tag(&mut meta.tags, tag);
+                }
             }
             _ => {}
         }
     }
-    (meta, body)
+    Err(FrontMatterError::Unclosed)
+}
+
+fn push_tag(tags: &mut Vec<String>, tag: &str) {
+    let tag = unquote(tag.trim());
+    if !tag.is_empty() {
+        tags.push(tag.to_owned());
+    }
 }
 
 fn unquote(s: &str) -> &str {
@@ -180,13 +230,24 @@ fn heading_level(level: HeadingLevel) -> usize {
     }
 }
 
-/// Passages of any supported format, plus the title and metadata found in the document.
-pub fn passages(format: Format, source: &str) -> (Vec<Passage>, FrontMatter) {
+/// Passages of any supported format, plus the title and metadata found in the document. A
+/// markdown file whose front matter cannot be read is indexed whole, as text (what an
+/// article stored before the front matter was checked keeps); its error is the metadata's.
+pub fn passages(
+    format: Format,
+    source: &str,
+) -> (Vec<Passage>, Result<FrontMatter, FrontMatterError>) {
     match format {
         Format::Markdown => {
-            let (mut meta, body) = front_matter(source);
+            let (meta, body) = match front_matter(source) {
+                Ok((meta, body)) => (Ok(meta), body),
+                Err(error) => (Err(error), source),
+            };
             let (passages, h1) = markdown_passages(body);
-            meta.title = meta.title.or(h1);
+            let meta = meta.map(|meta| FrontMatter {
+                title: meta.title.or(h1),
+                ..meta
+            });
             (passages, meta)
         }
         Format::Html => {
@@ -195,7 +256,7 @@ pub fn passages(format: Format, source: &str) -> (Vec<Passage>, FrontMatter) {
                 title,
                 ..FrontMatter::default()
             };
-            (passages, meta)
+            (passages, Ok(meta))
         }
         Format::Text => {
             let passages = split_paragraphs(&normalize(source))
@@ -205,7 +266,7 @@ pub fn passages(format: Format, source: &str) -> (Vec<Passage>, FrontMatter) {
                     text,
                 })
                 .collect();
-            (passages, FrontMatter::default())
+            (passages, Ok(FrontMatter::default()))
         }
     }
 }
@@ -218,6 +279,7 @@ mod tests {
     fn markdown_front_matter_and_heading_paths() {
         let doc = "---\ntitle: Returns\nurl: https://x.example/returns\ntags: [returns, \"refunds\"]\nlocale: en\n---\n\n# Returns\n\nIntro text.\n\n## Policy\n\nThirty days.\n\n### Exceptions\n\nFinal sale items.\n\n## How to return\n\n1. Open orders\n2. Print the label\n";
         let (passages, meta) = passages(Format::Markdown, doc);
+        let meta = meta.expect("front matter");
         assert_eq!(meta.title.as_deref(), Some("Returns"));
         assert_eq!(meta.url.as_deref(), Some("https://x.example/returns"));
         assert_eq!(meta.tags, vec!["returns", "refunds"]);
@@ -237,9 +299,55 @@ mod tests {
     }
 
     #[test]
+    fn front_matter_reads_lists_and_comments_and_passes_over_other_keys() {
+        let doc = "---\n# written by our CMS\ntitle: \"Returns: the rules\"\ntags:\n  - returns\n  - 'refunds'\nauthor:\n  name: Ana\n  team: support\nlang: pt-BR\n...\n\nBody text.";
+        let (meta, body) = front_matter(doc).expect("front matter");
+        assert_eq!(meta.title.as_deref(), Some("Returns: the rules"));
+        assert_eq!(meta.tags, vec!["returns", "refunds"]);
+        assert_eq!(meta.locale.as_deref(), Some("pt-BR"));
+        assert_eq!(body, "Body text.");
+        let (meta, body) = front_matter("---\ntags: a, b\n---\nText").expect("front matter");
+        assert_eq!((meta.tags, body), (vec!["a".into(), "b".into()], "Text"));
+        // No front matter: all is body, and a later rule is no fence.
+        let plain = "# Title\n\nText\n\n---\n\nMore";
+        assert_eq!(
+            front_matter(plain).expect("front matter"),
+            (FrontMatter::default(), plain)
+        );
+    }
+
+    #[test]
+    fn front_matter_that_cannot_be_read_is_an_error_and_indexed_as_text() {
+        let unclosed = "---\ntitle: Returns\n\n# Returns\n\nThirty days.";
+        assert_eq!(front_matter(unclosed), Err(FrontMatterError::Unclosed));
+        // A closing line must be the fence alone.
+        let dashes = "---\ntitle: Returns\n----\n---\nThirty days.";
+        assert_eq!(
+            front_matter(dashes),
+            Err(FrontMatterError::Line(3, "----".into()))
+        );
+        let prose = "---\ntitle: Returns\nReturns are free.\n---\nText";
+        assert_eq!(
+            front_matter(prose),
+            Err(FrontMatterError::Line(3, "Returns are free.".into()))
+        );
+        let stray_item = "---\n- returns\n---\nText";
+        assert_eq!(
+            front_matter(stray_item),
+            Err(FrontMatterError::Line(2, "- returns".into()))
+        );
+        let (found, meta) = passages(Format::Markdown, unclosed);
+        assert_eq!(meta, Err(FrontMatterError::Unclosed));
+        assert!(found.iter().any(|p| p.text.contains("Thirty days")));
+    }
+
+    #[test]
     fn markdown_title_falls_back_to_first_h1() {
         let (_, meta) = passages(Format::Markdown, "# Gift cards\n\nThey never expire.");
-        assert_eq!(meta.title.as_deref(), Some("Gift cards"));
+        assert_eq!(
+            meta.expect("front matter").title.as_deref(),
+            Some("Gift cards")
+        );
     }
 
     #[test]

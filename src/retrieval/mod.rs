@@ -44,14 +44,20 @@ pub enum InvalidArticle {
     Url,
     #[error("body has no text to index")]
     Empty,
+    #[error("locale must be a language tag such as \"en\" or \"pt-BR\"")]
+    Locale,
+    #[error("{0}")]
+    FrontMatter(#[from] ingest::FrontMatterError),
 }
 
 /// The one check of an article's fields, whatever way they came (its title trimmed): a title
 /// of 1 to [`MAX_TITLE_CHARS`] characters, a link that is http or https (a help article's
-/// link is shown to customers, so never `javascript:` or `data:`), text to index.
+/// link is shown to customers, so never `javascript:` or `data:`), a locale that is a
+/// language tag, front matter that can be read (a markdown body's), text to index.
 pub fn validate(input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
-    let has_text = !ingest::passages(input.format, &input.body).0.is_empty();
-    check(input, has_text)
+    let (passages, meta) = ingest::passages(input.format, &input.body);
+    meta?;
+    check(input, !passages.is_empty())
 }
 
 /// [`validate`], for an article whose passages are already known to exist or not.
@@ -65,6 +71,12 @@ fn check(mut input: ArticleInput, has_text: bool) -> Result<ArticleInput, Invali
             .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
         if !web {
             return Err(InvalidArticle::Url);
+        }
+    }
+    if let Some(locale) = &mut input.locale {
+        *locale = locale.trim().to_owned();
+        if !Lang::is_tag(locale) {
+            return Err(InvalidArticle::Locale);
         }
     }
     if !has_text {
@@ -110,6 +122,7 @@ pub fn article_from_file(file_name: &str, bytes: &[u8]) -> Result<ArticleInput, 
         .map_err(|_| IngestError::NotText(file_name.to_owned()))?
         .to_owned();
     let (passages, meta) = ingest::passages(format, &body);
+    let meta = meta.map_err(|e| IngestError::Invalid(file_name.to_owned(), e.into()))?;
     let title = meta
         .title
         .unwrap_or_else(|| title_from_file_name(file_name));

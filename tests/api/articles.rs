@@ -386,6 +386,22 @@ async fn an_uploaded_file_is_validated_as_json_is_and_a_bad_one_stores_nothing()
             &format!("---\ntitle: {}\n---\n\nKayaks float.", "k".repeat(301)),
             "invalid_title",
         ),
+        // Front matter that cannot be read would be quoted to customers as text.
+        (
+            "unclosed.md",
+            "---\ntitle: Kayaks\n\n# Kayaks\n\nKayaks float.",
+            "invalid_front_matter",
+        ),
+        (
+            "not-yaml.md",
+            "---\ntitle: Kayaks\nthis line is prose\n---\n\nKayaks float.",
+            "invalid_front_matter",
+        ),
+        (
+            "bad-locale.md",
+            "---\nlocale: English please\n---\n\nKayaks float.",
+            "invalid_locale",
+        ),
         // Two files of one name would make one article, the first silently lost.
         ("fine.md", "# Canoes\n\nCanoes float too.", "duplicate_file"),
     ];
@@ -413,4 +429,18 @@ async fn an_uploaded_file_is_validated_as_json_is_and_a_bad_one_stores_nothing()
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"]["code"], "invalid_url");
+
+    let response = app
+        .client
+        .post(app.url("/v1/articles"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"title": "Kayaks", "body": "Kayaks float.", "locale": "français"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "invalid_locale");
+    let (_, after) = app.admin_get("/v1/articles").await;
+    assert_eq!(before["articles"], after["articles"], "nothing was stored");
 }

@@ -192,6 +192,14 @@ async fn unknown_routes_methods_and_ids_get_json_errors() {
     .await;
     assert_error(s, &b, 400, "invalid_customer");
 
+    let (s, b) = send(
+        app.client
+            .post(app.url("/v1/conversations"))
+            .json(&json!({"locale": "<script>"})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_locale");
+
     // A path that is not UTF-8.
     let (s, b) = send(
         app.client

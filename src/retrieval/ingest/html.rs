@@ -177,7 +177,10 @@ mod tests {
     fn html_sections_skip_scripts_and_decode_entities() {
         let html = "<html><head><title>Shipping &amp; delivery</title><style>p{}</style></head><body><script>alert('x')</script><h2>Costs</h2><p>Free over $50 &mdash; always.</p><h2>Times</h2><ul><li>Standard: 5&ndash;7 days</li></ul></body></html>";
         let (passages, meta) = passages(Format::Html, html);
-        assert_eq!(meta.title.as_deref(), Some("Shipping & delivery"));
+        assert_eq!(
+            meta.expect("front matter").title.as_deref(),
+            Some("Shipping & delivery")
+        );
         assert_eq!(passages.len(), 2);
         assert_eq!(passages[0].headings, vec!["Costs".to_owned()]);
         assert_eq!(passages[0].text, "Free over $50 — always.");
