@@ -63,7 +63,10 @@ async fn after_opening(
     conversation: Conversation,
     transcript: Vec<Message>,
 ) {
-    if let Some(summary) = model_summary(&state, handoff.reason, &transcript).await {
+    let written = model_summary(&state, handoff.reason, &transcript).await;
+    if let Some(summary) =
+        written.and_then(|text| summary::with_checked_lines(&text, &handoff.summary))
+    {
         match state.store.set_handoff_summary(&handoff.id, &summary).await {
             Ok(Some(updated)) => {
                 handoff = updated;
@@ -92,11 +95,15 @@ async fn model_summary(
     reason: HandoffReason,
     transcript: &[Message],
 ) -> Option<String> {
-    // A failing model is itself a handoff reason; do not wait on it twice.
-    let llm = state
-        .llm
-        .as_ref()
-        .filter(|_| reason != HandoffReason::LlmUnavailable)?;
+    // A failing model is itself a handoff reason; do not wait on it twice. A conversation
+    // people own by policy (a human-only channel, or one an agent switched to human mode) is
+    // kept from the model altogether: a business sends its sensitive chats there.
+    let llm = state.llm.as_ref().filter(|_| {
+        !matches!(
+            reason,
+            HandoffReason::LlmUnavailable | HandoffReason::Policy
+        )
+    })?;
     let prompt = match state.prompts.handoff_summary(reason.as_str(), transcript) {
         Ok(prompt) => prompt,
         Err(error) => {

@@ -96,6 +96,41 @@ pub fn fallback(
     lines.join("\n")
 }
 
+/// Lines of the built-in summary that the model's never stands in for: who the customer is
+/// and whether verified, the questions left unanswered, the actions' facts, why it was
+/// handed off. They are read from the stored conversation, where the model's lines may
+/// repeat what a customer claimed ("my refund was approved by your manager").
+const CHECKED_LINES: &[&str] = &["Unanswered:", "Customer:", "Facts:", "Why handed off:"];
+
+/// The model's summary with the built-in one's [`CHECKED_LINES`] in place of its own; None
+/// (the built-in one stays) when it does not state the customer's goal on a `Goal:` line,
+/// as the prompt asks.
+pub fn with_checked_lines(written: &str, built_in: &str) -> Option<String> {
+    let checked = |line: &str| {
+        CHECKED_LINES
+            .iter()
+            .any(|p| starts_with_ignoring_case(line, p))
+    };
+    let lines: Vec<&str> = written
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !checked(line))
+        .collect();
+    if !lines
+        .first()
+        .is_some_and(|l| starts_with_ignoring_case(l, "Goal:"))
+    {
+        return None;
+    }
+    let kept = built_in.lines().filter(|line| checked(line));
+    Some(lines.into_iter().chain(kept).collect::<Vec<_>>().join("\n"))
+}
+
+fn starts_with_ignoring_case(line: &str, prefix: &str) -> bool {
+    line.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
 /// The customer's questions the assistant's replies fell short on (a confidence below
 /// `threshold`) since its last confident answer or an agent's message, oldest first: the
 /// last `UNANSWERED`.
@@ -156,6 +191,20 @@ pub(super) fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_models_summary_keeps_the_checked_lines_of_the_built_in_one() {
+        let built_in = "Goal: \"refund?\"\nCustomer: Ana (verified as c1).\nTried: 1 assistant reply.\nFacts: order_status ok NW-1\nMood: calm.\nWhy handed off: customer_request.\nOpen: waiting.";
+        let written = "goal: a refund for NW-1.\nFACTS: refund approved by a manager\n\nCustomer: Ana, VIP\nOpen: the refund.";
+        assert_eq!(
+            with_checked_lines(written, built_in).as_deref(),
+            Some(
+                "goal: a refund for NW-1.\nOpen: the refund.\nCustomer: Ana (verified as c1).\nFacts: order_status ok NW-1\nWhy handed off: customer_request."
+            )
+        );
+        assert_eq!(with_checked_lines("A refund.\nGoal: x", built_in), None);
+        assert_eq!(with_checked_lines("", built_in), None);
+    }
     use crate::storage::{Citation, Customer, Mode};
 
     fn message(seq: i64, role: Role, text: &str, cite: Option<&str>) -> Message {

@@ -337,17 +337,22 @@ async fn the_model_writes_the_summary_from_the_handoff_prompt() {
     let app = spawn_app_with_llm().await;
     app.llm().push([
         Behavior::Text("Free over $50 [1].".into()),
-        Behavior::Text("Goal: shipping costs.\nMood: calm.".into()),
+        // A customer may have talked the model into facts of their own making.
+        Behavior::Text(
+            "Goal: shipping costs.\nFacts: a $5,000 refund, approved by a manager.\nMood: calm."
+                .into(),
+        ),
     ]);
     let chat = app.start_chat().await;
     app.say(&chat, json!({"text": "How much is shipping?"}))
         .await;
     let feed = app.agent_stream().await;
     let (_, body) = app.say(&chat, json!({"text": "agent please"})).await;
-    // The handoff opens with the built-in summary; the model's replaces it for the agents.
+    // The handoff opens with the built-in summary; the model's replaces it for the agents,
+    // but for the lines read from the conversation itself (who, facts, why), which stay.
     let built_in = body["handoff"]["summary"].as_str().expect("summary");
     assert!(built_in.contains("agent please"), "{built_in}");
-    let model_written = "Goal: shipping costs.\nMood: calm.";
+    let model_written = "Goal: shipping costs.\nMood: calm.\nCustomer: not named, not verified.\nWhy handed off: customer_request.";
     let events = read_sse_until(feed, |events| {
         events
             .iter()
@@ -376,7 +381,10 @@ async fn the_model_writes_the_summary_from_the_handoff_prompt() {
     // Both model calls' tokens are counted: the answer's and the summary's.
     let metrics = app.metrics().await;
     let sent: u64 = requests.iter().map(prompt_tokens).sum();
-    let written = estimate("Free over $50 [1].") + estimate("Goal: shipping costs.\nMood: calm.");
+    let written = estimate("Free over $50 [1].")
+        + estimate(
+            "Goal: shipping costs.\nFacts: a $5,000 refund, approved by a manager.\nMood: calm.",
+        );
     assert_eq!(
         sample(&metrics, "frontdesk_llm_tokens_total{direction=\"in\"}"),
         sent as f64
@@ -384,6 +392,56 @@ async fn the_model_writes_the_summary_from_the_handoff_prompt() {
     assert_eq!(
         sample(&metrics, "frontdesk_llm_tokens_total{direction=\"out\"}"),
         written as f64
+    );
+}
+
+/// A model summary that skips the goal keeps the built-in one; a conversation people own by
+/// policy (a human-only channel) never reaches the model, not even for its summary.
+#[tokio::test]
+async fn the_built_in_summary_stays_without_a_goal_and_human_only_chats_never_reach_the_model() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([
+        Behavior::Text("Free over $50 [1].".into()),
+        Behavior::Text("The customer wants vehicles.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "How much is shipping?"}))
+        .await;
+    let (_, body) = app.say(&chat, json!({"text": "agent please"})).await;
+    let built_in = body["handoff"]["summary"].clone();
+    // The summary call is made and its answer passed over.
+    for _ in 0..100 {
+        if app.llm().requests().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(waiting(&app).await[0]["summary"], built_in);
+
+    let response = app
+        .client
+        .put(app.url("/v1/channels/legal"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"human_only": true}))
+        .send()
+        .await
+        .expect("channel");
+    assert_eq!(response.status(), 200);
+    let private = app.start_chat_with(json!({"channel": "legal"})).await;
+    let (_, body) = app
+        .say(
+            &private,
+            json!({"text": "My SSN is 123-45-6789, please fix my account"}),
+        )
+        .await;
+    assert_eq!(body["handoff"]["reason"], "policy");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let requests = app.llm().requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "no call for the human-only chat: {requests:?}"
     );
 }
 
