@@ -1,5 +1,5 @@
 //! The model client: any OpenAI-compatible endpoint through async-openai, streaming, with a
-//! connect timeout, a first-token timeout and a total deadline around async-openai's bounded
+//! connect timeout, a first-token timeout per attempt and a total deadline around async-openai's bounded
 //! retries (429 and 5xx, exponential backoff, `Retry-After` honoured).
 
 use std::time::{Duration, Instant};
@@ -186,10 +186,16 @@ impl LlmClient {
         let started = Instant::now();
         let call = async {
             let first_token = self.first_token_timeout;
-            let mut stream =
-                tokio::time::timeout(first_token, self.client.chat().create_stream(request))
-                    .await
-                    .map_err(|_| LlmError::FirstTokenTimeout(first_token))??;
+            // Each attempt waits for the response's headers at most the first-token timeout
+            // (the HTTP client's read timeout); retries and the waits a rate limit asks for
+            // count against the total deadline only, so a `Retry-After` of a few seconds is
+            // waited out instead of failing the turn.
+            let mut stream = self
+                .client
+                .chat()
+                .create_stream(request)
+                .await
+                .map_err(|error| self.attempt_failed(error))?;
             let mut text = String::new();
             let mut calls: Vec<ToolCall> = Vec::new();
             let mut first_output = None;
@@ -267,6 +273,16 @@ impl LlmClient {
         tokio::time::timeout(self.total_timeout, call)
             .await
             .map_err(|_| LlmError::Deadline(self.total_timeout))?
+    }
+
+    /// An attempt's error: a read that timed out is the first-token timeout.
+    fn attempt_failed(&self, error: OpenAIError) -> LlmError {
+        match &error {
+            OpenAIError::Reqwest(e) if e.is_timeout() => {
+                LlmError::FirstTokenTimeout(self.first_token_timeout)
+            }
+            _ => LlmError::Api(error),
+        }
     }
 
     /// The most a reply may take: the tokens asked for at 16 bytes each, four times what a

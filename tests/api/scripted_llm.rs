@@ -25,6 +25,8 @@ pub enum Behavior {
     Text(String),
     /// Answer with an HTTP error status (and a `Retry-After` of 0 for 429).
     Status(u16),
+    /// Answer 429 with a `Retry-After` of this many seconds.
+    RateLimited(u64),
     /// Wait this long before the headers (a slow or stalled provider), then behave.
     Slow(Duration, Box<Behavior>),
     /// Call these tools (name, JSON arguments), streamed in pieces as real providers do.
@@ -132,6 +134,14 @@ async fn respond(mut behavior: Behavior, stream: bool) -> Response {
                         .headers_mut()
                         .insert(header::RETRY_AFTER, header::HeaderValue::from_static("0"));
                 }
+                return response;
+            }
+            Behavior::RateLimited(seconds) => {
+                let body = json!({"error": {"message": "Rate limit reached", "type": "requests", "param": null, "code": "rate_limit_exceeded"}});
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
                 return response;
             }
             Behavior::ToolCalls(calls) => return tool_call_sse(&calls),
