@@ -265,6 +265,7 @@ pub async fn post_message(
             TurnEvent::Timings(t) => timings = t,
         }
     }
+    let handoff = shown(handoff.as_ref(), true);
     let body = Json(json!({"message": message, "replies": replies, "handoff": handoff}));
     let timing = server_timing(&timings, started.elapsed());
     Ok(([(HeaderName::from_static("server-timing"), timing)], body).into_response())
@@ -293,7 +294,7 @@ fn turn_event_to_sse(event: TurnEvent) -> Option<Event> {
     let (name, data) = match event {
         TurnEvent::Delta(text) => ("delta", json!({ "text": text })),
         TurnEvent::Reply(message) => ("reply", json!(message)),
-        TurnEvent::Handoff(handoff) => ("handoff", json!(handoff)),
+        TurnEvent::Handoff(handoff) => ("handoff", shown(Some(&handoff), true)),
         TurnEvent::Error { code, message } => ("error", json!({"code": code, "message": message})),
         TurnEvent::Timings(_) => return None,
     };
@@ -348,13 +349,14 @@ pub async fn stream_conversation(
     };
     // The highest seq sent (unknown until the first message when the client gave none).
     let last_seq = backlog.last().map(|m| m.seq).or(after);
-    let status = status_event(mode, handoff.as_ref());
+    let customer = matches!(caller, Caller::Customer { .. });
+    let status = status_event(mode, handoff.as_ref(), customer);
     let backlog = stream::iter(
         std::iter::once(status)
             .chain(backlog.iter().map(message_event))
             .collect::<Vec<_>>(),
     );
-    let live = live_events(live, last_seq);
+    let live = live_events(live, last_seq, customer);
     let guard = state.metrics.stream_opened();
     // No timer or shutdown watch of its own: the events hub sends the keep-alives and, at
     // shutdown, closes the channel, which ends the stream (see `Events::maintain`).
@@ -368,10 +370,12 @@ pub async fn stream_conversation(
 /// The live part of a conversation stream, after `last_seq`: each new message once, status
 /// changes, and a `resync` event whenever the client may lack messages (this subscriber fell
 /// more than the channel holds behind, the relay from other replicas reconnected, or a
-/// message skipped a number), after which the client fetches what it lacks.
+/// message skipped a number), after which the client fetches what it lacks. A `customer`'s
+/// statuses carry no handoff summary.
 fn live_events(
     live: broadcast::Receiver<ConversationEvent>,
     mut last_seq: Option<i64>,
+    customer: bool,
 ) -> impl Stream<Item = Event> {
     let resync = || Event::default().event("resync").data("{}");
     BroadcastStream::new(live).flat_map(move |event| {
@@ -389,7 +393,7 @@ fn live_events(
             }
             Ok(ConversationEvent::Message(_)) => Vec::new(),
             Ok(ConversationEvent::Status { mode, handoff }) => {
-                vec![status_event(mode, handoff.as_deref())]
+                vec![status_event(mode, handoff.as_deref(), customer)]
             }
             // Lagged, or events from other replicas may have been missed: the client
             // resyncs from its last seq.
@@ -400,10 +404,21 @@ fn live_events(
     })
 }
 
-fn status_event(mode: Mode, handoff: Option<&Handoff>) -> Event {
+fn status_event(mode: Mode, handoff: Option<&Handoff>, customer: bool) -> Event {
+    let handoff = shown(handoff, customer);
     Event::default()
         .event("status")
         .data(json!({"mode": mode, "handoff": handoff}).to_string())
+}
+
+/// A handoff as JSON for its reader: a `customer` gets it with an empty summary, which is
+/// written for the agents (the customer's mood, verification and facts, in their words).
+fn shown(handoff: Option<&Handoff>, customer: bool) -> serde_json::Value {
+    let mut value = json!(handoff);
+    if customer && let Some(summary) = value.get_mut("summary") {
+        *summary = json!("");
+    }
+    value
 }
 
 fn message_event(message: &crate::storage::Message) -> Event {
@@ -436,7 +451,8 @@ pub async fn request_handoff(
         ));
     }
     let (handoff, _) = handoff::open(&state, &conversation, reason, None).await?;
-    Ok((StatusCode::CREATED, Json(handoff)).into_response())
+    let customer = matches!(caller, Caller::Customer { .. });
+    Ok((StatusCode::CREATED, Json(shown(Some(&handoff), customer))).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -547,7 +563,7 @@ mod tests {
         }
         drop(events); // ends the stream once what it holds is out
         // As the client reads it: the response body in SSE's wire format.
-        let stream = live_events(live, Some(0)).map(Ok::<_, Infallible>);
+        let stream = live_events(live, Some(0), true).map(Ok::<_, Infallible>);
         let body = axum::body::to_bytes(Sse::new(stream).into_response().into_body(), usize::MAX)
             .await
             .expect("body");
@@ -569,7 +585,7 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let live = events.subscribe("conv_1");
         events.maintain(Duration::from_millis(10), shutdown.clone());
-        let stream = live_events(live, None).map(Ok::<_, Infallible>);
+        let stream = live_events(live, None, true).map(Ok::<_, Infallible>);
         let mut body = Sse::new(stream)
             .into_response()
             .into_body()

@@ -316,6 +316,22 @@ impl Api {
         }
     }
 
+    /// The summary of the chat's open handoff, as agents read it (a customer's copy has none).
+    pub async fn summary(&self, chat: &Chat) -> String {
+        let (status, body) = agent(
+            self,
+            reqwest::Method::GET,
+            &format!("/v1/conversations/{}", chat.id),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        body["handoff"]["summary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no open handoff: {body}"))
+            .to_owned()
+    }
+
     /// The conversation's stored messages, in order.
     pub async fn messages(&self, chat: &Chat) -> Vec<Value> {
         let body: Value = self
