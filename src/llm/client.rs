@@ -14,7 +14,8 @@ use async_openai::{
         ChatCompletionRequestAssistantMessageArgs, ChatCompletionRequestMessage,
         ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestToolMessageArgs,
         ChatCompletionRequestUserMessageArgs, ChatCompletionTool, ChatCompletionTools,
-        CreateChatCompletionRequest, CreateChatCompletionRequestArgs, FunctionCall, FunctionObject,
+        CreateChatCompletionRequest, CreateChatCompletionRequestArgs, FinishReason, FunctionCall,
+        FunctionObject,
     },
 };
 use futures_util::StreamExt;
@@ -95,6 +96,21 @@ pub struct Completion {
     pub tool_calls: Vec<ToolCall>,
     /// From sending the request to the first text or tool call streamed back.
     pub first_output: Option<Duration>,
+}
+
+/// `text` up to the end of its last whole sentence or line: after its last `.`, `!`, `?`
+/// (or their CJK forms) followed by a space or the end, or its last line break.
+fn whole_sentences(text: &str) -> &str {
+    let mut end = 0;
+    for (at, c) in text.char_indices() {
+        let after = at + c.len_utf8();
+        let next = text[after..].chars().next();
+        let sentence_end = matches!(c, '.' | '!' | '?') && next.is_none_or(char::is_whitespace);
+        if sentence_end || matches!(c, '。' | '！' | '？' | '\n') {
+            end = after;
+        }
+    }
+    text[..end].trim_end()
 }
 
 /// A configured model endpoint.
@@ -200,6 +216,7 @@ impl LlmClient {
             let mut calls: Vec<ToolCall> = Vec::new();
             let mut first_output = None;
             let mut finished = false;
+            let mut cut = false;
             let limit = self.reply_bytes();
             loop {
                 // Until output arrives, the first-token timeout applies; after, the read timeout.
@@ -214,6 +231,7 @@ impl LlmClient {
                 let chunk = chunk?;
                 for choice in chunk.choices {
                     finished |= choice.finish_reason.is_some();
+                    cut |= choice.finish_reason == Some(FinishReason::Length);
                     if let Some(piece) = choice.delta.content
                         && !piece.is_empty()
                     {
@@ -259,6 +277,15 @@ impl LlmClient {
             }
             if !finished {
                 return Err(LlmError::Truncated);
+            }
+            // Cut off at the token limit: the whole sentences (or lines) before the cut, as the
+            // customer is never shown half a reply.
+            if cut {
+                let kept = whole_sentences(&text).len();
+                text.truncate(kept);
+                if text.trim().is_empty() && calls.is_empty() {
+                    return Err(LlmError::Truncated);
+                }
             }
             calls.retain(|c| !c.name.is_empty());
             if text.trim().is_empty() && calls.is_empty() {
@@ -358,4 +385,26 @@ fn to_openai(message: &PromptMessage) -> Result<ChatCompletionRequestMessage, Op
             .build()?
             .into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_sentences;
+
+    #[test]
+    fn a_cut_reply_keeps_its_whole_sentences_and_lines() {
+        let cut = "Refunds take 5-10 days [3]. After that, the money goes back to your orig";
+        assert_eq!(whole_sentences(cut), "Refunds take 5-10 days [3].");
+        assert_eq!(
+            whole_sentences("You can:\n- return it\n- excha"),
+            "You can:\n- return it"
+        );
+        // A decimal point or a domain is no sentence's end.
+        assert_eq!(
+            whole_sentences("It costs $6.95 at northwind.example and"),
+            ""
+        );
+        assert_eq!(whole_sentences("Ready? Yes!"), "Ready? Yes!");
+        assert_eq!(whole_sentences("退款需要5天。之后"), "退款需要5天。");
+    }
 }

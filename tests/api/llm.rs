@@ -527,8 +527,14 @@ async fn a_cut_off_or_wordless_reply_hands_off() {
         tool(),
         tool(),
         tool(),
+        // Cut off at the token limit before one sentence was whole.
+        Behavior::CutOff("Refunds take 5".into()),
     ]);
-    for question in ["How long do refunds take?", "what did I order lately?"] {
+    for question in [
+        "How long do refunds take?",
+        "what did I order lately?",
+        "How long do refunds take?",
+    ] {
         let chat = app.start_chat().await;
         let (status, body) = app.say(&chat, json!({ "text": question })).await;
         assert_eq!(status, 200);
@@ -539,12 +545,31 @@ async fn a_cut_off_or_wordless_reply_hands_off() {
     let metrics = app.metrics().await;
     assert_eq!(
         sample(&metrics, "frontdesk_llm_failures_total{kind=\"truncated\"}"),
-        1.0
+        2.0
     );
     assert_eq!(
         sample(&metrics, "frontdesk_llm_failures_total{kind=\"no_text\"}"),
         1.0
     );
+}
+
+/// A reply cut off at the token limit keeps its whole sentences; the half one is never shown.
+#[tokio::test]
+async fn a_reply_cut_off_at_the_token_limit_keeps_its_whole_sentences() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([Behavior::CutOff(
+        "Refunds take 5 to 10 business days [1]. After that, the money goes back to your orig"
+            .into(),
+    )]);
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "How long do refunds take?"}))
+        .await;
+    assert_eq!(
+        body["replies"][0]["text"], "Refunds take 5 to 10 business days.",
+        "{body}"
+    );
+    assert!(body["handoff"].is_null(), "{body}");
 }
 
 /// `llm.total_timeout_ms` bounds a turn's model calls together: three tool rounds of 2 s

@@ -33,6 +33,8 @@ pub enum Behavior {
     ToolCalls(Vec<(String, Value)>),
     /// Stream this text, then close the stream before the model says it finished.
     Truncated(String),
+    /// Stream this text, then finish for the token limit (`finish_reason: "length"`).
+    CutOff(String),
 }
 
 #[derive(Default)]
@@ -155,7 +157,8 @@ async fn respond(mut behavior: Behavior, stream: bool) -> Response {
                     .body(Body::from(body))
                     .expect("sse response");
             }
-            Behavior::Text(text) if stream => return sse(&text),
+            Behavior::Text(text) if stream => return sse(&text, "stop"),
+            Behavior::CutOff(text) => return sse(&text, "length"),
             Behavior::Text(text) => {
                 return Json(json!({
                     "id": "chatcmpl-test",
@@ -187,12 +190,12 @@ fn chunk(delta: Value, finish: Option<&str>) -> String {
     format!("data: {data}\n\n")
 }
 
-fn sse(text: &str) -> Response {
+fn sse(text: &str, finish: &str) -> Response {
     let mut body = chunk(json!({"role": "assistant", "content": ""}), None);
     for word in text.split_inclusive(' ') {
         body.push_str(&chunk(json!({ "content": word }), None));
     }
-    body.push_str(&chunk(json!({}), Some("stop")));
+    body.push_str(&chunk(json!({}), Some(finish)));
     body.push_str("data: [DONE]\n\n");
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
