@@ -183,14 +183,28 @@ impl Property {
             Some(Some("email")) => true,
             Some(_) => return Err(format!("{at}.format can only be \"email\"")),
         };
+        let (min_length, max_length) = (count("minLength")?, count("maxLength")?);
+        if let (Some(min), Some(max)) = (min_length, max_length)
+            && min > max
+        {
+            return Err(format!(
+                "{at}.minLength is above its maxLength: no value fits"
+            ));
+        }
+        let (minimum, maximum) = (number("minimum")?, number("maximum")?);
+        if let (Some(min), Some(max)) = (minimum, maximum)
+            && min > max
+        {
+            return Err(format!("{at}.minimum is above its maximum: no value fits"));
+        }
         Ok(Self {
             kind,
             enumeration: object.get("enum").and_then(Value::as_array).cloned(),
             pattern,
-            min_length: count("minLength")?,
-            max_length: count("maxLength")?,
-            minimum: number("minimum")?,
-            maximum: number("maximum")?,
+            min_length,
+            max_length,
+            minimum,
+            maximum,
             email,
         })
     }

@@ -232,6 +232,15 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Spec>, String> {
         if specs.iter().any(|s| s.file.name == spec.file.name) {
             return Err(format!("{at}: name {:?} is used twice", spec.file.name));
         }
+        if let Some(other) = specs
+            .iter()
+            .find(|s| s.file.intent.is_some() && s.file.intent == spec.file.intent)
+        {
+            return Err(format!(
+                "{at}: intent is {}'s already (the router sends each intent to one action)",
+                other.file.name
+            ));
+        }
         specs.push(spec);
     }
     Ok(specs)
@@ -275,12 +284,18 @@ pub fn parse(text: &str) -> Result<Spec, String> {
                 .map_err(|e| format!("translations.{code}.template: {e}"))?;
         }
     }
+    if file.verifies_customer {
+        check_identity_check(&file, &parameters_json)?;
+    }
     if let BackendSpec::Http(http) = &file.backend {
         if !matches!(http.method.as_str(), "GET" | "POST") {
             return Err("backend.method must be GET or POST".into());
         }
         let sample = http.url.replace(['{', '}'], "");
-        reqwest::Url::parse(&sample).map_err(|e| format!("backend.url: {e}"))?;
+        let url = reqwest::Url::parse(&sample).map_err(|e| format!("backend.url: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("backend.url must be an http or https URL".into());
+        }
         if http.timeout_ms == 0 || http.timeout_ms > 60_000 {
             return Err("backend.timeout_ms must be between 1 and 60000".into());
         }
@@ -335,6 +350,38 @@ pub fn parse(text: &str) -> Result<Spec, String> {
         schema,
         parameters_json,
     })
+}
+
+/// An identity check (`verifies_customer`) runs before the customer is verified, and proves
+/// who they are with two things: their email and a reference only they have (an order
+/// number). Each is found in a chat by its parameter: one with `format = "email"`, and a
+/// required string beside it.
+fn check_identity_check(file: &SpecFile, parameters: &serde_json::Value) -> Result<(), String> {
+    if file.requires_verified {
+        return Err(
+            "verifies_customer needs requires_verified = false (the check is what verifies)".into(),
+        );
+    }
+    let required: Vec<&str> = parameters["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let properties = &parameters["properties"];
+    let email = |name: &&str| properties[*name]["format"] == "email";
+    if !required.iter().any(email) {
+        return Err("verifies_customer needs a required parameter with format = \"email\"".into());
+    }
+    if !required
+        .iter()
+        .any(|name| !email(name) && properties[*name]["type"] == "string")
+    {
+        return Err(
+            "verifies_customer needs a second required string parameter, a reference only the \
+             customer has (such as an order number): an email alone proves nothing"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -422,6 +469,24 @@ owner = "/customer_id"
     }
 
     #[test]
+    fn two_actions_of_one_name_or_intent_stop_the_start() {
+        let with_intent = GOOD.replace("[parameters]", "intent = \"order_status\"\n[parameters]");
+        for (second, expected) in [
+            (with_intent.clone(), "name \"order_status\" is used twice"),
+            (
+                with_intent.replace("name = \"order_status\"", "name = \"order_lookup\""),
+                "intent is order_status's already",
+            ),
+        ] {
+            let dir = tempfile::tempdir().expect("dir");
+            std::fs::write(dir.path().join("a.toml"), &with_intent).expect("write");
+            std::fs::write(dir.path().join("b.toml"), second).expect("write");
+            let err = load_dir(dir.path()).expect_err("refused");
+            assert!(err.contains("b.toml") && err.contains(expected), "{err}");
+        }
+    }
+
+    #[test]
     fn bad_specs_name_the_field() {
         let cases = [
             (GOOD.replace("kind = \"http\"", "kind = \"ftp\""), "ftp"),
@@ -474,6 +539,38 @@ owner = "/customer_id"
             (
                 format!("{GOOD}\n[translations.fr]\nsubject = \"Commande\"\n"),
                 "subject",
+            ),
+            (
+                GOOD.replace("https://api.store", "ftp://api.store"),
+                "backend.url must be an http or https URL",
+            ),
+            (
+                GOOD.replace("[parameters]", "verifies_customer = true\n[parameters]"),
+                "verifies_customer needs requires_verified = false",
+            ),
+            (
+                GOOD.replace(
+                    "[parameters]",
+                    "verifies_customer = true\nrequires_verified = false\n[parameters]",
+                ),
+                "verifies_customer needs a required parameter with format = \"email\"",
+            ),
+            (
+                GOOD.replace(
+                    "[parameters]",
+                    "verifies_customer = true\nrequires_verified = false\n[parameters]",
+                )
+                .replace("required = [\"order_number\"]", "required = [\"mail\"]")
+                .replace(
+                    "[backend]",
+                    "[parameters.properties.mail]\ntype = \"string\"\nformat = \"email\"\n[backend]",
+                )
+                .replace("/customer_id", "/owner"),
+                "an email alone proves nothing",
+            ),
+            (
+                GOOD.replace("pattern = ", "minLength = 9\nmaxLength = 3\npattern = "),
+                "minLength is above its maxLength",
             ),
         ];
         for (text, expected) in cases {
