@@ -25,7 +25,8 @@ use super::{
 use crate::{
     app::AppState,
     events::{AgentEvent, KEEP_ALIVE, To},
-    storage::{Handoff, HandoffStatus, Mode, NewMessage, QueueConflict, Role},
+    handoff,
+    storage::{Handoff, HandoffReason, HandoffStatus, Mode, NewMessage, QueueConflict, Role},
 };
 
 /// Longest agent reply, in characters.
@@ -156,26 +157,23 @@ pub async fn agent_message(
         .conversation(&id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
-    let open = state.store.open_handoff_of(&id).await?;
-    // Two agents answering one customer at once confuse them: the claimer answers.
-    if let Some(Handoff {
-        status: HandoffStatus::Claimed,
-        claimed_by: Some(holder),
-        ..
-    }) = &open
-        && *holder != agent
-    {
-        return Err(ApiError::Conflict(format!(
-            "{holder} is answering this conversation (they hold its handoff)."
-        )));
-    }
-    // An agent writing into a chat the assistant answers takes it over: the customer's reply
-    // goes to people (queued, so the agent sees it), not to the assistant.
-    if conversation.mode == Mode::Ai
-        && open.is_none()
-        && state.store.set_mode(&id, Mode::Human).await?
-    {
-        state.events.publish_status(&id, Mode::Human, None, false);
+    // An agent who writes to a customer answers them. A handoff waiting for someone becomes
+    // theirs, so the queue shows the customer answered and no second agent claims them; one
+    // another agent holds is refused (two agents answering one customer confuse them). In a
+    // chat the assistant answers, they take over: it goes to human mode with a handoff they
+    // hold, so the customer's reply reaches them and not the assistant.
+    match state.store.open_handoff_of(&id).await? {
+        Some(open) if open.claimed_by.as_deref() == Some(agent.as_str()) => {}
+        Some(open) => claim_to_answer(&state, &open, &agent).await?,
+        None if conversation.mode == Mode::Ai => {
+            if state.store.set_mode(&id, Mode::Human).await? {
+                state.events.publish_status(&id, Mode::Human, None, false);
+            }
+            let (open, _) =
+                handoff::open(&state, &conversation, HandoffReason::Policy, None).await?;
+            claim_to_answer(&state, &open, &agent).await?;
+        }
+        None => {}
     }
     let message = state
         .store
@@ -194,6 +192,24 @@ pub async fn agent_message(
         .await?;
     state.events.publish_message(&message, To::Both);
     Ok((StatusCode::CREATED, Json(message)).into_response())
+}
+
+/// Claims `open` for `agent`, who is about to write to its customer.
+async fn claim_to_answer(state: &AppState, open: &Handoff, agent: &str) -> Result<(), ApiError> {
+    match state.store.claim_handoff(&open.id, agent).await? {
+        Ok(claimed) => {
+            announce(state, &claimed, Mode::Human);
+            Ok(())
+        }
+        Err(QueueConflict::Taken(Handoff {
+            status: HandoffStatus::Claimed,
+            claimed_by: Some(holder),
+            ..
+        })) => Err(ApiError::Conflict(format!(
+            "{holder} is answering this conversation (they hold its handoff)."
+        ))),
+        Err(conflict) => queue_result(Err(conflict)).map(|_| ()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

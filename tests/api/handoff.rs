@@ -773,13 +773,55 @@ async fn an_agents_message_in_an_assistant_chat_hands_it_to_people() {
         json!([]),
         "the assistant stays silent: {body}"
     );
-    assert_eq!(body["handoff"]["reason"], "policy", "{body}");
+    // The agent who took it over holds its handoff: the reply is theirs to read, not the
+    // queue's to hand to someone else.
+    let (_, seen) = agent(&app, reqwest::Method::GET, &path, None).await;
+    assert_eq!(seen["handoff"]["reason"], "policy", "{seen}");
+    assert_eq!(seen["handoff"]["claimed_by"], "Dan", "{seen}");
+    assert!(body["handoff"].is_null(), "opened before: {body}");
+    assert!(waiting(&app).await.is_empty());
+}
+
+/// An agent who replies to a customer waiting in the queue takes their handoff: it leaves
+/// the queue, and a second agent can neither claim it nor write.
+#[tokio::test]
+async fn replying_to_a_waiting_customer_claims_their_handoff() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "talk to a person"})).await;
+    let queue = waiting(&app).await;
+    let handoff_id = queue[0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/conversations/{}/agent-messages", chat.id);
+    let write = |who: &'static str| {
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"text": "Hi, I'm here.", "agent": who})),
+        )
+    };
+    assert_eq!(write("sam").await.0, 201);
     assert!(
-        waiting(&app)
-            .await
-            .iter()
-            .any(|h| h["conversation_id"] == chat.id.as_str())
+        waiting(&app).await.is_empty(),
+        "answered, so no longer waiting"
     );
+    let (status, body) = agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/handoffs/{handoff_id}/claim"),
+        Some(json!({"agent": "kim"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sam")),
+        "{body}"
+    );
+    let (status, body) = write("kim").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(write("sam").await.0, 201, "the holder writes on");
 }
 
 #[tokio::test]
