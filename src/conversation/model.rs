@@ -28,7 +28,7 @@ use crate::{
     },
     phrases::Phrases,
     retrieval::Hit,
-    storage::{Conversation, HandoffReason, Message, StoreError},
+    storage::{Conversation, HandoffReason, Message, Role, StoreError},
     telemetry::{Metrics, Step},
 };
 
@@ -337,9 +337,10 @@ pub async fn generate(
     })
 }
 
-/// What the model was given, where every amount, date and reference in its prose must be:
-/// the passages and their links, the customer's messages, what the tools told it (facts,
-/// what to ask the customer) and the tools' own descriptions ("like NW-1234567").
+/// What the model's prose is checked against ([`grounding::Grounds`]): the passages and
+/// their links, what the tools told it (facts, what to ask the customer), the tools' own
+/// descriptions ("like NW-1234567") and the earlier replies (checked when they were shown,
+/// or an agent's); and, for references and addresses only, the customer's messages.
 fn grounds<'a>(
     passages: &[&'a Hit],
     facts: &'a [String],
@@ -347,13 +348,12 @@ fn grounds<'a>(
     message: &'a Message,
     messages: &'a [PromptMessage],
     actions: &'a crate::actions::Actions,
-) -> Vec<&'a str> {
-    passages
+) -> grounding::Grounds<'a> {
+    let given = passages
         .iter()
         .map(|hit| hit.text.as_str())
         .chain(passages.iter().filter_map(|hit| hit.url.as_deref()))
         .chain(facts.iter().map(String::as_str))
-        .chain(history.iter().chain([message]).map(|m| m.text.as_str()))
         .chain(
             messages
                 .iter()
@@ -361,7 +361,20 @@ fn grounds<'a>(
                 .map(|m| m.content.as_str()),
         )
         .chain([actions.described()])
-        .collect()
+        .chain(
+            history
+                .iter()
+                .filter(|m| m.role != Role::Customer)
+                .map(|m| m.text.as_str()),
+        )
+        .collect();
+    let said = history
+        .iter()
+        .filter(|m| m.role == Role::Customer)
+        .chain([message])
+        .map(|m| m.text.as_str())
+        .collect();
+    grounding::Grounds { given, said }
 }
 
 /// The model's time in one turn, recorded as `llm_total` when dropped.
