@@ -451,6 +451,17 @@ impl Lang {
             .unwrap_or(Lang::En)
     }
 
+    /// The language's name in English ("French"), as a prompt names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Es => "Spanish",
+            Lang::Fr => "French",
+            Lang::De => "German",
+            Lang::Pt => "Portuguese",
+        }
+    }
+
     /// The language's code, as a locale starts ("fr").
     pub fn code(self) -> &'static str {
         match self {

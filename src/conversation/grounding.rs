@@ -170,10 +170,10 @@ impl<'a> Gate<'a> {
         self.held.push_str(piece);
         if !self.started {
             let text = self.held.trim_start();
-            if self.withheld.starts_with(text) {
+            if could_be_marker(text, self.withheld) {
                 return None; // it could still be the marker
             }
-            if text.starts_with(self.withheld) {
+            if marker_len_at_start(text.trim_start_matches(MARKER_DRESS), self.withheld).is_some() {
                 self.stopped = true;
                 return None;
             }
@@ -193,9 +193,54 @@ impl<'a> Gate<'a> {
     /// The rest of the text, not yet checked: for the caller to send once the whole reply
     /// has passed. None when the gate stopped or the text is the marker.
     pub fn rest(self) -> Option<String> {
-        let marker = !self.started && self.held.trim_start().starts_with(self.withheld);
+        let marker = !self.started && without_marker(self.held.trim(), self.withheld).is_some();
         (!self.stopped && !marker && !self.held.is_empty()).then_some(self.held)
     }
+}
+
+/// Characters models put around a marker ("**NO_ANSWER**", "`NO_ANSWER`", "NO_ANSWER.").
+const MARKER_DRESS: &[char] = &['*', '`', '"', '\'', '.', ' ', '\n'];
+
+/// What is left of the dress between a marker and the reply's words.
+const INNER_DRESS: &[char] = &['*', '`', ' ', '\n'];
+
+/// `marker` as models write it: as given, escaped for markdown (`NO\_ANSWER`), in any case.
+fn marker_len_at_start(text: &str, marker: &str) -> Option<usize> {
+    let escaped = marker.replace('_', "\\_");
+    [marker, escaped.as_str()]
+        .into_iter()
+        .find(|m| {
+            text.get(..m.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(m))
+        })
+        .map(str::len)
+}
+
+/// `text` without `marker` at its start or end (in the forms models write it), or None when
+/// it has none there.
+pub fn without_marker<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let start = text.trim_start_matches(MARKER_DRESS);
+    if let Some(len) = marker_len_at_start(start, marker) {
+        return Some(start[len..].trim_start_matches(INNER_DRESS));
+    }
+    let end = text.trim_end_matches(MARKER_DRESS);
+    let escaped = marker.replace('_', "\\_");
+    [marker, escaped.as_str()].into_iter().find_map(|m| {
+        let at = end.len().checked_sub(m.len())?;
+        let tail = end.get(at..)?;
+        tail.eq_ignore_ascii_case(m)
+            .then(|| end[..at].trim_end_matches(INNER_DRESS))
+    })
+}
+
+/// Whether `text` (what the reply starts with so far) could still grow into `marker`.
+fn could_be_marker(text: &str, marker: &str) -> bool {
+    let start = text.trim_start_matches(MARKER_DRESS);
+    let escaped = marker.replace('_', "\\_");
+    [marker, escaped.as_str()].into_iter().any(|m| {
+        m.get(..start.len())
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(start))
+    })
 }
 
 /// Where the last complete sentence of `text` ends (after its terminator), if any.
@@ -450,5 +495,18 @@ mod tests {
         }
         let (sent, _) = streamed(&["NO", " problem. "], &[PASSAGE]);
         assert_eq!(sent, ["NO problem."]);
+        for pieces in [&["no_answer"][..], &["**NO_", "ANSWER**"], &["NO\\_ANSWER"]] {
+            let (sent, rest) = streamed(pieces, &[PASSAGE]);
+            assert!(
+                sent.is_empty() && rest.is_none(),
+                "{pieces:?}: {sent:?} {rest:?}"
+            );
+        }
+        assert_eq!(without_marker("**NO_ANSWER**", "NO_ANSWER"), Some(""));
+        assert_eq!(
+            without_marker("Sorry, not covered. no_answer.", "NO_ANSWER"),
+            Some("Sorry, not covered.")
+        );
+        assert_eq!(without_marker("No answer here.", "NO_ANSWER"), None);
     }
 }

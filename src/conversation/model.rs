@@ -26,7 +26,7 @@ use crate::{
         extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
     },
-    phrases::Phrases,
+    phrases::{Lang, Phrases},
     retrieval::Hit,
     storage::{Conversation, HandoffReason, Message, Role, StoreError},
     telemetry::{Metrics, Step},
@@ -64,6 +64,7 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
         let input = PromptInput {
             business_name: &state.settings.chat.business_name,
             locale,
+            language: Lang::of_text(question).map(Lang::name),
             question,
             hits,
             history,
@@ -246,7 +247,8 @@ pub async fn generate(
     let threshold = settings.chat.confidence_threshold;
     // The marker starts the answer, or (some models) ends it.
     let text = text.trim();
-    let no_answer = text.starts_with(NO_ANSWER) || text.ends_with(NO_ANSWER);
+    let without_marker = grounding::without_marker(text, NO_ANSWER);
+    let no_answer = without_marker.is_some();
     if no_answer && gathered.facts.is_empty() {
         return Ok(Draft {
             text: extractive::not_found(phrases),
@@ -256,11 +258,7 @@ pub async fn generate(
             handoff,
         });
     }
-    let (mut prose, cited) = strip_citation_markers(
-        text.trim_start_matches(NO_ANSWER)
-            .trim_end_matches(NO_ANSWER),
-        passages.len(),
-    );
+    let (mut prose, cited) = strip_citation_markers(without_marker.unwrap_or(text), passages.len());
     let given = grounds(
         &passages,
         &gathered.facts,
@@ -305,10 +303,14 @@ pub async fn generate(
     {
         let _ = tx.send(TurnEvent::Delta(rest));
     }
-    let citations = cited
-        .iter()
-        .map(|&n| extractive::citation(passages[n - 1]))
-        .collect();
+    // One citation an article, however many of its passages were cited.
+    let mut citations: Vec<crate::storage::Citation> = Vec::new();
+    for &n in &cited {
+        let hit = passages[n - 1];
+        if !citations.iter().any(|c| c.article_id == hit.article_id) {
+            citations.push(extractive::citation(hit));
+        }
+    }
     let mut confidence = if !gathered.records.is_empty() && gathered.records.iter().all(|r| r.ok) {
         1.0
     } else if cited.is_empty() {
@@ -468,26 +470,30 @@ fn model_down(gathered: Gathered, phrases: &Phrases) -> Draft {
     }
 }
 
-/// Removes `[n]` markers from the model's text; returns the cleaned text and the passage
-/// numbers cited (1 ≤ n ≤ `passages`; a number past them cites nothing), in first-cited order.
+/// Removes `[n]` markers (and lists, `[n, m]`) from the model's text; returns the cleaned
+/// text and the passage numbers cited (1 ≤ n ≤ `passages`; a number past them cites
+/// nothing), in first-cited order.
 pub(super) fn strip_citation_markers(text: &str, passages: usize) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
     let mut cited = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('[') {
         let after = &rest[open + 1..];
-        let number = after.find(']').and_then(|close| {
+        // `[2]`, or a list: `[2, 3]`, `[2;3]`.
+        let numbers = after.find(']').and_then(|close| {
             after[..close]
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .map(|n| (n, close))
+                .split([',', ';'])
+                .map(|n| n.trim().parse::<usize>().ok())
+                .collect::<Option<Vec<usize>>>()
+                .map(|numbers| (numbers, close))
         });
-        match number {
-            Some((n, close)) => {
+        match numbers {
+            Some((numbers, close)) => {
                 out.push_str(rest[..open].trim_end_matches(' '));
-                if (1..=passages).contains(&n) && !cited.contains(&n) {
-                    cited.push(n);
+                for n in numbers {
+                    if (1..=passages).contains(&n) && !cited.contains(&n) {
+                        cited.push(n);
+                    }
                 }
                 rest = &after[close + 1..];
             }
@@ -516,6 +522,9 @@ mod tests {
             "Standard shipping is free over $50. Returns: 30 days."
         );
         assert_eq!(cited, vec![2, 1]);
+        let (text, cited) = strip_citation_markers("Free [2, 3]. Fast [1;2]. [see] [9]", 3);
+        assert_eq!(text, "Free. Fast. [see]");
+        assert_eq!(cited, vec![2, 3, 1]);
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl ModelRouter {
         let input = PromptInput {
             business_name: &self.business_name,
             locale: None,
+            language: crate::phrases::Lang::of_text(text).map(crate::phrases::Lang::name),
             question: text,
             hits: &hits,
             history: &[],

@@ -100,6 +100,9 @@ pub struct BuiltPrompt {
 pub struct PromptInput<'a> {
     pub business_name: &'a str,
     pub locale: Option<&'a str>,
+    /// The language the customer's message is clearly written in, in English ("Spanish"):
+    /// what the reply is to be in, over the browser's locale.
+    pub language: Option<&'a str>,
     pub question: &'a str,
     pub hits: &'a [Hit],
     /// Earlier messages, oldest first.
@@ -191,7 +194,11 @@ impl Prompts {
     ) -> Result<BuiltPrompt, PromptError> {
         let system = self.render(
             SYSTEM,
-            context! { business_name => input.business_name, locale => input.locale },
+            context! {
+                business_name => input.business_name,
+                locale => input.locale,
+                language => input.language,
+            },
         )?;
         let fixed = counter.message(&system);
         let mut chosen: Vec<usize> = Vec::new();
@@ -289,6 +296,7 @@ mod tests {
         let input = PromptInput {
             business_name: "Shop",
             locale: Some("en"),
+            language: None,
             question: "where is my parcel?",
             hits: &hits,
             history: &history,
@@ -321,6 +329,7 @@ mod tests {
         let input = PromptInput {
             business_name: "Shop",
             locale: None,
+            language: None,
             question: &question,
             hits: &hits,
             history: &history,

@@ -200,6 +200,15 @@ async fn a_customers_own_claim_or_one_in_another_language_is_not_confirmed() {
         let reply = body["replies"][0]["text"].as_str().expect("reply");
         assert!(!reply.contains(made_up), "{question}: {reply}");
     }
+    // The prompt names the language the customer writes in, over the browser's "en".
+    let requests = app.llm().requests();
+    let system = requests[1]["messages"][0]["content"]
+        .as_str()
+        .expect("system prompt");
+    assert!(
+        system.contains("Reply in the customer's language (Spanish)."),
+        "{system}"
+    );
 }
 
 #[tokio::test]
