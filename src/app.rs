@@ -109,8 +109,11 @@ impl App {
         if seeded > 0 {
             tracing::info!(rows = seeded, "demo store seeded");
         }
+        // Redirects are not followed: an action's backend that answers a lookup with another
+        // record's address would show that record's facts under the number asked about.
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| StartError::Http(e.to_string()))?;
         let metrics = Arc::new(Metrics::default());

@@ -253,7 +253,9 @@ impl Property {
     }
 }
 
-fn looks_like_email(s: &str) -> bool {
+/// Whether `s` has an email address's shape: a local part, `@`, a dotted domain; no spaces
+/// or quoting characters; 254 characters at most.
+pub fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };

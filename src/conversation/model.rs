@@ -194,7 +194,9 @@ pub async fn generate(
         state
             .metrics
             .tokens(prompt_tokens + offered_tokens, reply_tokens);
-        if completion.tool_calls.is_empty() {
+        // Calls in the last round, which offered no tools, are not run: their results would
+        // reach no model.
+        if completion.tool_calls.is_empty() || offered.is_empty() {
             text = completion.text;
             unsent = gate.rest();
             break;
@@ -399,6 +401,18 @@ struct Gathered {
     records: Vec<crate::storage::ActionRecord>,
 }
 
+impl Gathered {
+    /// A fact for the customer, with the record it was rendered from; the same fact again
+    /// (a model that repeats a lookup) is shown once.
+    fn add(&mut self, text: String, record: Option<crate::storage::ActionRecord>) {
+        if self.facts.contains(&text) {
+            return;
+        }
+        self.facts.push(text);
+        self.records.extend(record);
+    }
+}
+
 /// What the model is told about an action's outcome; facts and records are collected for
 /// the customer.
 async fn tool_result(
@@ -419,7 +433,7 @@ async fn tool_result(
             if let Some(customer) = verified
                 && !account::adopt(state, &conversation.id, verified_as, customer).await?
             {
-                gathered.facts.push(phrases.other_account.to_owned());
+                gathered.add(phrases.other_account.to_owned(), None);
                 return Ok(json!({
                     "ok": false,
                     "error": "other_account",
@@ -429,13 +443,11 @@ async fn tool_result(
             // What the customer was shown is all the model needs to go on: the record itself
             // (addresses, customer ids) stays out of the prompt.
             let result = json!({"ok": true, "shown_to_customer": text});
-            gathered.facts.push(text);
-            gathered.records.push(record);
+            gathered.add(text, Some(record));
             result
         }
         Outcome::NotFound { record, text } => {
-            gathered.facts.push(text.clone());
-            gathered.records.push(record);
+            gathered.add(text.clone(), Some(record));
             json!({"ok": false, "error": "not_found", "shown_to_customer": text})
         }
         Outcome::NeedsVerification { text } => {
@@ -445,12 +457,11 @@ async fn tool_result(
             json!({"ok": false, "error": "invalid_arguments", "details": errors})
         }
         Outcome::RateLimited { text } => {
-            gathered.facts.push(text.clone());
+            gathered.add(text.clone(), None);
             json!({"ok": false, "error": "rate_limited", "shown_to_customer": text})
         }
         Outcome::Failed { record, text } => {
-            gathered.facts.push(text);
-            gathered.records.push(record);
+            gathered.add(text, Some(record));
             handoff.get_or_insert(HandoffReason::ActionFailed);
             json!({"ok": false, "error": "backend_failed"})
         }

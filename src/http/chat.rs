@@ -79,6 +79,16 @@ pub async fn create(
             ));
         }
     }
+    if customer
+        .email
+        .as_deref()
+        .is_some_and(|email| !crate::actions::schema::looks_like_email(email))
+    {
+        return Err(ApiError::invalid(
+            "invalid_customer",
+            "customer.email must be an email address",
+        ));
+    }
     let locale = request.locale.filter(|l| !l.is_empty());
     if locale.as_deref().is_some_and(|l| !Lang::is_tag(l)) {
         return Err(ApiError::invalid(

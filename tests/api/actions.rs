@@ -880,7 +880,13 @@ const SLOW_ORDER_DELAY: std::time::Duration = std::time::Duration::from_millis(5
 /// `SLOW_ORDER` answers late, NW-5000010 has no `eta` and a numeric owner (for a numeric
 /// customer id), NW-5000011 no owner.
 async fn store_api(calls: Arc<AtomicUsize>) -> String {
-    let app = Router::new().route(
+    // Answered with another order's address: never followed.
+    let redirect = |Path(customer): Path<String>| async move {
+        axum::response::Redirect::temporary(&format!("/customers/{customer}/orders/NW-5000010"))
+    };
+    let app = Router::new()
+        .route("/customers/{customer}/orders/NW-5000302", get(redirect))
+        .route(
         "/customers/{customer}/orders/{number}",
         get(move |Path((customer, number)): Path<(String, String)>| {
             let calls = calls.clone();
@@ -1127,6 +1133,13 @@ async fn a_business_apis_optional_fields_and_numeric_ids_are_read_as_they_are() 
         .say(&chat, json!({"text": "where is my order NW-5000011"}))
         .await;
     assert_eq!(body["handoff"]["reason"], "action_failed", "{body}");
+    let chat = signed_chat(&app, "12345").await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "where is my order NW-5000302"}))
+        .await;
+    assert_eq!(body["handoff"]["reason"], "action_failed", "{body}");
+    let text = body["replies"][0]["text"].as_str().unwrap_or_default();
+    assert!(!text.contains("processing"), "{text}");
 }
 
 #[tokio::test]
@@ -1169,6 +1182,31 @@ async fn schema_invalid_arguments_never_reach_the_backend() {
         tools.iter().all(|t| t.contains("invalid_arguments")),
         "{tools:?}"
     );
+}
+
+/// A model that repeats a lookup shows its facts once; a call in the last round, which
+/// offered no tools, is not run.
+#[tokio::test]
+async fn a_repeated_lookup_shows_its_facts_once() {
+    let llm = ScriptedLlm::start().await;
+    let app = spawn_app_with(|s| {
+        crate::helpers::use_scripted_llm(s, &llm);
+        s.identity_secret = Some(frontdesk::config::Secret::new("identity-secret"));
+    })
+    .await;
+    let lookup = || Behavior::ToolCalls(vec![("recent_orders".into(), json!({}))]);
+    llm.push([lookup(), lookup(), lookup()]);
+    let customer = demo("customers.json")[0].clone();
+    let chat = signed_chat(&app, customer["id"].as_str().expect("id")).await;
+    let reply = reply_of(&app, &chat, "show me my recent orders").await;
+    let text = reply["text"].as_str().expect("text");
+    assert_eq!(text.matches("Your recent orders").count(), 1, "{text}");
+    assert_eq!(
+        reply["actions"].as_array().map(Vec::len),
+        Some(1),
+        "{reply}"
+    );
+    assert_eq!(llm.requests().len(), 3);
 }
 
 #[tokio::test]

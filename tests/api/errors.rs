@@ -200,6 +200,14 @@ async fn unknown_routes_methods_and_ids_get_json_errors() {
     .await;
     assert_error(s, &b, 400, "invalid_locale");
 
+    let (s, b) = send(
+        app.client
+            .post(app.url("/v1/conversations"))
+            .json(&json!({"customer": {"email": "not-an-email"}})),
+    )
+    .await;
+    assert_error(s, &b, 400, "invalid_customer");
+
     // A path that is not UTF-8.
     let (s, b) = send(
         app.client
