@@ -13,7 +13,7 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{
         IntoResponse, Response,
-        sse::{Event, Sse},
+        sse::{Event, KeepAlive, Sse},
     },
 };
 use futures_util::{Stream, StreamExt, stream};
@@ -31,7 +31,7 @@ use super::{
 use crate::{
     app::AppState,
     conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
-    events::ConversationEvent,
+    events::{ConversationEvent, KEEP_ALIVE},
     handoff,
     phrases::Lang,
     storage::{Conversation, Customer, Handoff, HandoffReason, Mode, NewConversation, Role},
@@ -254,7 +254,9 @@ pub async fn post_message(
                 Event::default().event("done").data("{}")
             }))
             .map(Ok::<_, Infallible>);
-        return Ok(Sse::new(stream).into_response());
+        // A slow model may take longer than a proxy waits on a silent connection.
+        let keep_alive = KeepAlive::new().interval(KEEP_ALIVE);
+        return Ok(Sse::new(stream).keep_alive(keep_alive).into_response());
     }
     let mut replies = Vec::new();
     let mut handoff = None;
