@@ -147,6 +147,8 @@ pub async fn generate(
     // `llm.total_timeout_ms` bounds the turn's model calls together, not each one (the
     // actions run between them do not count).
     let total = settings.llm.total_timeout();
+    // Whether the model called the handoff tool.
+    let mut handed_to_person = false;
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
@@ -209,6 +211,7 @@ pub async fn generate(
         let facts_before = gathered.facts.len();
         for call in completion.tool_calls {
             let result = if call.name == HANDOFF_TOOL {
+                handed_to_person = true;
                 handoff.get_or_insert(HandoffReason::CustomerRequest);
                 json!({"ok": true, "handed_off": true})
             } else {
@@ -243,8 +246,27 @@ pub async fn generate(
         for fact in &gathered.facts[facts_before..] {
             let _ = tx.send(TurnEvent::Delta(format!("{fact}\n\n")));
         }
+        if handed_to_person {
+            break;
+        }
     }
     drop(model_time);
+    if handed_to_person {
+        // The model handed the customer to a person: no more model calls, and the service
+        // says so in its own words (after any facts looked up on the way).
+        let reason = handoff.unwrap_or(HandoffReason::CustomerRequest);
+        let said = super::triggers::acknowledgement(reason, phrases);
+        let _ = tx.send(TurnEvent::Delta(said.to_owned()));
+        let mut parts = gathered.facts;
+        parts.push(said.to_owned());
+        return Ok(Draft {
+            text: parts.join("\n\n"),
+            citations: Vec::new(),
+            actions: gathered.records,
+            confidence: None,
+            handoff,
+        });
+    }
     let evidence = confidence::evidence(hits);
     let threshold = settings.chat.confidence_threshold;
     // The marker starts the answer, or (some models) ends it.

@@ -211,6 +211,38 @@ async fn a_customers_own_claim_or_one_in_another_language_is_not_confirmed() {
     );
 }
 
+/// The model's call of the handoff tool hands off at once, in the service's own words: no
+/// further model call writes the goodbye.
+#[tokio::test]
+async fn the_models_handoff_call_hands_off_in_the_services_words() {
+    let app = spawn_app_with_llm().await;
+    app.llm().push([
+        Behavior::ToolCalls(vec![("handoff_to_human".into(), json!({}))]),
+        text("Sure, a human will come (this call should never be made)."),
+    ]);
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "I have a complicated problem with my lamp"}),
+        )
+        .await;
+    assert_eq!(body["handoff"]["reason"], "customer_request", "{body}");
+    let reply = body["replies"][0]["text"].as_str().expect("reply");
+    assert!(reply.contains("connect"), "{reply}");
+    assert!(!reply.contains("should never"), "{reply}");
+    // The only other call is the handoff's summary.
+    for request in &app.llm().requests()[1..] {
+        let prompt = request["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            prompt.contains("Summarise this support conversation"),
+            "{prompt}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn rate_limits_and_server_errors_are_retried() {
     let app = spawn_app_with_llm().await;
