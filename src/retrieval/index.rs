@@ -31,7 +31,7 @@ use crate::{phrases::Lang, storage::Article};
 const ANALYZER: &str = "frontdesk";
 /// Bumped whenever the schema, the analyzer or the passage splitting changes, so an index built
 /// the old way is rebuilt.
-const INDEX_FORMAT: &str = "5";
+const INDEX_FORMAT: &str = "6";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
@@ -146,11 +146,11 @@ fn schema() -> (Schema, Fields) {
 /// knowledge the same; "still" and "yet" too cost tau3 0.014, so they stay words.
 #[rustfmt::skip] // one word a line otherwise ("something" is over its width for packed lists)
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "but",
+    "a", "about", "am", "an", "and", "any", "anything", "anywhere", "are", "as", "at", "be", "been", "but",
     "by", "can", "could", "d", "did", "didn", "do", "does", "doesn", "don", "for", "from",
     "get", "had", "has", "have", "hello", "hey", "hi", "how", "i", "if", "in", "into", "is",
     "isn", "it", "its", "just", "ll", "m", "many", "me", "much", "my", "need", "now", "of", "ok",
-    "okay", "on", "or", "our", "please", "re", "s", "should", "so", "some", "something", "t", "than", "thank",
+    "okay", "on", "or", "our", "please", "re", "s", "should", "so", "some", "something", "somewhere", "t", "than", "thank",
     "thanks", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
     "us", "ve", "want", "was", "we", "were", "what", "when", "where", "which", "who", "why",
     "will", "with", "would", "you", "your",
@@ -614,8 +614,14 @@ impl Index {
             let mut hit = self.hit(&searcher, address, score, &snippets, &topic, analyzer)?;
             // Only for a passage that shares a single word with the question: with two or
             // more, the unknown word is most often a product's name ("exchange my shirt for
-            // a bigger size").
-            if hit.found <= 1 {
+            // a bigger size"). Nor when that word is what the passage is about, in its title
+            // or headings: in a small help center most everyday words are in no article, and
+            // "Is there somewhere to park my car?" is answered by "Parking" ("do you sell
+            // cars?" has "sell" in the body of a passage on sold-out items only).
+            let about = |hit: &Hit, analyzer: &mut TextAnalyzer| {
+                terms_found(analyzer, &[&hit.title, &hit.headings.join(" ")], &topic) > 0
+            };
+            if hit.found <= 1 && !about(&hit, analyzer) {
                 let unknown = *unknown.get_or_init(count_unknown);
                 hit.coverage = hit.found as f32 / (topic.len() + unknown) as f32;
             }

@@ -121,6 +121,38 @@ async fn a_small_help_center_answers_a_question_in_words_it_does_not_use() {
     assert!(body["handoff"].is_null(), "{body}");
 }
 
+/// In a small help center most everyday words are in no article: a question whose one known
+/// word is what an article is about (its title) is answered, while one whose known word only
+/// turns up in a passage's text ("sell" in a line on vouchers) is not.
+#[tokio::test]
+async fn a_small_help_center_answers_by_an_articles_topic_despite_unknown_words() {
+    let empty = tempfile::tempdir().expect("dir");
+    let knowledge = empty.path().to_owned();
+    let app = spawn_app_with(move |s| s.knowledge_dir = knowledge).await;
+    for (title, body) in [
+        (
+            "Parking",
+            "Free parking is available behind the studio on Dock Street after 6pm.",
+        ),
+        (
+            "Gift vouchers",
+            "We sell gift vouchers for classes at the front desk.",
+        ),
+    ] {
+        app.create_article(json!({"title": title, "body": body}))
+            .await;
+    }
+    let chat = app.start_chat().await;
+    let (_, body) = app
+        .say(&chat, json!({"text": "Is there somewhere to park my car?"}))
+        .await;
+    let reply = &body["replies"][0];
+    assert_eq!(reply["citations"][0]["title"], "Parking", "{reply}");
+    let (_, body) = app.say(&chat, json!({"text": "Do you sell cars?"})).await;
+    let reply = &body["replies"][0];
+    assert_eq!(reply["citations"], json!([]), "{reply}");
+}
+
 /// A question in German finds nothing by its function words: the demo's only German
 /// article (password reset) has "nach" and "Sie", and no word about delivery to Germany.
 #[tokio::test]
