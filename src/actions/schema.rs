@@ -253,8 +253,8 @@ impl Property {
     }
 }
 
-/// Whether `s` has an email address's shape: a local part, `@`, a dotted domain; no spaces
-/// or quoting characters; 254 characters at most.
+/// Whether `s` has an email address's shape: a local part, `@`, a dotted domain; no spaces,
+/// brackets or quotes (an apostrophe is fine: o'brien@…); 254 characters at most.
 pub fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -266,7 +266,7 @@ pub fn looks_like_email(s: &str) -> bool {
         && s.len() <= 254
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || "<>()[]\\,;:\"'/".contains(c))
+            .any(|c| c.is_whitespace() || "<>()[]\\,;:\"".contains(c))
 }
 
 #[cfg(test)]

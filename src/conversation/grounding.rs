@@ -19,17 +19,24 @@ pub struct Grounds<'a> {
     pub said: Vec<&'a str>,
 }
 
-/// Amounts, numbers of two digits or more (with their decimal, date or time parts), dates
-/// and links: each must be found, as written, in what the business gave the model.
+/// Amounts, dates and links: each must be found, as written, in what the business gave the
+/// model.
 static CHECKED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"https?://[^\s)\]>]*[^\s)\]>.,;:!?]",
         r"|(?-u:\b)www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
         r"|[$€£] ?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?",
         r"|[0-9]{4}-[0-9]{2}-[0-9]{2}",
-        r"|(?-u:\b)[0-9]{2,5}(?:[.,/:][0-9]+)*(?-u:\b)",
     ))
     .expect("valid pattern")
+});
+
+/// Numbers of two to five digits, with their decimal, date or time parts ("90", "45,00",
+/// "12/24", "10:30"): each must be found, between non-digits, in what the model was given
+/// or what the customer said ("after 45 days?"), as its unit may be written differently
+/// ("24h" grounds "24 hours").
+static NUMBERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)[0-9]{2,5}(?:[.,/:][0-9]+)*(?-u:\b)").expect("valid pattern")
 });
 
 /// Email addresses, order, invoice or tracking references and codes: each must be found, as
@@ -57,7 +64,8 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
         r"(?-u:\b)[^.!?\n]{0,40}?(?:enviad[oa]s?|entregad[oa]s?|cancelad[oa]s?|reembolsad[oa]s?|aprobad[oa]s?|procesad[oa]s?|rechazad[oa]s?|en camino|en tr[aá]nsito)(?-u:\b)",
         r"|(?-u:\b)(?:he|hemos) (?:reembolsado|cancelado|aplicado|emitido|procesado|aprobado|cambiado)(?-u:\b)",
         r"|(?-u:\b)(?:votre|vos) (?:commande|colis|livraison|remboursement|paiement|facture|retour)s?",
-        r"(?-u:\b)[^.!?\n]{0,40}?(?:exp[ée]di[ée]e?s?|livr[ée]e?s?|annul[ée]e?s?|rembours[ée]e?s?|approuv[ée]e?s?|trait[ée]e?s?|refus[ée]e?s?|en route|en cours de livraison)(?-u:\b)",
+        // No word boundary after: an ASCII one never follows "livré".
+        r"(?-u:\b)[^.!?\n]{0,40}?(?:exp[ée]di[ée]e?s?|livr[ée]e?s?|annul[ée]e?s?|rembours[ée]e?s?|approuv[ée]e?s?|trait[ée]e?s?|refus[ée]e?s?|en route|en cours de livraison)",
         r"|(?-u:\b)j['’]ai (?:rembours[ée]|annul[ée]|appliqu[ée]|[ée]mis|trait[ée]|approuv[ée])",
         r"|(?-u:\b)Ihre? (?:Bestellung|Paket|Sendung|Lieferung|Erstattung|R[üu]ckerstattung|Zahlung|Rechnung|R[üu]cksendung)(?:en)?",
         r"(?-u:\b)[^.!?\n]{0,40}?(?:versandt|versendet|verschickt|geliefert|zugestellt|storniert|erstattet|genehmigt|bearbeitet|abgelehnt|unterwegs)(?-u:\b)",
@@ -80,7 +88,9 @@ const CONDITIONS: &[&str] = &[
     "podría", "será", "serán", "suele", "quand", "fois", "lorsque", "dès", "après", "avant",
     "généralement", "peut", "peuvent", "pourrait", "sera", "seront", "wenn", "sobald",
     "nachdem", "bis", "bevor", "normalerweise", "kann", "können", "könnte", "wird", "werden",
-    "quando", "assim", "depois", "até", "pode", "podem", "poderia", "serão",
+    "quando", "assim", "depois", "até", "pode", "podem", "poderia", "serão", "falls",
+    "puedes", "mientras", "debe", "pouvez", "peux", "tant", "doit", "kannst", "muss",
+    "müssen", "podes", "deve", "caso",
 ];
 
 /// What in `prose` states a fact not found in its [`Grounds`], if anything. Most replies
@@ -90,9 +100,16 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
         .find_iter(prose)
         .map(|m| (m.as_str(), Kind::Reference));
     let tokens = CHECKED.find_iter(prose).map(|m| (m.as_str(), Kind::Token));
+    // A number inside an amount or a date is checked with it.
+    let amounts: Vec<std::ops::Range<usize>> =
+        CHECKED.find_iter(prose).map(|m| m.range()).collect();
+    let numbers = NUMBERS
+        .find_iter(prose)
+        .filter(move |m| !amounts.iter().any(|a| a.contains(&m.start())))
+        .map(|m| (m.as_str(), Kind::Number));
     let claims = claims(prose).map(|claim| (claim, Kind::Claim));
     let mut lowered: Option<(Vec<String>, Vec<String>)> = None;
-    for (candidate, kind) in references.chain(tokens).chain(claims) {
+    for (candidate, kind) in references.chain(tokens).chain(numbers).chain(claims) {
         let (given, said) = lowered.get_or_insert_with(|| {
             let lower = |texts: &[&str]| texts.iter().map(|t| t.to_lowercase()).collect();
             (lower(&grounds.given), lower(&grounds.said))
@@ -105,6 +122,10 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
                 .chain(said.iter())
                 .any(|t| has_token(t, &needle)),
             Kind::Token => given.iter().any(|t| has_token(t, &needle)),
+            Kind::Number => given
+                .iter()
+                .chain(said.iter())
+                .any(|t| has_number(t, &needle)),
             Kind::Claim => given.iter().any(|t| t.contains(&needle)),
         };
         if !found {
@@ -119,6 +140,7 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
 enum Kind {
     Reference,
     Token,
+    Number,
     Claim,
 }
 
@@ -181,6 +203,11 @@ impl<'a> Gate<'a> {
         }
         let end = sentences_end(&self.held)?;
         let sentences: String = self.held.drain(..end).collect();
+        // The marker after some words ("Sorry. NO_ANSWER."): the reply is the not-found one.
+        if without_marker(sentences.trim(), self.withheld).is_some() {
+            self.stopped = true;
+            return None;
+        }
         // Checked as the whole reply is: without its `[n]` markers.
         let (checked, _) = super::model::strip_citation_markers(&sentences, usize::MAX);
         if ungrounded(&checked, self.grounds).is_some() {
@@ -250,6 +277,14 @@ fn sentences_end(text: &str) -> Option<usize> {
         b'\n' => Some(i + 1),
         b'.' | b'!' | b'?' if bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) => Some(i + 1),
         _ => None,
+    })
+}
+
+/// Whether `number` is in `text` between non-digits (a unit may touch it: "24h").
+fn has_number(text: &str, number: &str) -> bool {
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    text.match_indices(number).any(|(at, _)| {
+        !digit(text[..at].chars().next_back()) && !digit(text[at + number.len()..].chars().next())
     })
 }
 
@@ -393,6 +428,36 @@ mod tests {
             ungrounded("Your refund has been approved.", &grounds),
             Some("Your refund has been approved")
         );
+        // A number's unit may be written differently, and the customer's own number may be
+        // repeated; an amount may not.
+        let grounds = Grounds {
+            given: vec!["Support is open 24h, returns within 30 days."],
+            said: vec!["Can I return it after 45 days?"],
+        };
+        assert_eq!(
+            ungrounded(
+                "We answer 24 hours a day. After 45 days, the 30-day window has passed.",
+                &grounds
+            ),
+            None
+        );
+        // French past participles, masculine too.
+        for claim in [
+            "Votre colis a été livré.",
+            "Votre remboursement a été approuvé.",
+        ] {
+            assert!(
+                ungrounded(claim, &business(&[PASSAGE])).is_some(),
+                "{claim}"
+            );
+        }
+        for fine in [
+            "Falls Ihre Bestellung bereits versandt wurde, erhalten Sie eine E-Mail.",
+            "Vous pouvez annuler votre commande tant qu'elle n'a pas été expédiée.",
+            "Puedes cancelar tu pedido mientras no haya sido enviado.",
+        ] {
+            assert_eq!(ungrounded(fine, &business(&[PASSAGE])), None, "{fine}");
+        }
     }
 
     #[test]
@@ -508,5 +573,8 @@ mod tests {
             Some("Sorry, not covered.")
         );
         assert_eq!(without_marker("No answer here.", "NO_ANSWER"), None);
+        // After some words, the marker stops the stream too.
+        let (sent, rest) = streamed(&["Sorry. ", "NO_ANSWER.\n", "More."], &[PASSAGE]);
+        assert_eq!((sent, rest), (vec!["Sorry.".to_owned()], None));
     }
 }

@@ -23,6 +23,7 @@ use crate::{
     llm::{
         LlmClient, LlmError, PromptMessage, Speaker, TokenCounter,
         budget::MESSAGE_OVERHEAD,
+        client::whole_sentences,
         extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
     },
@@ -64,7 +65,17 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
         let input = PromptInput {
             business_name: &state.settings.chat.business_name,
             locale,
-            language: Lang::of_text(question).map(Lang::name),
+            // As the reply's language is told, without the locale's or English's fallback
+            // (a customer in Italian is not told to be answered in English).
+            language: Lang::of_text(question)
+                .or_else(|| {
+                    history
+                        .iter()
+                        .rev()
+                        .filter(|m| m.role == Role::Customer)
+                        .find_map(|m| Lang::of_text(&m.text))
+                })
+                .map(Lang::name),
             question,
             hits,
             history,
@@ -201,6 +212,16 @@ pub async fn generate(
         if completion.tool_calls.is_empty() || offered.is_empty() {
             text = completion.text;
             unsent = gate.rest();
+            if completion.cut {
+                // Only the whole sentences are kept: what is not streamed yet loses the cut
+                // tail too (it is the end of the text).
+                let dropped = text.len() - whole_sentences(&text).len();
+                text.truncate(text.len() - dropped);
+                unsent = unsent.and_then(|rest| {
+                    let keep = rest.len().checked_sub(dropped)?;
+                    (keep > 0).then(|| rest[..keep].to_owned())
+                });
+            }
             break;
         }
         // What the model wrote goes back in the next prompt, as one more message.
@@ -425,13 +446,12 @@ struct Gathered {
 
 impl Gathered {
     /// A fact for the customer, with the record it was rendered from; the same fact again
-    /// (a model that repeats a lookup) is shown once.
+    /// (a model that repeats a lookup) is shown once, while every record is kept.
     fn add(&mut self, text: String, record: Option<crate::storage::ActionRecord>) {
-        if self.facts.contains(&text) {
-            return;
-        }
-        self.facts.push(text);
         self.records.extend(record);
+        if !self.facts.contains(&text) {
+            self.facts.push(text);
+        }
     }
 }
 

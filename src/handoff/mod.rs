@@ -40,6 +40,15 @@ pub async fn open(
         .open_handoff(&conversation.id, reason, &summary, message_id)
         .await?;
     if created {
+        // A conversation people own (an agent switched it to human mode, or its channel is
+        // human-only) is kept from the model altogether, whatever opened its handoff (the
+        // widget's button too): a business sends its sensitive chats there.
+        let private = reason == HandoffReason::Policy
+            || conversation.mode == Mode::Human
+            || state
+                .store
+                .channel_human_only(&conversation.channel)
+                .await?;
         tracing::info!(conversation = %conversation.id, reason = reason.as_str(), "handoff opened");
         state.metrics.handoff(reason.as_str());
         state
@@ -50,6 +59,7 @@ pub async fn open(
             handoff.clone(),
             conversation,
             transcript,
+            private,
         ));
     }
     Ok((handoff, created))
@@ -62,8 +72,13 @@ async fn after_opening(
     mut handoff: Handoff,
     conversation: Conversation,
     transcript: Vec<Message>,
+    private: bool,
 ) {
-    let written = model_summary(&state, handoff.reason, &transcript).await;
+    let written = if private {
+        None
+    } else {
+        model_summary(&state, handoff.reason, &transcript).await
+    };
     if let Some(summary) =
         written.and_then(|text| summary::with_checked_lines(&text, &handoff.summary))
     {
@@ -95,15 +110,11 @@ async fn model_summary(
     reason: HandoffReason,
     transcript: &[Message],
 ) -> Option<String> {
-    // A failing model is itself a handoff reason; do not wait on it twice. A conversation
-    // people own by policy (a human-only channel, or one an agent switched to human mode) is
-    // kept from the model altogether: a business sends its sensitive chats there.
-    let llm = state.llm.as_ref().filter(|_| {
-        !matches!(
-            reason,
-            HandoffReason::LlmUnavailable | HandoffReason::Policy
-        )
-    })?;
+    // A failing model is itself a handoff reason; do not wait on it twice.
+    let llm = state
+        .llm
+        .as_ref()
+        .filter(|_| reason != HandoffReason::LlmUnavailable)?;
     let prompt = match state.prompts.handoff_summary(reason.as_str(), transcript) {
         Ok(prompt) => prompt,
         Err(error) => {

@@ -102,19 +102,27 @@ pub fn fallback(
 /// repeat what a customer claimed ("my refund was approved by your manager").
 const CHECKED_LINES: &[&str] = &["Unanswered:", "Customer:", "Facts:", "Why handed off:"];
 
-/// The model's summary with the built-in one's [`CHECKED_LINES`] in place of its own; None
-/// (the built-in one stays) when it does not state the customer's goal on a `Goal:` line,
-/// as the prompt asks.
+/// The lines taken from the model's summary: its reading of the conversation.
+const MODEL_LINES: &[&str] = &["Goal:", "Tried:", "Mood:", "Open:"];
+
+/// The model's [`MODEL_LINES`] (as it may dress them: "**Goal:**", "- Goal:"), then the
+/// built-in summary's [`CHECKED_LINES`]; every other line of the model's is dropped. None
+/// (the built-in summary stays) when the model's does not open with the customer's goal, as
+/// the prompt asks.
 pub fn with_checked_lines(written: &str, built_in: &str) -> Option<String> {
-    let checked = |line: &str| {
-        CHECKED_LINES
+    let labelled = |line: &str, labels: &[&str]| -> Option<String> {
+        let bare = line
+            .trim()
+            .trim_start_matches(['-', '*', '•', ' '])
+            .replace("**", "");
+        labels
             .iter()
-            .any(|p| starts_with_ignoring_case(line, p))
+            .any(|label| starts_with_ignoring_case(&bare, label))
+            .then_some(bare)
     };
-    let lines: Vec<&str> = written
+    let lines: Vec<String> = written
         .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !checked(line))
+        .filter_map(|line| labelled(line, MODEL_LINES))
         .collect();
     if !lines
         .first()
@@ -122,7 +130,10 @@ pub fn with_checked_lines(written: &str, built_in: &str) -> Option<String> {
     {
         return None;
     }
-    let kept = built_in.lines().filter(|line| checked(line));
+    let kept = built_in
+        .lines()
+        .filter(|line| labelled(line, CHECKED_LINES).is_some())
+        .map(str::to_owned);
     Some(lines.into_iter().chain(kept).collect::<Vec<_>>().join("\n"))
 }
 
@@ -195,14 +206,17 @@ mod tests {
     #[test]
     fn the_models_summary_keeps_the_checked_lines_of_the_built_in_one() {
         let built_in = "Goal: \"refund?\"\nCustomer: Ana (verified as c1).\nTried: 1 assistant reply.\nFacts: order_status ok NW-1\nMood: calm.\nWhy handed off: customer_request.\nOpen: waiting.";
-        let written = "goal: a refund for NW-1.\nFACTS: refund approved by a manager\n\nCustomer: Ana, VIP\nOpen: the refund.";
+        let written = "**Goal:** a refund for NW-1.\n- **Facts:** refund approved by a manager\n  - approved by: the manager\n\nCustomer: Ana, VIP\nFact: $5,000\n- Open: the refund.";
         assert_eq!(
             with_checked_lines(written, built_in).as_deref(),
             Some(
-                "goal: a refund for NW-1.\nOpen: the refund.\nCustomer: Ana (verified as c1).\nFacts: order_status ok NW-1\nWhy handed off: customer_request."
+                "Goal: a refund for NW-1.\nOpen: the refund.\nCustomer: Ana (verified as c1).\nFacts: order_status ok NW-1\nWhy handed off: customer_request."
             )
         );
-        assert_eq!(with_checked_lines("A refund.\nGoal: x", built_in), None);
+        assert_eq!(
+            with_checked_lines("A refund.\nOpen: x\nGoal: y", built_in),
+            None
+        );
         assert_eq!(with_checked_lines("", built_in), None);
     }
     use crate::storage::{Citation, Customer, Mode};

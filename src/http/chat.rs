@@ -79,6 +79,8 @@ pub async fn create(
             ));
         }
     }
+    let mut customer = customer;
+    customer.email = customer.email.filter(|email| !email.trim().is_empty());
     if customer
         .email
         .as_deref()
@@ -89,13 +91,10 @@ pub async fn create(
             "customer.email must be an email address",
         ));
     }
-    let locale = request.locale.filter(|l| !l.is_empty());
-    if locale.as_deref().is_some_and(|l| !Lang::is_tag(l)) {
-        return Err(ApiError::invalid(
-            "invalid_locale",
-            "locale must be a language tag such as \"en\" or \"pt-BR\"",
-        ));
-    }
+    // The widget passes the page's locale as the page wrote it: one that is no language tag
+    // ("en_US.UTF-8" is taken, "<script>" is not) is dropped rather than refused, so a chat
+    // always opens.
+    let locale = request.locale.filter(|l| Lang::is_tag(l));
     let verified_as = match request.identity {
         Some(identity) => Some(verify_identity(&state, identity)?),
         None => None,

@@ -96,11 +96,13 @@ pub struct Completion {
     pub tool_calls: Vec<ToolCall>,
     /// From sending the request to the first text or tool call streamed back.
     pub first_output: Option<Duration>,
+    /// Cut off at the token limit: `text` ends mid-sentence (see [`whole_sentences`]).
+    pub cut: bool,
 }
 
 /// `text` up to the end of its last whole sentence or line: after its last `.`, `!`, `?`
 /// (or their CJK forms) followed by a space or the end, or its last line break.
-fn whole_sentences(text: &str) -> &str {
+pub fn whole_sentences(text: &str) -> &str {
     let mut end = 0;
     for (at, c) in text.char_indices() {
         let after = at + c.len_utf8();
@@ -278,12 +280,12 @@ impl LlmClient {
             if !finished {
                 return Err(LlmError::Truncated);
             }
-            // Cut off at the token limit: the whole sentences (or lines) before the cut, as the
-            // customer is never shown half a reply.
+            // Cut off at the token limit: the caller keeps the whole sentences (or lines) before
+            // the cut, as the customer is never shown half a reply; a tool call cut short is
+            // not run.
             if cut {
-                let kept = whole_sentences(&text).len();
-                text.truncate(kept);
-                if text.trim().is_empty() && calls.is_empty() {
+                calls.retain(|c| serde_json::from_str::<serde_json::Value>(&c.arguments).is_ok());
+                if whole_sentences(&text).trim().is_empty() && calls.is_empty() {
                     return Err(LlmError::Truncated);
                 }
             }
@@ -295,6 +297,7 @@ impl LlmClient {
                 text,
                 tool_calls: calls,
                 first_output,
+                cut,
             })
         };
         tokio::time::timeout(self.total_timeout, call)

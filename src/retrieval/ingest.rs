@@ -90,6 +90,8 @@ pub fn front_matter(source: &str) -> Result<(FrontMatter, &str), FrontMatterErro
             return Err(FrontMatterError::Line(number + 2, line.to_owned()));
         };
         let key = key.trim();
+        // A YAML comment starts at " #".
+        let value = value.split(" #").next().unwrap_or_default();
         let value = unquote(value.trim());
         open_key = Some(key);
         match key {
@@ -98,8 +100,8 @@ pub fn front_matter(source: &str) -> Result<(FrontMatter, &str), FrontMatterErro
             "locale" | "lang" | "language" => meta.locale = Some(value.to_owned()),
             "tags" => {
                 meta.tags.clear();
-                let list = value.strip_prefix('[').and_then(|v| v.strip_suffix(']'));
-                for tag in list.unwrap_or(value).split(',') {
+                let list = value.trim_start_matches('[').trim_end_matches(']');
+                for tag in list.split(',') {
                     push_tag(&mut meta.tags, tag);
                 }
             }
@@ -308,6 +310,10 @@ mod tests {
         assert_eq!(body, "Body text.");
         let (meta, body) = front_matter("---\ntags: a, b\n---\nText").expect("front matter");
         assert_eq!((meta.tags, body), (vec!["a".into(), "b".into()], "Text"));
+        let (meta, _) = front_matter("---\ntags: [a, b] # ours\n---\nText").expect("front matter");
+        assert_eq!(meta.tags, vec!["a", "b"]);
+        let (meta, _) = front_matter("---\ntags: [a, b\n---\nText").expect("front matter");
+        assert_eq!(meta.tags, vec!["a", "b"]);
         // No front matter: all is body, and a later rule is no fence.
         let plain = "# Title\n\nText\n\n---\n\nMore";
         assert_eq!(

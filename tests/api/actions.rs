@@ -1203,8 +1203,8 @@ async fn a_repeated_lookup_shows_its_facts_once() {
     assert_eq!(text.matches("Your recent orders").count(), 1, "{text}");
     assert_eq!(
         reply["actions"].as_array().map(Vec::len),
-        Some(1),
-        "{reply}"
+        Some(2),
+        "every lookup's record is kept: {reply}"
     );
     assert_eq!(llm.requests().len(), 3);
 }

@@ -432,6 +432,17 @@ async fn the_built_in_summary_stays_without_a_goal_and_human_only_chats_never_re
         .await
         .expect("channel");
     assert_eq!(response.status(), 200);
+    // The widget's button, before any message, is no way around it.
+    let pressed = app.start_chat_with(json!({"channel": "legal"})).await;
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/handoff", pressed.id)))
+        .bearer_auth(&pressed.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("handoff");
+    assert_eq!(response.status(), 201);
     let private = app.start_chat_with(json!({"channel": "legal"})).await;
     let (_, body) = app
         .say(

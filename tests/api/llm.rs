@@ -630,6 +630,22 @@ async fn a_reply_cut_off_at_the_token_limit_keeps_its_whole_sentences() {
         "{body}"
     );
     assert!(body["handoff"].is_null(), "{body}");
+    // Streamed, the cut tail is never sent either.
+    app.llm().push([Behavior::CutOff(
+        "Refunds take 5 to 10 business days [1]. After that, $999 goes back to your orig".into(),
+    )]);
+    let chat = app.start_chat().await;
+    let events = app.say_streaming(&chat, "How long do refunds take?").await;
+    let streamed: String = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .filter_map(|(_, d)| d["text"].as_str())
+        .collect();
+    assert!(streamed.starts_with("Refunds take"), "{events:?}");
+    assert!(
+        !streamed.contains("orig") && !streamed.contains("$999"),
+        "{streamed}"
+    );
 }
 
 /// `llm.total_timeout_ms` bounds a turn's model calls together: three tool rounds of 2 s
