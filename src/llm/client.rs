@@ -8,7 +8,7 @@ use async_openai::{
     Client,
     config::OpenAIConfig,
     error::OpenAIError,
-    middleware::{ReqwestService, retry::OpenAIRetryLayer},
+    middleware::{HttpRequestFactory, ReqwestService, retry::OpenAIRetryLayer},
     types::chat::{
         ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
         ChatCompletionRequestAssistantMessageArgs, ChatCompletionRequestMessage,
@@ -19,7 +19,7 @@ use async_openai::{
     },
 };
 use futures_util::StreamExt;
-use tower::Layer;
+use tower::{Layer, ServiceExt};
 
 use super::prompt::{PromptMessage, Speaker, ToolCall};
 use crate::config::LlmSettings;
@@ -39,6 +39,8 @@ pub enum LlmError {
     Truncated,
     #[error("the model's reply passed {0} bytes")]
     TooLong(usize),
+    #[error("the model endpoint asked to wait {0:?} before trying again")]
+    RateLimited(Duration),
     #[error("cannot build the model client: {0}")]
     Setup(String),
 }
@@ -53,6 +55,7 @@ impl LlmError {
             LlmError::Empty => "empty",
             LlmError::Truncated => "truncated",
             LlmError::TooLong(_) => "too_long",
+            LlmError::RateLimited(_) => "rate_limited",
             LlmError::Setup(_) => "setup",
         }
     }
@@ -115,6 +118,22 @@ pub fn whole_sentences(text: &str) -> &str {
     text[..end].trim_end()
 }
 
+/// How long a 429 asks to wait (`Retry-After` in seconds), if it does.
+fn asks_to_wait(response: &reqwest::Response) -> Option<Duration> {
+    if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
 /// A configured model endpoint.
 #[derive(Clone)]
 pub struct LlmClient {
@@ -157,9 +176,24 @@ impl LlmClient {
             .build()
             .map_err(|e| LlmError::Setup(e.to_string()))?;
         // async-openai's own retry (429 and 5xx with backoff, `Retry-After` honoured), with the
-        // configured number of retries instead of its default 3.
-        let service =
-            OpenAIRetryLayer::new(settings.max_retries).layer(ReqwestService::new(http.clone()));
+        // configured number of retries instead of its default 3; a rate limit that asks for a
+        // longer wait than the first-token timeout fails at once instead (the customer would
+        // wait that long for nothing more than a try).
+        let longest_wait = settings.first_token_timeout();
+        let reqwest = ReqwestService::new(http.clone());
+        let attempt = tower::service_fn(move |factory: HttpRequestFactory| {
+            let reqwest = reqwest.clone();
+            async move {
+                let response = reqwest.oneshot(factory).await?;
+                match asks_to_wait(&response) {
+                    Some(wait) if wait > longest_wait => {
+                        Err(OpenAIError::Boxed(Box::new(LlmError::RateLimited(wait))))
+                    }
+                    _ => Ok(response),
+                }
+            }
+        });
+        let service = OpenAIRetryLayer::new(settings.max_retries).layer(attempt);
         Ok(Some(Self {
             client: Client::build(http, config).with_http_service(service),
             model: settings.model.clone(),
@@ -311,6 +345,10 @@ impl LlmClient {
             OpenAIError::Reqwest(e) if e.is_timeout() => {
                 LlmError::FirstTokenTimeout(self.first_token_timeout)
             }
+            OpenAIError::Boxed(e) => match e.downcast_ref::<LlmError>() {
+                Some(LlmError::RateLimited(wait)) => LlmError::RateLimited(*wait),
+                _ => LlmError::Api(error),
+            },
             _ => LlmError::Api(error),
         }
     }

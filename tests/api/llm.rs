@@ -294,6 +294,32 @@ async fn a_rate_limit_of_a_few_seconds_is_waited_out() {
     );
     assert!(body["handoff"].is_null(), "{body}");
     assert_eq!(llm.requests().len(), 3);
+
+    // A wait longer than the first-token timeout is not waited: the honest handoff at once.
+    llm.push([Behavior::RateLimited(60)]);
+    let chat = app.start_chat().await;
+    let started = Instant::now();
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "How long does standard shipping take?"}),
+        )
+        .await;
+    assert_eq!(body["handoff"]["reason"], "llm_unavailable", "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(llm.requests().len(), 4, "no retry");
+    let metrics = app.metrics().await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "frontdesk_llm_failures_total{kind=\"rate_limited\"}"
+        ),
+        1.0
+    );
 }
 
 #[tokio::test]
