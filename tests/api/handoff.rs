@@ -423,15 +423,7 @@ async fn the_built_in_summary_stays_without_a_goal_and_human_only_chats_never_re
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(waiting(&app).await[0]["summary"], built_in);
 
-    let response = app
-        .client
-        .put(app.url("/v1/channels/legal"))
-        .bearer_auth(ADMIN_KEY)
-        .json(&json!({"human_only": true}))
-        .send()
-        .await
-        .expect("channel");
-    assert_eq!(response.status(), 200);
+    switch_channel(&app, "legal", true).await;
     // The widget's button, before any message, is no way around it.
     let pressed = app.start_chat_with(json!({"channel": "legal"})).await;
     let response = app
@@ -596,15 +588,7 @@ async fn the_queue_is_claimed_once_and_agent_replies_reach_the_customer_live() {
 #[tokio::test]
 async fn human_only_channels_and_conversations_store_messages_and_notify_agents() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .put(app.url("/v1/channels/vip"))
-        .bearer_auth(ADMIN_KEY)
-        .json(&json!({"human_only": true}))
-        .send()
-        .await
-        .expect("channel");
-    assert_eq!(response.status(), 200);
+    switch_channel(&app, "vip", true).await;
     let feed = app.agent_stream().await;
     let chat = app.start_chat_with(json!({"channel": "vip"})).await;
     let (status, body) = app
