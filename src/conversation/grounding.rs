@@ -99,14 +99,13 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
     let references = REFERENCES
         .find_iter(prose)
         .map(|m| (m.as_str(), Kind::Reference));
-    let tokens = CHECKED.find_iter(prose).map(|m| (m.as_str(), Kind::Token));
+    let checked: Vec<regex::Match> = CHECKED.find_iter(prose).collect();
     // A number inside an amount or a date is checked with it.
-    let amounts: Vec<std::ops::Range<usize>> =
-        CHECKED.find_iter(prose).map(|m| m.range()).collect();
     let numbers = NUMBERS
         .find_iter(prose)
-        .filter(move |m| !amounts.iter().any(|a| a.contains(&m.start())))
+        .filter(|n| !checked.iter().any(|m| m.range().contains(&n.start())))
         .map(|m| (m.as_str(), Kind::Number));
+    let tokens = checked.iter().map(|m| (m.as_str(), Kind::Token));
     let claims = claims(prose).map(|claim| (claim, Kind::Claim));
     let mut lowered: Option<(Vec<String>, Vec<String>)> = None;
     for (candidate, kind) in references.chain(tokens).chain(numbers).chain(claims) {
@@ -195,7 +194,7 @@ impl<'a> Gate<'a> {
             if could_be_marker(text, self.withheld) {
                 return None; // it could still be the marker
             }
-            if marker_len_at_start(text.trim_start_matches(MARKER_DRESS), self.withheld).is_some() {
+            if without_marker(text, self.withheld).is_some() {
                 self.stopped = true;
                 return None;
             }
@@ -231,40 +230,33 @@ const MARKER_DRESS: &[char] = &['*', '`', '"', '\'', '.', ' ', '\n'];
 /// What is left of the dress between a marker and the reply's words.
 const INNER_DRESS: &[char] = &['*', '`', ' ', '\n'];
 
-/// `marker` as models write it: as given, escaped for markdown (`NO\_ANSWER`), in any case.
-fn marker_len_at_start(text: &str, marker: &str) -> Option<usize> {
-    let escaped = marker.replace('_', "\\_");
-    [marker, escaped.as_str()]
-        .into_iter()
-        .find(|m| {
-            text.get(..m.len())
-                .is_some_and(|start| start.eq_ignore_ascii_case(m))
-        })
-        .map(str::len)
+/// `marker` as models write it: as given, and escaped for markdown (`NO\_ANSWER`); either
+/// is matched in any case.
+fn marker_forms(marker: &str) -> [std::borrow::Cow<'_, str>; 2] {
+    [marker.into(), marker.replace('_', "\\_").into()]
 }
 
 /// `text` without `marker` at its start or end (in the forms models write it), or None when
 /// it has none there.
 pub fn without_marker<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let forms = marker_forms(marker);
     let start = text.trim_start_matches(MARKER_DRESS);
-    if let Some(len) = marker_len_at_start(start, marker) {
-        return Some(start[len..].trim_start_matches(INNER_DRESS));
-    }
     let end = text.trim_end_matches(MARKER_DRESS);
-    let escaped = marker.replace('_', "\\_");
-    [marker, escaped.as_str()].into_iter().find_map(|m| {
+    forms.iter().find_map(|m| {
+        let head = start.get(..m.len()).filter(|h| h.eq_ignore_ascii_case(m));
+        if head.is_some() {
+            return Some(start[m.len()..].trim_start_matches(INNER_DRESS));
+        }
         let at = end.len().checked_sub(m.len())?;
-        let tail = end.get(at..)?;
-        tail.eq_ignore_ascii_case(m)
-            .then(|| end[..at].trim_end_matches(INNER_DRESS))
+        let tail = end.get(at..).filter(|t| t.eq_ignore_ascii_case(m));
+        tail.map(|_| end[..at].trim_end_matches(INNER_DRESS))
     })
 }
 
 /// Whether `text` (what the reply starts with so far) could still grow into `marker`.
 fn could_be_marker(text: &str, marker: &str) -> bool {
     let start = text.trim_start_matches(MARKER_DRESS);
-    let escaped = marker.replace('_', "\\_");
-    [marker, escaped.as_str()].into_iter().any(|m| {
+    marker_forms(marker).iter().any(|m| {
         m.get(..start.len())
             .is_some_and(|prefix| prefix.eq_ignore_ascii_case(start))
     })
