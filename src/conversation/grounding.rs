@@ -200,7 +200,7 @@ impl<'a> Gate<'a> {
             }
             self.started = true;
         }
-        let end = sentences_end(&self.held)?;
+        let end = crate::llm::sentences::last_end(&self.held)?;
         let sentences: String = self.held.drain(..end).collect();
         // The marker after some words ("Sorry. NO_ANSWER."): the reply is the not-found one.
         if without_marker(sentences.trim(), self.withheld).is_some() {
@@ -259,16 +259,6 @@ fn could_be_marker(text: &str, marker: &str) -> bool {
     marker_forms(marker).iter().any(|m| {
         m.get(..start.len())
             .is_some_and(|prefix| prefix.eq_ignore_ascii_case(start))
-    })
-}
-
-/// Where the last complete sentence of `text` ends (after its terminator), if any.
-fn sentences_end(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    (0..bytes.len()).rev().find_map(|i| match bytes[i] {
-        b'\n' => Some(i + 1),
-        b'.' | b'!' | b'?' if bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) => Some(i + 1),
-        _ => None,
     })
 }
 

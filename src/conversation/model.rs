@@ -23,7 +23,6 @@ use crate::{
     llm::{
         LlmClient, LlmError, PromptMessage, Speaker, TokenCounter,
         budget::MESSAGE_OVERHEAD,
-        client::whole_sentences,
         extractive,
         prompt::{BuiltPrompt, PromptError, PromptInput},
     },
@@ -212,13 +211,11 @@ pub async fn generate(
         if completion.tool_calls.is_empty() || offered.is_empty() {
             text = completion.text;
             unsent = gate.rest();
-            if completion.cut {
-                // Only the whole sentences are kept: what is not streamed yet loses the cut
-                // tail too (it is the end of the text).
-                let dropped = text.len() - whole_sentences(&text).len();
-                text.truncate(text.len() - dropped);
+            if completion.cut > 0 {
+                // The text lost its cut tail, and so does what is not streamed yet (the gate
+                // lets through whole sentences only, by the same rule, so the tail is in it).
                 unsent = unsent.and_then(|rest| {
-                    let keep = rest.len().checked_sub(dropped)?;
+                    let keep = rest.len().checked_sub(completion.cut)?;
                     (keep > 0).then(|| rest[..keep].to_owned())
                 });
             }

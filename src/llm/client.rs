@@ -21,7 +21,10 @@ use async_openai::{
 use futures_util::StreamExt;
 use tower::{Layer, ServiceExt};
 
-use super::prompt::{PromptMessage, Speaker, ToolCall};
+use super::{
+    prompt::{PromptMessage, Speaker, ToolCall},
+    sentences,
+};
 use crate::config::LlmSettings;
 
 /// Why a model call gave no usable answer; every variant leads to an honest handoff.
@@ -99,23 +102,9 @@ pub struct Completion {
     pub tool_calls: Vec<ToolCall>,
     /// From sending the request to the first text or tool call streamed back.
     pub first_output: Option<Duration>,
-    /// Cut off at the token limit: `text` ends mid-sentence (see [`whole_sentences`]).
-    pub cut: bool,
-}
-
-/// `text` up to the end of its last whole sentence or line: after its last `.`, `!`, `?`
-/// (or their CJK forms) followed by a space or the end, or its last line break.
-pub fn whole_sentences(text: &str) -> &str {
-    let mut end = 0;
-    for (at, c) in text.char_indices() {
-        let after = at + c.len_utf8();
-        let next = text[after..].chars().next();
-        let sentence_end = matches!(c, '.' | '!' | '?') && next.is_none_or(char::is_whitespace);
-        if sentence_end || matches!(c, '。' | '！' | '？' | '\n') {
-            end = after;
-        }
-    }
-    text[..end].trim_end()
+    /// Bytes of a sentence cut off at the token limit, dropped from the end of `text` (which
+    /// keeps its whole sentences, [`sentences::whole`]); 0 when the model finished.
+    pub cut: usize,
 }
 
 /// How long a 429 asks to wait (`Retry-After` in seconds), if it does.
@@ -317,9 +306,13 @@ impl LlmClient {
             // Cut off at the token limit: the caller keeps the whole sentences (or lines) before
             // the cut, as the customer is never shown half a reply; a tool call cut short is
             // not run.
+            let mut dropped = 0;
             if cut {
                 calls.retain(|c| serde_json::from_str::<serde_json::Value>(&c.arguments).is_ok());
-                if whole_sentences(&text).trim().is_empty() && calls.is_empty() {
+                let kept = sentences::whole(&text).len();
+                dropped = text.len() - kept;
+                text.truncate(kept);
+                if text.is_empty() && calls.is_empty() {
                     return Err(LlmError::Truncated);
                 }
             }
@@ -331,7 +324,7 @@ impl LlmClient {
                 text,
                 tool_calls: calls,
                 first_output,
-                cut,
+                cut: dropped,
             })
         };
         tokio::time::timeout(self.total_timeout, call)
@@ -426,26 +419,4 @@ fn to_openai(message: &PromptMessage) -> Result<ChatCompletionRequestMessage, Op
             .build()?
             .into(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::whole_sentences;
-
-    #[test]
-    fn a_cut_reply_keeps_its_whole_sentences_and_lines() {
-        let cut = "Refunds take 5-10 days [3]. After that, the money goes back to your orig";
-        assert_eq!(whole_sentences(cut), "Refunds take 5-10 days [3].");
-        assert_eq!(
-            whole_sentences("You can:\n- return it\n- excha"),
-            "You can:\n- return it"
-        );
-        // A decimal point or a domain is no sentence's end.
-        assert_eq!(
-            whole_sentences("It costs $6.95 at northwind.example and"),
-            ""
-        );
-        assert_eq!(whole_sentences("Ready? Yes!"), "Ready? Yes!");
-        assert_eq!(whole_sentences("退款需要5天。之后"), "退款需要5天。");
-    }
 }

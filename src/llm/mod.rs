@@ -5,6 +5,7 @@ pub mod budget;
 pub mod client;
 pub mod extractive;
 pub mod prompt;
+pub mod sentences;
 
 pub use budget::TokenCounter;
 pub use client::{Completion, LlmClient, LlmError, Tool};
