@@ -445,10 +445,15 @@ impl Lang {
         text: &str,
         earlier: impl IntoIterator<Item = &'a str>,
     ) -> Self {
-        Self::of_text(text)
-            .or_else(|| earlier.into_iter().find_map(Self::of_text))
+        Self::of_messages(text, earlier)
             .or_else(|| Self::of_locale(locale))
             .unwrap_or(Lang::En)
+    }
+
+    /// The language the customer writes in, when their messages say so: this one's, else
+    /// that of the latest of the `earlier` ones (latest first) that is clear.
+    pub fn of_messages<'a>(text: &str, earlier: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        Self::of_text(text).or_else(|| earlier.into_iter().find_map(Self::of_text))
     }
 
     /// The language's name in English ("French"), as a prompt names it.

@@ -66,15 +66,15 @@ async fn prompt(state: &Arc<AppState>, asked: &Asked<'_>) -> Option<BuiltPrompt>
             locale,
             // As the reply's language is told, without the locale's or English's fallback
             // (a customer in Italian is not told to be answered in English).
-            language: Lang::of_text(question)
-                .or_else(|| {
-                    history
-                        .iter()
-                        .rev()
-                        .filter(|m| m.role == Role::Customer)
-                        .find_map(|m| Lang::of_text(&m.text))
-                })
-                .map(Lang::name),
+            language: Lang::of_messages(
+                question,
+                history
+                    .iter()
+                    .rev()
+                    .filter(|m| m.role == Role::Customer)
+                    .map(|m| m.text.as_str()),
+            )
+            .map(Lang::name),
             question,
             hits,
             history,
