@@ -27,11 +27,11 @@ pub async fn open(
         return Ok((open, false));
     }
     // Read again: the turn may have verified the customer since the request loaded it.
-    let conversation = state
+    let (conversation, channel_human_only) = state
         .store
-        .conversation(&conversation.id)
+        .conversation_and_channel_mode(&conversation.id)
         .await?
-        .unwrap_or_else(|| conversation.clone());
+        .unwrap_or_else(|| (conversation.clone(), false));
     let transcript = state.store.messages(&conversation.id, 0).await?;
     let threshold = state.settings.chat.confidence_threshold;
     let summary = summary::fallback(&conversation, reason, &transcript, threshold);
@@ -43,12 +43,7 @@ pub async fn open(
         // A conversation people own (an agent switched it to human mode, or its channel is
         // human-only) is kept from the model altogether, whatever opened its handoff (the
         // widget's button too): a business sends its sensitive chats there.
-        let private = reason == HandoffReason::Policy
-            || conversation.mode == Mode::Human
-            || state
-                .store
-                .channel_human_only(&conversation.channel)
-                .await?;
+        let private = conversation.mode_shown(channel_human_only) == Mode::Human;
         tracing::info!(conversation = %conversation.id, reason = reason.as_str(), "handoff opened");
         state.metrics.handoff(reason.as_str());
         state
