@@ -225,7 +225,7 @@ pub async fn post_message(
         ));
     }
     // Only the customer writes as the customer (agents reply through agent-messages).
-    if !matches!(caller, Caller::Customer { .. }) {
+    if !caller.is_customer() {
         return Err(ApiError::Forbidden(
             "Only the conversation's customer posts here; agents reply with agent-messages.",
         ));
@@ -360,7 +360,7 @@ pub async fn stream_conversation(
     };
     // The highest seq sent (unknown until the first message when the client gave none).
     let last_seq = backlog.last().map(|m| m.seq).or(after);
-    let customer = matches!(caller, Caller::Customer { .. });
+    let customer = caller.is_customer();
     let status = status_event(mode, handoff.as_ref(), customer);
     let backlog = stream::iter(
         std::iter::once(status)
@@ -455,14 +455,14 @@ pub async fn request_handoff(
     let conversation = load(&state, &caller, &id).await?;
     let reason = request.reason.unwrap_or(HandoffReason::CustomerRequest);
     // The other reasons are the service's own findings, not a customer's to give.
-    if matches!(caller, Caller::Customer { .. }) && reason != HandoffReason::CustomerRequest {
+    if caller.is_customer() && reason != HandoffReason::CustomerRequest {
         return Err(ApiError::invalid(
             "invalid_reason",
             "A customer asks for a person with reason customer_request.",
         ));
     }
     let (handoff, _) = handoff::open(&state, &conversation, reason, None).await?;
-    let customer = matches!(caller, Caller::Customer { .. });
+    let customer = caller.is_customer();
     Ok((StatusCode::CREATED, Json(shown(Some(&handoff), customer))).into_response())
 }
 

@@ -134,6 +134,11 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Whether the caller is a conversation's customer (its token), not an agent or admin.
+    pub fn is_customer(&self) -> bool {
+        matches!(self, Caller::Customer { .. })
+    }
+
     /// Agents and admins pass; customers get 403.
     pub fn require_agent(&self) -> Result<(), ApiError> {
         match self {
