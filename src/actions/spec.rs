@@ -203,6 +203,39 @@ impl Spec {
         serde_json::Value::Object(args)
     }
 
+    /// Whether the action requires the argument `name`.
+    fn requires(&self, name: &str) -> bool {
+        self.parameters_json["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|v| v == name))
+    }
+
+    /// An identity check (`verifies_customer`) runs before the customer is verified, and
+    /// proves who they are with two things found in the chat by the parameters the router
+    /// fills: their email (a required [`Spec::email_param`]) and a reference only they have,
+    /// such as an order number ([`Spec::reference_param`]).
+    fn check_identity_check(&self) -> Result<(), String> {
+        if self.file.requires_verified {
+            return Err(
+                "verifies_customer needs requires_verified = false (the check is what verifies)"
+                    .into(),
+            );
+        }
+        if !self.email_param().is_some_and(|name| self.requires(name)) {
+            return Err(
+                "verifies_customer needs a required parameter with format = \"email\"".into(),
+            );
+        }
+        if self.reference_param().is_none() {
+            return Err(
+                "verifies_customer needs a second required string parameter, a reference only \
+                 the customer has (such as an order number): an email alone proves nothing"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The parameter with `format = "email"`, if any.
     fn email_param(&self) -> Option<&str> {
         self.parameters_json["properties"]
@@ -284,10 +317,15 @@ pub fn parse(text: &str) -> Result<Spec, String> {
                 .map_err(|e| format!("translations.{code}.template: {e}"))?;
         }
     }
-    if file.verifies_customer {
-        check_identity_check(&file, &parameters_json)?;
+    let spec = Spec {
+        file,
+        schema,
+        parameters_json,
+    };
+    if spec.file.verifies_customer {
+        spec.check_identity_check()?;
     }
-    if let BackendSpec::Http(http) = &file.backend {
+    if let BackendSpec::Http(http) = &spec.file.backend {
         if !matches!(http.method.as_str(), "GET" | "POST") {
             return Err("backend.method must be GET or POST".into());
         }
@@ -301,23 +339,18 @@ pub fn parse(text: &str) -> Result<Spec, String> {
         }
         // Every placeholder is filled on every call: the verified customer or a required
         // parameter (a misspelt one would fail each lookup, not the start).
-        let required = |name: &str| {
-            parameters_json["required"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|v| v == name))
-        };
         for piece in http.url.split('{').skip(1) {
             let Some((name, _)) = piece.split_once('}') else {
                 return Err("backend.url: a '{' is not closed".into());
             };
-            if name == "customer_id" && !file.requires_verified {
+            if name == "customer_id" && !spec.file.requires_verified {
                 return Err(
                     "backend.url: {customer_id} needs requires_verified = true (an unverified \
                      chat has no customer)"
                         .into(),
                 );
             }
-            if name != "customer_id" && !required(name) {
+            if name != "customer_id" && !spec.requires(name) {
                 return Err(format!(
                     "backend.url: {{{name}}} must be {{customer_id}} or a required parameter"
                 ));
@@ -345,43 +378,7 @@ pub fn parse(text: &str) -> Result<Spec, String> {
             }
         }
     }
-    Ok(Spec {
-        file,
-        schema,
-        parameters_json,
-    })
-}
-
-/// An identity check (`verifies_customer`) runs before the customer is verified, and proves
-/// who they are with two things: their email and a reference only they have (an order
-/// number). Each is found in a chat by its parameter: one with `format = "email"`, and a
-/// required string beside it.
-fn check_identity_check(file: &SpecFile, parameters: &serde_json::Value) -> Result<(), String> {
-    if file.requires_verified {
-        return Err(
-            "verifies_customer needs requires_verified = false (the check is what verifies)".into(),
-        );
-    }
-    let required: Vec<&str> = parameters["required"]
-        .as_array()
-        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
-        .unwrap_or_default();
-    let properties = &parameters["properties"];
-    let email = |name: &&str| properties[*name]["format"] == "email";
-    if !required.iter().any(email) {
-        return Err("verifies_customer needs a required parameter with format = \"email\"".into());
-    }
-    if !required
-        .iter()
-        .any(|name| !email(name) && properties[*name]["type"] == "string")
-    {
-        return Err(
-            "verifies_customer needs a second required string parameter, a reference only the \
-             customer has (such as an order number): an email alone proves nothing"
-                .into(),
-        );
-    }
-    Ok(())
+    Ok(spec)
 }
 
 #[cfg(test)]
