@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        ADMIN_KEY, AGENT_KEY, Chat, TestApp, agent, estimate, prompt_tokens, read_sse_until,
-        sample, spawn_app, spawn_app_with, spawn_app_with_llm,
+        ADMIN_KEY, AGENT_KEY, Chat, TestApp, agent, estimate, first_message, prompt_tokens,
+        read_sse_until, sample, spawn_app, spawn_app_with, spawn_app_with_llm,
     },
     scripted_llm::Behavior,
 };
@@ -368,9 +368,7 @@ async fn the_model_writes_the_summary_from_the_handoff_prompt() {
     );
     assert_eq!(waiting(&app).await[0]["summary"], model_written);
     let requests = app.llm().requests();
-    let prompt = requests[1]["messages"][0]["content"]
-        .as_str()
-        .expect("prompt");
+    let prompt = first_message(&requests[1]);
     assert!(
         prompt.contains("Summarise this support conversation"),
         "{prompt}"

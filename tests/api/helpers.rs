@@ -587,6 +587,13 @@ pub fn tool_definitions(request: &Value) -> Vec<String> {
     })
 }
 
+/// A recorded request's first message: the system prompt (or the summary prompt).
+pub fn first_message(request: &Value) -> &str {
+    request["messages"][0]["content"]
+        .as_str()
+        .expect("a first message")
+}
+
 /// Tokens of a recorded request, counted as the service counts its prompts: each message's
 /// text plus 4, each tool call's name and arguments, and each offered tool's definition plus 4.
 pub fn prompt_tokens(request: &Value) -> u64 {

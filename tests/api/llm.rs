@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        create_database, parse_sse, repo_dir, sample, server_timing, spawn_app_with,
+        create_database, first_message, parse_sse, repo_dir, sample, server_timing, spawn_app_with,
         spawn_app_with_llm, test_settings, tool_definitions,
     },
     scripted_llm::{Behavior, ScriptedLlm},
@@ -202,9 +202,7 @@ async fn a_customers_own_claim_or_one_in_another_language_is_not_confirmed() {
     }
     // The prompt names the language the customer writes in, over the browser's "en".
     let requests = app.llm().requests();
-    let system = requests[1]["messages"][0]["content"]
-        .as_str()
-        .expect("system prompt");
+    let system = first_message(&requests[1]);
     assert!(
         system.contains("Reply in the customer's language (Spanish)."),
         "{system}"
@@ -233,9 +231,7 @@ async fn the_models_handoff_call_hands_off_in_the_services_words() {
     assert!(!reply.contains("should never"), "{reply}");
     // The only other call is the handoff's summary.
     for request in &app.llm().requests()[1..] {
-        let prompt = request["messages"][0]["content"]
-            .as_str()
-            .unwrap_or_default();
+        let prompt = first_message(request);
         assert!(
             prompt.contains("Summarise this support conversation"),
             "{prompt}"
