@@ -1,5 +1,6 @@
-//! The tantivy index of article passages: one writer, one long-lived reader, BM25 with the
-//! title and headings boosted, English stemming and ASCII folding, snippets for citations.
+//! The tantivy index of article passages: one writer, one long-lived reader, BM25 over title,
+//! headings (both boosted), the article's tags and body, English stemming and ASCII folding,
+//! snippets for citations.
 //!
 //! Every commit carries the store's articles version as its payload, so a missing or stale
 //! index is detected (at start, and while following changes other replicas make) and rebuilt
@@ -31,10 +32,13 @@ use crate::{phrases::Lang, storage::Article};
 const ANALYZER: &str = "frontdesk";
 /// Bumped whenever the schema, the analyzer or the passage splitting changes, so an index built
 /// the old way is rebuilt.
-const INDEX_FORMAT: &str = "6";
+const INDEX_FORMAT: &str = "7";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
+/// An article's tag weighs as a word of its body (knowledge MRR@10 0.884 → 0.895, in context
+/// 0.874 → 0.893; 0.5 and 2.0 scored about the same; the other data sets have no tags).
+const TAG_BOOST: f32 = 1.0;
 /// A question term found in more than this share of passages is "common": when the question
 /// also has rarer terms, common ones only add to the score of passages that match a rarer one
 /// (Lucene's common-terms idea). Alone they would make every search score most of the index
@@ -104,6 +108,8 @@ struct Fields {
     article_id: Field,
     title: Field,
     headings: Field,
+    /// The article's tags, on each of its passages: the words the business files it under.
+    tags: Field,
     body: Field,
     url: Field,
 }
@@ -130,6 +136,7 @@ fn schema() -> (Schema, Fields) {
         article_id: builder.add_text_field("article_id", STRING | STORED),
         title: builder.add_text_field("title", text.clone()),
         headings: builder.add_text_field("headings", text.clone()),
+        tags: builder.add_text_field("tags", text.clone()),
         body: builder.add_text_field("body", text),
         url: builder.add_text_field("url", STORED),
     };
@@ -252,7 +259,7 @@ fn coordinated(
     Ok(pool)
 }
 
-/// How many of `terms` each passage of `docs` has, in its title, headings or body, read from
+/// How many of `terms` each passage of `docs` has, in its title, headings, tags or body, read from
 /// the index's postings (a seek per passage, term and field; nothing is loaded or analyzed).
 fn terms_in(
     searcher: &tantivy::Searcher,
@@ -265,7 +272,7 @@ fn terms_in(
     let mut counts = vec![0; docs.len()];
     for term in terms {
         let mut has = vec![false; docs.len()];
-        for field in [f.title, f.headings, f.body] {
+        for field in [f.title, f.headings, f.tags, f.body] {
             let term = Term::from_field_text(field, term);
             let mut segment = None;
             let mut postings = None;
@@ -299,7 +306,11 @@ fn terms_in(
 /// tell me…") but not in its coverage, the confidence without a model: a help center that
 /// never says "long" or "take" still answers "How long do refunds take?" with its refund
 /// timing, at full coverage of "refund". As stop words they cost the eval (`knowledge`
-/// MRR@10 0.879 → 0.867, dstc10 in context 0.462 → 0.452).
+/// MRR@10 0.879 → 0.867, dstc10 in context 0.462 → 0.452). They weigh [`FRAME_WEIGHT`] of a
+/// word in the search and are no word of a passage's in its ranking by how many it has, so
+/// "Do you take PayPal?" finds the payment methods, not "a refund can take days … PayPal"
+/// (MRR@10 at 0.3: knowledge 0.879 → 0.884, tau3 0.656 → 0.665, dstc10 in context 0.462 →
+/// 0.467; 0.1 and 0.5 scored the same or lower).
 ///
 /// The same frame in Spanish, French, German and Portuguese ("¿cuánto tarda…?", "combien de
 /// temps…", "wie lange dauert…", "quanto tempo demora…"). Written as the analyzer leaves them
@@ -308,6 +319,9 @@ const FRAME_WORDS: &[&str] = &[
     "long", "take", "tell", "know", "soon", "tarda", "tardan", "tiempo", "temp", "lang", "dauert",
     "tempo", "demora", "demoram",
 ];
+
+/// A frame word's weight in the search, against 1 for the question's other words.
+const FRAME_WEIGHT: f32 = 0.3;
 
 /// The question's words its coverage counts: all but [`FRAME_WORDS`], unless that is all.
 fn topic_terms(terms: &[String]) -> Vec<String> {
@@ -468,6 +482,7 @@ impl Index {
             doc.add_text(self.fields.article_id, &article.id);
             doc.add_text(self.fields.title, &article.title);
             doc.add_text(self.fields.headings, passage.headings.join(" › "));
+            doc.add_text(self.fields.tags, article.tags.join(" "));
             doc.add_text(self.fields.body, &passage.text);
             if let Some(url) = &article.url {
                 doc.add_text(self.fields.url, url);
@@ -518,6 +533,7 @@ impl Index {
             [
                 (f.title, TITLE_BOOST),
                 (f.headings, HEADING_BOOST),
+                (f.tags, TAG_BOOST),
                 (f.body, 1.0),
             ]
             .into_iter()
@@ -532,7 +548,10 @@ impl Index {
             })
             .collect()
         };
-        let per_term = |term: &String| weighted(term, 1.0);
+        let per_term = |term: &String| {
+            let frame = FRAME_WORDS.contains(&term.as_str());
+            weighted(term, if frame { FRAME_WEIGHT } else { 1.0 })
+        };
         // Each term with the number of passage bodies it is in (one lookup a term: titles
         // and headings are too short to change which terms are common).
         let freqs: Vec<(&String, u64)> = query_terms
@@ -575,8 +594,9 @@ impl Index {
             );
             BooleanQuery::new(clauses)
         };
+        let topic = topic_terms(&query_terms);
         let top = if context_terms.is_empty() {
-            coordinated(&searcher, f, &query, &query_terms, k)?
+            coordinated(&searcher, f, &query, &topic, k)?
         } else {
             searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?
         };
@@ -586,7 +606,6 @@ impl Index {
         // the help center does not cover ("do you sell cars?" has "sell" in a passage on
         // sold-out items, and no "car" anywhere).
         let fields = [f.body, f.title, f.headings];
-        let topic = topic_terms(&query_terms);
         let count_unknown = || {
             freqs
                 .iter()
@@ -917,6 +936,38 @@ mod tests {
         assert_eq!(hits[0].coverage, 1.0, "{hits:?}");
         // A long word a letter away from an indexed one is a typo, not an unknown word.
         assert_eq!(first("Do you send to Canda?"), (1, 0.5));
+    }
+
+    #[test]
+    fn the_frame_ranks_little_and_a_businesss_tags_rank_their_articles() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path()).expect("index");
+        let mut articles: Vec<Article> = (0..20)
+            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
+            .collect();
+        articles.extend([
+            // Has both words of "Do you take PayPal?", but "take" is its frame.
+            with_body(
+                "credit",
+                "Store credit",
+                "A refund to your card can take ten days. Store credit can't be moved to PayPal.",
+            ),
+            Article {
+                tags: vec!["paypal".into(), "crypto".into()],
+                ..with_body(
+                    "payments",
+                    "Accepted payment methods",
+                    "We accept cards, PayPal and Apple Pay, and gift cards with them.",
+                )
+            },
+        ]);
+        index.rebuild(&articles, 1).expect("rebuild");
+        let first = |question: &str| index.search(question, 2).expect("search")[0].clone();
+        assert_eq!(first("Do you take PayPal?").article_id, "payments");
+        // A tag finds its article when the text never says the word, and counts as no word
+        // of the passage's own (its coverage, the confidence without a model, is its text's).
+        let hit = first("Do you take crypto?");
+        assert_eq!((hit.article_id.as_str(), hit.found), ("payments", 0));
     }
 
     #[test]
