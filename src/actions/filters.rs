@@ -1,7 +1,8 @@
 //! The filters action templates render facts with: `money`, `date` and `method`, each in
-//! English unless given a language code (`money("fr")`).
+//! English unless given a language code (`money("fr")`), amounts in US dollars unless given a
+//! currency (`money(currency="EUR")`).
 
-use minijinja::{Error, ErrorKind, Value};
+use minijinja::{Error, ErrorKind, Value, value::Kwargs};
 
 use crate::phrases::Lang;
 
@@ -13,8 +14,12 @@ fn language(code: Option<&str>) -> Lang {
 
 /// `{{ 1234.5 | money }}` → `$1,234.50`, `-5` → `-$5.00`; a number written as a string (some
 /// APIs send `"12.50"`) is read as the number. In another language, as its help articles
-/// write prices: `money("fr")` → `1 234,50 USD`, `money("de")` → `1.234,50 USD`.
-pub fn money(value: Value, lang: Option<&str>) -> Result<String, Error> {
+/// write prices: `money("fr")` → `1 234,50 USD`, `money("de")` → `1.234,50 USD`. In US
+/// dollars unless `currency=` gives an ISO 4217 code (`money(currency=result.currency)`,
+/// `money("fr", currency="EUR")` → `1 234,50 €`): euros, pounds and yen by their sign (before
+/// the amount in English, after it in the other languages), yen and won without cents, any
+/// other currency by its code after the amount (`1,234.50 CAD`).
+pub fn money(value: Value, lang: Option<&str>, kwargs: Kwargs) -> Result<String, Error> {
     let amount = match value.as_str() {
         Some(text) => text.trim().parse::<f64>().ok(),
         None => f64::try_from(value.clone()).ok(),
@@ -26,14 +31,24 @@ pub fn money(value: Value, lang: Option<&str>) -> Result<String, Error> {
             format!("{value} is not an amount"),
         )
     })?;
+    let currency = kwargs.get::<Option<&str>>("currency")?.unwrap_or("USD");
+    kwargs.assert_all_used()?;
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{currency:?} is not a currency code (such as USD or EUR)"),
+        ));
+    }
+    let currency = currency.to_ascii_uppercase();
     let lang = language(lang);
     let (thousands, decimal) = match lang {
         Lang::En => (',', '.'),
         Lang::Fr => (' ', ','),
         Lang::Es | Lang::De | Lang::Pt => ('.', ','),
     };
-    let cents = (amount.abs() * 100.0).round() as u128;
-    let whole = (cents / 100).to_string();
+    let cents = !matches!(currency.as_str(), "JPY" | "KRW");
+    let minor = (amount.abs() * if cents { 100.0 } else { 1.0 }).round() as u128;
+    let whole = if cents { minor / 100 } else { minor }.to_string();
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
     for (i, digit) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i).is_multiple_of(3) {
@@ -41,11 +56,21 @@ pub fn money(value: Value, lang: Option<&str>) -> Result<String, Error> {
         }
         grouped.push(digit);
     }
-    let sign = if amount < 0.0 && cents > 0 { "-" } else { "" };
-    let cents = cents % 100;
-    Ok(match lang {
-        Lang::En => format!("{sign}${grouped}{decimal}{cents:02}"),
-        _ => format!("{sign}{grouped}{decimal}{cents:02} USD"),
+    if cents {
+        grouped = format!("{grouped}{decimal}{:02}", minor % 100);
+    }
+    let sign = if amount < 0.0 && minor > 0 { "-" } else { "" };
+    let symbol = match currency.as_str() {
+        "EUR" => Some("€"),
+        "GBP" => Some("£"),
+        "JPY" => Some("¥"),
+        "USD" if lang == Lang::En => Some("$"),
+        _ => None,
+    };
+    Ok(match (symbol, lang) {
+        (Some(symbol), Lang::En) => format!("{sign}{symbol}{grouped}"),
+        (Some(symbol), _) => format!("{sign}{grouped} {symbol}"),
+        (None, _) => format!("{sign}{grouped} {currency}"),
     })
 }
 
@@ -141,6 +166,11 @@ mod tests {
         Value::from(minijinja::value::Serde(json))
     }
 
+    /// The filter's keyword arguments: `currency=` when given.
+    fn currency(code: Option<&str>) -> Kwargs {
+        Kwargs::from_iter(code.map(|code| ("currency", Value::from(code))))
+    }
+
     #[test]
     fn amounts_are_written_as_customers_read_them() {
         for (amount, written) in [
@@ -152,24 +182,50 @@ mod tests {
             (json!("12.50"), "$12.50"),
         ] {
             assert_eq!(
-                money(value(amount.clone()), None).expect("amount"),
+                money(value(amount.clone()), None, currency(None)).expect("amount"),
                 written,
                 "{amount}"
             );
         }
-        assert!(money(value(json!("soon")), None).is_err());
-        assert!(money(value(json!(null)), None).is_err());
-        for (lang, written) in [
-            ("fr", "1 234,50 USD"),
-            ("de", "1.234,50 USD"),
-            ("pt", "1.234,50 USD"),
-            ("it", "$1,234.50"),
+        assert!(money(value(json!("soon")), None, currency(None)).is_err());
+        assert!(money(value(json!(null)), None, currency(None)).is_err());
+        for (lang, code, written) in [
+            ("fr", None, "1 234,50 USD"),
+            ("de", None, "1.234,50 USD"),
+            ("pt", None, "1.234,50 USD"),
+            ("it", None, "$1,234.50"),
+            ("en", Some("eur"), "€1,234.50"),
+            ("fr", Some("EUR"), "1 234,50 €"),
+            ("de", Some("GBP"), "1.234,50 £"),
+            ("en", Some("CAD"), "1,234.50 CAD"),
+            ("es", Some("CAD"), "1.234,50 CAD"),
+            ("en", Some("JPY"), "¥1,235"),
+            ("fr", Some("KRW"), "1 235 KRW"),
         ] {
             assert_eq!(
-                money(value(json!(1234.5)), Some(lang)).expect("amount"),
-                written
+                money(value(json!(1234.5)), Some(lang), currency(code)).expect("amount"),
+                written,
+                "{lang} {code:?}"
             );
         }
+        for code in ["dollars", "€", ""] {
+            let error = money(value(json!(1)), None, currency(Some(code))).expect_err(code);
+            assert!(error.to_string().contains("currency code"), "{error}");
+        }
+        // A template passes it as a keyword, read from the record or written out.
+        let mut env = minijinja::Environment::new();
+        env.add_filter("money", money);
+        let rendered = env
+            .render_str(
+                "{{ r.total | money(currency=r.currency) }} / {{ r.total | money(\"fr\", currency=\"EUR\") }}",
+                minijinja::context! { r => value(json!({"total": 54.9, "currency": "GBP"})) },
+            )
+            .expect("render");
+        assert_eq!(rendered, "£54.90 / 54,90 €");
+        assert!(
+            env.render_str("{{ 1 | money(cur=\"EUR\") }}", ()).is_err(),
+            "a misspelt keyword is an error, not dollars"
+        );
     }
 
     #[test]

@@ -909,7 +909,12 @@ async fn store_api(calls: Arc<AtomicUsize>) -> String {
                     }))),
                     "NW-5000011" => Ok(Json(json!({"order": {"id": number, "state": "shipped"}}))),
                     _ => Ok(Json(json!({
-                        "order": {"id": number, "state": "shipped", "eta": "2026-12-01"},
+                        "order": {
+                            "id": number,
+                            "state": "shipped",
+                            "eta": "2026-12-01",
+                            "total": {"amount": "1234.5", "currency": "EUR"},
+                        },
                         "owner": customer,
                     }))),
                 }
@@ -930,7 +935,7 @@ async fn app_with_http_actions(base: &str, llm: Option<&ScriptedLlm>) -> TestApp
 name = "order_status"
 description = "Order status from the store's API"
 intent = "order_status"
-template = "Order {{{{ result.number }}}} is {{{{ result.state }}}}{{% if result.eta %}}, arriving {{{{ result.eta }}}}{{% endif %}}."
+template = "Order {{{{ result.number }}}} is {{{{ result.state }}}}{{% if result.eta %}}, arriving {{{{ result.eta }}}}{{% endif %}}{{% if result.total %}} (total {{{{ result.total | money(currency=result.currency) }}}}){{% endif %}}."
 [parameters]
 type = "object"
 required = ["order_number"]
@@ -943,7 +948,7 @@ url = "{base}/customers/{{customer_id}}/orders/{{order_number}}"
 headers = {{ X-Api-Version = "2" }}
 timeout_ms = 2000
 owner = "/owner"
-fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta" }}
+fields = {{ number = "/order/id", state = "/order/state", eta = "/order/eta", total = "/order/total/amount", currency = "/order/total/currency" }}
 "#
     );
     app_with_action("order_status", &spec, llm).await
@@ -1065,11 +1070,17 @@ async fn a_business_api_answers_through_the_http_backend() {
     let reply = reply_of(&app, &chat, "where is my order NW-1234567").await;
     assert_eq!(
         reply["text"],
-        "Order NW-1234567 is shipped, arriving 2026-12-01."
+        "Order NW-1234567 is shipped, arriving 2026-12-01 (total €1,234.50)."
     );
     assert_eq!(
         reply["actions"][0]["result"],
-        json!({"number": "NW-1234567", "state": "shipped", "eta": "2026-12-01"})
+        json!({
+            "number": "NW-1234567",
+            "state": "shipped",
+            "eta": "2026-12-01",
+            "total": "1234.5",
+            "currency": "EUR",
+        })
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
