@@ -241,7 +241,7 @@ pub async fn post_message(
     let wants_sse = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"));
+        .is_some_and(wants_event_stream);
     if wants_sse {
         let guard = state.metrics.stream_opened();
         let stream = UnboundedReceiverStream::new(events)
@@ -286,6 +286,30 @@ pub async fn post_message(
 /// milliseconds. The context reads, and the search after them, run alongside the store (the
 /// messages are read again after it when one landed in between); a turn's own share of the time is
 /// `total` minus `model` (and minus `handoff`, which waits on the model for a summary).
+/// Whether an `Accept` header asks for the reply as an SSE stream: it names
+/// `text/event-stream` with a preference (`q`) above 0 and no lower than JSON's
+/// (`application/json`, `application/*` or `*/*`). So `application/json,
+/// text/event-stream;q=0.5` gets JSON, and a header that names both alike gets the stream, as
+/// a client that names it can read it.
+fn wants_event_stream(accept: &str) -> bool {
+    let mut stream = 0.0_f32;
+    let mut json = 0.0_f32;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|param| param.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, q)| q.trim().parse::<f32>().unwrap_or(0.0));
+        match media.as_str() {
+            "text/event-stream" => stream = stream.max(q),
+            "application/json" | "application/*" | "*/*" => json = json.max(q),
+            _ => {}
+        }
+    }
+    stream > 0.0 && stream >= json
+}
+
 fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let value = format!(
@@ -559,6 +583,25 @@ mod tests {
         events::{CAPACITY, Events, To},
         storage::{Message, Role},
     };
+
+    #[test]
+    fn the_stream_is_sent_when_accept_prefers_it() {
+        for (accept, stream) in [
+            ("text/event-stream", true),
+            ("Text/Event-Stream; charset=utf-8", true),
+            ("application/json, text/event-stream", true),
+            ("text/event-stream;q=0.9, */*;q=0.1", true),
+            ("application/json", false),
+            ("*/*", false),
+            ("", false),
+            ("application/json, text/event-stream;q=0.5", false),
+            ("text/event-stream;q=0", false),
+            ("text/event-stream; q=nonsense", false),
+            ("text/*", false),
+        ] {
+            assert_eq!(wants_event_stream(accept), stream, "{accept}");
+        }
+    }
 
     /// A subscriber that falls more than the channel holds behind is told to resync (and so
     /// fetches what it missed), then gets the messages still held, each once.

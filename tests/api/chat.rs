@@ -67,6 +67,39 @@ async fn answers_demo_questions_from_the_demo_knowledge() {
     assert!(title.to_lowercase().contains("refund"), "{reply}");
 }
 
+/// The reply is streamed when `Accept` prefers the stream, and JSON when it prefers JSON, even
+/// if it names the stream too.
+#[tokio::test]
+async fn the_reply_comes_in_the_form_accept_prefers() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    for (accept, form) in [
+        (
+            "application/json, text/event-stream;q=0.5",
+            "application/json",
+        ),
+        (
+            "text/event-stream;q=0.8, application/json;q=0.2",
+            "text/event-stream",
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/conversations/{}/messages", chat.id)))
+            .bearer_auth(&chat.token)
+            .header("accept", accept)
+            .json(&json!({"text": "Do you ship to Canada?"}))
+            .send()
+            .await
+            .expect("post message");
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"].to_str().expect("type");
+        assert!(content_type.starts_with(form), "{accept}: {content_type}");
+        let body = response.text().await.expect("body");
+        assert!(body.contains("Canada"), "{body}");
+    }
+}
+
 #[tokio::test]
 async fn a_question_the_help_center_does_not_cover_gets_an_honest_answer() {
     let app = spawn_app().await;
