@@ -97,8 +97,8 @@ pub struct Hit {
     /// moved first takes the score of the passage it displaced).
     pub score: f32,
     /// Share of the query's content words (but its frame's: see [`FRAME_WORDS`]) found in
-    /// this passage, in [0, 1]; a word no passage has counts twice when the passage has only
-    /// one of the others.
+    /// this passage (its title, headings, article's tags or text), in [0, 1]; a word no
+    /// passage has counts twice when the passage has only one of the others.
     pub coverage: f32,
     /// How many of those words the passage has.
     pub found: usize,
@@ -609,7 +609,7 @@ impl Index {
         } else {
             searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?
         };
-        // A word no passage has (in a body, title or heading), nor one a letter away when it
+        // A word no passage has (in a body, title, heading or tag), nor one a letter away when it
         // is long enough to be a typo ("Canda"), counts twice against the coverage of a
         // passage that has only one of the question's words: the question is about something
         // the help center does not cover ("do you sell cars?" has "sell" in a passage on
@@ -631,7 +631,7 @@ impl Index {
                     };
                     *df == 0
                         && topic.contains(term)
-                        && [f.title, f.headings].into_iter().all(absent)
+                        && [f.title, f.headings, f.tags].into_iter().all(absent)
                         && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
                 })
                 .count()
@@ -639,17 +639,15 @@ impl Index {
         // Counted once, and only when a passage needs it (a typo's look-up scans the words).
         let unknown = std::cell::OnceCell::new();
         let hit_at = |score: f32, address: DocAddress, analyzer: &mut TextAnalyzer| {
-            let mut hit = self.hit(&searcher, address, score, &snippets, &topic, analyzer)?;
+            let (mut hit, about) =
+                self.hit(&searcher, address, score, &snippets, &topic, analyzer)?;
             // Only for a passage that shares a single word with the question: with two or
             // more, the unknown word is most often a product's name ("exchange my shirt for
-            // a bigger size"). Nor when that word is what the passage is about, in its title
-            // or headings: in a small help center most everyday words are in no article, and
-            // "Is there somewhere to park my car?" is answered by "Parking" ("do you sell
-            // cars?" has "sell" in the body of a passage on sold-out items only).
-            let about = |hit: &Hit, analyzer: &mut TextAnalyzer| {
-                terms_found(analyzer, &[&hit.title, &hit.headings.join(" ")], &topic) > 0
-            };
-            if hit.found <= 1 && !about(&hit, analyzer) {
+            // a bigger size"). Nor when that word is what the passage is about, in its title,
+            // headings or tags: in a small help center most everyday words are in no
+            // article, and "Is there somewhere to park my car?" is answered by "Parking"
+            // ("do you sell cars?" has "sell" in the body of a passage on sold-out items).
+            if hit.found <= 1 && !about {
                 let unknown = *unknown.get_or_init(count_unknown);
                 hit.coverage = hit.found as f32 / (topic.len() + unknown) as f32;
             }
@@ -693,6 +691,8 @@ impl Index {
         Ok(hits)
     }
 
+    /// The passage at `address` as a hit, and whether its title, headings or tags have the
+    /// question's one word it has (false when it has more or none).
     fn hit(
         &self,
         searcher: &tantivy::Searcher,
@@ -701,7 +701,7 @@ impl Index {
         snippets: &SnippetGenerator,
         topic: &[String],
         analyzer: &mut TextAnalyzer,
-    ) -> Result<Hit, IndexError> {
+    ) -> Result<(Hit, bool), IndexError> {
         let f = self.fields;
         let doc: TantivyDocument = searcher.doc(address)?;
         let text_of = |field: Field| {
@@ -713,15 +713,18 @@ impl Index {
         let body = text_of(f.body);
         let title = text_of(f.title);
         let headings = text_of(f.headings);
+        let tags = text_of(f.tags);
         let fragment = snippets.snippet_from_doc(&doc).fragment().trim().to_owned();
         let snippet = if fragment.is_empty() {
             body.chars().take(SNIPPET_CHARS).collect()
         } else {
             fragment
         };
-        let found = terms_found(analyzer, &[&title, &headings, &body], topic);
+        let found = terms_found(analyzer, &[&title, &headings, &tags, &body], topic);
+        // Only asked of a passage with a single word of the question.
+        let about = found == 1 && terms_found(analyzer, &[&title, &headings, &tags], topic) > 0;
         let url = text_of(f.url);
-        Ok(Hit {
+        let hit = Hit {
             article_id: text_of(f.article_id),
             chunk_id: text_of(f.chunk_id),
             title,
@@ -736,7 +739,8 @@ impl Index {
             score,
             coverage: found as f32 / topic.len() as f32,
             found,
-        })
+        };
+        Ok((hit, about))
     }
 }
 
@@ -973,10 +977,17 @@ mod tests {
         index.rebuild(&articles, 1).expect("rebuild");
         let first = |question: &str| index.search(question, 2).expect("search")[0].clone();
         assert_eq!(first("Do you take PayPal?").article_id, "payments");
-        // A tag finds its article when the text never says the word, and counts as no word
-        // of the passage's own (its coverage, the confidence without a model, is its text's).
+        // A tag finds its article when the text never says the word, and counts as one of
+        // its passages' words (the business says the article is about it).
         let hit = first("Do you take crypto?");
-        assert_eq!((hit.article_id.as_str(), hit.found), ("payments", 0));
+        assert_eq!(
+            (hit.article_id.as_str(), hit.found, hit.coverage),
+            ("payments", 1, 1.0)
+        );
+        // A word no passage has ("program") does not count twice against an article tagged
+        // with the question's other word, as the business filed it under that word.
+        let hit = first("Do you have a crypto program?");
+        assert_eq!((hit.article_id.as_str(), hit.coverage), ("payments", 0.5));
     }
 
     /// A frame word is never the rare word a search requires: "tell" in a few passages, gift
