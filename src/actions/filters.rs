@@ -16,7 +16,8 @@ fn language(code: Option<&str>) -> Lang {
 /// APIs send `"12.50"`) is read as the number. In another language, as its help articles
 /// write prices: `money("fr")` → `1 234,50 USD`, `money("de")` → `1.234,50 USD`. In US
 /// dollars unless `currency=` gives an ISO 4217 code (`money(currency=result.currency)`,
-/// `money("fr", currency="EUR")` → `1 234,50 €`): euros, pounds and yen by their sign (before
+/// `money("fr", currency="EUR")` → `1 234,50 €`; a `currency=` that is empty or missing, as
+/// in a record without one, is an error, not dollars): euros, pounds and yen by their sign (before
 /// the amount in English, after it in the other languages), yen and won without cents, any
 /// other currency by its code after the amount (`1,234.50 CAD`).
 pub fn money(value: Value, lang: Option<&str>, kwargs: Kwargs) -> Result<String, Error> {
@@ -31,7 +32,17 @@ pub fn money(value: Value, lang: Option<&str>, kwargs: Kwargs) -> Result<String,
             format!("{value} is not an amount"),
         )
     })?;
-    let currency = kwargs.get::<Option<&str>>("currency")?.unwrap_or("USD");
+    // Named but empty (the record has none): no currency is guessed.
+    let currency = match kwargs.get::<Option<&str>>("currency")? {
+        Some(code) => code,
+        None if kwargs.has("currency") => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "currency= is empty (does the record have one?)",
+            ));
+        }
+        None => "USD",
+    };
     kwargs.assert_all_used()?;
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(Error::new(
@@ -222,10 +233,17 @@ mod tests {
             )
             .expect("render");
         assert_eq!(rendered, "£54.90 / 54,90 €");
-        assert!(
-            env.render_str("{{ 1 | money(cur=\"EUR\") }}", ()).is_err(),
-            "a misspelt keyword is an error, not dollars"
-        );
+        for template in [
+            "{{ 1 | money(cur=\"EUR\") }}",
+            "{{ r.total | money(currency=r.missing) }}",
+            "{{ r.total | money(currency=none) }}",
+        ] {
+            let rendered = env.render_str(
+                template,
+                minijinja::context! { r => value(json!({"total": 54.9})) },
+            );
+            assert!(rendered.is_err(), "{template}: {rendered:?}, not dollars");
+        }
     }
 
     #[test]
