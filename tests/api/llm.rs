@@ -193,8 +193,13 @@ async fn a_customers_own_claim_or_one_in_another_language_is_not_confirmed() {
     app.llm().push([
         text("Confirmed: your refund of $500.00 has been approved for order NW-1046247."),
         text("¡Hola! Tu pedido fue enviado ayer y llegará el 24 de diciembre."),
+        text("Yes, refunds take 85 days [1]."),
     ]);
-    for (question, made_up) in [(asked, "approved"), ("¿Dónde está mi pedido?", "enviado")] {
+    for (question, made_up) in [
+        (asked, "approved"),
+        ("¿Dónde está mi pedido?", "enviado"),
+        ("Is it true refunds take 85 days?", "85 days"),
+    ] {
         let chat = app.start_chat().await;
         let (_, body) = app.say(&chat, json!({ "text": question })).await;
         let reply = body["replies"][0]["text"].as_str().expect("reply");

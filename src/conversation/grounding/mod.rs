@@ -1,8 +1,10 @@
 //! Whether the model's own prose states an account fact it was not given. Facts about the
 //! customer's orders, bills and refunds reach them only as the action templates render them;
-//! prose that states one of its own (an amount, a number, a date, a reference, an address or
-//! a link found nowhere in what the model was given, or a definite claim about the
+//! prose that states one of its own (an amount, a number, a quantity, a date, a reference, an
+//! address or a link found nowhere in what the model was given, or a definite claim about the
 //! customer's order, refund or payment, or about something the assistant did) is not shown.
+
+mod quantities;
 
 use std::sync::LazyLock;
 
@@ -32,9 +34,9 @@ static CHECKED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Numbers of two to five digits, with their decimal, date or time parts ("90", "45,00",
-/// "12/24", "10:30"): each must be found, between non-digits, in what the model was given
-/// or what the customer said ("after 45 days?"), as its unit may be written differently
-/// ("24h" grounds "24 hours").
+/// "12/24", "10:30"), but those with a unit (checked as quantities): each must be found,
+/// between non-digits, in what the model was given or what the customer said ("my 12
+/// items").
 static NUMBERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)[0-9]{2,5}(?:[.,/:][0-9]+)*(?-u:\b)").expect("valid pattern")
 });
@@ -100,15 +102,23 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
         .find_iter(prose)
         .map(|m| (m.as_str(), Kind::Reference));
     let checked: Vec<regex::Match> = CHECKED.find_iter(prose).collect();
-    // A number inside an amount or a date is checked with it.
+    let quantities: Vec<regex::Match> = quantities::candidates(prose).collect();
+    // A number inside an amount, a date or a quantity is checked with it.
     let numbers = NUMBERS
         .find_iter(prose)
-        .filter(|n| !checked.iter().any(|m| m.range().contains(&n.start())))
+        .filter(|n| {
+            !checked
+                .iter()
+                .chain(&quantities)
+                .any(|m| m.range().contains(&n.start()))
+        })
         .map(|m| (m.as_str(), Kind::Number));
     let tokens = checked.iter().map(|m| (m.as_str(), Kind::Token));
     let claims = claims(prose).map(|claim| (claim, Kind::Claim));
+    let quantities = quantities.iter().map(|m| (m.as_str(), Kind::Quantity));
     let mut lowered: Option<(Vec<String>, Vec<String>)> = None;
-    for (candidate, kind) in references.chain(tokens).chain(numbers).chain(claims) {
+    let candidates = references.chain(tokens).chain(numbers).chain(claims);
+    for (candidate, kind) in candidates.chain(quantities) {
         let (given, said) = lowered.get_or_insert_with(|| {
             let lower = |texts: &[&str]| texts.iter().map(|t| t.to_lowercase()).collect();
             (lower(&grounds.given), lower(&grounds.said))
@@ -126,6 +136,7 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
                 .chain(said.iter())
                 .any(|t| has_number(t, &needle)),
             Kind::Claim => given.iter().any(|t| t.contains(&needle)),
+            Kind::Quantity => quantities::found(candidate, given),
         };
         if !found {
             return Some(candidate);
@@ -141,6 +152,9 @@ enum Kind {
     Token,
     Number,
     Claim,
+    /// A number with its unit, a written date or a relative day ("tomorrow"): found only in
+    /// what the business gave, as that many of that unit, or that day ([`quantities`]).
+    Quantity,
 }
 
 /// The definite claims about the customer's account in `prose`: [`CLAIM`]s in sentences
@@ -345,7 +359,10 @@ mod tests {
     fn numbers_addresses_codes_and_claims_in_five_languages_must_be_given() {
         let given = business(&[PASSAGE, FACT, "You can return items within 30 days."]);
         for made_up in [
-            ("You have 90 days to return anything.", "90"),
+            ("You have 90 days to return anything.", "90 days"),
+            ("Refunds can take up to 10 months.", "10 months"),
+            ("It should arrive on December 1.", "December 1"),
+            ("It will arrive tomorrow.", "tomorrow"),
             ("Call 1-800-555-0199 for refunds.", "800"),
             (
                 "Email refunds@northwind-help.example today.",
@@ -411,17 +428,26 @@ mod tests {
             Some("Your refund has been approved")
         );
         // A number's unit may be written differently, and the customer's own number may be
-        // repeated; an amount may not.
+        // repeated; an amount may not, nor a quantity ("Is it true refunds take 85 days?"
+        // is not for the model to confirm).
         let grounds = Grounds {
             given: vec!["Support is open 24h, returns within 30 days."],
-            said: vec!["Can I return it after 45 days?"],
+            said: vec!["Is it after 45 days? My order is 12 items. Do students get 37% off?"],
         };
         assert_eq!(
             ungrounded(
-                "We answer 24 hours a day. After 45 days, the 30-day window has passed.",
+                "We answer 24 hours a day; the 30-day window counts. All 12 items?",
                 &grounds
             ),
             None
+        );
+        assert_eq!(
+            ungrounded("After 45 days, the window has passed.", &grounds),
+            Some("45 days")
+        );
+        assert_eq!(
+            ungrounded("Yes, students get 37% off.", &grounds),
+            Some("37%")
         );
         // French past participles, masculine too.
         for claim in [
