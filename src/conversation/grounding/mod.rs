@@ -67,7 +67,7 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?-u:\b)(?:he|hemos) (?:reembolsado|cancelado|aplicado|emitido|procesado|aprobado|cambiado)(?-u:\b)",
         r"|(?-u:\b)(?:votre|vos) (?:commande|colis|livraison|remboursement|paiement|facture|retour)s?",
         // No word boundary after: an ASCII one never follows "livré".
-        r"(?-u:\b)[^.!?\n]{0,40}?(?:exp[ée]di[ée]e?s?|livr[ée]e?s?|annul[ée]e?s?|rembours[ée]e?s?|approuv[ée]e?s?|trait[ée]e?s?|refus[ée]e?s?|en route|en cours de livraison)",
+        r"(?-u:\b)[^.!?\n]{0,40}?(?:exp[ée]di[ée]e?s?|livr[ée]e?s?|annul[ée]e?s?|rembours[ée]e?s?|approuv[ée]e?s?|trait[ée]e?s?|refus[ée]e?s?|effectu[ée]e?s?|en route|en cours de livraison)",
         r"|(?-u:\b)j['’]ai (?:rembours[ée]|annul[ée]|appliqu[ée]|[ée]mis|trait[ée]|approuv[ée])",
         r"|(?-u:\b)Ihre? (?:Bestellung|Paket|Sendung|Lieferung|Erstattung|R[üu]ckerstattung|Zahlung|Rechnung|R[üu]cksendung)(?:en)?",
         r"(?-u:\b)[^.!?\n]{0,40}?(?:versandt|versendet|verschickt|geliefert|zugestellt|storniert|erstattet|genehmigt|bearbeitet|abgelehnt|unterwegs)(?-u:\b)",
@@ -78,6 +78,45 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("valid pattern")
 });
+
+/// What the assistant says it did or will do for the customer, which it cannot (its actions
+/// only look facts up), whatever the tense: "I went ahead and cancelled it", "we'll refund
+/// you in full", "a manager will call you", "you'll get a full refund", "the refund went
+/// through", "te devolveré el dinero", "je vous ai envoyé une étiquette", "ich habe Ihnen
+/// einen Gutschein geschickt", "já enviei o seu reembolso". Only a condition makes one a
+/// policy ("if you return it, we'll refund you": [`CONDITIONAL`]).
+static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?-u:\b)(?:I(?:'ll|’ll|'ve|’ve| will| have| shall)?|we(?:'ll|’ll|'ve|’ve| will| have))",
+        r"(?: (?:just|already|now|personally|also|gone ahead and|went ahead and|go ahead and))*",
+        r" (?:refund|cancel|escalat|issu|process|approv|send|sent|arrang|expedit|replac|credit|waiv|reimburs|revers|make sure|ensure|call you|contact you|email you)",
+        r"|(?-u:\b)(?:a|the|your) (?:manager|supervisor|colleague|specialist|agent|team) will (?:call|contact|email|reach out)",
+        r"|(?-u:\b)(?:you'll|you’ll|you will) (?:get|receive) (?:a |your )?(?:full |complete )?(?:refund|replacement|credit|voucher|discount|compensation)",
+        r"|(?-u:\b)(?:a|the|your) (?:replacement|refund|cancellation|credit|exchange)s? [^.!?\n]{0,20}?(?:went through|is on (?:its|the) way|is confirmed|has been confirmed)",
+        r"|(?-u:\b)(?:cancel+ed|refunded|escalated|issued|processed|sent) (?:it|that|this|them) for you(?-u:\b)",
+        r"|(?-u:\b)(?:refund|cancellation|replacement|credit) (?:issued|processed|approved|sent|confirmed|done)(?-u:\b)",
+        r"|(?-u:\b)te (?:he|hemos) (?:enviado|reembolsado|devuelto|mandado|abonado)",
+        r"|(?-u:\b)(?:te|le|les) (?:devolver[eé]|reembolsar[eé]|enviar[eé]|devolveremos|reembolsaremos|enviaremos)",
+        r"|(?-u:\b)je vous ai (?:envoy|rembours|annul|exp[ée]di|cr[ée]dit)",
+        r"|(?-u:\b)nous vous avons (?:envoy|rembours|annul|cr[ée]dit)",
+        r"|(?-u:\b)vous serez (?:rembours|cr[ée]dit)",
+        r"|(?-u:\b)(?:ich|wir) (?:habe|haben) Ihnen(?-u:\b)[^.!?\n]{0,30}?(?:geschickt|gesendet|erstattet|gutgeschrieben)",
+        r"|(?-u:\b)Sie erhalten (?:eine )?(?:volle |vollständige )?(?:Erstattung|Rückerstattung)",
+        r"|(?-u:\b)(?:enviei|devolvi|estornei)(?-u:\b)",
+        r"|(?-u:\b)voc[êe] receber[áa] (?:o |um )?(?:reembolso|estorno)",
+        r"|(?-u:\b)(?:vou|vamos) (?:reembolsar|enviar|devolver|estornar)(?-u:\b)",
+    ))
+    .expect("valid pattern")
+});
+
+/// The words of [`CONDITIONS`] that make a promise a policy: conditions, not modal verbs.
+#[rustfmt::skip] // one word a line otherwise
+const CONDITIONAL: &[&str] = &[
+    "if", "once", "when", "after", "until", "before", "unless", "whether", "si", "cuando",
+    "vez", "después", "hasta", "antes", "mientras", "quand", "fois", "lorsque", "dès", "après",
+    "avant", "tant", "wenn", "sobald", "nachdem", "bis", "bevor", "falls", "quando", "assim",
+    "depois", "até", "caso",
+];
 
 /// Words that make a statement conditional, general or about what is to come rather than a
 /// claim ("once your order has shipped, …", "your refund will be issued within 5 days"), in
@@ -158,17 +197,27 @@ enum Kind {
 }
 
 /// The definite claims about the customer's account in `prose`: [`CLAIM`]s in sentences
-/// without a [`CONDITIONS`] word.
+/// without a [`CONDITIONS`] word, and [`PROMISE`]s in sentences without a [`CONDITIONAL`]
+/// one.
 fn claims(prose: &str) -> impl Iterator<Item = &str> {
+    let has_word = |sentence: &str, words: &[&str]| {
+        sentence
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| words.iter().any(|w| w.eq_ignore_ascii_case(word)))
+    };
     prose
         .split_inclusive(['.', '!', '?', '\n'])
-        .filter_map(|sentence| Some((sentence, CLAIM.find(sentence)?.as_str())))
-        .filter(|(sentence, _)| {
-            !sentence
-                .split(|c: char| !c.is_alphanumeric())
-                .any(|word| CONDITIONS.iter().any(|c| c.eq_ignore_ascii_case(word)))
+        .filter_map(move |sentence| {
+            let claim = CLAIM
+                .find(sentence)
+                .filter(|_| !has_word(sentence, CONDITIONS));
+            let promise = || {
+                PROMISE
+                    .find(sentence)
+                    .filter(|_| !has_word(sentence, CONDITIONAL))
+            };
+            Some(claim.or_else(promise)?.as_str())
         })
-        .map(|(_, claim)| claim)
 }
 
 /// The model's prose as it streams, let through a sentence at a time, each sentence checked
@@ -465,6 +514,47 @@ mod tests {
             "Puedes cancelar tu pedido mientras no haya sido enviado.",
         ] {
             assert_eq!(ungrounded(fine, &business(&[PASSAGE])), None, "{fine}");
+        }
+    }
+
+    #[test]
+    fn what_the_assistant_says_it_did_or_will_do_is_not_shown() {
+        let given = business(&[
+            PASSAGE,
+            "A person from our team will refund the extra charge.",
+        ]);
+        for made_up in [
+            "Cancelled it for you.",
+            "I went ahead and cancelled the order.",
+            "I've escalated this and a manager will call you.",
+            "We'll refund you in full.",
+            "You'll get a full refund.",
+            "A replacement is on its way.",
+            "Your cancellation is confirmed.",
+            "The refund went through.",
+            "I'll make sure your refund goes through today.",
+            "Done, refund issued.",
+            "Te hemos enviado el reembolso.",
+            "Te devolveré el dinero hoy.",
+            "Je vous ai envoyé une étiquette de retour.",
+            "Vous serez remboursé intégralement.",
+            "Votre remboursement a été effectué hier.",
+            "Ich habe Ihnen einen Gutschein geschickt.",
+            "Já enviei o seu reembolso.",
+            "Você receberá o reembolso total.",
+        ] {
+            assert!(ungrounded(made_up, &given).is_some(), "{made_up}");
+        }
+        for fine in [
+            "If you return it, we'll refund you in full.",
+            "We refund the original shipping charge only for damaged items.",
+            "You'll get a full refund once we receive your return.",
+            "I can't cancel orders, but a person from our team can.",
+            "A person from our team will refund the extra charge.",
+            "Si lo devuelves, te devolveremos el dinero.",
+            "I'm sorry about the wait.",
+        ] {
+            assert_eq!(ungrounded(fine, &given), None, "{fine}");
         }
     }
 
