@@ -166,6 +166,27 @@ impl Spec {
             .map(|email| email.trim().to_lowercase())
     }
 
+    /// For an identity check, the first of its email and reference arguments that is not in
+    /// what the customer wrote (`said`, letters in any case): a model may not prove who the
+    /// customer is with details it supplied itself. None for other actions.
+    pub fn unsaid_identity(&self, args: &serde_json::Value, said: &[&str]) -> Option<&str> {
+        if !self.file.verifies_customer {
+            return None;
+        }
+        let said: Vec<String> = said.iter().map(|text| text.to_lowercase()).collect();
+        [self.email_param(), self.reference_param()]
+            .into_iter()
+            .flatten()
+            .find(|name| {
+                let value = args[*name]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_lowercase();
+                value.is_empty() || !said.iter().any(|text| text.contains(&value))
+            })
+    }
+
     /// The parameter that names the record asked about (the order number): the first string
     /// parameter, in the order `required` lists them, that is not an email. (An optional
     /// one is no reference: a date pattern of its would read every date as an order.)

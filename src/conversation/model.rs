@@ -159,6 +159,7 @@ pub async fn generate(
     let total = settings.llm.total_timeout();
     // Whether the model called the handoff tool.
     let mut handed_to_person = false;
+    let said = customer_said(history, message);
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
@@ -234,16 +235,31 @@ pub async fn generate(
                 json!({"ok": true, "handed_off": true})
             } else {
                 let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
-                let outcome = state
+                let unsaid = state
                     .actions
-                    .run(
-                        &call.name,
-                        &args,
-                        &conversation.id,
-                        verified_as.as_deref(),
-                        phrases.lang,
-                    )
-                    .await?;
+                    .specs()
+                    .iter()
+                    .find(|spec| spec.file.name == call.name)
+                    .and_then(|spec| spec.unsaid_identity(&args, &said));
+                let outcome = match unsaid {
+                    Some(param) => Outcome::Invalid {
+                        errors: vec![format!(
+                            "{param}: not in the customer's messages; ask the customer for it"
+                        )],
+                    },
+                    None => {
+                        state
+                            .actions
+                            .run(
+                                &call.name,
+                                &args,
+                                &conversation.id,
+                                verified_as.as_deref(),
+                                phrases.lang,
+                            )
+                            .await?
+                    }
+                };
                 tool_result(
                     state,
                     conversation,
@@ -412,13 +428,18 @@ fn grounds<'a>(
                 .map(|m| m.text.as_str()),
         )
         .collect();
-    let said = history
+    let said = customer_said(history, message);
+    grounding::Grounds { given, said }
+}
+
+/// What the customer wrote: their earlier messages and this one.
+fn customer_said<'a>(history: &'a [Message], message: &'a Message) -> Vec<&'a str> {
+    history
         .iter()
         .filter(|m| m.role == Role::Customer)
         .chain([message])
         .map(|m| m.text.as_str())
-        .collect();
-    grounding::Grounds { given, said }
+        .collect()
 }
 
 /// The model's time in one turn, recorded as `llm_total` when dropped.

@@ -385,7 +385,8 @@ async fn the_model_cannot_switch_a_verified_chat_to_another_account() {
     let first = reply_of(&app, &chat, &format!("where is {number}? I'm {email}")).await;
     assert_eq!(first["actions"][1]["name"], "order_status", "{first}");
 
-    let reply = reply_of(&app, &chat, &format!("and {other_number}?")).await;
+    let other_email = email_for(other_number);
+    let reply = reply_of(&app, &chat, &format!("and {other_number}? {other_email}")).await;
     let text = reply["text"].as_str().expect("text");
     assert!(text.contains("verified for another account"), "{text}");
     assert!(!text.contains(&format!("Order {other_number}")), "{text}");
@@ -396,6 +397,36 @@ async fn the_model_cannot_switch_a_verified_chat_to_another_account() {
     let again = reply_of(&app, &chat, "and my first order?").await;
     let text = again["text"].as_str().expect("text");
     assert!(text.contains(&format!("Order {number}")), "{text}");
+}
+
+/// The model may not prove who the customer is with an email or order number the customer
+/// never wrote (one it guessed, or read elsewhere): the check is not run, and the model is
+/// told to ask.
+#[tokio::test]
+async fn the_model_cannot_verify_a_customer_with_details_they_never_wrote() {
+    let app = spawn_app_with_llm().await;
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    app.llm().push([
+        verify_customer_call(&order, &email),
+        Behavior::Text("Could you send me your email?".into()),
+        verify_customer_call(&order, &email),
+        Behavior::Text("Thanks.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, &format!("Where is my order {number}?")).await;
+    assert_eq!(reply["actions"], json!([]), "{reply}");
+    let told = app.llm().requests()[1]["messages"].to_string();
+    assert!(told.contains("not in the customer's messages"), "{told}");
+    let (_, conversation) = app
+        .admin_get(&format!("/v1/conversations/{}", chat.id))
+        .await;
+    assert!(conversation["verified_as"].is_null(), "{conversation}");
+
+    // Written by the customer (in any case), the same details verify them.
+    let reply = reply_of(&app, &chat, &format!("It's {}", email.to_uppercase())).await;
+    assert_eq!(reply["actions"][0]["name"], "verify_customer", "{reply}");
+    assert_eq!(reply["actions"][0]["ok"], true, "{reply}");
 }
 
 #[tokio::test]
