@@ -190,6 +190,7 @@ fn invalid_code(reason: &InvalidArticle) -> &'static str {
         InvalidArticle::Url => "invalid_url",
         InvalidArticle::Empty => "empty_article",
         InvalidArticle::Locale => "invalid_locale",
+        InvalidArticle::Tags => "invalid_tags",
         InvalidArticle::FrontMatter(_) => "invalid_front_matter",
     }
 }

@@ -36,6 +36,10 @@ pub enum FrontMatterError {
     Unclosed,
     #[error("front matter line {0} is not `key: value` or a list item: {1:?}")]
     Line(usize, String),
+    #[error(
+        "front matter line {0} has a value this reader does not take (write it on one line; close a [list]): {1:?}"
+    )]
+    Value(usize, String),
 }
 
 /// Splits markdown front matter from the body: the first line `---`, then `key: value` lines
@@ -94,6 +98,17 @@ pub fn front_matter(source: &str) -> Result<(FrontMatter, &str), FrontMatterErro
         let value = value.split(" #").next().unwrap_or_default();
         let value = unquote(value.trim());
         open_key = Some(key);
+        // A YAML block (`title: >` and lines below) or an unclosed list would be read as
+        // something else than was written.
+        let known = matches!(
+            key,
+            "title" | "url" | "locale" | "lang" | "language" | "tags"
+        );
+        let block = value.starts_with(['>', '|']);
+        let unclosed = value.starts_with('[') != value.ends_with(']');
+        if known && (block || unclosed) {
+            return Err(FrontMatterError::Value(number + 2, line.to_owned()));
+        }
         match key {
             "title" => meta.title = Some(value.to_owned()),
             "url" => meta.url = Some(value.to_owned()),
@@ -312,8 +327,6 @@ mod tests {
         assert_eq!((meta.tags, body), (vec!["a".into(), "b".into()], "Text"));
         let (meta, _) = front_matter("---\ntags: [a, b] # ours\n---\nText").expect("front matter");
         assert_eq!(meta.tags, vec!["a", "b"]);
-        let (meta, _) = front_matter("---\ntags: [a, b\n---\nText").expect("front matter");
-        assert_eq!(meta.tags, vec!["a", "b"]);
         // No front matter: all is body, and a later rule is no fence.
         let plain = "# Title\n\nText\n\n---\n\nMore";
         assert_eq!(
@@ -332,6 +345,16 @@ mod tests {
             front_matter(dashes),
             Err(FrontMatterError::Line(3, "----".into()))
         );
+        // A YAML block or an unclosed list would be read as something else.
+        for (source, line) in [
+            ("---\ntitle: >\n  Returns\n---\nText", "title: >"),
+            ("---\ntags: [a, b\n---\nText", "tags: [a, b"),
+        ] {
+            assert_eq!(
+                front_matter(source),
+                Err(FrontMatterError::Value(2, line.into()))
+            );
+        }
         let prose = "---\ntitle: Returns\nReturns are free.\n---\nText";
         assert_eq!(
             front_matter(prose),

@@ -34,6 +34,9 @@ pub enum IngestError {
 
 /// Longest article title, in characters.
 pub const MAX_TITLE_CHARS: usize = 300;
+/// Most tags an article may have, and the longest a tag may be.
+pub const MAX_TAGS: usize = 50;
+pub const MAX_TAG_CHARS: usize = 100;
 
 /// Why an article's fields cannot be stored, sent as JSON or as a file alike.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,10 @@ pub enum InvalidArticle {
     Empty,
     #[error("locale must be a language tag such as \"en\" or \"pt-BR\"")]
     Locale,
+    #[error(
+        "tags must be at most {MAX_TAGS} words or phrases of at most {MAX_TAG_CHARS} characters each"
+    )]
+    Tags,
     #[error("{0}")]
     FrontMatter(#[from] ingest::FrontMatterError),
 }
@@ -53,7 +60,8 @@ pub enum InvalidArticle {
 /// The one check of an article's fields, whatever way they came (its title trimmed): a title
 /// of 1 to [`MAX_TITLE_CHARS`] characters, a link that is http or https (a help article's
 /// link is shown to customers, so never `javascript:` or `data:`), a locale that is a
-/// language tag, front matter that can be read (a markdown body's), text to index.
+/// language tag, up to [`MAX_TAGS`] tags of up to [`MAX_TAG_CHARS`] characters (blank ones
+/// dropped), front matter that can be read (a markdown body's), text to index.
 pub fn validate(input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
     let (passages, meta) = ingest::passages(input.format, &input.body);
     meta?;
@@ -78,6 +86,20 @@ fn check(mut input: ArticleInput, has_text: bool) -> Result<ArticleInput, Invali
         if !Lang::is_tag(locale) {
             return Err(InvalidArticle::Locale);
         }
+    }
+    // Blank tags are none; a tag is a word or phrase, not a paragraph.
+    input.tags = std::mem::take(&mut input.tags)
+        .into_iter()
+        .map(|tag| tag.trim().to_owned())
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    if input.tags.len() > MAX_TAGS
+        || input
+            .tags
+            .iter()
+            .any(|tag| tag.chars().count() > MAX_TAG_CHARS)
+    {
+        return Err(InvalidArticle::Tags);
     }
     if !has_text {
         return Err(InvalidArticle::Empty);

@@ -402,6 +402,11 @@ async fn an_uploaded_file_is_validated_as_json_is_and_a_bad_one_stores_nothing()
             "---\nlocale: English please\n---\n\nKayaks float.",
             "invalid_locale",
         ),
+        (
+            "folded-title.md",
+            "---\ntitle: >\n  Kayaks\n---\n\nKayaks float.",
+            "invalid_front_matter",
+        ),
         // Two files of one name would make one article, the first silently lost.
         ("fine.md", "# Canoes\n\nCanoes float too.", "duplicate_file"),
     ];
@@ -441,6 +446,17 @@ async fn an_uploaded_file_is_validated_as_json_is_and_a_bad_one_stores_nothing()
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"]["code"], "invalid_locale");
+    let response = app
+        .client
+        .post(app.url("/v1/articles"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"title": "Kayaks", "body": "Kayaks float.", "tags": ["x".repeat(5000)]}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "invalid_tags");
     let (_, after) = app.admin_get("/v1/articles").await;
     assert_eq!(before["articles"], after["articles"], "nothing was stored");
 }
