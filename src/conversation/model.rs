@@ -331,6 +331,16 @@ pub async fn generate(
             "the model's reply states a fact it was not given: not shown"
         );
         state.metrics.llm_failure("ungrounded");
+        if let Some(ask) = gathered.ask.take().filter(|_| gathered.facts.is_empty()) {
+            // A lookup waits on the customer's details: ask for them, in the service's words.
+            return Ok(Draft {
+                text: ask,
+                citations: Vec::new(),
+                actions: gathered.records,
+                confidence: None,
+                handoff,
+            });
+        }
         if gathered.facts.is_empty() {
             // Nothing else to show: the help center's own words, and a person offered.
             let reply = extractive::reply(hits, threshold, phrases);
@@ -460,6 +470,9 @@ struct Gathered {
     /// Facts as rendered, shown to the customer as they are.
     facts: Vec<String>,
     records: Vec<crate::storage::ActionRecord>,
+    /// The service's request for what a lookup needs (the email and an order number), shown
+    /// when the model's own words are withheld, so the customer is still asked.
+    ask: Option<String>,
 }
 
 impl Gathered {
@@ -511,7 +524,10 @@ async fn tool_result(
             json!({"ok": false, "error": "not_found", "shown_to_customer": text})
         }
         Outcome::NeedsVerification { text } => {
-            json!({"ok": false, "error": "verification_required", "ask_the_customer": text})
+            let result =
+                json!({"ok": false, "error": "verification_required", "ask_the_customer": text});
+            gathered.ask = Some(text);
+            result
         }
         Outcome::Invalid { errors } => {
             json!({"ok": false, "error": "invalid_arguments", "details": errors})

@@ -901,6 +901,24 @@ async fn a_model_asking_about_an_unverified_account_gets_no_data() {
             .to_string()
             .contains(order["shipping"]["tracking_number"].as_str().unwrap_or("-"))
     );
+    assert_eq!(reply["text"], "Please tell me your email first.", "{reply}");
+
+    // A model that makes the facts up instead is withheld, and the customer is still asked
+    // for what the lookup needs, in the service's words.
+    app.llm().push([
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": number}),
+        )]),
+        Behavior::Text("Your order shipped yesterday.".into()),
+    ]);
+    let chat = app.start_chat().await;
+    let reply = reply_of(&app, &chat, &format!("status of {number}")).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("I can look that up once I know it's you."),
+        "{text}"
+    );
 }
 
 /// The order the test API takes `SLOW_ORDER_DELAY` to answer.

@@ -79,6 +79,17 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
+/// A status stated of a record by its reference ("Order NW-1031485 was returned"): found
+/// when one text the business gave has both the reference and the status (the lookup's
+/// facts: "Order NW-1031485: returned"), in any case.
+static RECORD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?-u:\b)(?:order|package|parcel|shipment|refund|invoice) #?(?P<reference>[A-Z]{0,4}-?[0-9]{4,})(?-u:\b)",
+        r"[^.!?\n]{0,40}?(?P<status>shipped|delivered|cancel+ed|refunded|returned|approved|issued|processed|declined|rejected|dispatched|on (?:its|the) way|out for delivery|in transit)(?-u:\b)",
+    ))
+    .expect("valid pattern")
+});
+
 /// What the assistant says it did or will do for the customer, which it cannot (its actions
 /// only look facts up), whatever the tense: "I went ahead and cancelled it", "we'll refund
 /// you in full", "a manager will call you", "you'll get a full refund", "the refund went
@@ -95,6 +106,7 @@ static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?-u:\b)(?:a|the|your) (?:replacement|refund|cancellation|credit|exchange)s? [^.!?\n]{0,20}?(?:went through|is on (?:its|the) way|is confirmed|has been confirmed)",
         r"|(?-u:\b)(?:cancel+ed|refunded|escalated|issued|processed|sent) (?:it|that|this|them) for you(?-u:\b)",
         r"|(?-u:\b)(?:refund|cancellation|replacement|credit) (?:issued|processed|approved|sent|confirmed|done)(?-u:\b)",
+        r"|(?-u:\b)you(?:'re|’re| are) (?:now |all )?verified(?-u:\b)",
         r"|(?-u:\b)te (?:he|hemos) (?:enviado|reembolsado|devuelto|mandado|abonado)",
         r"|(?-u:\b)(?:te|le|les) (?:devolver[eé]|reembolsar[eé]|enviar[eé]|devolveremos|reembolsaremos|enviaremos)",
         r"|(?-u:\b)je vous ai (?:envoy|rembours|annul|exp[ée]di|cr[ée]dit)",
@@ -154,9 +166,18 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
         .map(|m| (m.as_str(), Kind::Number));
     let tokens = checked.iter().map(|m| (m.as_str(), Kind::Token));
     let claims = claims(prose).map(|claim| (claim, Kind::Claim));
+    let records = prose
+        .split_inclusive(['.', '!', '?', '\n'])
+        .filter(|sentence| !has_word(sentence, CONDITIONS))
+        .filter_map(|sentence| RECORD_CLAIM.find(sentence))
+        .map(|m| (m.as_str(), Kind::Record));
     let quantities = quantities.iter().map(|m| (m.as_str(), Kind::Quantity));
     let mut lowered: Option<(Vec<String>, Vec<String>)> = None;
-    let candidates = references.chain(tokens).chain(numbers).chain(claims);
+    let candidates = references
+        .chain(tokens)
+        .chain(numbers)
+        .chain(claims)
+        .chain(records);
     for (candidate, kind) in candidates.chain(quantities) {
         let (given, said) = lowered.get_or_insert_with(|| {
             let lower = |texts: &[&str]| texts.iter().map(|t| t.to_lowercase()).collect();
@@ -176,6 +197,13 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
                 .any(|t| has_number(t, &needle)),
             Kind::Claim => given.iter().any(|t| t.contains(&needle)),
             Kind::Quantity => quantities::found(candidate, given),
+            Kind::Record => RECORD_CLAIM.captures(candidate).is_some_and(|claim| {
+                let reference = claim["reference"].to_lowercase();
+                let status = claim["status"].to_lowercase();
+                given
+                    .iter()
+                    .any(|t| has_token(t, &reference) && t.contains(&status))
+            }),
         };
         if !found {
             return Some(candidate);
@@ -194,17 +222,14 @@ enum Kind {
     /// A number with its unit, a written date or a relative day ("tomorrow"): found only in
     /// what the business gave, as that many of that unit, or that day ([`quantities`]).
     Quantity,
+    /// A record's status by its reference ([`RECORD_CLAIM`]).
+    Record,
 }
 
 /// The definite claims about the customer's account in `prose`: [`CLAIM`]s in sentences
 /// without a [`CONDITIONS`] word, and [`PROMISE`]s in sentences without a [`CONDITIONAL`]
 /// one.
 fn claims(prose: &str) -> impl Iterator<Item = &str> {
-    let has_word = |sentence: &str, words: &[&str]| {
-        sentence
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|word| words.iter().any(|w| w.eq_ignore_ascii_case(word)))
-    };
     prose
         .split_inclusive(['.', '!', '?', '\n'])
         .filter_map(move |sentence| {
@@ -218,6 +243,13 @@ fn claims(prose: &str) -> impl Iterator<Item = &str> {
             };
             Some(claim.or_else(promise)?.as_str())
         })
+}
+
+/// Whether `sentence` has one of `words` (in any case).
+fn has_word(sentence: &str, words: &[&str]) -> bool {
+    sentence
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| words.iter().any(|w| w.eq_ignore_ascii_case(word)))
 }
 
 /// The model's prose as it streams, let through a sentence at a time, each sentence checked
@@ -534,6 +566,8 @@ mod tests {
             "The refund went through.",
             "I'll make sure your refund goes through today.",
             "Done, refund issued.",
+            "Order NW-1031485 was returned and refunded.",
+            "Thanks, you are verified.",
             "Te hemos enviado el reembolso.",
             "Te devolveré el dinero hoy.",
             "Je vous ai envoyé une étiquette de retour.",
