@@ -76,15 +76,30 @@ enum Unit {
 /// Words between a number and its unit that do not change it ("5 business days").
 const QUALIFIERS: &str = r"(?:(?:business|working|calendar) )?";
 
-/// The units' words as one alternation, longest first; a word unit ends at a word's end.
+/// The units' words as one alternation, longest first, each as written or capitalized
+/// ("Tage", "December"): a case-insensitive pattern (Unicode's case folding) would cost the
+/// service about half a MiB more. A word unit ends at a word's end.
 fn alternation(words: impl Iterator<Item = &'static str>) -> String {
     let mut words: Vec<&str> = words.collect();
     words.sort_by_key(|w| std::cmp::Reverse(w.len()));
     let alternatives: Vec<String> = words
         .iter()
-        .map(|w| match *w {
-            "%" => "%".to_owned(),
-            w => format!(r"{}\b", regex::escape(w)),
+        .map(|w| {
+            let mut chars = w.chars();
+            let first = chars.next().unwrap_or_default();
+            let rest = regex::escape(chars.as_str());
+            let first = if first.is_ascii_alphabetic() {
+                format!("[{first}{}]", first.to_ascii_uppercase())
+            } else {
+                regex::escape(&first.to_string())
+            };
+            // An ASCII boundary: Unicode's costs memory too.
+            let end = if w.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+                "(?-u:\\b)"
+            } else {
+                ""
+            };
+            format!("{first}{rest}{end}")
         })
         .collect();
     format!("(?:{})", alternatives.join("|"))
@@ -94,7 +109,7 @@ fn alternation(words: impl Iterator<Item = &'static str>) -> String {
 static QUANTITY: LazyLock<Regex> = LazyLock::new(|| {
     let units = alternation(UNITS.iter().flat_map(|(_, words)| words.iter().copied()));
     Regex::new(&format!(
-        r"(?i)(?-u:\b)([0-9]{{1,5}}(?:[.,][0-9]+)?)[ -]?{QUALIFIERS}({units})"
+        r"(?-u:\b)([0-9]{{1,5}}(?:[.,][0-9]+)?)[ -]?{QUALIFIERS}({units})"
     ))
     .expect("valid pattern")
 });
@@ -147,7 +162,7 @@ static WRITTEN_DATE: LazyLock<Regex> = LazyLock::new(|| {
     let months = alternation(MONTHS.iter().flat_map(|names| names.iter().copied()));
     Regex::new(&format!(
         concat!(
-            r"(?i)(?-u:\b)(?:(?P<m1>{months})\.? (?P<d1>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)",
+            r"(?-u:\b)(?:(?P<m1>{months})\.? (?P<d1>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)",
             r"|(?P<d2>[0-9]{{1,2}})(?:st|nd|rd|th|er|\.)? (?:of |de )?(?P<m2>{months}))"
         ),
         months = months
@@ -161,8 +176,8 @@ static ISO_DATE: LazyLock<Regex> =
 /// Days that are no date of their own: they are the model's unless given as written.
 static RELATIVE_DAY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b(?:tomorrow|yesterday|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)",
-        r"|ayer|pasado mañana|demain|hier|après-demain|gestern|übermorgen|amanhã|ontem)\b",
+        r"(?i)(?-u:\b)(?:tomorrow|yesterday|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)",
+        r"|ayer|pasado mañana|demain|hier|après-demain|gestern|übermorgen|ontem)(?-u:\b)|amanhã",
     ))
     .expect("valid pattern")
 });
