@@ -763,6 +763,14 @@ mod tests {
         }
     }
 
+    /// `n` one-passage articles on topics of their own ("Topic 3"), so that a word in a few
+    /// passages of a test is not common.
+    fn topics(n: usize) -> Vec<Article> {
+        (0..n)
+            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
+            .collect()
+    }
+
     /// An article with its own body (markdown).
     fn with_body(id: &str, title: &str, body: &str) -> Article {
         Article {
@@ -837,9 +845,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
         // Twenty more passages, so that a word in one or two is not common.
-        let mut articles: Vec<Article> = (0..20)
-            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
-            .collect();
+        let mut articles = topics(20);
         articles.extend([
             with_body("delivery", "Delivery", "Delivery takes 3 to 5 days."),
             with_body(
@@ -898,9 +904,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
         let filler = "Orders are packed in Portland and leave the warehouse on business days. ";
-        let mut articles: Vec<Article> = (0..20)
-            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
-            .collect();
+        let mut articles = topics(20);
         articles.extend([
             // A short heading with one of the question's words scores high on it alone.
             with_body(
@@ -955,9 +959,7 @@ mod tests {
     fn the_frame_ranks_little_and_a_businesss_tags_rank_their_articles() {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
-        let mut articles: Vec<Article> = (0..20)
-            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
-            .collect();
+        let mut articles = topics(20);
         articles.extend([
             // Has both words of "Do you take PayPal?", but "take" is its frame.
             with_body(
@@ -997,9 +999,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let index = Index::open(dir.path()).expect("index");
         // 48 passages: common is in more than 4; "tell" and "question" are in 2.
-        let mut articles: Vec<Article> = (0..40)
-            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
-            .collect();
+        let mut articles = topics(40);
         for i in 0..6 {
             articles.push(with_body(
                 &format!("gift{i}"),
@@ -1039,9 +1039,7 @@ mod tests {
                    ## Returning a gift\n\nUse the gift receipt.\n\n\
                    ## Final sale\n\nFinal-sale items cannot be returned.",
         );
-        let mut articles: Vec<Article> = (0..20)
-            .map(|i| article(&format!("other{i}"), &format!("Topic {i}")))
-            .collect();
+        let mut articles = topics(20);
         articles.push(policy);
         index.rebuild(&articles, 1).expect("rebuild");
         let hits = index
