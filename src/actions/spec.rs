@@ -166,25 +166,21 @@ impl Spec {
             .map(|email| email.trim().to_lowercase())
     }
 
-    /// For an identity check, the first of its email and reference arguments that is not in
-    /// what the customer wrote (`said`, letters in any case): a model may not prove who the
-    /// customer is with details it supplied itself. None for other actions.
-    pub fn unsaid_identity(&self, args: &serde_json::Value, said: &[&str]) -> Option<&str> {
+    /// For an identity check, its email and reference arguments (name, value in lower case):
+    /// what the customer must have written for the check to prove who they are. None for
+    /// other actions.
+    pub fn identity_args(&self, args: &serde_json::Value) -> Vec<(&str, String)> {
         if !self.file.verifies_customer {
-            return None;
+            return Vec::new();
         }
-        let said: Vec<String> = said.iter().map(|text| text.to_lowercase()).collect();
         [self.email_param(), self.reference_param()]
             .into_iter()
             .flatten()
-            .find(|name| {
-                let value = args[*name]
-                    .as_str()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_lowercase();
-                value.is_empty() || !said.iter().any(|text| text.contains(&value))
+            .map(|name| {
+                let value = args[name].as_str().unwrap_or_default();
+                (name, value.trim().to_lowercase())
             })
+            .collect()
     }
 
     /// The parameter that names the record asked about (the order number): the first string

@@ -159,7 +159,11 @@ pub async fn generate(
     let total = settings.llm.total_timeout();
     // Whether the model called the handoff tool.
     let mut handed_to_person = false;
-    let said = customer_said(history, message);
+    // In lower case, for finding in it what the model passes as the customer's.
+    let said: Vec<String> = customer_said(history, message)
+        .iter()
+        .map(|text| text.to_lowercase())
+        .collect();
     for round in 0..MAX_ROUNDS {
         // The last round offers no tools, so the model must answer.
         let offered = if round + 1 < MAX_ROUNDS { tools } else { &[] };
@@ -235,12 +239,19 @@ pub async fn generate(
                 json!({"ok": true, "handed_off": true})
             } else {
                 let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
+                // A model may not prove who the customer is with details it supplied itself.
                 let unsaid = state
                     .actions
                     .specs()
                     .iter()
                     .find(|spec| spec.file.name == call.name)
-                    .and_then(|spec| spec.unsaid_identity(&args, &said));
+                    .map(|spec| spec.identity_args(&args))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(_, value)| {
+                        value.is_empty() || !said.iter().any(|t| grounding::has_token(t, value))
+                    })
+                    .map(|(name, _)| name);
                 let outcome = match unsaid {
                     Some(param) => Outcome::Invalid {
                         errors: vec![format!(

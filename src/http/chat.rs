@@ -282,10 +282,6 @@ pub async fn post_message(
     Ok(([(HeaderName::from_static("server-timing"), timing)], body).into_response())
 }
 
-/// A `Server-Timing` header (W3C Server Timing): the turn's steps and the whole request, in
-/// milliseconds. The context reads, and the search after them, run alongside the store (the
-/// messages are read again after it when one landed in between); a turn's own share of the time is
-/// `total` minus `model` (and minus `handoff`, which waits on the model for a summary).
 /// Whether an `Accept` header asks for the reply as an SSE stream: it names
 /// `text/event-stream` with a preference (`q`) above 0 and no lower than JSON's
 /// (`application/json`, `application/*` or `*/*`). So `application/json,
@@ -310,6 +306,10 @@ fn wants_event_stream(accept: &str) -> bool {
     stream > 0.0 && stream >= json
 }
 
+/// A `Server-Timing` header (W3C Server Timing): the turn's steps and the whole request, in
+/// milliseconds. The context reads, and the search after them, run alongside the store (the
+/// messages are read again after it when one landed in between); a turn's own share of the time is
+/// `total` minus `model` (and minus `handoff`, which waits on the model for a summary).
 fn server_timing(timings: &Timings, total: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let value = format!(

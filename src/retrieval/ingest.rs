@@ -95,20 +95,20 @@ pub fn front_matter(source: &str) -> Result<(FrontMatter, &str), FrontMatterErro
         };
         let key = key.trim();
         // A YAML comment starts at " #".
-        let value = value.split(" #").next().unwrap_or_default();
-        let value = unquote(value.trim());
-        open_key = Some(key);
-        // A YAML block (`title: >` and lines below) or an unclosed list would be read as
-        // something else than was written.
+        let value = value.split(" #").next().unwrap_or_default().trim();
+        // A YAML block (`title: >` and lines below) or an unclosed tag list would be read as
+        // something else than was written (`title: "> 30 days"` is quoted: no block).
         let known = matches!(
             key,
             "title" | "url" | "locale" | "lang" | "language" | "tags"
         );
-        let block = value.starts_with(['>', '|']);
-        let unclosed = value.starts_with('[') != value.ends_with(']');
-        if known && (block || unclosed) {
+        let block = known && value.starts_with(['>', '|']);
+        let unclosed = key == "tags" && value.starts_with('[') && !value.ends_with(']');
+        if block || unclosed {
             return Err(FrontMatterError::Value(number + 2, line.to_owned()));
         }
+        let value = unquote(value);
+        open_key = Some(key);
         match key {
             "title" => meta.title = Some(value.to_owned()),
             "url" => meta.url = Some(value.to_owned()),
@@ -345,6 +345,12 @@ mod tests {
             front_matter(dashes),
             Err(FrontMatterError::Line(3, "----".into()))
         );
+        // Brackets and quotes in a title are the title's.
+        for title in ["Returns [EU]", "\"[Draft] Returns\"", "\"> 30 days\""] {
+            let source = format!("---\ntitle: {title}\n---\nText");
+            let (meta, _) = front_matter(&source).expect("front matter");
+            assert_eq!(meta.title.as_deref(), Some(title.trim_matches('"')));
+        }
         // A YAML block or an unclosed list would be read as something else.
         for (source, line) in [
             ("---\ntitle: >\n  Returns\n---\nText", "title: >"),

@@ -60,20 +60,20 @@ static REFERENCES: LazyLock<Regex> = LazyLock::new(|| {
 static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?-u:\b)your (?:order|package|parcel|shipment|delivery|refund|payment|invoice|charge|return)s?",
-        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,40}?(?-u:\b)(?:shipped|delivered|cancel+ed|refunded|approved|issued|processed|declined|rejected|dispatched|on (?:its|the) way|out for delivery|in transit)(?-u:\b)",
+        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,40}?(?-u:\b)(?:shipped|delivered|cancel+ed|refunded|approved|issued|processed|declined|rejected|dispatched|on (?:its|the) way|out for delivery|in transit)(?-u:\b)",
         r"|(?-u:\b)I(?:'ve|’ve| have)? (?:just |already )?(?:refunded|cancel+ed|applied|issued|processed|approved|changed|updated|credited|reversed|waived|sent you)(?-u:\b)",
         r"|(?-u:\b)(?:tus?|sus?) (?:pedido|paquete|env[ií]o|reembolso|pago|factura|devoluci[oó]n|cargo)s?",
-        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,40}?(?:enviad[oa]s?|entregad[oa]s?|cancelad[oa]s?|reembolsad[oa]s?|aprobad[oa]s?|procesad[oa]s?|rechazad[oa]s?|en camino|en tr[aá]nsito)(?-u:\b)",
+        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,40}?(?:enviad[oa]s?|entregad[oa]s?|cancelad[oa]s?|reembolsad[oa]s?|aprobad[oa]s?|procesad[oa]s?|rechazad[oa]s?|en camino|en tr[aá]nsito)(?-u:\b)",
         r"|(?-u:\b)(?:he|hemos) (?:reembolsado|cancelado|aplicado|emitido|procesado|aprobado|cambiado)(?-u:\b)",
         r"|(?-u:\b)(?:votre|vos) (?:commande|colis|livraison|remboursement|paiement|facture|retour)s?",
         // No word boundary after: an ASCII one never follows "livré".
-        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,40}?(?:exp[ée]di[ée]e?s?|livr[ée]e?s?|annul[ée]e?s?|rembours[ée]e?s?|approuv[ée]e?s?|trait[ée]e?s?|refus[ée]e?s?|effectu[ée]e?s?|en route|en cours de livraison)",
+        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,40}?(?:exp[ée]di[ée]e?s?|livr[ée]e?s?|annul[ée]e?s?|rembours[ée]e?s?|approuv[ée]e?s?|trait[ée]e?s?|refus[ée]e?s?|effectu[ée]e?s?|en route|en cours de livraison)",
         r"|(?-u:\b)j['’]ai (?:rembours[ée]|annul[ée]|appliqu[ée]|[ée]mis|trait[ée]|approuv[ée])",
         r"|(?-u:\b)Ihre? (?:Bestellung|Paket|Sendung|Lieferung|Erstattung|R[üu]ckerstattung|Zahlung|Rechnung|R[üu]cksendung)(?:en)?",
-        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,40}?(?:versandt|versendet|verschickt|geliefert|zugestellt|storniert|erstattet|genehmigt|bearbeitet|abgelehnt|unterwegs)(?-u:\b)",
-        r"|(?-u:\b)ich habe(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,30}?(?:erstattet|storniert|angewendet|genehmigt|gutgeschrieben)(?-u:\b)",
+        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,40}?(?:versandt|versendet|verschickt|geliefert|zugestellt|storniert|erstattet|genehmigt|bearbeitet|abgelehnt|unterwegs)(?-u:\b)",
+        r"|(?-u:\b)ich habe(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,30}?(?:erstattet|storniert|angewendet|genehmigt|gutgeschrieben)(?-u:\b)",
         r"|(?-u:\b)(?:o seu|a sua|seus?|suas?) (?:pedido|pacote|encomenda|entrega|reembolso|pagamento|fatura|devolu[çc][ãa]o)s?",
-        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,40}?(?:enviad[oa]s?|entregues?|cancelad[oa]s?|reembolsad[oa]s?|aprovad[oa]s?|processad[oa]s?|recusad[oa]s?|a caminho|em tr[âa]nsito)(?-u:\b)",
+        r"(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,40}?(?:enviad[oa]s?|entregues?|cancelad[oa]s?|reembolsad[oa]s?|aprovad[oa]s?|processad[oa]s?|recusad[oa]s?|a caminho|em tr[âa]nsito)(?-u:\b)",
         r"|(?-u:\b)(?:reembolsei|cancelei|apliquei|aprovei)(?-u:\b)",
     ))
     .expect("valid pattern")
@@ -85,13 +85,13 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 static RECORD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?-u:\b)(?:[Oo]rder|[Pp]ackage|[Pp]arcel|[Ss]hipment|[Rr]efund|[Ii]nvoice) #?(?P<reference>[A-Za-z]{0,4}-?[0-9]{4,})(?-u:\b)",
-        r"[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,40}?(?P<status>shipped|delivered|cancel+ed|refunded|returned|approved|issued|processed|declined|rejected|dispatched|on (?:its|the) way|out for delivery|in transit)(?-u:\b)",
+        r"[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,40}?(?P<status>shipped|delivered|cancel+ed|refunded|returned|approved|issued|processed|declined|rejected|dispatched|on (?:its|the) way|out for delivery|in transit)(?-u:\b)",
     ))
     .expect("valid pattern")
 });
 
 // The gap between a claim's subject and its verb is ASCII's printable characters but
-// `.`, `!` and `?`, Latin-1's letters and `’`: a gap of any character but those three
+// `.`, `!` and `?`, Latin-1's (`nº`, `é`), dashes, quotes and `€`: a gap of any character but those three
 // (`[^.!?\n]`), counted out 20 to 40 times, made these patterns cost the service about a
 // MiB of memory. Patterns written since take a capital first letter as `[Yy]our` rather
 // than Unicode's case folding, for the same reason.
@@ -104,12 +104,13 @@ static RECORD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 /// policy ("if you return it, we'll refund you": [`CONDITIONAL`]).
 static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?-u:\b)(?:I(?:'ll|’ll|'ve|’ve| will| have| shall)?|[Ww]e(?:'ll|’ll|'ve|’ve| will| have))",
-        r"(?: (?:just|already|now|personally|also|gone ahead and|went ahead and|go ahead and))*",
-        r" (?:refund|cancel|escalat|issu|process|approv|send|sent|arrang|expedit|replac|credit|waiv|reimburs|revers|make sure|ensure|call you|contact you|email you)",
+        r"(?-u:\b)(?:I|[Ww]e)(?:'ll|’ll| will| shall)(?: (?:just|now|personally|also|go ahead and))*",
+        r" (?:refund|cancel|escalate|issue|process|approve|send|arrange|expedite|replace|credit|waive|reimburse|reverse|make sure|ensure|call you|contact you|email you)(?-u:\b)",
+        r"|(?-u:\b)(?:I|[Ww]e)(?:'ve|’ve| have)?(?: (?:just|already|now|personally|also|gone ahead and|went ahead and))*",
+        r" (?:refunded|cancel+ed|escalated|issued|processed|approved|sent you|arranged|expedited|replaced|credited|waived|reimbursed|reversed|made sure)(?-u:\b)",
         r"|(?-u:\b)(?:[Aa]|[Tt]he|[Yy]our) (?:manager|supervisor|colleague|specialist|agent|team) will (?:call|contact|email|reach out)",
         r"|(?-u:\b)[Yy]ou(?:'ll|’ll| will) (?:get|receive) (?:a |your )?(?:full |complete )?(?:refund|replacement|credit|voucher|discount|compensation)",
-        r"|(?-u:\b)(?:[Aa]|[Tt]he|[Yy]our) (?:replacement|refund|cancellation|credit|exchange)s? [\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,20}?(?:went through|is on (?:its|the) way|is confirmed|has been confirmed)",
+        r"|(?-u:\b)(?:[Aa]|[Tt]he|[Yy]our) (?:replacement|refund|cancellation|credit|exchange)s? [\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,20}?(?:went through|is on (?:its|the) way|is confirmed|has been confirmed)",
         r"|(?-u:\b)(?:[Cc]ancel+ed|[Rr]efunded|[Ee]scalated|[Ii]ssued|[Pp]rocessed|[Ss]ent) (?:it|that|this|them) for you(?-u:\b)",
         r"|(?-u:\b)(?:[Rr]efund|[Cc]ancellation|[Rr]eplacement|[Cc]redit) (?:issued|processed|approved|sent|confirmed|done)(?-u:\b)",
         r"|(?-u:\b)[Yy]ou(?:'re|’re| are) (?:now |all )?verified(?-u:\b)",
@@ -118,7 +119,7 @@ static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?-u:\b)[Jj]e vous ai (?:envoy|rembours|annul|exp[ée]di|cr[ée]dit)",
         r"|(?-u:\b)[Nn]ous vous avons (?:envoy|rembours|annul|cr[ée]dit)",
         r"|(?-u:\b)[Vv]ous serez (?:rembours|cr[ée]dit)",
-        r"|(?-u:\b)(?:[Ii]ch|[Ww]ir) (?:habe|haben) Ihnen(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7EÀ-ÿ’]{0,30}?(?:geschickt|gesendet|erstattet|gutgeschrieben)",
+        r"|(?-u:\b)(?:[Ii]ch|[Ww]ir) (?:habe|haben) Ihnen(?-u:\b)[\x20\x22-\x2D\x2F-\x3E\x40-\x7E\xA0-ÿ\u{2010}-\u{2027}€]{0,30}?(?:geschickt|gesendet|erstattet|gutgeschrieben)",
         r"|(?-u:\b)Sie erhalten (?:eine )?(?:volle |vollständige )?(?:Erstattung|Rückerstattung)",
         r"|(?-u:\b)(?:[Ee]nviei|[Dd]evolvi|[Ee]stornei)(?-u:\b)",
         r"|(?-u:\b)[Vv]oc[êe] receber[áa] (?:o |um )?(?:reembolso|estorno)",
@@ -127,13 +128,17 @@ static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-/// The words of [`CONDITIONS`] that make a promise a policy: conditions, not modal verbs.
+/// The words that make a promise a policy: [`CONDITIONS`]' conditions (not its modal verbs),
+/// and what is done on its own or on a schedule ("within 5 days", "usually",
+/// "automatically", "as soon as it ships").
 #[rustfmt::skip] // one word a line otherwise
 const CONDITIONAL: &[&str] = &[
     "if", "once", "when", "after", "until", "before", "unless", "whether", "si", "cuando",
     "vez", "después", "hasta", "antes", "mientras", "quand", "fois", "lorsque", "dès", "après",
     "avant", "tant", "wenn", "sobald", "nachdem", "bis", "bevor", "falls", "quando", "assim",
-    "depois", "até", "caso",
+    "depois", "até", "caso", "within", "usually", "typically", "normally", "automatically",
+    "soon", "dentro", "normalmente", "automáticamente", "sous", "généralement",
+    "automatiquement", "innerhalb", "normalerweise", "automatisch", "automaticamente",
 ];
 
 /// Words that make a statement conditional, general or about what is to come rather than a
@@ -206,9 +211,7 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
             Kind::Record => RECORD_CLAIM.captures(candidate).is_some_and(|claim| {
                 let reference = claim["reference"].to_lowercase();
                 let status = claim["status"].to_lowercase();
-                given
-                    .iter()
-                    .any(|t| has_token(t, &reference) && t.contains(&status))
+                given.iter().any(|t| states(t, &reference, &status))
             }),
         };
         if !found {
@@ -371,8 +374,24 @@ fn has_number(text: &str, number: &str) -> bool {
     })
 }
 
+/// Whether `text` gives `status` for the record `reference`, right after it as the lookups'
+/// facts do ("order nw-1047206: shipped"), not somewhere later ("…: processing. it hasn't
+/// shipped yet").
+fn states(text: &str, reference: &str, status: &str) -> bool {
+    text.match_indices(reference).any(|(at, _)| {
+        let after: String = text[at + reference.len()..]
+            .chars()
+            .take(STATUS_CHARS)
+            .collect();
+        after.contains(status)
+    })
+}
+
+/// How near after a record's reference its status is looked for.
+const STATUS_CHARS: usize = 24;
+
 /// Whether `token` is in `text` on its own (not inside a longer number or reference).
-fn has_token(text: &str, token: &str) -> bool {
+pub fn has_token(text: &str, token: &str) -> bool {
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
     text.match_indices(token).any(|(at, _)| {
         !alnum(text[..at].chars().next_back()) && !alnum(text[at + token.len()..].chars().next())
@@ -560,6 +579,7 @@ mod tests {
         let given = business(&[
             PASSAGE,
             "A person from our team will refund the extra charge.",
+            "Order NW-1047206: processing\nWe're preparing it; it hasn't shipped yet.",
         ]);
         for made_up in [
             "Cancelled it for you.",
@@ -572,7 +592,10 @@ mod tests {
             "The refund went through.",
             "I'll make sure your refund goes through today.",
             "Done, refund issued.",
+            "Tu pedido nº NW-1047206 fue enviado ayer.",
+            "Your order — the blue kayak — has shipped.",
             "Order NW-1031485 was returned and refunded.",
+            "Order NW-1047206 has shipped.",
             "Thanks, you are verified.",
             "Te hemos enviado el reembolso.",
             "Te devolveré el dinero hoy.",
@@ -586,6 +609,9 @@ mod tests {
             assert!(ungrounded(made_up, &given).is_some(), "{made_up}");
         }
         for fine in [
+            "You'll receive a refund to your original payment method within 5–7 business days.",
+            "We'll email you a tracking number as soon as it ships.",
+            "We have replacement parts and credit card options.",
             "If you return it, we'll refund you in full.",
             "We refund the original shipping charge only for damaged items.",
             "You'll get a full refund once we receive your return.",
