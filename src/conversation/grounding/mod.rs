@@ -80,8 +80,8 @@ static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A status stated of a record by its reference ("Order NW-1031485 was returned"): found
-/// when one text the business gave has both the reference and the status (the lookup's
-/// facts: "Order NW-1031485: returned"), in any case.
+/// when a text the business gave has the status right after the reference, as the lookups'
+/// facts write it ("Order NW-1031485: returned"), in any case ([`states`]).
 static RECORD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?-u:\b)(?:[Oo]rder|[Pp]ackage|[Pp]arcel|[Ss]hipment|[Rr]efund|[Ii]nvoice) #?(?P<reference>[A-Za-z]{0,4}-?[0-9]{4,})(?-u:\b)",
@@ -101,8 +101,8 @@ static RECORD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 /// only look facts up), whatever the tense: "I went ahead and cancelled it", "we'll refund
 /// you in full", "a manager will call you", "you'll get a full refund", "the refund went
 /// through", "te devolveré el dinero", "je vous ai envoyé une étiquette", "ich habe Ihnen
-/// einen Gutschein geschickt", "já enviei o seu reembolso". Only a condition makes one a
-/// policy ("if you return it, we'll refund you": [`CONDITIONAL`]).
+/// einen Gutschein geschickt", "já enviei o seu reembolso". Only a condition or a schedule
+/// makes one a policy ("if you return it, we'll refund you": [`CONDITIONS`], [`SCHEDULES`]).
 static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?-u:\b)(?:I|[Ww]e)(?:'ll|’ll| will| shall)(?: (?:just|now|personally|also|go ahead and))*",
@@ -129,33 +129,35 @@ static PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-/// The words that make a promise a policy: [`CONDITIONS`]' conditions (not its modal verbs),
-/// and what is done on its own or on a schedule ("within 5 days", "usually",
-/// "automatically", "as soon as it ships").
-#[rustfmt::skip] // one word a line otherwise
-const CONDITIONAL: &[&str] = &[
-    "if", "once", "when", "after", "until", "before", "unless", "whether", "si", "cuando",
-    "vez", "después", "hasta", "antes", "mientras", "quand", "fois", "lorsque", "dès", "après",
-    "avant", "tant", "wenn", "sobald", "nachdem", "bis", "bevor", "falls", "quando", "assim",
-    "depois", "até", "caso", "within", "usually", "typically", "normally", "automatically",
-    "soon", "dentro", "normalmente", "automáticamente", "sous", "généralement",
-    "automatiquement", "innerhalb", "normalerweise", "automatisch", "automaticamente",
-];
-
 /// Words that make a statement conditional, general or about what is to come rather than a
-/// claim ("once your order has shipped, …", "your refund will be issued within 5 days"), in
-/// the five languages. ("se" is left out: Spanish's "se ha enviado" is a claim.)
+/// claim or a promise ("once your order has shipped, …", "if you return it, we'll refund
+/// you", "your refund is issued within 5 days"), in the five languages. ("se" is left out:
+/// Spanish's "se ha enviado" is a claim.)
 #[rustfmt::skip] // one word a line otherwise
 const CONDITIONS: &[&str] = &[
     "if", "once", "when", "after", "until", "before", "unless", "whether", "usually",
-    "typically", "within", "will", "can", "may", "might", "should", "must", "would", "could",
-    "si", "cuando", "vez", "después", "hasta", "antes", "normalmente", "puede", "pueden",
-    "podría", "será", "serán", "suele", "quand", "fois", "lorsque", "dès", "après", "avant",
-    "généralement", "peut", "peuvent", "pourrait", "sera", "seront", "wenn", "sobald",
-    "nachdem", "bis", "bevor", "normalerweise", "kann", "können", "könnte", "wird", "werden",
-    "quando", "assim", "depois", "até", "pode", "podem", "poderia", "serão", "falls",
-    "puedes", "mientras", "debe", "pouvez", "peux", "tant", "doit", "kannst", "muss",
-    "müssen", "podes", "deve", "caso",
+    "typically", "within", "si", "cuando", "vez", "después", "hasta", "antes", "normalmente",
+    "quand", "fois", "lorsque", "dès", "après", "avant", "généralement", "wenn", "sobald",
+    "nachdem", "bis", "bevor", "normalerweise", "quando", "assim", "depois", "até", "falls",
+    "mientras", "tant", "caso",
+];
+
+/// Modal and future verbs: a claim with one is about what can or will be ("your refund will
+/// be issued to your card"); a promise with one is still a promise ("we'll refund you").
+#[rustfmt::skip] // one word a line otherwise
+const MODALS: &[&str] = &[
+    "will", "can", "may", "might", "should", "must", "would", "could", "puede", "pueden",
+    "podría", "será", "serán", "suele", "peut", "peuvent", "pourrait", "sera", "seront", "kann",
+    "können", "könnte", "wird", "werden", "pode", "podem", "poderia", "serão", "puedes", "debe",
+    "pouvez", "peux", "doit", "kannst", "muss", "müssen", "podes", "deve",
+];
+
+/// What is done on its own or on a schedule ("automatically", "as soon as it ships"): a
+/// promise with one is a policy.
+#[rustfmt::skip] // one word a line otherwise
+const SCHEDULES: &[&str] = &[
+    "normally", "automatically", "soon", "dentro", "automáticamente", "sous", "automatiquement",
+    "innerhalb", "automatisch", "automaticamente",
 ];
 
 /// What in `prose` states a fact not found in its [`Grounds`], if anything. Most replies
@@ -177,19 +179,10 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
         })
         .map(|m| (m.as_str(), Kind::Number));
     let tokens = checked.iter().map(|m| (m.as_str(), Kind::Token));
-    let claims = claims(prose).map(|claim| (claim, Kind::Claim));
-    let records = prose
-        .split_inclusive(['.', '!', '?', '\n'])
-        .filter(|sentence| !has_word(sentence, CONDITIONS))
-        .filter_map(|sentence| RECORD_CLAIM.find(sentence))
-        .map(|m| (m.as_str(), Kind::Record));
+    let claims = claims(prose);
     let quantities = quantities.iter().map(|m| (m.as_str(), Kind::Quantity));
     let mut lowered: Option<(Vec<String>, Vec<String>)> = None;
-    let candidates = references
-        .chain(tokens)
-        .chain(numbers)
-        .chain(claims)
-        .chain(records);
+    let candidates = references.chain(tokens).chain(numbers).chain(claims);
     for (candidate, kind) in candidates.chain(quantities) {
         let (given, said) = lowered.get_or_insert_with(|| {
             let lower = |texts: &[&str]| texts.iter().map(|t| t.to_lowercase()).collect();
@@ -236,22 +229,31 @@ enum Kind {
     Record,
 }
 
-/// The definite claims about the customer's account in `prose`: [`CLAIM`]s in sentences
-/// without a [`CONDITIONS`] word, and [`PROMISE`]s in sentences without a [`CONDITIONAL`]
-/// one.
-fn claims(prose: &str) -> impl Iterator<Item = &str> {
+/// The definite claims about the customer's account in `prose`, a sentence at a time: a
+/// [`CLAIM`] or a [`RECORD_CLAIM`] in a sentence without a [`CONDITIONS`] or [`MODALS`]
+/// word, else a [`PROMISE`] in one without a [`CONDITIONS`] or [`SCHEDULES`] word.
+fn claims(prose: &str) -> impl Iterator<Item = (&str, Kind)> {
     prose
         .split_inclusive(['.', '!', '?', '\n'])
-        .filter_map(move |sentence| {
-            let claim = CLAIM
-                .find(sentence)
-                .filter(|_| !has_word(sentence, CONDITIONS));
-            let promise = || {
-                PROMISE
-                    .find(sentence)
-                    .filter(|_| !has_word(sentence, CONDITIONAL))
+        .flat_map(|sentence| {
+            let conditional = has_word(sentence, CONDITIONS);
+            let (claim, record) = if conditional || has_word(sentence, MODALS) {
+                (None, None)
+            } else {
+                (CLAIM.find(sentence), RECORD_CLAIM.find(sentence))
             };
-            Some(claim.or_else(promise)?.as_str())
+            let promise = if claim.is_some() || conditional || has_word(sentence, SCHEDULES) {
+                None
+            } else {
+                PROMISE.find(sentence)
+            };
+            [
+                claim.map(|m| (m.as_str(), Kind::Claim)),
+                record.map(|m| (m.as_str(), Kind::Record)),
+                promise.map(|m| (m.as_str(), Kind::Claim)),
+            ]
+            .into_iter()
+            .flatten()
         })
 }
 
@@ -380,11 +382,12 @@ fn has_number(text: &str, number: &str) -> bool {
 /// shipped yet").
 fn states(text: &str, reference: &str, status: &str) -> bool {
     text.match_indices(reference).any(|(at, _)| {
-        let after: String = text[at + reference.len()..]
-            .chars()
-            .take(STATUS_CHARS)
-            .collect();
-        after.contains(status)
+        let after = &text[at + reference.len()..];
+        let end = after
+            .char_indices()
+            .nth(STATUS_CHARS)
+            .map_or(after.len(), |(i, _)| i);
+        after[..end].contains(status)
     })
 }
 

@@ -108,9 +108,14 @@ fn alternation(words: impl Iterator<Item = &'static str>) -> String {
     format!("(?:{})", alternatives.join("|"))
 }
 
+/// Every unit's words, as one alternation.
+fn units() -> String {
+    alternation(UNITS.iter().flat_map(|(_, words)| words.iter().copied()))
+}
+
 /// A number with its unit ("10 months", "37%", "24h", "30-day").
 static QUANTITY: LazyLock<Regex> = LazyLock::new(|| {
-    let units = alternation(UNITS.iter().flat_map(|(_, words)| words.iter().copied()));
+    let units = units();
     Regex::new(&format!(
         r"(?-u:\b)([0-9]{{1,5}}(?:[.,][0-9]+)?)[ -]?{QUALIFIERS}({units})"
     ))
@@ -119,7 +124,7 @@ static QUANTITY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The low end of a range with its unit ("3–5 business days" has 3 days).
 static RANGE: LazyLock<Regex> = LazyLock::new(|| {
-    let units = alternation(UNITS.iter().flat_map(|(_, words)| words.iter().copied()));
+    let units = units();
     Regex::new(&format!(
         r"(?-u:\b)([0-9]{{1,5}}) ?(?:[–-]|to|a|à|bis) ?[0-9]{{1,5}}[ -]?{QUALIFIERS}({units})"
     ))
