@@ -202,6 +202,11 @@ impl Actions {
         }
     }
 
+    /// The action called `name`.
+    pub fn spec(&self, name: &str) -> Option<&Spec> {
+        self.specs.iter().find(|s| s.file.name == name)
+    }
+
     /// The action the router uses for an intent.
     pub fn for_intent(&self, intent: Intent) -> Option<&Spec> {
         self.specs.iter().find(|s| s.file.intent == Some(intent))
@@ -217,7 +222,7 @@ impl Actions {
         verified_as: Option<&str>,
         lang: Lang,
     ) -> Result<Outcome, StoreError> {
-        let Some(spec) = self.specs.iter().find(|s| s.file.name == name) else {
+        let Some(spec) = self.spec(name) else {
             self.metrics
                 .action(UNKNOWN_ACTION, Outcome::Unknown.label());
             return Ok(Outcome::Unknown);

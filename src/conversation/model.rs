@@ -242,9 +242,7 @@ pub async fn generate(
                 // A model may not prove who the customer is with details it supplied itself.
                 let unsaid = state
                     .actions
-                    .specs()
-                    .iter()
-                    .find(|spec| spec.file.name == call.name)
+                    .spec(&call.name)
                     .map(|spec| spec.identity_args(&args))
                     .unwrap_or_default()
                     .into_iter()
