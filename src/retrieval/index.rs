@@ -346,8 +346,18 @@ fn topic_terms(terms: &[String]) -> Vec<String> {
 /// How many of `terms` (already analyzed, distinct) occur in any of `texts`; stops reading
 /// once all are found.
 fn terms_found(analyzer: &mut TextAnalyzer, texts: &[&str], terms: &[String]) -> usize {
-    let mut found = vec![false; terms.len()];
-    let mut missing = terms.len();
+    mark_terms(analyzer, texts, terms, &mut vec![false; terms.len()])
+}
+
+/// [`terms_found`], adding to `found` (one flag a term) what earlier texts found: how many
+/// of `terms` are found in all.
+fn mark_terms(
+    analyzer: &mut TextAnalyzer,
+    texts: &[&str],
+    terms: &[String],
+    found: &mut [bool],
+) -> usize {
+    let mut missing = found.iter().filter(|f| !**f).count();
     for text in texts {
         let mut stream = analyzer.token_stream(text);
         while missing > 0 && stream.advance() {
@@ -720,9 +730,12 @@ impl Index {
         } else {
             fragment
         };
-        let found = terms_found(analyzer, &[&title, &headings, &tags, &body], topic);
+        // Each text read once: what the title, headings and tags have, then the body.
+        let mut seen = vec![false; topic.len()];
+        let named = mark_terms(analyzer, &[&title, &headings, &tags], topic, &mut seen);
+        let found = mark_terms(analyzer, &[&body], topic, &mut seen);
         // Only asked of a passage with a single word of the question.
-        let about = found == 1 && terms_found(analyzer, &[&title, &headings, &tags], topic) > 0;
+        let about = found == 1 && named > 0;
         let url = text_of(f.url);
         let hit = Hit {
             article_id: text_of(f.article_id),
