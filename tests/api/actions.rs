@@ -872,13 +872,17 @@ async fn a_model_asking_about_an_unverified_account_gets_no_data() {
     let app = spawn_app_with_llm().await;
     let (order, _) = shipped_order();
     let number = order["number"].as_str().expect("number");
-    app.llm().push([
-        Behavior::ToolCalls(vec![(
-            "order_status".into(),
-            json!({"order_number": number}),
-        )]),
-        Behavior::Text("Please tell me your email first.".into()),
-    ]);
+    // The model looks the order up, then writes its reply.
+    let asked = |reply: &str| {
+        app.llm().push([
+            Behavior::ToolCalls(vec![(
+                "order_status".into(),
+                json!({"order_number": number}),
+            )]),
+            Behavior::Text(reply.into()),
+        ]);
+    };
+    asked("Please tell me your email first.");
     let chat = app.start_chat().await;
     let reply = reply_of(&app, &chat, &format!("status of {number}")).await;
     assert_eq!(reply["actions"], json!([]));
@@ -905,13 +909,7 @@ async fn a_model_asking_about_an_unverified_account_gets_no_data() {
 
     // A model that makes the facts up instead is withheld, and the customer is still asked
     // for what the lookup needs, in the service's words.
-    app.llm().push([
-        Behavior::ToolCalls(vec![(
-            "order_status".into(),
-            json!({"order_number": number}),
-        )]),
-        Behavior::Text("Your order shipped yesterday.".into()),
-    ]);
+    asked("Your order shipped yesterday.");
     let chat = app.start_chat().await;
     let reply = reply_of(&app, &chat, &format!("status of {number}")).await;
     let text = reply["text"].as_str().expect("text");
