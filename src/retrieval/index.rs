@@ -15,7 +15,7 @@ use tantivy::{
     TantivyDocument, Term,
     collector::{Count, TopDocs},
     directory::MmapDirectory,
-    query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery},
+    query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, QueryClone, TermQuery},
     schema::{
         Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
     },
@@ -115,6 +115,10 @@ struct Fields {
     body: Field,
     url: Field,
 }
+
+/// The most passages of one article a question about time looks through for the one that
+/// tells it.
+const PASSAGES_PER_ARTICLE: usize = 32;
 
 /// The passage index.
 pub struct Index {
@@ -538,6 +542,7 @@ impl Index {
         k: usize,
     ) -> Result<Vec<Hit>, IndexError> {
         let mut analyzer = self.analyzer.clone();
+        let when = super::timing::asks_when(question);
         let question = super::question::content_words(question, lang);
         let query_terms = terms_with(&mut analyzer, &question);
         if query_terms.is_empty() || k == 0 {
@@ -597,6 +602,7 @@ impl Index {
             clauses.extend(common.iter().flat_map(|(term, _)| per_term(term)));
             BooleanQuery::new(clauses)
         };
+        let asked_when = when.then(|| asked.box_clone());
         // Snippets show the question's words.
         let mut snippets = SnippetGenerator::create(&searcher, &asked, f.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
@@ -696,6 +702,54 @@ impl Index {
                     hits.insert(0, opening_hit);
                     hits.truncate(k);
                 }
+            }
+        }
+        // A question about time ("How long do refunds take?") is answered by the passage of
+        // the article found first that tells one (its heading, else a duration in its text),
+        // not by the one with the most of the question's other words ("What is refunded"),
+        // whether or not it has them ("When will I get my money back?" has no "soon").
+        if let Some(asked) = asked_when
+            && let Some(first) = hits.first()
+        {
+            let heading = first.headings.last().map_or("", String::as_str);
+            let mut best = super::timing::tells_when(heading, &first.text);
+            let displaced = (first.score, first.found, first.coverage);
+            let article = first.article_id.clone();
+            // Every passage of the article, those with the question's words first.
+            let in_article = BooleanQuery::new(vec![
+                (Occur::Should, asked),
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.article_id, &article),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ]);
+            let mut telling = None;
+            let passages = TopDocs::with_limit(PASSAGES_PER_ARTICLE).order_by_score();
+            for (_, address) in searcher.search(&in_article, &passages)? {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
+                let heading = text(f.headings).and_then(|h| h.rsplit(" › ").next());
+                let tells = super::timing::tells_when(
+                    heading.unwrap_or_default(),
+                    text(f.body).unwrap_or_default(),
+                );
+                if tells > best {
+                    (best, telling) = (tells, Some(address));
+                }
+            }
+            // It answers what the passage it displaces was found for: it takes that one's
+            // score, and its share of the question's words when that is more.
+            if let Some(address) = telling {
+                let (score, found, coverage) = displaced;
+                let mut moved = hit_at(score, address, &mut analyzer)?;
+                moved.found = moved.found.max(found);
+                moved.coverage = moved.coverage.max(coverage);
+                hits.retain(|hit| hit.chunk_id != moved.chunk_id);
+                hits.insert(0, moved);
+                hits.truncate(k);
             }
         }
         Ok(hits)

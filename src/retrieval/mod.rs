@@ -4,6 +4,7 @@
 pub mod index;
 pub mod ingest;
 mod question;
+mod timing;
 
 use std::{
     path::Path,

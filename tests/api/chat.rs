@@ -154,6 +154,54 @@ async fn a_small_help_center_answers_a_question_in_words_it_does_not_use() {
     assert!(body["handoff"].is_null(), "{body}");
 }
 
+/// A question about time is answered by the section of the article that tells it, not by the
+/// one with the most of its other words ("How long do refunds take?" had quoted "What is
+/// refunded and what isn't"); other questions keep their section.
+#[tokio::test]
+async fn a_question_about_time_quotes_the_section_that_tells_it() {
+    let app = spawn_app().await;
+    for (question, section, quoted) in [
+        (
+            "How long do refunds take?",
+            "When will I get my money back?",
+            "within 5–10 business days",
+        ),
+        (
+            "How soon will my refund show up?",
+            "When will I get my money back?",
+            "within 5–10 business days",
+        ),
+        (
+            "how long does an exchange take?",
+            "When your new item ships",
+            "takes 5–7 business days",
+        ),
+        (
+            "how long do I have to return an item?",
+            "The 30-day return window",
+            "You have 30 days from the delivery date",
+        ),
+        (
+            "¿Cuánto tarda el reembolso?",
+            "Cuándo recibo mi dinero",
+            "5 a 10 días hábiles",
+        ),
+        (
+            "Where does my refund go?",
+            "Where does my refund go?",
+            "back to the original payment method",
+        ),
+    ] {
+        let chat = app.start_chat().await;
+        let (_, body) = app.say(&chat, json!({"text": question})).await;
+        let text = body["replies"][0]["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains(&format!("› {section})")) && text.contains(quoted),
+            "{question}: {text}"
+        );
+    }
+}
+
 /// In a small help center most everyday words are in no article: a question whose one known
 /// word is what an article is about (its title) is answered, while one whose known word only
 /// turns up in a passage's text ("sell" in a line on vouchers) is not.
