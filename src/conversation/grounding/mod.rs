@@ -706,6 +706,11 @@ mod tests {
         );
         assert!(sent.is_empty(), "{sent:?}");
 
+        // Nor is a German ordinal's: the date is checked whole, not as "am 1." and "Dezember".
+        let (sent, rest) = streamed(&["Sie kommt am 1. ", "Dezember an. Danke!"], &given);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(rest, None);
+
         // A link's dots are not sentence ends.
         let link = "See https://help.example/a.b for more. ";
         let (sent, _) = streamed(&["See https://help.example/a", ".b for more. "], &[link]);
