@@ -5,6 +5,7 @@ pub mod index;
 pub mod ingest;
 mod question;
 mod timing;
+mod typos;
 
 use std::{
     path::Path,

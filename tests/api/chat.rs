@@ -202,6 +202,32 @@ async fn a_question_about_time_quotes_the_section_that_tells_it() {
     }
 }
 
+/// A misspelt word is read as the word it was meant to be when the question otherwise finds
+/// nothing ("wher is my trackign number" got "couldn't find an answer"); a real word a letter
+/// from one the help center uses is not ("planes" is not "places").
+#[tokio::test]
+async fn a_misspelt_question_finds_its_answer_and_a_real_word_is_not_misread() {
+    let app = spawn_app().await;
+    for (question, section) in [
+        (
+            "wher is my trackign number",
+            "Where to find your tracking number",
+        ),
+        ("giftcard balence", "Checking your gift card balance"),
+    ] {
+        let chat = app.start_chat().await;
+        let (_, body) = app.say(&chat, json!({"text": question})).await;
+        let text = body["replies"][0]["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains(&format!("› {section})")),
+            "{question}: {text}"
+        );
+    }
+    let chat = app.start_chat().await;
+    let (_, body) = app.say(&chat, json!({"text": "Do you sell planes?"})).await;
+    assert_eq!(body["replies"][0]["citations"], json!([]), "{body}");
+}
+
 /// In a small help center most everyday words are in no article: a question whose one known
 /// word is what an article is about (its title) is answered, while one whose known word only
 /// turns up in a passage's text ("sell" in a line on vouchers) is not.
