@@ -8,13 +8,22 @@
 use crate::conversation::signals::plain_words;
 
 /// Whether `question` asks how long, how soon or when: "how long", "how soon", "how many
-/// days", "what time", a sentence that starts with "when" (not "what happens when …"), and
-/// the same in Spanish, French, German and Portuguese.
+/// days", "what time", a clause that starts with "when" and an auxiliary ("when will …",
+/// not "when I try to pay …"), and the same in Spanish, French, German and Portuguese (their
+/// "cuándo", "quand", "quando" in a question, as without its accent "cuando" is also "when"
+/// of a condition; German's "wann" asks always).
 pub fn asks_when(question: &str) -> bool {
+    let asked = question.contains(['?', '？']);
     let starts_with_when = question
-        .split(['.', '!', '?', '¿', '¡', '\n'])
-        .filter_map(|sentence| plain_words(sentence).into_iter().next())
-        .any(|first| WHEN.contains(&first.as_str()));
+        .split(['.', '!', '?', '¿', '¡', '\n', ',', ';', ':'])
+        .map(plain_words)
+        .any(|clause| match clause.as_slice() {
+            [first, next, ..] if first == "when" => AUXILIARIES.contains(&next.as_str()),
+            [first, ..] => {
+                first == "whens" || first == "wann" || asked && WHEN.contains(&first.as_str())
+            }
+            [] => false,
+        });
     let words = plain_words(question);
     let asks = |pair: &[String]| match pair {
         [a, b] => ASKED_PAIRS
@@ -29,19 +38,21 @@ pub fn asks_when(question: &str) -> bool {
 
 /// How well a passage tells a time: 2 when its own heading is about one ("When will I get my
 /// money back?", "Delivery times", "The 30-day return window", "Plazo de devolución"), 1 when
-/// its text gives a duration ("within 5–10 business days", "a week"), else 0.
+/// its heading names a unit ("Support hours") or its text gives a duration ("within 5–10
+/// business days", "a week"), else 0. A "when" counts only as the heading's first word
+/// ("What to do when your parcel is damaged" is about damage).
 pub fn tells_when(heading: &str, body: &str) -> u8 {
     let heading = plain_words(heading);
-    let timed_heading = heading
-        .iter()
-        .any(|w| HEADING_WORDS.contains(&w.as_str()) || WHEN.contains(&w.as_str()) || is_unit(w))
+    let timed_heading = heading.first().is_some_and(|w| WHEN.contains(&w.as_str()))
+        || heading.iter().any(|w| HEADING_WORDS.contains(&w.as_str()))
+        || gives_duration(&heading)
         || heading
             .windows(2)
             .any(|pair| pair[0] == "how" && (pair[1] == "long" || pair[1] == "soon"));
     if timed_heading {
         2
     } else {
-        u8::from(gives_duration(&plain_words(body)))
+        u8::from(heading.iter().any(|w| is_unit(w)) || gives_duration(&plain_words(body)))
     }
 }
 
@@ -64,6 +75,12 @@ fn is_unit(word: &str) -> bool {
 
 /// Words that start a question about time, folded.
 const WHEN: &[&str] = &["when", "cuando", "quand", "wann", "quando"];
+
+/// English auxiliaries that make a clause starting with "when" a question.
+const AUXILIARIES: &[&str] = &[
+    "will", "does", "do", "did", "is", "are", "was", "can", "could", "should", "would", "shall",
+    "might", "must",
+];
 
 /// Words that alone ask about time.
 const ASKED_WORDS: &[&str] = &[
@@ -220,6 +237,10 @@ mod tests {
             "Wie lange dauert die Lieferung?",
             "Quanto tempo demora o reembolso?",
             "what's the turnaround on exchanges",
+            "Hi, when does my order ship?",
+            "When's my order arriving",
+            "Quand est-ce que ma commande arrive ?",
+            "Wann kommt mein Paket",
         ] {
             assert!(asks_when(asked), "{asked}");
         }
@@ -232,6 +253,9 @@ mod tests {
             "Can I add a gift tag?",
             "Do you ship to Canada?",
             "how much does express shipping cost",
+            "When I try to apply my promo code it says invalid",
+            "Cuando intento pagar me da error.",
+            "Quand je valide mon panier, ça bloque.",
         ] {
             assert!(!asks_when(other), "{other}");
         }
@@ -245,7 +269,7 @@ mod tests {
             "Delivery times by region",
             "Shipping speeds and prices in the US",
             "How long the warranty lasts",
-            "Support hours",
+            "Report damage within 14 days of delivery",
             "Plazo de devolución de 30 días",
             "Cuándo recibo mi dinero",
         ] {
@@ -260,9 +284,16 @@ mod tests {
         ] {
             assert_eq!(tells_when("What is refunded", body), 1, "{body}");
         }
-        for heading in ["How to request an exchange", "Gift tags", "Mes commandes"] {
+        for heading in [
+            "How to request an exchange",
+            "Gift tags",
+            "Mes commandes",
+            "What to do when your parcel is damaged",
+        ] {
             assert_eq!(tells_when(heading, ""), 0, "{heading}");
         }
+        // A unit alone is as a duration in the text: "Same-day delivery" does not outrank it.
+        assert_eq!(tells_when("Same-day delivery", ""), 1);
         for body in [
             "Refunded: the price you paid, plus tax. The $6.95 label fee is not refunded.",
             "Orders over 50 dollars ship free.",

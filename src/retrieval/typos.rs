@@ -2,6 +2,11 @@
 //! slip away that the help center uses: without it such a question finds nothing, or only
 //! what its other words match ("giftcard balence" got "couldn't find an answer").
 
+/// The shortest word read as a typo (two letters swapped), and the shortest with a letter
+/// left out, doubled or wrong.
+pub const MIN_LETTERS: usize = 5;
+const SLIP_LETTERS: usize = 7;
+
 /// The words one likely slip away from `typed` (lower case): two letters swapped
 /// ("retrun"), and in a word of seven letters or more one left out, typed twice or wrong
 /// ("austrailia", "balence"). A shorter word a letter from another is most often another
@@ -10,7 +15,7 @@
 pub fn corrections(typed: &str) -> Vec<String> {
     let letters: Vec<char> = typed.chars().collect();
     let n = letters.len();
-    if n < 5 {
+    if n < MIN_LETTERS {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -22,7 +27,7 @@ pub fn corrections(typed: &str) -> Vec<String> {
             out.push(word(&swapped));
         }
     }
-    if n >= 7 {
+    if n >= SLIP_LETTERS {
         for i in 0..=n {
             for c in 'a'..='z' {
                 let mut added = letters.clone();
