@@ -49,7 +49,7 @@ const COMMON_TERM_SHARE: f64 = 0.1;
 /// A question's word no passage has, from this many letters on, may be a typo: it is not
 /// counted as unknown when an indexed word is one letter away ("canda" is "canada"; "car" is
 /// not "card"), and a question that finds little ([`WEAK_COVERAGE`]) is asked again with it
-/// read as a word one likely slip away, when one is indexed ([`typos::corrections`]).
+/// read as a word one likely slip away, when one is indexed (see [`typos`]).
 const TYPO_LETTERS: usize = typos::MIN_LETTERS;
 /// A question asked on its own is ranked among this many times k passages by how many of its
 /// words each has (BM25 alone favours a short title or heading that has one of them: "Do you
@@ -263,13 +263,13 @@ fn context_terms(
 
 /// The words of `question` as `terms_with` gives them, each that no passage has, from
 /// [`TYPO_LETTERS`] letters on, read as the word one likely slip away that most passages
-/// have ("trackign" is "tracking"), if any (see [`typos::corrections`]).
+/// have ("trackign" is "tracking"), if any (see [`typos`]).
 fn corrected(
     analyzer: &mut TextAnalyzer,
     searcher: &tantivy::Searcher,
     f: Fields,
     question: &str,
-) -> Vec<String> {
+) -> Result<Vec<String>, IndexError> {
     let fields = [f.body, f.title, f.headings, f.tags];
     let passages = |term: &str| -> u64 {
         fields
@@ -304,14 +304,22 @@ fn corrected(
         let term = if unknown {
             tries -= 1;
             let mut best: Option<(String, u64)> = None;
-            for correction in typos::corrections(&raw) {
-                // One word, as the analyzer writes it.
-                let [word] = &terms_with(analyzer, &correction)[..] else {
-                    continue;
-                };
-                let n = passages(word);
+            let mut consider = |word: &str, n: u64| {
                 if n > best.as_ref().map_or(0, |(_, most)| *most) {
-                    best = Some((word.clone(), n));
+                    best = Some((word.to_owned(), n));
+                }
+            };
+            for swapped in typos::swaps(&raw) {
+                // One word, as the analyzer writes it.
+                if let [word] = &terms_with(analyzer, &swapped)[..] {
+                    consider(word, passages(word));
+                }
+            }
+            if raw.chars().count() >= typos::SLIP_LETTERS
+                && term.chars().count() >= typos::MIN_LETTERS
+            {
+                for (word, n) in typos::near(searcher, f.body, &term)? {
+                    consider(&word, n);
                 }
             }
             best.map_or(term, |(word, _)| word)
@@ -322,7 +330,7 @@ fn corrected(
             out.push(term);
         }
     }
-    out
+    Ok(out)
 }
 
 /// The best `k` passages for a question asked on its own: of the best k ×
@@ -643,7 +651,7 @@ impl Index {
         // questions found well (tau3 MRR@10 0.661 -> 0.656 when every such word was read).
         let best = |hits: &[Hit]| hits.iter().map(|h| h.coverage).fold(0.0, f32::max);
         if best(&hits) <= WEAK_COVERAGE {
-            let corrected = corrected(&mut analyzer, &searcher, self.fields, &question);
+            let corrected = corrected(&mut analyzer, &searcher, self.fields, &question)?;
             if corrected != typed {
                 let again = self.search_terms(&searcher, corrected, &asked)?;
                 if best(&again) > best(&hits) {
