@@ -34,10 +34,11 @@ enum Command {
         #[arg(long, default_value = "../shared/eval")]
         data: PathBuf,
         /// Labelled questions about the knowledge folder's articles (JSONL `{"text",
-        /// "history"?, "articles": [file names without extension]}`) [default: the knowledge
-        /// folder's `questions.jsonl`, when there is one]
+        /// "history"?, "articles": [file names without extension], "sections"?: ["article ›
+        /// heading"]}`), one file a flag [default: the knowledge folder's `questions.jsonl`
+        /// and `sections.jsonl`, those there are]
         #[arg(long)]
-        questions: Option<PathBuf>,
+        questions: Vec<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -72,11 +73,20 @@ async fn main() -> anyhow::Result<()> {
             config,
         } => {
             let settings = Settings::load(config.as_deref()).context("loading settings")?;
-            let questions = questions.or_else(|| {
-                let default = settings.knowledge_dir.join(frontdesk::eval::QUESTIONS_FILE);
-                default.is_file().then_some(default)
-            });
-            let knowledge = questions.map(|q| (settings.knowledge_dir.clone(), q));
+            let questions = if questions.is_empty() {
+                [
+                    frontdesk::eval::QUESTIONS_FILE,
+                    frontdesk::eval::SECTIONS_FILE,
+                ]
+                .into_iter()
+                .map(|file| settings.knowledge_dir.join(file))
+                .filter(|path| path.is_file())
+                .collect()
+            } else {
+                questions
+            };
+            let knowledge =
+                (!questions.is_empty()).then(|| (settings.knowledge_dir.clone(), questions));
             let model = frontdesk::eval::model_routing::ModelRouter::from_settings(&settings)
                 .map_err(anyhow::Error::msg)
                 .context("setting up the model")?;

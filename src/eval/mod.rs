@@ -71,6 +71,18 @@ pub struct RetrievalRun {
     /// was found for), in the order they were read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub misses: Vec<RetrievalMiss>,
+    /// For questions labelled with the sections that answer them: how often the first
+    /// passage a turn gets is one of them (what extractive mode quotes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sections: Option<SectionScore>,
+}
+
+/// How often the first passage is a labelled section.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SectionScore {
+    pub questions: usize,
+    pub first_right: usize,
+    pub share: f64,
 }
 
 /// A question whose first document does not answer it: what to look at to improve the
@@ -147,6 +159,10 @@ struct Query {
     text: String,
     #[serde(default)]
     history: Vec<Turn>,
+    /// The sections that answer it, as `article › heading` (or the article's id alone for its
+    /// opening passage); none for a BEIR query.
+    #[serde(default)]
+    sections: Vec<String>,
 }
 
 /// An earlier turn of the dialogue, the customer's or the assistant's.
@@ -229,13 +245,17 @@ pub fn retrieval(dir: &Path, passages: usize) -> Result<Vec<RetrievalRun>, EvalE
 }
 
 /// Labelled questions about the knowledge folder's articles: JSONL `{"text", "history"?,
-/// "articles": [file names without extension]}`, each listing the articles that answer it.
+/// "articles": [file names without extension], "sections"?: ["article › heading", …]}`,
+/// each listing the articles that answer it and, optionally, the sections (a passage's last
+/// heading; the article's id alone for its opening passage).
 #[derive(Deserialize)]
 struct KnowledgeQuestion {
     text: String,
     #[serde(default)]
     history: Vec<Turn>,
     articles: Vec<String>,
+    #[serde(default)]
+    sections: Vec<String>,
 }
 
 /// Scores questions about a knowledge folder (`questions`, see [`KnowledgeQuestion`]) on its
@@ -255,10 +275,16 @@ pub fn knowledge_retrieval(
     let mut qrels = HashMap::new();
     for (n, question) in labelled.into_iter().enumerate() {
         let id = format!("q{}", n + 1);
+        let section_articles = question
+            .sections
+            .iter()
+            .map(|s| s.split(" › ").next().unwrap_or_default());
         if let Some(missing) = question
             .articles
             .iter()
-            .find(|a| !articles.iter().any(|article| &article.id == *a))
+            .map(String::as_str)
+            .chain(section_articles)
+            .find(|a| !articles.iter().any(|article| article.id == *a))
         {
             return Err(EvalError::Data {
                 path: questions.display().to_string(),
@@ -277,9 +303,15 @@ pub fn knowledge_retrieval(
             id,
             text: question.text,
             history: question.history,
+            sections: question.sections,
         });
     }
-    score_retrieval("knowledge", &articles, &queries, &qrels, passages)
+    // `questions.jsonl` is the "knowledge" set; another file is named by its stem.
+    let dataset = match questions.file_stem().and_then(|s| s.to_str()) {
+        Some(stem) if Some(stem) != QUESTIONS_FILE.strip_suffix(".jsonl") => stem,
+        _ => "knowledge",
+    };
+    score_retrieval(dataset, &articles, &queries, &qrels, passages)
 }
 
 /// Searches `articles` for each query (alone, and in its history's context when any query has
@@ -308,6 +340,7 @@ fn score_retrieval(
     for variant in variants {
         let mut scored = Vec::new();
         let mut misses = Vec::new();
+        let mut sections = SectionCount::default();
         for query in queries {
             let Some(relevant) = qrels.get(&query.id) else {
                 continue;
@@ -320,7 +353,11 @@ fn score_retrieval(
             };
             let mut ranked: Vec<String> = Vec::new();
             for k in [passages, PASSAGES_PER_QUERY] {
-                for hit in index.search_in_context(&query.text, None, &context, k)? {
+                let hits = index.search_in_context(&query.text, None, &context, k)?;
+                if k == passages && !query.sections.is_empty() {
+                    sections.add(&query.sections, hits.first());
+                }
+                for hit in hits {
                     if !ranked.contains(&hit.article_id) {
                         ranked.push(hit.article_id);
                     }
@@ -357,9 +394,39 @@ fn score_retrieval(
             documents: articles.len(),
             scores: metrics::retrieval_report(&scored),
             misses,
+            sections: sections.score(),
         });
     }
     Ok(runs)
+}
+
+/// Questions labelled with sections, and those whose first passage is one.
+#[derive(Default)]
+struct SectionCount {
+    questions: usize,
+    first_right: usize,
+}
+
+impl SectionCount {
+    fn add(&mut self, sections: &[String], first: Option<&crate::retrieval::Hit>) {
+        self.questions += 1;
+        let right = first.is_some_and(|hit| {
+            let label = match hit.headings.last() {
+                Some(heading) => format!("{} › {heading}", hit.article_id),
+                None => hit.article_id.clone(),
+            };
+            sections.contains(&label)
+        });
+        self.first_right += usize::from(right);
+    }
+
+    fn score(&self) -> Option<SectionScore> {
+        (self.questions > 0).then(|| SectionScore {
+            questions: self.questions,
+            first_right: self.first_right,
+            share: self.first_right as f64 / self.questions as f64,
+        })
+    }
 }
 
 /// What is fed to retrieval as the query.
@@ -521,23 +588,27 @@ pub async fn routing(path: &Path, model: Option<&ModelRouter>) -> Result<Routing
     })
 }
 
-/// Where the knowledge folder's labelled questions are looked for when none are named.
+/// Where the knowledge folder's labelled questions are looked for when none are named: by
+/// article, and by section.
 pub const QUESTIONS_FILE: &str = "questions.jsonl";
+pub const SECTIONS_FILE: &str = "sections.jsonl";
 
 /// Runs every evaluation found under `data` (`retrieval/*/` and `bitext/validation.jsonl`),
-/// and the `knowledge` folder's labelled questions when given (folder, questions file),
+/// and the `knowledge` folder's labelled questions when given (folder, question files),
 /// ranking first the `passages` a turn gets, routing with `model` when given.
 pub async fn run(
     data: &Path,
     passages: usize,
-    knowledge: Option<(PathBuf, PathBuf)>,
+    knowledge: Option<(PathBuf, Vec<PathBuf>)>,
     model: Option<&ModelRouter>,
 ) -> Result<Report, EvalError> {
     let retrieval_data = data.to_owned();
     let retrieval_runs = tokio::task::spawn_blocking(move || {
         let mut runs = retrieval_all(&retrieval_data, passages)?;
-        if let Some((dir, questions)) = knowledge {
-            runs.extend(knowledge_retrieval(&dir, &questions, passages)?);
+        if let Some((dir, files)) = knowledge {
+            for questions in files {
+                runs.extend(knowledge_retrieval(&dir, &questions, passages)?);
+            }
         }
         Ok::<_, EvalError>(runs)
     })
@@ -588,6 +659,22 @@ pub fn render(report: &Report) -> String {
             s.mrr_at_10,
             s.ndcg_at_10
         ));
+    }
+    let labelled: Vec<&RetrievalRun> = report
+        .retrieval
+        .iter()
+        .filter(|r| r.sections.is_some())
+        .collect();
+    if !labelled.is_empty() {
+        out.push_str("\nSections (the first passage a turn gets is a labelled one: what extractive mode quotes)\n");
+        for r in labelled {
+            if let Some(s) = r.sections {
+                out.push_str(&format!(
+                    "{:<14} {:<28} {:>5.3} ({} of {})\n",
+                    r.dataset, r.query, s.share, s.first_right, s.questions
+                ));
+            }
+        }
     }
     if let Some(routing) = &report.routing {
         out.push_str(&format!(
@@ -765,6 +852,45 @@ mod tests {
         assert_eq!(s.queries, 2);
         assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
         assert!((s.mrr_at_10 - 0.5).abs() < 1e-9, "{s:?}");
+        assert_eq!(runs[0].sections, None, "no question names a section");
+
+        // By section: of three questions, the first passage is the labelled section for
+        // the first, the article's opening for the second (labelled by its id alone), and
+        // the wrong section of the right article for the third.
+        std::fs::write(
+            knowledge.join("returning.md"),
+            "# Returns\n\nReturns are free.\n\n## Return window\n\nReturn within 30 days.\n\n\
+             ## Return label\n\nPrint the return label at home.",
+        )
+        .expect("article");
+        let sections = knowledge.join(SECTIONS_FILE);
+        std::fs::write(
+            &sections,
+            "{\"text\": \"print a label\", \"articles\": [\"returning\"], \"sections\": [\"returning › Return label\"]}\n\
+             {\"text\": \"are returns free\", \"articles\": [\"returning\"], \"sections\": [\"returning\"]}\n\
+             {\"text\": \"print a label\", \"articles\": [\"returning\"], \"sections\": [\"returning › Return window\"]}\n",
+        )
+        .expect("sections");
+        let runs = knowledge_retrieval(&knowledge, &sections, 4).expect("runs");
+        assert_eq!(runs[0].dataset, "sections", "named by its file");
+        assert_eq!(
+            runs[0].sections,
+            Some(SectionScore {
+                questions: 3,
+                first_right: 2,
+                share: 2.0 / 3.0
+            })
+        );
+        std::fs::write(
+            &sections,
+            "{\"text\": \"x\", \"articles\": [\"returning\"], \"sections\": [\"refund › X\"]}\n",
+        )
+        .expect("sections");
+        let error = knowledge_retrieval(&knowledge, &sections, 4).expect_err("no such article");
+        assert!(
+            error.to_string().contains("no article \"refund\""),
+            "{error}"
+        );
 
         std::fs::write(
             &questions,
