@@ -841,6 +841,22 @@ impl Index {
             let mut best = super::timing::tells_when(heading, &first.text);
             let displaced = (first.score, first.found, first.coverage);
             let article = first.article_id.clone();
+            // A first passage that tells a time and is found for a word of its own heading
+            // that the article's title lacks ("Refunds for cancelled orders" for "I cancelled
+            // my order, when do I get my money back?") gives way only to one with that word.
+            let own: Vec<String> = if best > 0 {
+                topic
+                    .iter()
+                    .filter(|term| {
+                        let one = std::slice::from_ref(*term);
+                        terms_found(&mut analyzer, &[heading], one) == 1
+                            && terms_found(&mut analyzer, &[&first.title], one) == 0
+                    })
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
             // Every passage of the article, those with the question's words first.
             let in_article = BooleanQuery::new(vec![
                 (Occur::Should, asked),
@@ -858,11 +874,12 @@ impl Index {
                 let doc: TantivyDocument = searcher.doc(address)?;
                 let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
                 let heading = text(f.headings).and_then(|h| h.rsplit(" › ").next());
-                let tells = super::timing::tells_when(
+                let (heading, body) = (
                     heading.unwrap_or_default(),
                     text(f.body).unwrap_or_default(),
                 );
-                if tells > best {
+                let tells = super::timing::tells_when(heading, body);
+                if tells > best && terms_found(&mut analyzer, &[heading, body], &own) == own.len() {
                     (best, telling) = (tells, Some(address));
                 }
             }

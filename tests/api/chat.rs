@@ -156,7 +156,8 @@ async fn a_small_help_center_answers_a_question_in_words_it_does_not_use() {
 
 /// A question about time is answered by the section of the article that tells it, not by the
 /// one with the most of its other words ("How long do refunds take?" had quoted "What is
-/// refunded and what isn't"); other questions keep their section.
+/// refunded and what isn't"); other questions keep their section, and so does one found for
+/// a word of its own heading ("cancelled").
 #[tokio::test]
 async fn a_question_about_time_quotes_the_section_that_tells_it() {
     let app = spawn_app().await;
@@ -190,6 +191,11 @@ async fn a_question_about_time_quotes_the_section_that_tells_it() {
             "Where does my refund go?",
             "Where does my refund go?",
             "back to the original payment method",
+        ),
+        (
+            "I cancelled my order, when do I get my money back?",
+            "Refunds for cancelled orders",
+            "you were never charged",
         ),
     ] {
         let chat = app.start_chat().await;
