@@ -836,9 +836,10 @@ impl Index {
         // whether or not it has them ("When will I get my money back?" has no "soon").
         if let Some(asked) = asked_when
             && let Some(first) = hits.first()
+            && let heading = first.headings.last().map_or("", String::as_str)
+            && let mut best = super::timing::tells_when(heading, &first.text)
+            && best < super::timing::TELLS_MOST
         {
-            let heading = first.headings.last().map_or("", String::as_str);
-            let mut best = super::timing::tells_when(heading, &first.text);
             let displaced = (first.score, first.found, first.coverage);
             let article = first.article_id.clone();
             // A first passage that tells a time and is found for a word of its own heading
@@ -881,6 +882,9 @@ impl Index {
                 let tells = super::timing::tells_when(heading, body);
                 if tells > best && terms_found(&mut analyzer, &[heading, body], &own) == own.len() {
                     (best, telling) = (tells, Some(address));
+                    if best == super::timing::TELLS_MOST {
+                        break;
+                    }
                 }
             }
             // It answers what the passage it displaces was found for: it takes that one's

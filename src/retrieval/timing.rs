@@ -36,6 +36,9 @@ pub fn asks_when(question: &str) -> bool {
         || words.windows(2).any(asks)
 }
 
+/// The most [`tells_when`] gives.
+pub const TELLS_MOST: u8 = 2;
+
 /// How well a passage tells a time: 2 when its own heading is about one ("When will I get my
 /// money back?", "Delivery times", "The 30-day return window", "Plazo de devolución"), 1 when
 /// its heading names a unit ("Support hours") or its text gives a duration ("within 5–10
@@ -50,7 +53,7 @@ pub fn tells_when(heading: &str, body: &str) -> u8 {
             .windows(2)
             .any(|pair| pair[0] == "how" && (pair[1] == "long" || pair[1] == "soon"));
     if timed_heading {
-        2
+        TELLS_MOST
     } else {
         u8::from(heading.iter().any(|w| is_unit(w)) || gives_duration(&plain_words(body)))
     }
