@@ -51,6 +51,9 @@ impl Report {
     pub fn without_misses(mut self) -> Self {
         for run in &mut self.retrieval {
             run.misses.clear();
+            if let Some(sections) = &mut run.sections {
+                sections.misses.clear();
+            }
         }
         if let Some(routing) = &mut self.routing {
             routing.misses.clear();
@@ -78,11 +81,23 @@ pub struct RetrievalRun {
 }
 
 /// How often the first passage is a labelled section.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct SectionScore {
     pub questions: usize,
     pub first_right: usize,
     pub share: f64,
+    /// The questions whose first passage is none of their sections.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<SectionMiss>,
+}
+
+/// A question whose first passage is not a section that answers it.
+#[derive(Debug, Serialize)]
+pub struct SectionMiss {
+    pub query: String,
+    /// The first passage, as `article › heading`; `None` when nothing matched.
+    pub first: Option<String>,
+    pub expected: Vec<String>,
 }
 
 /// A question whose first document does not answer it: what to look at to improve the
@@ -355,7 +370,7 @@ fn score_retrieval(
             for k in [passages, PASSAGES_PER_QUERY] {
                 let hits = index.search_in_context(&query.text, None, &context, k)?;
                 if k == passages && !query.sections.is_empty() {
-                    sections.add(&query.sections, hits.first());
+                    sections.add(&query.text, &query.sections, hits.first());
                 }
                 for hit in hits {
                     if !ranked.contains(&hit.article_id) {
@@ -400,31 +415,38 @@ fn score_retrieval(
     Ok(runs)
 }
 
-/// Questions labelled with sections, and those whose first passage is one.
+/// Questions labelled with sections, those whose first passage is one, and the others.
 #[derive(Default)]
 struct SectionCount {
     questions: usize,
     first_right: usize,
+    misses: Vec<SectionMiss>,
 }
 
 impl SectionCount {
-    fn add(&mut self, sections: &[String], first: Option<&crate::retrieval::Hit>) {
+    fn add(&mut self, query: &str, sections: &[String], first: Option<&crate::retrieval::Hit>) {
         self.questions += 1;
-        let right = first.is_some_and(|hit| {
-            let label = match hit.headings.last() {
-                Some(heading) => format!("{} › {heading}", hit.article_id),
-                None => hit.article_id.clone(),
-            };
-            sections.contains(&label)
+        let first = first.map(|hit| match hit.headings.last() {
+            Some(heading) => format!("{} › {heading}", hit.article_id),
+            None => hit.article_id.clone(),
         });
-        self.first_right += usize::from(right);
+        if first.as_ref().is_some_and(|label| sections.contains(label)) {
+            self.first_right += 1;
+        } else {
+            self.misses.push(SectionMiss {
+                query: query.to_owned(),
+                first,
+                expected: sections.to_vec(),
+            });
+        }
     }
 
-    fn score(&self) -> Option<SectionScore> {
+    fn score(self) -> Option<SectionScore> {
         (self.questions > 0).then(|| SectionScore {
             questions: self.questions,
             first_right: self.first_right,
             share: self.first_right as f64 / self.questions as f64,
+            misses: self.misses,
         })
     }
 }
@@ -668,7 +690,7 @@ pub fn render(report: &Report) -> String {
     if !labelled.is_empty() {
         out.push_str("\nSections (the first passage a turn gets is a labelled one: what extractive mode quotes)\n");
         for r in labelled {
-            if let Some(s) = r.sections {
+            if let Some(s) = &r.sections {
                 out.push_str(&format!(
                     "{:<14} {:<28} {:>5.3} ({} of {})\n",
                     r.dataset, r.query, s.share, s.first_right, s.questions
@@ -738,6 +760,26 @@ fn render_misses(report: &Report) -> String {
                 "  {:?}{after}\n    first:    {first}\n    expected: {}\n",
                 miss.query,
                 expected.join(", ")
+            ));
+        }
+    }
+    for run in &report.retrieval {
+        let Some(sections) = run.sections.as_ref().filter(|s| !s.misses.is_empty()) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "\nSection misses: {}, {} ({} of {} questions: the first passage is none of its sections)\n",
+            run.dataset,
+            run.query,
+            sections.misses.len(),
+            sections.questions
+        ));
+        for miss in &sections.misses {
+            out.push_str(&format!(
+                "  {:?}\n    first:    {}\n    expected: {}\n",
+                miss.query,
+                miss.first.as_deref().unwrap_or("nothing found"),
+                miss.expected.join(" | ")
             ));
         }
     }
@@ -852,7 +894,7 @@ mod tests {
         assert_eq!(s.queries, 2);
         assert!((s.recall_at_1 - 0.5).abs() < 1e-9, "{s:?}");
         assert!((s.mrr_at_10 - 0.5).abs() < 1e-9, "{s:?}");
-        assert_eq!(runs[0].sections, None, "no question names a section");
+        assert!(runs[0].sections.is_none(), "no question names a section");
 
         // By section: of three questions, the first passage is the labelled section for
         // the first, the article's opening for the second (labelled by its id alone), and
@@ -873,13 +915,20 @@ mod tests {
         .expect("sections");
         let runs = knowledge_retrieval(&knowledge, &sections, 4).expect("runs");
         assert_eq!(runs[0].dataset, "sections", "named by its file");
+        let score = runs[0].sections.as_ref().expect("sections scored");
         assert_eq!(
-            runs[0].sections,
-            Some(SectionScore {
-                questions: 3,
-                first_right: 2,
-                share: 2.0 / 3.0
-            })
+            (score.questions, score.first_right, score.share),
+            (3, 2, 2.0 / 3.0)
+        );
+        let [miss] = &score.misses[..] else {
+            panic!("one miss: {:?}", score.misses);
+        };
+        assert_eq!(
+            (miss.first.as_deref(), &miss.expected[..]),
+            (
+                Some("returning › Return label"),
+                &["returning › Return window".to_owned()][..]
+            )
         );
         std::fs::write(
             &sections,
