@@ -134,7 +134,7 @@ const WEAK_COVERAGE: f32 = 0.5;
 /// What a search is for besides its words: whether it asks about time, the conversation
 /// before it, and how many passages.
 #[derive(Clone, Copy)]
-struct Asked<'a> {
+struct Request<'a> {
     when: bool,
     context: &'a str,
     k: usize,
@@ -634,7 +634,7 @@ impl Index {
         k: usize,
     ) -> Result<Vec<Hit>, IndexError> {
         let mut analyzer = self.analyzer.clone();
-        let asked = Asked {
+        let request = Request {
             when: super::timing::asks_when(question),
             context,
             k,
@@ -642,7 +642,7 @@ impl Index {
         let question = super::question::content_words(question, lang);
         let searcher = self.reader.searcher();
         let typed = terms_with(&mut analyzer, &question);
-        let hits = self.search_terms(&searcher, typed.clone(), &asked)?;
+        let hits = self.search_terms(&searcher, typed.clone(), &request)?;
         // A question that found no passage with more than half its words may have a misspelt one
         // ("wher is my trackign number"): it is asked again with that word read as the one
         // a slip away, and that answer kept if it covers more. Only then: most words no
@@ -653,7 +653,7 @@ impl Index {
         if best(&hits) <= WEAK_COVERAGE {
             let corrected = corrected(&mut analyzer, &searcher, self.fields, &question)?;
             if corrected != typed {
-                let again = self.search_terms(&searcher, corrected, &asked)?;
+                let again = self.search_terms(&searcher, corrected, &request)?;
                 if best(&again) > best(&hits) {
                     return Ok(again);
                 }
@@ -662,14 +662,14 @@ impl Index {
         Ok(hits)
     }
 
-    /// The best `asked.k` passages for the question's words, `query_terms`.
+    /// The best `request.k` passages for the question's words, `query_terms`.
     fn search_terms(
         &self,
         searcher: &tantivy::Searcher,
         query_terms: Vec<String>,
-        asked: &Asked<'_>,
+        request: &Request<'_>,
     ) -> Result<Vec<Hit>, IndexError> {
-        let Asked { when, context, k } = *asked;
+        let Request { when, context, k } = *request;
         let mut analyzer = self.analyzer.clone();
         if query_terms.is_empty() || k == 0 {
             return Ok(Vec::new());
@@ -1242,6 +1242,40 @@ mod tests {
                 "{question}: {hits:?}"
             );
         }
+    }
+
+    /// A question about time gets its article's section that tells one, ahead of the one
+    /// with more of its words; a first section found for its heading's own word and giving a
+    /// duration keeps its place; other questions are ranked as before.
+    #[test]
+    fn a_question_about_time_gets_the_section_that_tells_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path()).expect("index");
+        let refunds = with_body(
+            "refunds",
+            "Refunds",
+            "We refund returns.\n\n\
+             ## What is refunded\n\nRefunds cover the refunded items; refunds never cover \
+             the refunded shipping of refunds.\n\n\
+             ## When will I get my money back?\n\nRefunds appear within 5 business days.\n\n\
+             ## Refunds for cancelled orders\n\nA cancelled order's hold drops off within 3 days.",
+        );
+        let mut articles = topics(20);
+        articles.push(refunds);
+        index.rebuild(&articles, 1).expect("rebuild");
+        let first = |question: &str| {
+            let hits = index.search(question, 3).expect("search");
+            hits[0].headings.last().cloned().unwrap_or_default()
+        };
+        assert_eq!(
+            first("How long do refunds take?"),
+            "When will I get my money back?"
+        );
+        assert_eq!(first("What do refunds cover?"), "What is refunded");
+        assert_eq!(
+            first("I cancelled my order, when do I get my refund?"),
+            "Refunds for cancelled orders"
+        );
     }
 
     #[test]
