@@ -44,13 +44,8 @@ pub fn money(value: Value, lang: Option<&str>, kwargs: Kwargs) -> Result<String,
         None => "USD",
     };
     kwargs.assert_all_used()?;
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("{currency:?} is not a currency code (such as USD or EUR)"),
-        ));
-    }
-    let currency = currency.to_ascii_uppercase();
+    let currency =
+        currency_code(currency).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
     let lang = language(lang);
     let (thousands, decimal) = match lang {
         Lang::En => (',', '.'),
@@ -168,6 +163,38 @@ fn method_words(lang: Lang) -> MethodWords {
     }
 }
 
+/// `code` as an ISO 4217 currency code (three letters, upper-cased), or why it is none.
+pub fn currency_code(code: &str) -> Result<String, String> {
+    if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(code.to_ascii_uppercase())
+    } else {
+        Err(format!(
+            "{code:?} is not a currency code (such as USD or EUR)"
+        ))
+    }
+}
+
+/// The currencies a template names as text (`money(currency="EUR")`), to be checked when
+/// the action is loaded rather than at its first lookup.
+pub fn literal_currencies(source: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("currency") {
+        rest = &rest[at + "currency".len()..];
+        let Some(value) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let Some(quote) = value.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+            continue;
+        };
+        if let Some(end) = value[1..].find(quote) {
+            found.push(&value[1..1 + end]);
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +207,19 @@ mod tests {
     /// The filter's keyword arguments: `currency=` when given.
     fn currency(code: Option<&str>) -> Kwargs {
         Kwargs::from_iter(code.map(|code| ("currency", Value::from(code))))
+    }
+
+    #[test]
+    fn a_templates_literal_currencies_are_found_to_check() {
+        assert_eq!(
+            literal_currencies(
+                "{{ t | money(currency=\"EUR\") }} {{ t | money('fr', currency = 'euro') }} \
+                 {{ t | money(currency=result.currency) }} {{ currency }}"
+            ),
+            ["EUR", "euro"]
+        );
+        assert_eq!(currency_code("gbp").as_deref(), Ok("GBP"));
+        assert!(currency_code("euro").is_err());
     }
 
     #[test]

@@ -326,12 +326,20 @@ pub fn parse(text: &str) -> Result<Spec, String> {
         }
     }
     let mut env = minijinja::Environment::new();
-    env.add_template("template", &file.template)
-        .map_err(|e| format!("template: {e}"))?;
-    for (code, translation) in &file.translations {
-        if let Some(template) = &translation.template {
-            env.add_template_owned(format!("translations.{code}.template"), template.clone())
-                .map_err(|e| format!("translations.{code}.template: {e}"))?;
+    let templates = std::iter::once(("template".to_owned(), &file.template)).chain(
+        file.translations.iter().filter_map(|(code, translation)| {
+            Some((
+                format!("translations.{code}.template"),
+                translation.template.as_ref()?,
+            ))
+        }),
+    );
+    for (field, template) in templates {
+        env.add_template_owned(field.clone(), template.clone())
+            .map_err(|e| format!("{field}: {e}"))?;
+        // A currency written in the template is checked now, not at the first lookup.
+        for code in super::filters::literal_currencies(template) {
+            super::filters::currency_code(code).map_err(|e| format!("{field}: {e}"))?;
         }
     }
     let spec = Spec {
@@ -519,6 +527,13 @@ owner = "/customer_id"
             (
                 GOOD.replace("description = \"Status of one order\"\n", ""),
                 "description",
+            ),
+            (
+                GOOD.replace(
+                    "{{ result.status }}",
+                    "{{ result.total | money(currency=\\\"EURO\\\") }}",
+                ),
+                "template: \"EURO\" is not a currency code",
             ),
             (format!("{GOOD}\nsurprise = 1\n"), "surprise"),
             (
