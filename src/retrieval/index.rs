@@ -261,40 +261,48 @@ fn context_terms(
     terms
 }
 
-/// The words of `question` as `terms_with` gives them, each that no passage has, from
+/// The words of `question` as the analyzer writes them, each with the word as typed (lower
+/// case), once each: what [`terms_with`] gives, and what a typo is read from.
+fn typed_words(analyzer: &mut TextAnalyzer, question: &str) -> Vec<(String, String)> {
+    let mut words: Vec<(String, String)> = Vec::new();
+    let mut stream = analyzer.token_stream(question);
+    while stream.advance() {
+        let token = stream.token();
+        if words.iter().all(|(term, _)| *term != token.text) {
+            let raw = question.get(token.offset_from..token.offset_to);
+            words.push((token.text.clone(), raw.unwrap_or_default().to_lowercase()));
+        }
+    }
+    words
+}
+
+/// How many passages have `term` in their body, title, headings or tags (summed by field).
+fn passages_with(searcher: &tantivy::Searcher, f: Fields, term: &str) -> u64 {
+    [f.body, f.title, f.headings, f.tags]
+        .into_iter()
+        .map(|field| {
+            searcher
+                .doc_freq(&Term::from_field_text(field, term))
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// The words of `question` (`typed`, see [`typed_words`]), each that no passage has, from
 /// [`TYPO_LETTERS`] letters on, read as the word one likely slip away that most passages
 /// have ("trackign" is "tracking"), if any (see [`typos`]).
 fn corrected(
     analyzer: &mut TextAnalyzer,
     searcher: &tantivy::Searcher,
     f: Fields,
-    question: &str,
+    typed: &[(String, String)],
 ) -> Result<Vec<String>, IndexError> {
-    let fields = [f.body, f.title, f.headings, f.tags];
-    let passages = |term: &str| -> u64 {
-        fields
-            .into_iter()
-            .map(|field| {
-                searcher
-                    .doc_freq(&Term::from_field_text(field, term))
-                    .unwrap_or(0)
-            })
-            .sum()
-    };
-    let mut typed = Vec::new();
-    {
-        let mut stream = analyzer.token_stream(question);
-        while stream.advance() {
-            let token = stream.token();
-            let raw = question.get(token.offset_from..token.offset_to);
-            typed.push((token.text.clone(), raw.unwrap_or_default().to_lowercase()));
-        }
-    }
+    let passages = |term: &str| passages_with(searcher, f, term);
     let mut out: Vec<String> = Vec::with_capacity(typed.len());
     // Each word is read once, and at most a few of a question: a message of long unknown
     // words (a pasted log) would otherwise cost thousands of look-ups a word.
     let mut tries = MAX_CORRECTED;
-    for (term, raw) in typed {
+    for (term, raw) in typed.iter().cloned() {
         let unknown = tries > 0
             && (TYPO_LETTERS..=MAX_TYPO_LETTERS).contains(&raw.chars().count())
             && raw.chars().all(char::is_alphabetic)
@@ -641,7 +649,8 @@ impl Index {
         };
         let question = super::question::content_words(question, lang);
         let searcher = self.reader.searcher();
-        let typed = terms_with(&mut analyzer, &question);
+        let words = typed_words(&mut analyzer, &question);
+        let typed: Vec<String> = words.iter().map(|(term, _)| term.clone()).collect();
         let hits = self.search_terms(&searcher, typed.clone(), &request)?;
         // A question that found no passage with more than half its words may have a misspelt one
         // ("wher is my trackign number"): it is asked again with that word read as the one
@@ -651,7 +660,7 @@ impl Index {
         // questions found well (tau3 MRR@10 0.661 -> 0.656 when every such word was read).
         let best = |hits: &[Hit]| hits.iter().map(|h| h.coverage).fold(0.0, f32::max);
         if best(&hits) <= WEAK_COVERAGE {
-            let corrected = corrected(&mut analyzer, &searcher, self.fields, &question)?;
+            let corrected = corrected(&mut analyzer, &searcher, self.fields, &words)?;
             if corrected != typed {
                 let again = self.search_terms(&searcher, corrected, &request)?;
                 if best(&again) > best(&hits) {
@@ -761,19 +770,14 @@ impl Index {
             freqs
                 .iter()
                 .filter(|(term, df)| {
-                    // `df` counts the bodies already.
-                    let absent = |field: Field| {
-                        searcher
-                            .doc_freq(&Term::from_field_text(field, term))
-                            .is_ok_and(|df| df == 0)
-                    };
                     let no_near = |field: Field| {
                         let near = FuzzyTermQuery::new(Term::from_field_text(field, term), 1, true);
                         searcher.search(&near, &Count).is_ok_and(|n| n == 0)
                     };
+                    // `df` counts the bodies: the other fields only when it is 0.
                     *df == 0
                         && topic.contains(term)
-                        && [f.title, f.headings, f.tags].into_iter().all(absent)
+                        && passages_with(searcher, f, term) == 0
                         && (term.chars().count() < TYPO_LETTERS || fields.into_iter().all(no_near))
                 })
                 .count()
@@ -846,14 +850,15 @@ impl Index {
             // that the article's title lacks ("Refunds for cancelled orders" for "I cancelled
             // my order, when do I get my money back?") gives way only to one with that word.
             let own: Vec<String> = if best > 0 {
+                let (mut in_heading, mut in_title) =
+                    (vec![false; topic.len()], vec![false; topic.len()]);
+                mark_terms(&mut analyzer, &[heading], &topic, &mut in_heading);
+                mark_terms(&mut analyzer, &[&first.title], &topic, &mut in_title);
                 topic
                     .iter()
-                    .filter(|term| {
-                        let one = std::slice::from_ref(*term);
-                        terms_found(&mut analyzer, &[heading], one) == 1
-                            && terms_found(&mut analyzer, &[&first.title], one) == 0
-                    })
-                    .cloned()
+                    .zip(in_heading.iter().zip(&in_title))
+                    .filter(|(_, (heading, title))| **heading && !**title)
+                    .map(|(term, _)| term.clone())
                     .collect()
             } else {
                 Vec::new()
