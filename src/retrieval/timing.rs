@@ -25,15 +25,19 @@ pub fn asks_when(question: &str) -> bool {
             [] => false,
         });
     let words = plain_words(question);
-    let asks = |pair: &[String]| match pair {
+    starts_with_when
+        || words.iter().any(|w| ASKED_WORDS.contains(&w.as_str()))
+        || words.windows(2).any(asks_pair)
+}
+
+/// Whether two words ask about time ([`ASKED_PAIRS`]: "how long", "how many days").
+fn asks_pair(pair: &[String]) -> bool {
+    match pair {
         [a, b] => ASKED_PAIRS
             .iter()
             .any(|(x, y)| a == x && (b == y || *y == "*" && is_unit(b))),
         _ => false,
-    };
-    starts_with_when
-        || words.iter().any(|w| ASKED_WORDS.contains(&w.as_str()))
-        || words.windows(2).any(asks)
+    }
 }
 
 /// The most [`tells_when`] gives.
@@ -49,9 +53,7 @@ pub fn tells_when(heading: &str, body: &str) -> u8 {
     let timed_heading = heading.first().is_some_and(|w| WHEN.contains(&w.as_str()))
         || heading.iter().any(|w| HEADING_WORDS.contains(&w.as_str()))
         || gives_duration(&heading)
-        || heading
-            .windows(2)
-            .any(|pair| pair[0] == "how" && (pair[1] == "long" || pair[1] == "soon"));
+        || heading.windows(2).any(asks_pair);
     if timed_heading {
         TELLS_MOST
     } else {
