@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError, new_id, now};
+use super::{Store, StoreError, new_id, now, writer::Durability};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +149,10 @@ impl Store {
             confidence: None,
             author: None,
         };
-        if let Some(seq) = self.insert(&message, client_message_id, None).await? {
+        if let Some(seq) = self
+            .insert(&message, client_message_id, None, Durability::Synced)
+            .await?
+        {
             return Ok(Appended::New(Message { seq, ..message }));
         }
         // Nothing inserted: the id was stored before (or the conversation is gone).
@@ -167,12 +170,18 @@ impl Store {
         Ok(Appended::Duplicate(from_row(&row)?))
     }
 
-    /// Appends an assistant, agent or system message.
+    /// Appends an assistant, agent or system message. An assistant's reply, which the service
+    /// wrote itself, is committed without waiting for the disk ([`Durability::Deferred`]);
+    /// what an agent writes is synced before this returns.
     pub async fn append_message(
         &self,
         conversation_id: &str,
         new: NewMessage,
     ) -> Result<Message, StoreError> {
+        let durability = match new.role {
+            Role::Assistant => Durability::Deferred,
+            _ => Durability::Synced,
+        };
         let message = Message {
             id: new_id("msg"),
             seq: 0,
@@ -186,7 +195,7 @@ impl Store {
             author: new.author,
         };
         let seq = self
-            .insert(&message, None, new.reply_to.as_deref())
+            .insert(&message, None, new.reply_to.as_deref(), durability)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
         Ok(Message { seq, ..message })
@@ -201,6 +210,7 @@ impl Store {
         message: &Message,
         client_message_id: Option<&str>,
         reply_to: Option<&str>,
+        durability: Durability,
     ) -> Result<Option<i64>, StoreError> {
         // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
         // float4, and the statement cached that way then rejects real values. Without a
@@ -227,7 +237,7 @@ impl Store {
         if let Some(confidence) = message.confidence {
             insert = insert.bind(f64::from(confidence));
         }
-        let row = self.writer.returning(insert).await?;
+        let row = self.writer.returning_as(durability, insert).await?;
         Ok(row.map(|row| row.try_get("seq")).transpose()?)
     }
 
@@ -360,5 +370,75 @@ mod tests {
             matches!(&appended, Ok(Appended::New(m)) if m.seq == 1),
             "{appended:?}"
         );
+    }
+
+    /// A customer's message and an agent's are synced before they return; an assistant's
+    /// reply is committed unsynced, and its log is synced by the next synced write or, when
+    /// none comes, by the writer's task soon after. Any other write finds the connection
+    /// syncing again.
+    #[tokio::test]
+    async fn a_reply_reaches_the_disk_with_the_next_synced_write_or_soon_after() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let conversation = store
+            .create_conversation(NewConversation {
+                channel: "web".into(),
+                locale: None,
+                customer: Default::default(),
+                verified_as: None,
+                token_hash: "hash".into(),
+            })
+            .await
+            .expect("conversation");
+        let reply = |role: Role| NewMessage {
+            role,
+            text: "Hi!".into(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: None,
+            author: None,
+            reply_to: None,
+        };
+        let wait = super::super::writer::SYNC_DEFERRED_AFTER * 10;
+
+        store
+            .append_customer_message(&conversation.id, "Hello?", None)
+            .await
+            .expect("message");
+        assert_eq!(store.writer.sync_state().await, (2, false, 0));
+        store
+            .append_message(&conversation.id, reply(Role::Assistant))
+            .await
+            .expect("reply");
+        assert_eq!(store.writer.sync_state().await, (1, true, 0));
+        tokio::time::sleep(wait).await;
+        assert_eq!(store.writer.sync_state().await, (1, false, 1));
+
+        // A reply, then a message: the message's sync covers the reply.
+        store
+            .append_message(&conversation.id, reply(Role::Assistant))
+            .await
+            .expect("reply");
+        store
+            .append_customer_message(&conversation.id, "Thanks", None)
+            .await
+            .expect("message");
+        let (setting, pending, _) = store.writer.sync_state().await;
+        assert_eq!((setting, pending), (2, false));
+
+        // An agent's message is synced; so is any other write after a reply.
+        store
+            .append_message(&conversation.id, reply(Role::Agent))
+            .await
+            .expect("agent message");
+        assert_eq!(store.writer.sync_state().await.0, 2);
+        store
+            .append_message(&conversation.id, reply(Role::Assistant))
+            .await
+            .expect("reply");
+        store.set_channel("web", true).await.expect("channel");
+        assert_eq!(store.writer.sync_state().await.0, 2);
+        let stored = store.messages(&conversation.id, 0).await.expect("messages");
+        assert_eq!(stored.len(), 6);
     }
 }

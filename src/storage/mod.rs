@@ -1,5 +1,6 @@
 //! Durable storage: conversations, messages, articles, handoffs, channels, feedback and the
-//! demo store, in an embedded SQLite database (WAL, `synchronous=FULL`) by default or in
+//! demo store, in an embedded SQLite database (WAL, `synchronous=FULL` but for the assistant's
+//! replies, see [`writer`]) by default or in
 //! PostgreSQL when several replicas share one truth. Both run the same queries through sqlx's
 //! `Any` driver (`$n` placeholders, portable SQL), with one migration folder per backend
 //! (`migrations/sqlite`, `migrations/postgres`) describing the same schema.
@@ -27,7 +28,6 @@ use sqlx::{
     AnyConnection, ConnectOptions, Connection, Executor, any::AnyPoolOptions,
     sqlite::SqliteConnectOptions,
 };
-use tokio::sync::Mutex;
 use writer::Writer;
 
 pub use articles::{Article, ArticleInput, Format};
@@ -120,7 +120,7 @@ impl Store {
                     .await?;
                 Ok(Self {
                     reader,
-                    writer: Arc::new(Writer::One(Mutex::new(writer))),
+                    writer: Arc::new(Writer::sqlite(writer, data_dir.join("frontdesk.db-wal"))),
                 })
             }
         }

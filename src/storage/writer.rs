@@ -4,33 +4,139 @@
 //! (1, 2, 5, 10 ms and more), so its writes queue in order for a single connection here
 //! instead. A plain lock rather than a one-connection pool: a pool pings a connection on every
 //! return, a round trip to its thread that the next write in line would wait for.
+//!
+//! On SQLite every write is synced to the disk before it returns (`synchronous = FULL`), but
+//! for the assistant's replies ([`Durability::Deferred`]): those are committed to the log
+//! without waiting for the disk, and reach it with the next synced write (the next customer
+//! message, under load) or at most [`SYNC_DEFERRED_AFTER`] later, when a task here syncs the
+//! log. A killed process loses nothing either way (the log is in the operating system's
+//! hands once committed); a power cut within that window can lose a reply, never a customer's
+//! message. The sync a reply saves is most of a turn's slowest stores on a disk like ours
+//! (docs/PERFORMANCE.md). PostgreSQL syncs every commit.
 
-use std::ops::{Deref, DerefMut};
+use std::{
+    ops::{Deref, DerefMut},
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use sqlx::{
-    AnyConnection, AnyPool, Connection, Execute, Executor, Transaction, any::AnyRow,
+    AnyConnection, AnyPool, AssertSqlSafe, Connection, Execute, Executor, Transaction, any::AnyRow,
     pool::PoolConnection,
 };
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, mpsc};
+
+/// The longest a deferred write waits for the disk when no synced write follows it.
+pub(super) const SYNC_DEFERRED_AFTER: Duration = Duration::from_millis(20);
+
+/// When a write's commit reaches the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Durability {
+    /// Before the write returns: everything a person wrote or did.
+    Synced,
+    /// With the next synced write, or within [`SYNC_DEFERRED_AFTER`]: the assistant's replies,
+    /// which the service wrote itself.
+    Deferred,
+}
+
+impl Durability {
+    /// SQLite's `synchronous` setting for a commit of this durability.
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Synced => "PRAGMA synchronous = FULL",
+            Durability::Deferred => "PRAGMA synchronous = NORMAL",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(super) enum Writer {
     Pool(AnyPool),
-    One(Mutex<AnyConnection>),
+    One {
+        connection: Mutex<Sqlite>,
+        sync: Arc<DeferredSync>,
+    },
+}
+
+/// SQLite's write connection and whether its commits are synced now.
+#[derive(Debug)]
+pub(super) struct Sqlite {
+    connection: AnyConnection,
+    /// False from just before a deferred write until a synced one has set the connection back.
+    synced: bool,
+}
+
+/// What is committed but not yet synced, and the task that syncs it.
+#[derive(Debug)]
+pub(super) struct DeferredSync {
+    /// The log file, which an `fsync` of any handle to it syncs.
+    log: PathBuf,
+    /// Whether a deferred write has committed since the log was last synced.
+    pending: AtomicBool,
+    /// Wakes the syncing task; it ends when the writer is dropped.
+    wake: mpsc::Sender<()>,
+    #[cfg(test)]
+    syncs: std::sync::atomic::AtomicUsize,
 }
 
 /// A connection to write on, held until dropped.
 pub(super) enum WriteConnection<'a> {
     Pooled(PoolConnection<sqlx::Any>),
-    One(MutexGuard<'a, AnyConnection>),
+    One(MutexGuard<'a, Sqlite>),
 }
 
 impl Writer {
-    /// Waits for the connection (in arrival order on SQLite).
+    /// SQLite's writer on `connection` (synced), for the database whose log is `log`.
+    pub(super) fn sqlite(connection: AnyConnection, log: PathBuf) -> Self {
+        let (wake, mut woken) = mpsc::channel(1);
+        let sync = Arc::new(DeferredSync {
+            log,
+            pending: AtomicBool::new(false),
+            wake,
+            #[cfg(test)]
+            syncs: Default::default(),
+        });
+        let task = Arc::downgrade(&sync);
+        tokio::spawn(async move {
+            while woken.recv().await.is_some() {
+                tokio::time::sleep(SYNC_DEFERRED_AFTER).await;
+                let Some(sync) = task.upgrade() else { break };
+                if sync.pending.swap(false, Ordering::AcqRel) {
+                    let done = tokio::task::spawn_blocking(move || sync.sync_log()).await;
+                    if let Ok(Err(error)) = done {
+                        tracing::error!(%error, "syncing the database's log failed");
+                    }
+                }
+            }
+        });
+        Writer::One {
+            connection: Mutex::new(Sqlite {
+                connection,
+                synced: true,
+            }),
+            sync,
+        }
+    }
+
+    /// Waits for the connection (in arrival order on SQLite), set to sync its commits.
     pub(super) async fn acquire(&self) -> Result<WriteConnection<'_>, sqlx::Error> {
         Ok(match self {
             Writer::Pool(pool) => WriteConnection::Pooled(pool.acquire().await?),
-            Writer::One(connection) => WriteConnection::One(connection.lock().await),
+            Writer::One { connection, .. } => {
+                let mut sqlite = connection.lock().await;
+                if !sqlite.synced {
+                    sqlite
+                        .connection
+                        .execute(Durability::Synced.pragma())
+                        .await?;
+                    sqlite.synced = true;
+                }
+                WriteConnection::One(sqlite)
+            }
         })
     }
 
@@ -42,8 +148,75 @@ impl Writer {
         &self,
         write: impl Execute<'q, sqlx::Any> + 'q,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let mut connection = self.acquire().await?;
-        Ok(connection.fetch_all(write).await?.into_iter().next())
+        self.returning_as(Durability::Synced, write).await
+    }
+
+    /// As [`Writer::returning`], committed as `durability` says. On SQLite the statement is
+    /// preceded by the `synchronous` setting it commits under, in the same round trip to the
+    /// connection's thread.
+    pub(super) async fn returning_as<'q>(
+        &self,
+        durability: Durability,
+        mut write: impl Execute<'q, sqlx::Any> + 'q,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let Writer::One { connection, sync } = self else {
+            let mut connection = self.acquire().await?;
+            return Ok(connection.fetch_all(write).await?.into_iter().next());
+        };
+        let arguments = write.take_arguments().map_err(sqlx::Error::Encode)?;
+        let sql = format!("{}; {}", durability.pragma(), write.sql().as_str());
+        let mut sqlite = connection.lock().await;
+        sqlite.synced = false;
+        let rows = sqlite
+            .connection
+            .fetch_all((AssertSqlSafe(sql), arguments))
+            .await?;
+        sqlite.synced = durability == Durability::Synced;
+        let row = rows.into_iter().next();
+        match durability {
+            // A synced commit syncs the whole log, the deferred commits before it included;
+            // a statement that returned no row may have committed nothing.
+            Durability::Synced if row.is_some() => sync.pending.store(false, Ordering::Release),
+            Durability::Synced => {}
+            Durability::Deferred => {
+                sync.pending.store(true, Ordering::Release);
+                // A full channel means the task is already woken.
+                let _ = sync.wake.try_send(());
+            }
+        }
+        Ok(row)
+    }
+
+    /// For tests: SQLite's `synchronous` setting on the connection now (2 synced, 1 not),
+    /// whether a deferred commit awaits the task, and how often the task has synced the log.
+    #[cfg(test)]
+    pub(super) async fn sync_state(&self) -> (i64, bool, usize) {
+        let Writer::One { connection, sync } = self else {
+            unreachable!("only SQLite defers a sync")
+        };
+        let mut sqlite = connection.lock().await;
+        let setting = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut sqlite.connection)
+            .await
+            .expect("synchronous");
+        (
+            setting,
+            sync.pending.load(Ordering::Acquire),
+            sync.syncs.load(Ordering::Acquire),
+        )
+    }
+}
+
+impl DeferredSync {
+    /// Syncs the log file's data to the disk (nothing to do when there is no log yet).
+    fn sync_log(&self) -> std::io::Result<()> {
+        #[cfg(test)]
+        self.syncs.fetch_add(1, Ordering::AcqRel);
+        match std::fs::File::open(&self.log) {
+            Ok(file) => file.sync_data(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -60,7 +233,7 @@ impl Deref for WriteConnection<'_> {
     fn deref(&self) -> &AnyConnection {
         match self {
             WriteConnection::Pooled(connection) => connection,
-            WriteConnection::One(connection) => connection,
+            WriteConnection::One(sqlite) => &sqlite.connection,
         }
     }
 }
@@ -69,7 +242,7 @@ impl DerefMut for WriteConnection<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             WriteConnection::Pooled(connection) => connection,
-            WriteConnection::One(connection) => connection,
+            WriteConnection::One(sqlite) => &mut sqlite.connection,
         }
     }
 }
