@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use frontdesk::{
-    retrieval::Index,
+    retrieval::{Index, Synonyms},
     storage::{Article, Format},
 };
 
@@ -190,7 +190,7 @@ fn main() {
         .unwrap_or(25_000);
     let articles = corpus(n);
     let dir = tempfile::tempdir().expect("temp dir");
-    let index = Index::open(dir.path()).expect("index");
+    let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
 
     let started = Instant::now();
     let passages = index.rebuild(&articles, 1).expect("rebuild");

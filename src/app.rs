@@ -13,7 +13,7 @@ use crate::{
     events::{Events, KEEP_ALIVE, relay},
     http,
     llm::{LlmClient, Prompts, TokenCounter},
-    retrieval::Retrieval,
+    retrieval::{Retrieval, Synonyms},
     storage::Store,
     telemetry::Metrics,
 };
@@ -28,6 +28,8 @@ pub enum StartError {
     Store(#[from] crate::storage::StoreError),
     #[error("search index: {0}")]
     Retrieval(#[from] crate::retrieval::RetrievalError),
+    #[error("knowledge: {0}")]
+    Synonyms(#[from] crate::retrieval::SynonymsError),
     #[error("prompts: {0}")]
     Prompts(#[from] crate::llm::prompt::PromptError),
     #[error("llm: {0}")]
@@ -99,7 +101,9 @@ impl App {
             .ok_or(StartError::MissingKey("agent_key"))?;
         let database_url = settings.database_url.as_ref().map(Secret::expose);
         let store = Store::open(database_url, &settings.data_dir).await?;
-        let retrieval = Retrieval::open(&settings.data_dir.join("index"), store.clone()).await?;
+        let synonyms = Synonyms::load(&settings.knowledge_dir)?;
+        let retrieval =
+            Retrieval::open(&settings.data_dir.join("index"), store.clone(), synonyms).await?;
         retrieval
             .import_knowledge_once(&settings.knowledge_dir)
             .await?;

@@ -19,7 +19,7 @@ use crate::{
         intent::{self, AccountIntent},
         triggers,
     },
-    retrieval::Index,
+    retrieval::{Index, Synonyms},
     storage::{Article, Format, HandoffReason},
 };
 use metrics::{BinaryScores, ClassificationReport, RetrievalReport};
@@ -32,6 +32,8 @@ pub enum EvalError {
     Data { path: String, message: String },
     #[error(transparent)]
     Index(#[from] crate::retrieval::IndexError),
+    #[error(transparent)]
+    Synonyms(#[from] crate::retrieval::SynonymsError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -230,11 +232,13 @@ fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, f64>>, Eval
     Ok(qrels)
 }
 
-/// Scores one BEIR-layout folder (`corpus.jsonl`, `queries.jsonl`, `qrels.tsv`).
+/// Scores one BEIR-layout folder (`corpus.jsonl`, `queries.jsonl`, `qrels.tsv`, and a
+/// `synonyms.txt` as a knowledge folder's, if it has one).
 pub fn retrieval(dir: &Path, passages: usize) -> Result<Vec<RetrievalRun>, EvalError> {
     let corpus: Vec<CorpusDoc> = read_jsonl(&dir.join("corpus.jsonl"))?;
     let queries: Vec<Query> = read_jsonl(&dir.join("queries.jsonl"))?;
     let qrels = read_qrels(&dir.join("qrels.tsv"))?;
+    let synonyms = Synonyms::load(dir)?;
     let articles: Vec<Article> = corpus
         .iter()
         .map(|d| Article {
@@ -256,7 +260,7 @@ pub fn retrieval(dir: &Path, passages: usize) -> Result<Vec<RetrievalRun>, EvalE
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("retrieval");
-    score_retrieval(dataset, &articles, &queries, &qrels, passages)
+    score_retrieval(dataset, (&articles, &synonyms), &queries, &qrels, passages)
 }
 
 /// Labelled questions about the knowledge folder's articles: JSONL `{"text", "history"?,
@@ -282,6 +286,7 @@ pub fn knowledge_retrieval(
     passages: usize,
 ) -> Result<Vec<RetrievalRun>, EvalError> {
     let labelled: Vec<KnowledgeQuestion> = read_jsonl(questions)?;
+    let synonyms = Synonyms::load(knowledge_dir)?;
     let articles: Vec<Article> = crate::retrieval::knowledge_files(knowledge_dir)
         .into_iter()
         .map(|(stem, input)| input.into_article(stem, String::new()))
@@ -326,21 +331,21 @@ pub fn knowledge_retrieval(
         Some(stem) if Some(stem) != QUESTIONS_FILE.strip_suffix(".jsonl") => stem,
         _ => "knowledge",
     };
-    score_retrieval(dataset, &articles, &queries, &qrels, passages)
+    score_retrieval(dataset, (&articles, &synonyms), &queries, &qrels, passages)
 }
 
-/// Searches `articles` for each query (alone, and in its history's context when any query has
-/// one) and scores the article rankings against `qrels`. The first passages are those a turn
+/// Searches `articles` (indexed with `synonyms`) for each query (alone, and in its history's
+/// context when any query has one) and scores the article rankings against `qrels`. The first passages are those a turn
 /// gets (`passages`, as `chat.passages`: which of the question's words are required depends
 /// on how many are asked for), then the rest of a longer search.
 fn score_retrieval(
     dataset: &str,
-    articles: &[Article],
+    (articles, synonyms): (&[Article], &Synonyms),
     queries: &[Query],
     qrels: &HashMap<String, HashMap<String, f64>>,
     passages: usize,
 ) -> Result<Vec<RetrievalRun>, EvalError> {
-    let index = ScratchIndex::build(articles)?;
+    let index = ScratchIndex::build(articles, synonyms)?;
     let mut variants = vec![QueryText::LastTurn];
     if queries.iter().any(|q| !q.history.is_empty()) {
         variants.push(QueryText::InContext);
@@ -478,11 +483,11 @@ struct ScratchIndex {
 }
 
 impl ScratchIndex {
-    fn build(articles: &[Article]) -> Result<Self, EvalError> {
+    fn build(articles: &[Article], synonyms: &Synonyms) -> Result<Self, EvalError> {
         let dir =
             std::env::temp_dir().join(format!("frontdesk-eval-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
-        let index = match Index::open(&dir) {
+        let index = match Index::open(&dir, synonyms) {
             Ok(index) => index,
             Err(error) => {
                 let _ = std::fs::remove_dir_all(&dir);

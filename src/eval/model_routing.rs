@@ -9,7 +9,7 @@ use crate::{
     actions,
     config::Settings,
     llm::{LlmClient, LlmError, Prompts, TokenCounter, Tool, prompt::PromptInput},
-    retrieval::knowledge_files,
+    retrieval::{Synonyms, knowledge_files},
 };
 
 use super::ScratchIndex;
@@ -113,7 +113,8 @@ fn knowledge_index(settings: &Settings) -> Result<ScratchIndex, String> {
         .into_iter()
         .map(|(stem, input)| input.into_article(stem, String::new()))
         .collect();
-    ScratchIndex::build(&articles).map_err(|e| e.to_string())
+    let synonyms = Synonyms::load(&settings.knowledge_dir).map_err(|e| e.to_string())?;
+    ScratchIndex::build(&articles, &synonyms).map_err(|e| e.to_string())
 }
 
 /// The routing label a tool call stands for (`None`: no tool, an answer in words).

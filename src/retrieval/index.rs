@@ -26,12 +26,17 @@ use tantivy::{
     },
 };
 
-use super::{ingest, typos};
+use super::{
+    ingest,
+    synonyms::{Aliases, Synonyms},
+    typos,
+};
 use crate::{phrases::Lang, storage::Article};
 
 const ANALYZER: &str = "frontdesk";
 /// Bumped whenever the schema, the analyzer or the passage splitting changes, so an index built
-/// the old way is rebuilt.
+/// the old way is rebuilt (as it is when the business's synonyms change: their fingerprint
+/// follows it).
 const INDEX_FORMAT: &str = "7";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
@@ -148,6 +153,11 @@ pub struct Index {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    /// What the index records it was built as: [`INDEX_FORMAT`], and the synonyms'
+    /// fingerprint when there are any.
+    format: String,
+    /// The words passages get from the business's synonyms.
+    aliases: Aliases,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -199,6 +209,16 @@ fn analyzer() -> TextAnalyzer {
         ))
         .filter(Stemmer::new(Language::English))
         .build()
+}
+
+/// Every analysed term of a text (stemmed, stop words dropped), in order.
+fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
 }
 
 /// The distinct analysed terms of a text (stemmed, stop words dropped), in order.
@@ -478,8 +498,9 @@ fn mark_terms(
 }
 
 impl Index {
-    /// Opens the index in `dir`, creating it (or recreating it, if unreadable) as needed.
-    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+    /// Opens the index in `dir`, creating it (or recreating it, if unreadable) as needed; its
+    /// passages are indexed with the words `synonyms` give them.
+    pub fn open(dir: &Path, synonyms: &Synonyms) -> Result<Self, IndexError> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let index = match TantivyIndex::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
@@ -502,12 +523,20 @@ impl Index {
         // the eval's figures moved from run to run). Ingest of 10,000 articles measured the
         // same; of 25,000, 1.9 s against 1.5–1.7 s.
         let writer = index.writer_with_num_threads(1, 50_000_000)?;
+        let format = match synonyms.is_empty() {
+            true => INDEX_FORMAT.to_owned(),
+            false => format!("{INDEX_FORMAT}.{}", synonyms.fingerprint()),
+        };
+        let mut analysing = analyzer.clone();
+        let aliases = synonyms.compile(|phrase| tokens(&mut analysing, phrase));
         Ok(Self {
             analyzer,
             index,
             reader,
             writer: Mutex::new(writer),
             fields,
+            format,
+            aliases,
         })
     }
 
@@ -516,7 +545,7 @@ impl Index {
     pub fn version(&self) -> Option<i64> {
         let payload = self.index.load_metas().ok()?.payload?;
         let (format, version) = payload.split_once(':')?;
-        (format == INDEX_FORMAT).then(|| version.parse().ok())?
+        (format == self.format).then(|| version.parse().ok())?
     }
 
     /// How many segments searches run over (for benchmarks).
@@ -596,13 +625,26 @@ impl Index {
 
     fn add_article(&self, writer: &IndexWriter, article: &Article) -> Result<usize, IndexError> {
         let (passages, _) = ingest::passages(article.format, &article.body);
+        let tags = article.tags.join(" ");
+        let mut analyser = self.analyzer.clone();
         for (n, passage) in passages.iter().enumerate() {
+            let headings = passage.headings.join(" › ");
             let mut doc = TantivyDocument::default();
             doc.add_text(self.fields.chunk_id, format!("{}#{n}", article.id));
             doc.add_text(self.fields.article_id, &article.id);
             doc.add_text(self.fields.title, &article.title);
-            doc.add_text(self.fields.headings, passage.headings.join(" › "));
-            doc.add_text(self.fields.tags, article.tags.join(" "));
+            let aliases = match self.aliases.is_empty() {
+                true => String::new(),
+                false => self
+                    .aliases
+                    .of(&[&article.title, &headings, &tags, &passage.text]
+                        .map(|text| tokens(&mut analyser, text))),
+            };
+            doc.add_text(self.fields.headings, headings);
+            match aliases.is_empty() {
+                true => doc.add_text(self.fields.tags, &tags),
+                false => doc.add_text(self.fields.tags, format!("{tags} {aliases}")),
+            }
             doc.add_text(self.fields.body, &passage.text);
             if let Some(url) = &article.url {
                 doc.add_text(self.fields.url, url);
@@ -616,7 +658,7 @@ impl Index {
     fn commit(&self, writer: &mut IndexWriter, version: Option<i64>) -> Result<(), IndexError> {
         let mut prepared = writer.prepare_commit()?;
         let version = version.map_or_else(|| "stale".to_owned(), |v| v.to_string());
-        prepared.set_payload(&format!("{INDEX_FORMAT}:{version}"));
+        prepared.set_payload(&format!("{}:{version}", self.format));
         prepared.commit()?;
         self.reader.reload()?;
         Ok(())
@@ -649,7 +691,9 @@ impl Index {
         };
         let question = super::question::content_words(question, lang);
         let searcher = self.reader.searcher();
-        let words = typed_words(&mut analyzer, &question);
+        let words = self
+            .aliases
+            .searched_as(typed_words(&mut analyzer, &question));
         let typed: Vec<String> = words.iter().map(|(term, _)| term.clone()).collect();
         let hits = self.search_terms(&searcher, typed.clone(), &request)?;
         // A question that found no passage with more than half its words may have a misspelt one
@@ -1029,7 +1073,7 @@ mod tests {
     #[test]
     fn a_change_records_its_version_only_when_nothing_is_missing() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         index
             .rebuild(&[article("a", "returns")], 3)
             .expect("rebuild");
@@ -1062,7 +1106,7 @@ mod tests {
     #[test]
     fn the_context_ranks_what_the_question_finds_and_finds_nothing_itself() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         // Twenty more passages, so that a word in one or two is not common.
         let mut articles = topics(20);
         articles.extend([
@@ -1121,7 +1165,7 @@ mod tests {
     #[test]
     fn a_question_on_its_own_ranks_first_the_passages_with_more_of_its_words() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         let filler = "Orders are packed in Portland and leave the warehouse on business days. ";
         let mut articles = topics(20);
         articles.extend([
@@ -1180,7 +1224,7 @@ mod tests {
     #[test]
     fn the_frame_ranks_little_and_a_businesss_tags_rank_their_articles() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         let mut articles = topics(20);
         articles.extend([
             // Has both words of "Do you take PayPal?", but "take" is its frame.
@@ -1214,12 +1258,74 @@ mod tests {
         assert_eq!((hit.article_id.as_str(), hit.coverage), ("payments", 0.5));
     }
 
+    /// A business's synonyms find the passages that say it their way: a group's words each
+    /// other's, counted as the passage's words; a word on the left of `=>` as the phrase on
+    /// the right, instead of itself. Other rules make another index, which the service
+    /// rebuilds.
+    #[test]
+    fn synonyms_find_the_passages_that_say_it_otherwise() {
+        let dir = tempfile::tempdir().expect("dir");
+        let synonyms =
+            Synonyms::parse("amex, american express\njaws, nvda => screen reader\nparcel, package")
+                .expect("synonyms");
+        let index = Index::open(dir.path(), &synonyms).expect("index");
+        let mut articles = topics(20);
+        articles.extend([
+            with_body(
+                "payments",
+                "Accepted payment methods",
+                "We accept Visa and American Express.",
+            ),
+            with_body("cards", "Gift cards", "Amex gift cards are not ours."),
+            with_body(
+                "access",
+                "Accessibility",
+                "Every page works with a screen reader.",
+            ),
+            with_body("tools", "Tools we test with", "We test with JAWS and NVDA."),
+        ]);
+        index.rebuild(&articles, 1).expect("rebuild");
+        /// The articles whose passages have a word of the question, by id.
+        fn found(index: &Index, question: &str) -> Vec<String> {
+            let mut ids: Vec<String> = index
+                .search(question, 5)
+                .expect("search")
+                .into_iter()
+                .filter(|hit| hit.coverage > 0.0)
+                .map(|hit| hit.article_id)
+                .collect();
+            ids.sort();
+            ids
+        }
+        assert_eq!(found(&index, "amex"), ["cards", "payments"]);
+        assert_eq!(found(&index, "american express"), ["cards", "payments"]);
+        assert_eq!(found(&index, "jaws"), ["access"]);
+        assert_eq!(found(&index, "Does NVDA work?"), ["access"]);
+        // One way: "screen reader" finds the passage that says it, not those naming one.
+        assert_eq!(found(&index, "screen reader"), ["access"]);
+        let hit = index.search("Do you take Amex?", 1).expect("search")[0].clone();
+        assert_eq!((hit.found, hit.coverage), (1, 1.0));
+        assert_eq!(index.version(), Some(1));
+        drop(index);
+        // The same folder opened with other rules (or none) reads as needing a rebuild.
+        let other = Synonyms::parse("amex, american express").expect("synonyms");
+        assert_eq!(
+            Index::open(dir.path(), &other).expect("index").version(),
+            None
+        );
+        let none = Index::open(dir.path(), &Synonyms::default()).expect("index");
+        assert_eq!(none.version(), None);
+        none.rebuild(&articles, 2).expect("rebuild");
+        assert_eq!(none.version(), Some(2));
+        assert_eq!(found(&none, "amex"), ["cards"]);
+    }
+
     /// A frame word is never the rare word a search requires: "tell" in a few passages, gift
     /// cards in many (common), and the question is about gift cards.
     #[test]
     fn a_frame_word_is_never_required() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         // 48 passages: common is in more than 4; "tell" and "question" are in 2.
         let mut articles = topics(40);
         for i in 0..6 {
@@ -1255,7 +1361,7 @@ mod tests {
     #[test]
     fn a_question_about_time_gets_the_section_that_tells_it() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         let refunds = with_body(
             "refunds",
             "Refunds",
@@ -1286,7 +1392,7 @@ mod tests {
     #[test]
     fn a_question_its_title_answers_whole_gets_the_articles_opening() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         let policy = with_body(
             "returns",
             "Returns policy",
@@ -1338,7 +1444,7 @@ mod tests {
     #[test]
     fn postings_count_a_questions_words_in_passages_of_every_segment() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         index
             .rebuild(
                 &[
@@ -1381,7 +1487,7 @@ mod tests {
     #[test]
     fn common_terms_only_rank_passages_that_match_a_rarer_one() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         let mut articles: Vec<Article> = (0..20)
             .map(|i| article(&format!("a{i}"), &format!("Delivery times {i}")))
             .collect();
@@ -1402,7 +1508,7 @@ mod tests {
     #[test]
     fn passages_tied_in_score_rank_in_the_order_they_were_indexed() {
         let dir = tempfile::tempdir().expect("dir");
-        let index = Index::open(dir.path()).expect("index");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
         // Copies of one article, indexed last id first.
         let copies: Vec<String> = (0..300).rev().map(|i| format!("copy{i:03}")).collect();
         let articles: Vec<Article> = copies

@@ -4,6 +4,7 @@
 pub mod index;
 pub mod ingest;
 mod question;
+pub mod synonyms;
 mod timing;
 mod typos;
 
@@ -17,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use index::{Hit, Index, IndexError};
+pub use synonyms::{Synonyms, SynonymsError};
 
 use crate::{
     phrases::Lang,
@@ -216,10 +218,16 @@ pub struct Retrieval {
 }
 
 impl Retrieval {
-    /// Opens the index in `dir` and rebuilds it from the store if it is missing or stale.
-    pub async fn open(dir: &Path, store: Store) -> Result<Self, RetrievalError> {
+    /// Opens the index in `dir` and rebuilds it from the store if it is missing or stale (or
+    /// was built with other synonyms).
+    pub async fn open(
+        dir: &Path,
+        store: Store,
+        synonyms: Synonyms,
+    ) -> Result<Self, RetrievalError> {
         let dir = dir.to_owned();
-        let index = Arc::new(tokio::task::spawn_blocking(move || Index::open(&dir)).await??);
+        let index =
+            Arc::new(tokio::task::spawn_blocking(move || Index::open(&dir, &synonyms)).await??);
         let retrieval = Self {
             index,
             store,
@@ -333,7 +341,7 @@ impl Retrieval {
 }
 
 /// The articles in a knowledge folder's files, in file-name order, each with its file name
-/// without extension. Its README and files of other types (such as the eval's
+/// without extension. Its README, its synonyms and files of other types (such as the eval's
 /// `questions.jsonl`) are skipped; unreadable and empty ones too, with a warning.
 pub fn knowledge_files(dir: &Path) -> Vec<(String, ArticleInput)> {
     let mut inputs = Vec::new();
@@ -350,7 +358,10 @@ pub fn knowledge_files(dir: &Path) -> Vec<(String, ArticleInput)> {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if format_of(name).is_err() || name.eq_ignore_ascii_case("README.md") {
+        if format_of(name).is_err()
+            || name.eq_ignore_ascii_case("README.md")
+            || name == synonyms::FILE
+        {
             continue;
         }
         let bytes = match std::fs::read(&path) {
