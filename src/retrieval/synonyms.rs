@@ -17,7 +17,7 @@
 //! at the next start when they change. A word on the left of `=>` is replaced, in the
 //! question, by the phrase on the right before it is searched; a long list costs nothing.
 
-use std::{collections::HashMap, path::Path};
+use std::{borrow::Cow, collections::HashMap, path::Path};
 
 /// The file in the knowledge folder that holds them.
 pub const FILE: &str = "synonyms.txt";
@@ -31,11 +31,11 @@ pub struct SynonymsError {
     message: &'static str,
 }
 
-/// The rules: the phrases a passage may have with the words it then gets, and the phrases a
-/// question may have with the phrase they are searched as.
+/// The rules: groups of words that mean the same, and phrases a question may have with the
+/// phrase each is searched as.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Synonyms {
-    rules: Vec<(String, String)>,
+    groups: Vec<Vec<String>>,
     searched_as: Vec<(String, String)>,
 }
 
@@ -43,29 +43,25 @@ impl Synonyms {
     /// Reads `dir`'s synonyms file; none when there is no such file.
     pub fn load(dir: &Path) -> Result<Self, SynonymsError> {
         let path = dir.join(FILE);
-        let error = |message| SynonymsError {
-            file: path.display().to_string(),
-            line: 0,
-            message,
-        };
+        let file = path.display().to_string();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).map_err(|e| SynonymsError {
-                file: path.display().to_string(),
-                ..e
-            }),
+            Ok(text) => Self::parse(&text).map_err(|e| SynonymsError { file, ..e }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                Err(error("the file is not UTF-8 text"))
-            }
-            Err(_) => Err(error("the file cannot be read")),
+            Err(e) => Err(SynonymsError {
+                file,
+                line: 0,
+                message: match e.kind() {
+                    std::io::ErrorKind::InvalidData => "the file is not UTF-8 text",
+                    _ => "the file cannot be read",
+                },
+            }),
         }
     }
 
     /// Reads rules from the text of a synonyms file.
     pub fn parse(text: &str) -> Result<Self, SynonymsError> {
-        let mut rules = Vec::new();
-        let mut searched_as = Vec::new();
-        for (n, line) in text.lines().enumerate() {
+        let mut synonyms = Self::default();
+        for (n, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -89,14 +85,14 @@ impl Synonyms {
             };
             match line.split_once("=>") {
                 Some((_, right)) if right.contains("=>") => {
-                    return Err(error("a rule has one `=>`"));
+                    return Err(error("a rule has at most one `=>`"));
                 }
                 Some((left, right)) => {
                     let (left, right) = (members(left)?, members(right)?);
                     let [right] = <[String; 1]>::try_from(right)
                         .map_err(|_| error("a rule has one phrase after `=>`"))?;
                     for phrase in left {
-                        searched_as.push((phrase, right.clone()));
+                        synonyms.searched_as.push((phrase, right.clone()));
                     }
                 }
                 None => {
@@ -106,65 +102,56 @@ impl Synonyms {
                             "a rule needs two or more words or phrases, separated by commas (or `=>`)",
                         ));
                     }
-                    for (i, phrase) in words.iter().enumerate() {
-                        let others: Vec<&str> = words
-                            .iter()
-                            .enumerate()
-                            .filter(|&(j, _)| j != i)
-                            .map(|(_, w)| w.as_str())
-                            .collect();
-                        rules.push((phrase.clone(), others.join(" ")));
-                    }
+                    synonyms.groups.push(words);
                 }
             }
         }
-        Ok(Self { rules, searched_as })
+        Ok(synonyms)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty() && self.searched_as.is_empty()
+        self.groups.is_empty() && self.searched_as.is_empty()
     }
 
-    /// A short name for these rules (FNV-1a), which the index records to see a change.
-    pub(super) fn fingerprint(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for (phrase, adds) in self
-            .rules
-            .iter()
-            .chain([("=>".into(), "=>".into())].iter())
-            .chain(&self.searched_as)
-        {
-            for byte in phrase.bytes().chain([0]).chain(adds.bytes()).chain([1]) {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
+    /// A short name for the groups (FNV-1a), which the index records to see a change; none
+    /// without groups (the rules applied to questions change no index).
+    pub(super) fn fingerprint(&self) -> Option<String> {
+        if self.groups.is_empty() {
+            return None;
         }
-        format!("{hash:016x}")
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for group in &self.groups {
+            for word in group {
+                for byte in word.bytes().chain([0]) {
+                    hash ^= u64::from(byte);
+                    hash = hash.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            hash ^= 1;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        Some(format!("{hash:016x}"))
     }
 
     /// The rules with their phrases analysed as the index analyses text; a phrase of stop
     /// words only can match nothing and is left out.
     pub(super) fn compile(&self, mut analyse: impl FnMut(&str) -> Vec<String>) -> Aliases {
         let mut aliases = Aliases::default();
-        for (phrase, adds) in &self.rules {
-            let terms = analyse(phrase);
-            if let Some(first) = terms.first() {
-                aliases
-                    .by_first
-                    .entry(first.clone())
-                    .or_default()
-                    .push((terms.clone(), aliases.adds.len()));
-                aliases.adds.push(adds.clone());
+        for (group, words) in self.groups.iter().enumerate() {
+            for word in words {
+                let terms = analyse(word);
+                if let Some(first) = terms.first() {
+                    let rules = aliases.groups.entry(first.clone()).or_default();
+                    rules.push((terms, group));
+                }
             }
+            aliases.words.push(words.join(" "));
         }
         for (phrase, right) in &self.searched_as {
-            let (terms, right) = (analyse(phrase), analyse(right));
+            let terms = analyse(phrase);
             if let Some(first) = terms.first() {
-                aliases
-                    .searched_as
-                    .entry(first.clone())
-                    .or_default()
-                    .push((terms, right));
+                let rules = aliases.searched_as.entry(first.clone()).or_default();
+                rules.push((terms, right.clone()));
             }
         }
         aliases
@@ -174,76 +161,91 @@ impl Synonyms {
 /// Analysed phrases by their first term, each with what it leads to.
 type ByFirst<T> = HashMap<String, Vec<(Vec<String>, T)>>;
 
-/// Compiled rules, by their phrase's first term: the phrase and the rule whose words it brings
-/// to a passage; the phrase and the terms it is searched as.
+/// Compiled rules, by their phrase's first term: a group's word and the group (whose words
+/// are in `words`); a phrase of the question and what it is searched as.
 #[derive(Default)]
 pub(super) struct Aliases {
-    by_first: ByFirst<usize>,
-    adds: Vec<String>,
-    searched_as: ByFirst<Vec<String>>,
+    groups: ByFirst<usize>,
+    words: Vec<String>,
+    searched_as: ByFirst<String>,
+}
+
+/// Whether `terms` start with `phrase`.
+fn starts_with(terms: &[&str], phrase: &[String]) -> bool {
+    phrase.len() <= terms.len() && phrase.iter().zip(terms).all(|(a, b)| a == b)
+}
+
+/// The longest phrase of `rules` that `terms` start with, and what it leads to.
+fn longest_at<'a, T>(rules: &'a ByFirst<T>, terms: &[&str]) -> Option<&'a (Vec<String>, T)> {
+    rules
+        .get(*terms.first()?)?
+        .iter()
+        .filter(|(phrase, _)| starts_with(terms, phrase))
+        .max_by_key(|(phrase, _)| phrase.len())
 }
 
 impl Aliases {
-    /// The words a passage gets from the rules whose phrase is in one of `texts` (each the
-    /// analysed terms of a field, in order), each rule's once.
+    /// Whether there are groups, which give passages words.
+    pub(super) fn has_groups(&self) -> bool {
+        !self.words.is_empty()
+    }
+
+    /// The words a passage gets: those of every group one of whose words is in one of
+    /// `texts` (each the analysed terms of a field, in order), each group's once.
     pub(super) fn of(&self, texts: &[Vec<String>]) -> String {
         let mut found: Vec<usize> = Vec::new();
         for terms in texts {
-            for (at, term) in terms.iter().enumerate() {
-                for (phrase, rule) in self.by_first.get(term).into_iter().flatten() {
-                    if terms[at..].starts_with(phrase) && !found.contains(rule) {
-                        found.push(*rule);
+            let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+            for at in 0..terms.len() {
+                for (phrase, group) in self.groups.get(terms[at]).into_iter().flatten() {
+                    if starts_with(&terms[at..], phrase) && !found.contains(group) {
+                        found.push(*group);
                     }
                 }
             }
         }
         found.sort_unstable();
-        let words: Vec<&str> = found.iter().map(|&rule| self.adds[rule].as_str()).collect();
+        let words: Vec<&str> = found
+            .iter()
+            .map(|&group| self.words[group].as_str())
+            .collect();
         words.join(" ")
     }
 
-    /// Whether no passage gets words.
-    pub(super) fn is_empty(&self) -> bool {
-        self.adds.is_empty()
-    }
-
-    /// A question's words (analysed term and the word as written, in order) with each phrase
-    /// a rule searches as another replaced by that one's terms (written as analysed).
-    pub(super) fn searched_as(&self, words: Vec<(String, String)>) -> Vec<(String, String)> {
+    /// `question` with each phrase a rule searches as another replaced by that one, as
+    /// written in the rule; `tokens` are the question's analysed terms with where each is
+    /// written in it, in order (the longest phrase at a place wins).
+    pub(super) fn searched_as<'q>(
+        &self,
+        question: &'q str,
+        tokens: &[(String, usize, usize)],
+    ) -> Cow<'q, str> {
         if self.searched_as.is_empty() {
-            return words;
+            return Cow::Borrowed(question);
         }
-        let terms: Vec<&str> = words.iter().map(|(term, _)| term.as_str()).collect();
-        let mut out: Vec<(String, String)> = Vec::with_capacity(words.len());
-        let mut at = 0;
-        while at < words.len() {
-            let rule = self.searched_as.get(terms[at]).and_then(|rules| {
-                rules
-                    .iter()
-                    .filter(|(phrase, _)| {
-                        terms[at..]
-                            .starts_with(&phrase.iter().map(String::as_str).collect::<Vec<_>>())
-                    })
-                    .max_by_key(|(phrase, _)| phrase.len())
-            });
-            match rule {
+        let terms: Vec<&str> = tokens.iter().map(|(term, _, _)| term.as_str()).collect();
+        let mut out: Option<String> = None;
+        let (mut written, mut at) = (0, 0);
+        while at < tokens.len() {
+            match longest_at(&self.searched_as, &terms[at..]) {
                 Some((phrase, right)) => {
-                    for term in right {
-                        if out.iter().all(|(t, _)| t != term) {
-                            out.push((term.clone(), term.clone()));
-                        }
-                    }
+                    let (from, to) = (tokens[at].1, tokens[at + phrase.len() - 1].2);
+                    let out = out.get_or_insert_default();
+                    out.push_str(&question[written..from]);
+                    out.push_str(right);
+                    written = to;
                     at += phrase.len();
                 }
-                None => {
-                    if out.iter().all(|(t, _)| *t != words[at].0) {
-                        out.push(words[at].clone());
-                    }
-                    at += 1;
-                }
+                None => at += 1,
             }
         }
-        out
+        match out {
+            Some(mut out) => {
+                out.push_str(&question[written..]);
+                Cow::Owned(out)
+            }
+            None => Cow::Borrowed(question),
+        }
     }
 }
 
@@ -259,59 +261,59 @@ mod tests {
     }
 
     #[test]
-    fn groups_give_each_member_the_others_and_arrows_give_the_right_the_left() {
+    fn groups_give_a_passage_their_words_and_arrows_replace_the_question_s() {
         let synonyms = Synonyms::parse(
-            "# comment\n\namex,  American   Express, AE\njaws, the nvda => screen reader\n",
+            "\u{feff}# comment\n\namex,  American   Express, AE\njaws, the nvda => screen reader\nnorthern ireland => united kingdom\nireland => european union\n",
         )
         .expect("parsed");
         assert_eq!(
-            synonyms.rules,
-            [
-                ("amex".to_owned(), "American Express AE".to_owned()),
-                ("American Express".to_owned(), "amex AE".to_owned()),
-                ("AE".to_owned(), "amex American Express".to_owned()),
-            ]
-        );
-        assert_eq!(
-            synonyms.searched_as,
-            [
-                ("jaws".to_owned(), "screen reader".to_owned()),
-                ("the nvda".to_owned(), "screen reader".to_owned()),
-            ]
+            synonyms.groups,
+            [vec![
+                "amex".to_owned(),
+                "American Express".to_owned(),
+                "AE".to_owned()
+            ]]
         );
         let aliases = synonyms.compile(analyse);
         let passage = |text: &str| vec![analyse(text)];
         assert_eq!(
             aliases.of(&passage("We take American Express and Visa")),
-            "amex AE"
+            "amex American Express AE"
         );
         assert_eq!(
             aliases.of(&passage("Amex, amex and AE")),
-            "American Express AE amex American Express",
-            "each rule's words once"
+            "amex American Express AE",
+            "a group's words once"
         );
         assert_eq!(aliases.of(&passage("An American, an express")), "");
-        // The left side is searched as the right, in the question's place.
-        let words = |text: &str| -> Vec<(String, String)> {
-            analyse(text).into_iter().map(|t| (t.clone(), t)).collect()
-        };
-        let terms = |words: Vec<(String, String)>| -> Vec<String> {
-            words.into_iter().map(|(term, _)| term).collect()
-        };
-        assert_eq!(
-            terms(aliases.searched_as(words("does jaws work with nvda"))),
-            ["does", "screen", "reader", "work", "with"],
-            "a phrase as analysed (\"the nvda\" is \"nvda\"), and a term once"
-        );
-        assert_eq!(
-            terms(aliases.searched_as(words("amex screen jaws"))),
-            ["amex", "screen", "reader"]
-        );
         // A phrase never spans two fields.
         assert_eq!(
             aliases.of(&[analyse("American"), analyse("Express shipping")]),
             ""
         );
+        // The left side is searched as the right, in the question's place, the longest
+        // phrase first; a phrase as analysed ("the nvda" is "nvda").
+        let searched = |question: &str| -> String {
+            let mut tokens = Vec::new();
+            let mut from = 0;
+            for word in question.split(' ') {
+                let to = from + word.len();
+                if word != "the" {
+                    tokens.push((word.to_lowercase(), from, to));
+                }
+                from = to + 1;
+            }
+            aliases.searched_as(question, &tokens).into_owned()
+        };
+        assert_eq!(
+            searched("does JAWS work with the NVDA"),
+            "does screen reader work with the screen reader"
+        );
+        assert_eq!(
+            searched("is Ireland in the EU and Northern Ireland"),
+            "is european union in the EU and united kingdom"
+        );
+        assert_eq!(searched("amex ok"), "amex ok");
     }
 
     #[test]
@@ -319,7 +321,7 @@ mod tests {
         for (text, line, message) in [
             ("amex\n", 1, "two or more"),
             ("a, b\n\nc, , d\n", 3, "missing (between commas"),
-            ("a => b => c\n", 1, "one `=>`"),
+            ("a => b => c\n", 1, "at most one `=>`"),
             ("a => b, c\n", 1, "one phrase after `=>`"),
             ("=> screen reader\n", 1, "missing"),
         ] {
@@ -343,10 +345,16 @@ mod tests {
     fn the_fingerprint_changes_with_the_rules() {
         let a = Synonyms::parse("amex, american express").expect("a");
         let b = Synonyms::parse("amex, americanexpress").expect("b");
-        let c = Synonyms::parse("amex => american express").expect("c");
-        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+        let c = Synonyms::parse("amex, american express\nfrance => eu").expect("c");
+        assert!(a.fingerprint().is_some());
         assert_ne!(a.fingerprint(), b.fingerprint());
-        assert_ne!(a.fingerprint(), c.fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            c.fingerprint(),
+            "rules on questions change no index"
+        );
+        let d = Synonyms::parse("france => eu").expect("d");
+        assert_eq!(d.fingerprint(), None);
         assert!(Synonyms::default().is_empty());
     }
 }

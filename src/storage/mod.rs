@@ -58,6 +58,9 @@ pub enum StoreError {
 /// default it grew by 1.5 MiB over a load run with 10,000 new conversations.
 const PAGE_CACHE: &str = "PRAGMA cache_size = -512";
 
+/// The embedded database's file in the data dir.
+const DATABASE_FILE: &str = "frontdesk.db";
+
 /// A handle to the database; cheap to clone.
 ///
 /// Writes go through `writer` (see [`writer`]), reads through `reader`: on SQLite read-only
@@ -88,7 +91,7 @@ impl Store {
             }
             None => {
                 std::fs::create_dir_all(data_dir)?;
-                let file = SqliteConnectOptions::new().filename(data_dir.join("frontdesk.db"));
+                let file = SqliteConnectOptions::new().filename(data_dir.join(DATABASE_FILE));
                 let url = file.clone().create_if_missing(true).to_url_lossy();
                 let mut writer = AnyConnection::connect(url.as_str()).await?;
                 // The commit that fills the log copies it back into the database, a few
@@ -120,7 +123,11 @@ impl Store {
                     .await?;
                 Ok(Self {
                     reader,
-                    writer: Arc::new(Writer::sqlite(writer, data_dir.join("frontdesk.db-wal"))),
+                    // SQLite's log beside the database, which the writer syncs replies in.
+                    writer: Arc::new(Writer::sqlite(
+                        writer,
+                        data_dir.join(format!("{DATABASE_FILE}-wal")),
+                    )),
                 })
             }
         }

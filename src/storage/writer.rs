@@ -8,8 +8,8 @@
 //! On SQLite every write is synced to the disk before it returns (`synchronous = FULL`), but
 //! for the assistant's replies ([`Durability::Deferred`]): those are committed to the log
 //! without waiting for the disk, and reach it with the next synced write (the next customer
-//! message, under load) or at most [`SYNC_DEFERRED_AFTER`] later, when a task here syncs the
-//! log. A killed process loses nothing either way (the log is in the operating system's
+//! message, under load) or about [`SYNC_DEFERRED_AFTER`] later (plus any sync already under
+//! way), when a task here syncs the log. A killed process loses nothing either way (the log is in the operating system's
 //! hands once committed); a power cut within that window can lose a reply, never a customer's
 //! message. The sync a reply saves is most of a turn's slowest stores on a disk like ours
 //! (docs/PERFORMANCE.md). PostgreSQL syncs every commit.
@@ -59,6 +59,8 @@ pub(super) enum Writer {
     One {
         connection: Mutex<Sqlite>,
         sync: Arc<DeferredSync>,
+        /// Wakes the syncing task; dropped with the writer, which ends the task.
+        wake: mpsc::Sender<()>,
     },
 }
 
@@ -75,10 +77,8 @@ pub(super) struct Sqlite {
 pub(super) struct DeferredSync {
     /// The log file, which an `fsync` of any handle to it syncs.
     log: PathBuf,
-    /// Whether a deferred write has committed since the log was last synced.
+    /// Whether a deferred write may have committed since the log was last synced.
     pending: AtomicBool,
-    /// Wakes the syncing task; it ends when the writer is dropped.
-    wake: mpsc::Sender<()>,
     #[cfg(test)]
     syncs: std::sync::atomic::AtomicUsize,
 }
@@ -96,22 +96,17 @@ impl Writer {
         let sync = Arc::new(DeferredSync {
             log,
             pending: AtomicBool::new(false),
-            wake,
             #[cfg(test)]
             syncs: Default::default(),
         });
-        let task = Arc::downgrade(&sync);
+        let task = sync.clone();
         tokio::spawn(async move {
+            // Each wake-up syncs what is pending a while later; the writer's end, at once.
             while woken.recv().await.is_some() {
                 tokio::time::sleep(SYNC_DEFERRED_AFTER).await;
-                let Some(sync) = task.upgrade() else { break };
-                if sync.pending.swap(false, Ordering::AcqRel) {
-                    let done = tokio::task::spawn_blocking(move || sync.sync_log()).await;
-                    if let Ok(Err(error)) = done {
-                        tracing::error!(%error, "syncing the database's log failed");
-                    }
-                }
+                task.sync_pending().await;
             }
+            task.sync_pending().await;
         });
         Writer::One {
             connection: Mutex::new(Sqlite {
@@ -119,6 +114,7 @@ impl Writer {
                 synced: true,
             }),
             sync,
+            wake,
         }
     }
 
@@ -159,7 +155,12 @@ impl Writer {
         durability: Durability,
         mut write: impl Execute<'q, sqlx::Any> + 'q,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let Writer::One { connection, sync } = self else {
+        let Writer::One {
+            connection,
+            sync,
+            wake,
+        } = self
+        else {
             let mut connection = self.acquire().await?;
             return Ok(connection.fetch_all(write).await?.into_iter().next());
         };
@@ -167,22 +168,28 @@ impl Writer {
         let sql = format!("{}; {}", durability.pragma(), write.sql().as_str());
         let mut sqlite = connection.lock().await;
         sqlite.synced = false;
+        // Pending from before the write: one that is given up on (its future dropped) after
+        // the statement went to the connection's thread may still commit. A full channel
+        // means the task is already woken.
+        let deferred = durability == Durability::Deferred;
+        if deferred {
+            sync.pending.store(true, Ordering::Release);
+            let _ = wake.try_send(());
+        }
         let rows = sqlite
             .connection
             .fetch_all((AssertSqlSafe(sql), arguments))
             .await?;
-        sqlite.synced = durability == Durability::Synced;
+        sqlite.synced = !deferred;
         let row = rows.into_iter().next();
-        match durability {
-            // A synced commit syncs the whole log, the deferred commits before it included;
-            // a statement that returned no row may have committed nothing.
-            Durability::Synced if row.is_some() => sync.pending.store(false, Ordering::Release),
-            Durability::Synced => {}
-            Durability::Deferred => {
-                sync.pending.store(true, Ordering::Release);
-                // A full channel means the task is already woken.
-                let _ = sync.wake.try_send(());
-            }
+        if deferred {
+            // Again, in case the task synced while the write waited.
+            sync.pending.store(true, Ordering::Release);
+            let _ = wake.try_send(());
+        } else if row.is_some() {
+            // A synced commit syncs the whole log, the deferred commits before it included
+            // (a statement that returned no row may have committed nothing).
+            sync.pending.store(false, Ordering::Release);
         }
         Ok(row)
     }
@@ -191,7 +198,10 @@ impl Writer {
     /// whether a deferred commit awaits the task, and how often the task has synced the log.
     #[cfg(test)]
     pub(super) async fn sync_state(&self) -> (i64, bool, usize) {
-        let Writer::One { connection, sync } = self else {
+        let Writer::One {
+            connection, sync, ..
+        } = self
+        else {
             unreachable!("only SQLite defers a sync")
         };
         let mut sqlite = connection.lock().await;
@@ -208,15 +218,25 @@ impl Writer {
 }
 
 impl DeferredSync {
-    /// Syncs the log file's data to the disk (nothing to do when there is no log yet).
+    /// Syncs the log when a deferred write may have committed since it was last synced.
+    async fn sync_pending(self: &Arc<Self>) {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let sync = self.clone();
+        match tokio::task::spawn_blocking(move || sync.sync_log()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "syncing the database's log failed"),
+            Err(error) => tracing::error!(%error, "syncing the database's log failed"),
+        }
+    }
+
+    /// Syncs the log file's data to the disk (an `fsync` of any handle to a file syncs it).
     fn sync_log(&self) -> std::io::Result<()> {
+        std::fs::File::open(&self.log)?.sync_data()?;
         #[cfg(test)]
         self.syncs.fetch_add(1, Ordering::AcqRel);
-        match std::fs::File::open(&self.log) {
-            Ok(file) => file.sync_data(),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(error),
-        }
+        Ok(())
     }
 }
 
