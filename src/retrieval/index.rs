@@ -702,9 +702,10 @@ impl Index {
             k,
         };
         let question = super::question::content_words(question, lang);
-        let question = self
-            .aliases
-            .searched_as(&question, &token_places(&mut analyzer, &question));
+        let question = match self.aliases.searches_as_another() {
+            true => (self.aliases).searched_as(&question, &token_places(&mut analyzer, &question)),
+            false => question,
+        };
         let searcher = self.reader.searcher();
         let words = typed_words(&mut analyzer, &question);
         let typed: Vec<String> = words.iter().map(|(term, _)| term.clone()).collect();

@@ -212,6 +212,11 @@ impl Aliases {
         words.join(" ")
     }
 
+    /// Whether some phrase of a question is searched as another.
+    pub(super) fn searches_as_another(&self) -> bool {
+        !self.searched_as.is_empty()
+    }
+
     /// `question` with each phrase a rule searches as another replaced by that one, as
     /// written in the rule; `tokens` are the question's analysed terms with where each is
     /// written in it, in order (the longest phrase at a place wins).
@@ -220,9 +225,6 @@ impl Aliases {
         question: &'q str,
         tokens: &[(String, usize, usize)],
     ) -> Cow<'q, str> {
-        if self.searched_as.is_empty() {
-            return Cow::Borrowed(question);
-        }
         let terms: Vec<&str> = tokens.iter().map(|(term, _, _)| term.as_str()).collect();
         let mut out: Option<String> = None;
         let (mut written, mut at) = (0, 0);
