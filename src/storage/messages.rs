@@ -305,12 +305,10 @@ mod tests {
     use sqlx::Executor;
 
     use super::*;
-    use crate::storage::NewConversation;
+    use crate::storage::{Conversation, NewConversation};
 
-    /// A failed commit is an error, not a stored message: the insert commits when its
-    /// statement finishes, after the row with its number is already out.
-    #[tokio::test]
-    async fn a_message_whose_commit_fails_is_an_error_and_not_stored() {
+    /// A store in a folder of its own (removed when dropped), with one conversation.
+    async fn store_with_a_conversation() -> (tempfile::TempDir, Store, Conversation) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(None, dir.path()).await.expect("store");
         let conversation = store
@@ -323,6 +321,14 @@ mod tests {
             })
             .await
             .expect("conversation");
+        (dir, store, conversation)
+    }
+
+    /// A failed commit is an error, not a stored message: the insert commits when its
+    /// statement finishes, after the row with its number is already out.
+    #[tokio::test]
+    async fn a_message_whose_commit_fails_is_an_error_and_not_stored() {
+        let (_dir, store, conversation) = store_with_a_conversation().await;
         // A reference checked only at commit, which every message insert now breaks.
         let mut writer = store.writer.acquire().await.expect("writer");
         writer
@@ -378,18 +384,7 @@ mod tests {
     /// syncing again.
     #[tokio::test]
     async fn a_reply_reaches_the_disk_with_the_next_synced_write_or_soon_after() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(None, dir.path()).await.expect("store");
-        let conversation = store
-            .create_conversation(NewConversation {
-                channel: "web".into(),
-                locale: None,
-                customer: Default::default(),
-                verified_as: None,
-                token_hash: "hash".into(),
-            })
-            .await
-            .expect("conversation");
+        let (_dir, store, conversation) = store_with_a_conversation().await;
         let reply = |role: Role| NewMessage {
             role,
             text: "Hi!".into(),
