@@ -210,5 +210,7 @@ impl App {
         {
             tracing::warn!("some responses or turns did not finish before the drain timeout");
         }
+        // The last replies' log reaches the disk before the process ends, not 20 ms later.
+        state.store.sync_deferred().await;
     }
 }

@@ -360,7 +360,7 @@ pub fn knowledge_files(dir: &Path) -> Vec<(String, ArticleInput)> {
             .unwrap_or_default();
         if format_of(name).is_err()
             || name.eq_ignore_ascii_case("README.md")
-            || name.eq_ignore_ascii_case(synonyms::FILE)
+            || name == synonyms::FILE
         {
             continue;
         }

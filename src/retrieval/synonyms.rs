@@ -10,12 +10,13 @@
 //! austria, belgium, france => european union
 //! ```
 //!
-//! A passage that has one of a group's words is indexed with the group's others beside its
-//! article's tags, so a question in those words finds it, and they count as its words for
+//! A passage that has one of a group's words is indexed with the group's words beside its
+//! article's tags, so a question in any of them finds it, and they count as its words for
 //! ranking and confidence (a group is short: each word lengthens the tags it joins, which
-//! weighs their matches down). The index records which rules it was built with and is rebuilt
-//! at the next start when they change. A word on the left of `=>` is replaced, in the
-//! question, by the phrase on the right before it is searched; a long list costs nothing.
+//! weighs their matches down). The index records which groups it was built with and is
+//! rebuilt at the next start when they change. A phrase on the left of `=>` is replaced, in
+//! the question, by the phrase on the right before it is searched (at each word, the longest
+//! phrase that starts there); a long list costs nothing.
 
 use std::{borrow::Cow, collections::HashMap, path::Path};
 

@@ -133,6 +133,12 @@ impl Store {
         }
     }
 
+    /// Syncs to the disk what replies committed without waiting for it (see [`writer`]); for
+    /// the end of the service.
+    pub async fn sync_deferred(&self) {
+        self.writer.sync_deferred().await;
+    }
+
     /// Whether the database answers, on a read connection and on the writer (for `/readyz`).
     pub async fn ping(&self) -> bool {
         let write = async {

@@ -9,7 +9,7 @@
 //! for the assistant's replies ([`Durability::Deferred`]): those are committed to the log
 //! without waiting for the disk, and reach it with the next synced write (the next customer
 //! message, under load) or about [`SYNC_DEFERRED_AFTER`] later (plus any sync already under
-//! way), when a task here syncs the log. A killed process loses nothing either way (the log is in the operating system's
+//! way), when a task here syncs the log, and at the latest when the service ends. A killed process loses nothing either way (the log is in the operating system's
 //! hands once committed); a power cut within that window can lose a reply, never a customer's
 //! message. The sync a reply saves is most of a turn's slowest stores on a disk like ours
 //! (docs/PERFORMANCE.md). PostgreSQL syncs every commit.
@@ -194,6 +194,13 @@ impl Writer {
         Ok(row)
     }
 
+    /// Syncs what deferred writes committed, now (PostgreSQL: nothing to do).
+    pub(super) async fn sync_deferred(&self) {
+        if let Writer::One { sync, .. } = self {
+            sync.sync_pending().await;
+        }
+    }
+
     /// For tests: SQLite's `synchronous` setting on the connection now (2 synced, 1 not),
     /// whether a deferred commit awaits the task, and how often the task has synced the log.
     #[cfg(test)]
@@ -232,8 +239,15 @@ impl DeferredSync {
     }
 
     /// Syncs the log file's data to the disk (an `fsync` of any handle to a file syncs it).
+    /// No log, nothing to sync: SQLite removes it when its last connection closes, having
+    /// checked it into the database.
     fn sync_log(&self) -> std::io::Result<()> {
-        std::fs::File::open(&self.log)?.sync_data()?;
+        let file = match std::fs::File::open(&self.log) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        file.sync_data()?;
         #[cfg(test)]
         self.syncs.fetch_add(1, Ordering::AcqRel);
         Ok(())
