@@ -47,7 +47,15 @@ impl Synonyms {
         let file = path.display().to_string();
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::parse(&text).map_err(|e| SynonymsError { file, ..e }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            // No file, or no knowledge folder (the articles' import warns of that).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(Self::default())
+            }
             Err(e) => Err(SynonymsError {
                 file,
                 line: 0,
@@ -337,6 +345,17 @@ mod tests {
         }
         let dir = tempfile::tempdir().expect("dir");
         assert!(Synonyms::load(dir.path()).expect("no file").is_empty());
+        assert!(
+            Synonyms::load(&dir.path().join("none"))
+                .expect("no folder")
+                .is_empty()
+        );
+        std::fs::write(dir.path().join("file"), "").expect("write");
+        assert!(
+            Synonyms::load(&dir.path().join("file"))
+                .expect("a file")
+                .is_empty()
+        );
         std::fs::write(dir.path().join(FILE), "a, b\nc\n").expect("write");
         let error = Synonyms::load(dir.path())
             .expect_err("bad line")
