@@ -8,7 +8,7 @@
 //! was exactly one version behind it; otherwise some other change is missing and the index
 //! records that it is stale.
 
-use std::{collections::HashSet, path::Path, sync::Mutex};
+use std::{borrow::Cow, collections::HashSet, path::Path, sync::Mutex};
 
 use tantivy::{
     DocAddress, DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TERMINATED,
@@ -211,17 +211,8 @@ fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// Every analysed term of a text (stemmed, stop words dropped), in order.
-fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while stream.advance() {
-        out.push(stream.token().text.clone());
-    }
-    out
-}
-
-/// Every analysed term of a text, with where it is written in it (byte offsets), in order.
+/// Every analysed term of a text (stemmed, stop words dropped), with where it is written in
+/// it (byte offsets), in order.
 fn token_places(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, usize)> {
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
@@ -230,6 +221,12 @@ fn token_places(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, 
         out.push((token.text.clone(), token.offset_from, token.offset_to));
     }
     out
+}
+
+/// Every analysed term of a text, in order.
+fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let places = token_places(analyzer, text);
+    places.into_iter().map(|(term, _, _)| term).collect()
 }
 
 /// The distinct analysed terms of a text (stemmed, stop words dropped), in order.
@@ -292,16 +289,15 @@ fn context_terms(
     terms
 }
 
-/// The words of `question` as the analyzer writes them, each with the word as typed (lower
-/// case), once each: what [`terms_with`] gives, and what a typo is read from.
-fn typed_words(analyzer: &mut TextAnalyzer, question: &str) -> Vec<(String, String)> {
+/// The words of `question` as the analyzer writes them (`places`, see [`token_places`]), each
+/// with the word as typed (lower case), once each: what [`terms_with`] gives, and what a typo
+/// is read from.
+fn typed_words(question: &str, places: &[(String, usize, usize)]) -> Vec<(String, String)> {
     let mut words: Vec<(String, String)> = Vec::new();
-    let mut stream = analyzer.token_stream(question);
-    while stream.advance() {
-        let token = stream.token();
-        if words.iter().all(|(term, _)| *term != token.text) {
-            let raw = question.get(token.offset_from..token.offset_to);
-            words.push((token.text.clone(), raw.unwrap_or_default().to_lowercase()));
+    for (term, from, to) in places {
+        if words.iter().all(|(known, _)| known != term) {
+            let raw = question.get(*from..*to).unwrap_or_default();
+            words.push((term.clone(), raw.to_lowercase()));
         }
     }
     words
@@ -638,6 +634,11 @@ impl Index {
         let (passages, _) = ingest::passages(article.format, &article.body);
         let tags = article.tags.join(" ");
         let mut analyser = self.analyzer.clone();
+        // The article's title and tags, analysed once for its passages' synonyms.
+        let article_terms = self
+            .aliases
+            .has_groups()
+            .then(|| [&article.title, &tags].map(|text| tokens(&mut analyser, text)));
         for (n, passage) in passages.iter().enumerate() {
             let headings = passage.headings.join(" › ");
             let mut doc = TantivyDocument::default();
@@ -645,18 +646,20 @@ impl Index {
             doc.add_text(self.fields.article_id, &article.id);
             doc.add_text(self.fields.title, &article.title);
             // The words of the business's synonym groups the passage has one of, with its tags.
-            let mut tags = tags.clone();
-            if self.aliases.has_groups() {
-                let texts = [&article.title, &headings, &tags, &passage.text];
-                let aliases = self
-                    .aliases
-                    .of(&texts.map(|text| tokens(&mut analyser, text)));
-                if !aliases.is_empty() {
-                    tags = format!("{tags} {aliases}");
-                }
-            }
+            let aliases = match &article_terms {
+                Some([title, tags]) => self.aliases.of(&[
+                    title,
+                    tags,
+                    &tokens(&mut analyser, &headings),
+                    &tokens(&mut analyser, &passage.text),
+                ]),
+                None => String::new(),
+            };
             doc.add_text(self.fields.headings, headings);
-            doc.add_text(self.fields.tags, tags);
+            match aliases.is_empty() {
+                true => doc.add_text(self.fields.tags, &tags),
+                false => doc.add_text(self.fields.tags, format!("{tags} {aliases}")),
+            }
             doc.add_text(self.fields.body, &passage.text);
             if let Some(url) = &article.url {
                 doc.add_text(self.fields.url, url);
@@ -702,12 +705,14 @@ impl Index {
             k,
         };
         let question = super::question::content_words(question, lang);
-        let question = match self.aliases.searches_as_another() {
-            true => (self.aliases).searched_as(&question, &token_places(&mut analyzer, &question)),
-            false => question,
-        };
+        // Tokenized once, and again only when a synonym rule rewrote it.
+        let mut places = token_places(&mut analyzer, &question);
+        let question = self.aliases.searched_as(&question, &places);
+        if let Cow::Owned(rewritten) = &question {
+            places = token_places(&mut analyzer, rewritten);
+        }
         let searcher = self.reader.searcher();
-        let words = typed_words(&mut analyzer, &question);
+        let words = typed_words(&question, &places);
         let typed: Vec<String> = words.iter().map(|(term, _)| term.clone()).collect();
         let hits = self.search_terms(&searcher, typed.clone(), &request)?;
         // A question that found no passage with more than half its words may have a misspelt one

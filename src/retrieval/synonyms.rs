@@ -201,7 +201,7 @@ impl Aliases {
 
     /// The words a passage gets: those of every group one of whose words is in one of
     /// `texts` (each the analysed terms of a field, in order), each group's once.
-    pub(super) fn of(&self, texts: &[Vec<String>]) -> String {
+    pub(super) fn of(&self, texts: &[&[String]]) -> String {
         let mut found: Vec<usize> = Vec::new();
         for terms in texts {
             let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
@@ -221,11 +221,6 @@ impl Aliases {
         words.join(" ")
     }
 
-    /// Whether some phrase of a question is searched as another.
-    pub(super) fn searches_as_another(&self) -> bool {
-        !self.searched_as.is_empty()
-    }
-
     /// `question` with each phrase a rule searches as another replaced by that one, as
     /// written in the rule; `tokens` are the question's analysed terms with where each is
     /// written in it, in order (the longest phrase at a place wins).
@@ -234,6 +229,9 @@ impl Aliases {
         question: &'q str,
         tokens: &[(String, usize, usize)],
     ) -> Cow<'q, str> {
+        if self.searched_as.is_empty() {
+            return Cow::Borrowed(question);
+        }
         let terms: Vec<&str> = tokens.iter().map(|(term, _, _)| term.as_str()).collect();
         let mut out: Option<String> = None;
         let (mut written, mut at) = (0, 0);
@@ -286,22 +284,22 @@ mod tests {
             ]]
         );
         let aliases = synonyms.compile(analyse);
-        let passage = |text: &str| vec![analyse(text)];
+        let of = |texts: &[&str]| {
+            let terms: Vec<Vec<String>> = texts.iter().map(|text| analyse(text)).collect();
+            aliases.of(&terms.iter().map(Vec::as_slice).collect::<Vec<_>>())
+        };
         assert_eq!(
-            aliases.of(&passage("We take American Express and Visa")),
+            of(&["We take American Express and Visa"]),
             "amex American Express AE"
         );
         assert_eq!(
-            aliases.of(&passage("Amex, amex and AE")),
+            of(&["Amex, amex and AE"]),
             "amex American Express AE",
             "a group's words once"
         );
-        assert_eq!(aliases.of(&passage("An American, an express")), "");
+        assert_eq!(of(&["An American, an express"]), "");
         // A phrase never spans two fields.
-        assert_eq!(
-            aliases.of(&[analyse("American"), analyse("Express shipping")]),
-            ""
-        );
+        assert_eq!(of(&["American", "Express shipping"]), "");
         // The left side is searched as the right, in the question's place, the longest
         // phrase first; a phrase as analysed ("the nvda" is "nvda").
         let searched = |question: &str| -> String {
