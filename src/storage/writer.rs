@@ -147,9 +147,9 @@ impl Writer {
         self.returning_as(Durability::Synced, write).await
     }
 
-    /// As [`Writer::returning`], committed as `durability` says. On SQLite the statement is
-    /// preceded by the `synchronous` setting it commits under, in the same round trip to the
-    /// connection's thread.
+    /// As [`Writer::returning`], committed as `durability` says. On SQLite a statement that
+    /// commits otherwise than the connection's last is preceded by the `synchronous` setting
+    /// it commits under, in the same round trip to the connection's thread.
     pub(super) async fn returning_as<'q>(
         &self,
         durability: Durability,
@@ -164,23 +164,28 @@ impl Writer {
             let mut connection = self.acquire().await?;
             return Ok(connection.fetch_all(write).await?.into_iter().next());
         };
-        let arguments = write.take_arguments().map_err(sqlx::Error::Encode)?;
-        let sql = format!("{}; {}", durability.pragma(), write.sql().as_str());
         let mut sqlite = connection.lock().await;
-        sqlite.synced = false;
-        // Pending from before the write: one that is given up on (its future dropped) after
-        // the statement went to the connection's thread may still commit. A full channel
-        // means the task is already woken.
         let deferred = durability == Durability::Deferred;
-        if deferred {
-            sync.pending.store(true, Ordering::Release);
-            let _ = wake.try_send(());
-        }
-        let rows = sqlite
-            .connection
-            .fetch_all((AssertSqlSafe(sql), arguments))
-            .await?;
-        sqlite.synced = !deferred;
+        let rows = if sqlite.synced && !deferred {
+            sqlite.connection.fetch_all(write).await?
+        } else {
+            let arguments = write.take_arguments().map_err(sqlx::Error::Encode)?;
+            let sql = format!("{}; {}", durability.pragma(), write.sql().as_str());
+            sqlite.synced = false;
+            // Pending from before the write: one that is given up on (its future dropped)
+            // after the statement went to the connection's thread may still commit. A full
+            // channel means the task is already woken.
+            if deferred {
+                sync.pending.store(true, Ordering::Release);
+                let _ = wake.try_send(());
+            }
+            let rows = sqlite
+                .connection
+                .fetch_all((AssertSqlSafe(sql), arguments))
+                .await?;
+            sqlite.synced = !deferred;
+            rows
+        };
         let row = rows.into_iter().next();
         if deferred {
             // Again, in case the task synced while the write waited.
