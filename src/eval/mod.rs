@@ -260,7 +260,7 @@ pub fn retrieval(dir: &Path, passages: usize) -> Result<Vec<RetrievalRun>, EvalE
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("retrieval");
-    score_retrieval(dataset, (&articles, &synonyms), &queries, &qrels, passages)
+    score_retrieval(dataset, &articles, &synonyms, &queries, &qrels, passages)
 }
 
 /// Labelled questions about the knowledge folder's articles: JSONL `{"text", "history"?,
@@ -331,16 +331,18 @@ pub fn knowledge_retrieval(
         Some(stem) if Some(stem) != QUESTIONS_FILE.strip_suffix(".jsonl") => stem,
         _ => "knowledge",
     };
-    score_retrieval(dataset, (&articles, &synonyms), &queries, &qrels, passages)
+    score_retrieval(dataset, &articles, &synonyms, &queries, &qrels, passages)
 }
 
 /// Searches `articles` (indexed with `synonyms`) for each query (alone, and in its history's
-/// context when any query has one) and scores the article rankings against `qrels`. The first passages are those a turn
-/// gets (`passages`, as `chat.passages`: which of the question's words are required depends
-/// on how many are asked for), then the rest of a longer search.
+/// context when any query has one) and scores the article rankings against `qrels`. The
+/// first passages are those a turn gets (`passages`, as `chat.passages`: which of the
+/// question's words are required depends on how many are asked for), then the rest of a
+/// longer search.
 fn score_retrieval(
     dataset: &str,
-    (articles, synonyms): (&[Article], &Synonyms),
+    articles: &[Article],
+    synonyms: &Synonyms,
     queries: &[Query],
     qrels: &HashMap<String, HashMap<String, f64>>,
     passages: usize,
