@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        Chat, TestApp, create_database, demo, estimate, prompt_tokens, sample, shipped_order,
-        spawn_app, spawn_app_with, spawn_app_with_llm, test_settings, verify_customer_call,
+        Chat, TestApp, demo, estimate, prompt_tokens, sample, shipped_order, spawn_app,
+        spawn_app_with, spawn_app_with_llm, start_error, verify_customer_call,
     },
     scripted_llm::{Behavior, ScriptedLlm},
 };
@@ -1082,16 +1082,7 @@ headers = { Authorization = "Bearer ${FRONTDESK_TEST_UNSET_TOKEN}" }
 "#,
     )
     .expect("write spec");
-    let data_dir = tempfile::tempdir().expect("data dir");
-    let mut settings = test_settings(&data_dir);
-    settings.actions_dir = actions.path().to_owned();
-    if let Some(url) = &settings.database_url {
-        create_database(url.expose()).await;
-    }
-    let Err(error) = frontdesk::app::App::build(settings).await else {
-        panic!("started without the header's secret");
-    };
-    let message = error.to_string();
+    let message = start_error(|settings| settings.actions_dir = actions.path().to_owned()).await;
     assert!(
         message.contains("order_status") && message.contains("FRONTDESK_TEST_UNSET_TOKEN"),
         "{message}"

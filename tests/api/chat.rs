@@ -2,9 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{
-    ADMIN_KEY, create_database, read_sse_until, seqs, spawn_app, spawn_app_with, test_settings,
-};
+use crate::helpers::{ADMIN_KEY, read_sse_until, seqs, spawn_app, spawn_app_with, start_error};
 
 #[tokio::test]
 async fn answers_from_the_help_center_with_a_citation_without_a_model() {
@@ -280,16 +278,8 @@ async fn the_businesss_synonyms_find_the_articles_that_say_it_otherwise() {
         "amex, american express\nfrance, spain => european union, eu\n",
     )
     .expect("write synonyms");
-    let data_dir = tempfile::tempdir().expect("data dir");
-    let mut settings = test_settings(&data_dir);
-    settings.knowledge_dir = knowledge.path().to_owned();
-    if let Some(url) = &settings.database_url {
-        create_database(url.expose()).await;
-    }
-    let Err(error) = frontdesk::app::App::build(settings).await else {
-        panic!("started with a synonym rule it cannot read");
-    };
-    let message = error.to_string();
+    let message =
+        start_error(|settings| settings.knowledge_dir = knowledge.path().to_owned()).await;
     assert!(
         message.ends_with("synonyms.txt line 2: a rule has one phrase after `=>`"),
         "{message}"

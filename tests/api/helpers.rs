@@ -116,6 +116,20 @@ pub fn test_settings(data_dir: &TempDir) -> Settings {
     }
 }
 
+/// Why the service refuses to start with test settings adjusted by `adjust` (it must refuse).
+pub async fn start_error(adjust: impl FnOnce(&mut Settings)) -> String {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut settings = test_settings(&data_dir);
+    adjust(&mut settings);
+    if let Some(url) = &settings.database_url {
+        create_database(url.expose()).await;
+    }
+    match App::build(settings).await {
+        Ok(_) => panic!("the service started"),
+        Err(error) => error.to_string(),
+    }
+}
+
 /// The app in extractive mode (no model).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await

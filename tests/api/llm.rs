@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        create_database, first_message, parse_sse, repo_dir, sample, server_timing, spawn_app_with,
-        spawn_app_with_llm, test_settings, tool_definitions,
+        first_message, parse_sse, repo_dir, sample, server_timing, spawn_app_with,
+        spawn_app_with_llm, start_error, tool_definitions,
     },
     scripted_llm::{Behavior, ScriptedLlm},
 };
@@ -426,19 +426,13 @@ async fn no_answer_from_the_model_becomes_an_honest_not_found_and_is_never_strea
 /// service refuses to start, and says why.
 #[tokio::test]
 async fn tool_definitions_filling_the_prompt_budget_stop_the_start_with_a_clear_message() {
-    let data_dir = tempfile::tempdir().expect("data dir");
-    let mut settings = test_settings(&data_dir);
-    settings.llm.base_url = Some("http://127.0.0.1:9/v1".into());
-    settings.llm.model = "scripted-model".into();
-    settings.llm.context_tokens = 600;
-    settings.llm.reply_tokens = 100;
-    if let Some(url) = &settings.database_url {
-        create_database(url.expose()).await;
-    }
-    let Err(error) = frontdesk::app::App::build(settings).await else {
-        panic!("started with a 500-token prompt budget and six tools");
-    };
-    let message = error.to_string();
+    let message = start_error(|settings| {
+        settings.llm.base_url = Some("http://127.0.0.1:9/v1".into());
+        settings.llm.model = "scripted-model".into();
+        settings.llm.context_tokens = 600;
+        settings.llm.reply_tokens = 100;
+    })
+    .await;
     assert!(
         message.contains("tool definitions take") && message.contains("llm.context_tokens"),
         "{message}"
