@@ -66,9 +66,10 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// A resident-size field of `/proc/{pid}/status` (`VmRSS`, `RssAnon`, `RssFile`), in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+/// A number from a `name: value` line of `/proc/{pid}/{file}`: a resident-size field of
+/// `status` (`VmRSS`, `RssAnon`, `RssFile`, in KiB), or a count of `io` (`write_bytes`).
+fn proc_number(pid: u32, file: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -77,6 +78,10 @@ fn status_kib(pid: u32, field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    proc_number(pid, "status", field)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -238,6 +243,7 @@ async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
     } = load;
     let total = usize::try_from(rate * seconds).unwrap_or(0);
     let cpu_before = cpu_time(pid);
+    let written_before = proc_number(pid, "io", "write_bytes");
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let mut tasks = Vec::with_capacity(total);
@@ -253,7 +259,8 @@ async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
             let response = client
                 .post(url)
                 .bearer_auth(token)
-                .json(&json!({ "text": question }))
+                // As the widget sends it, to store each message once.
+                .json(&json!({ "text": question, "client_message_id": format!("load-{i}") }))
                 .send()
                 .await;
             // A turn counts when it succeeded and the assistant replied.
@@ -291,6 +298,7 @@ async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
     }
     let wall = started.elapsed();
     let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let written = proc_number(pid, "io", "write_bytes").saturating_sub(written_before);
     println!(
         "turns: {} answered, {failures} failed or unanswered in {:.1} s = {:.0} turns/s (target {rate}/s)",
         turns.len(),
@@ -301,6 +309,12 @@ async fn send_turns(load: &Load, chats: &[(String, String)], seconds: u64) {
         "service CPU: {:.2} s in all, {:.2} ms per turn",
         cpu.as_secs_f64(),
         cpu.as_secs_f64() * 1e3 / total.max(1) as f64
+    );
+    // What the service's writes put on the disk: the database's log and its checkpoints.
+    println!(
+        "written to the disk: {:.1} MiB, {:.1} KiB per turn",
+        written as f64 / (1024.0 * 1024.0),
+        written as f64 / 1024.0 / total.max(1) as f64
     );
     let report = |what: &str, of: &dyn Fn(&Turn) -> Duration| {
         let mut values: Vec<Duration> = turns.iter().map(of).collect();
