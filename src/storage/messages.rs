@@ -201,8 +201,10 @@ impl Store {
         Ok(Message { seq, ..message })
     }
 
-    /// Inserts `message` as its conversation's next, in one statement (the numbering is in
-    /// the `messages_number` trigger of each backend's migrations), and returns its number.
+    /// Inserts `message` as its conversation's next, in one statement, and returns its
+    /// number: on SQLite the statement's own (the one writer runs one statement at a time);
+    /// on PostgreSQL the `messages_number` trigger numbers it again under the conversation's
+    /// row lock, for replicas writing at once.
     /// None when nothing was inserted: the conversation does not exist, or
     /// `client_message_id` was stored before.
     async fn insert(
@@ -221,8 +223,9 @@ impl Store {
         };
         let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to, client_message_id{column}) \
-             SELECT $1, id, last_seq + 1, $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
-             ON CONFLICT (conversation_id, client_message_id) DO NOTHING RETURNING seq"
+             SELECT $1, id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $2), \
+             $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
+             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING RETURNING seq"
         )))
         .bind(&message.id)
         .bind(&message.conversation_id)
@@ -302,7 +305,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Executor;
+    use sqlx::{Connection, Executor};
 
     use super::*;
     use crate::storage::{Conversation, NewConversation};
@@ -445,5 +448,120 @@ mod tests {
         assert_eq!(store.writer.sync_state().await.0, 2);
         let stored = store.messages(&conversation.id, 0).await.expect("messages");
         assert_eq!(stored.len(), 7);
+    }
+
+    /// A database from before messages were numbered by their own statement (migrations 1-5)
+    /// keeps its messages and their numbers, still refuses a repeated client_message_id, and
+    /// numbers the next message after its last; the look-ups by client_message_id and
+    /// reply_to use the indexes that now hold only the messages that have one.
+    #[tokio::test]
+    async fn an_older_database_keeps_its_messages_numbers_and_duplicates_check() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let older = dir.path().join("migrations");
+        std::fs::create_dir(&older).expect("folder");
+        for entry in std::fs::read_dir("migrations/sqlite").expect("migrations") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            if name.as_str() < "0006" {
+                std::fs::copy(&path, older.join(&name)).expect("copy");
+            }
+        }
+        let file = dir.path().join(super::super::DATABASE_FILE);
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let mut connection = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("connect");
+        let migrator = sqlx::migrate::Migrator::new(older.as_path())
+            .await
+            .expect("migrator");
+        migrator.run(&mut connection).await.expect("older schema");
+        connection
+            .execute(
+                "INSERT INTO conversations (id, token_hash, channel, last_seq, created_at)
+                     VALUES ('conv_old', 'hash', 'web', 2, '2026-12-01T00:00:00Z');
+                 INSERT INTO messages (id, conversation_id, seq, role, text, client_message_id, reply_to, created_at)
+                     VALUES ('msg_1', 'conv_old', 1, 'customer', 'Where is my order?', 'c-1', NULL, '2026-12-01T00:00:01Z'),
+                            ('msg_2', 'conv_old', 2, 'assistant', 'It ships today.', NULL, 'msg_1', '2026-12-01T00:00:02Z');",
+            )
+            .await
+            .expect("older rows");
+        connection.close().await.expect("close");
+
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let again = store
+            .append_customer_message("conv_old", "Where is my order?", Some("c-1"))
+            .await
+            .expect("repeat");
+        assert!(
+            matches!(&again, Appended::Duplicate(m) if m.id == "msg_1" && m.seq == 1),
+            "{again:?}"
+        );
+        let next = store
+            .append_customer_message("conv_old", "Thanks!", Some("c-2"))
+            .await
+            .expect("message");
+        let Appended::New(next) = next else {
+            panic!("{next:?}")
+        };
+        let reply = NewMessage {
+            role: Role::Assistant,
+            text: "You're welcome.".into(),
+            citations: Vec::new(),
+            actions: Vec::new(),
+            confidence: None,
+            author: None,
+            reply_to: Some(next.id.clone()),
+        };
+        let reply = store
+            .append_message("conv_old", reply)
+            .await
+            .expect("reply");
+        assert_eq!((next.seq, reply.seq), (3, 4));
+        let replies = store.replies_to("msg_1").await.expect("replies");
+        assert_eq!(
+            replies.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["msg_2"]
+        );
+        let numbers: Vec<i64> = store
+            .messages("conv_old", 0)
+            .await
+            .expect("messages")
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(numbers, [1, 2, 3, 4]);
+
+        let mut writer = store.writer.acquire().await.expect("writer");
+        for (query, keys, index) in [
+            (
+                "SELECT id FROM messages WHERE conversation_id = $1 AND client_message_id = $2",
+                &["conv_old", "c-1"][..],
+                "messages_client_message_id",
+            ),
+            (
+                "SELECT id FROM messages WHERE reply_to = $1",
+                &["msg_1"][..],
+                "messages_reply_to",
+            ),
+        ] {
+            // With parameters, as the store asks: the planner must see that `= $n` is not NULL.
+            let explain = format!("EXPLAIN QUERY PLAN {query}");
+            let plan: Vec<(i64, i64, i64, String)> = keys
+                .iter()
+                .fold(sqlx::query_as(AssertSqlSafe(explain)), |q, key| {
+                    q.bind(*key)
+                })
+                .fetch_all(&mut *writer)
+                .await
+                .expect("plan");
+            assert!(
+                plan.iter().any(|(.., detail)| detail.contains(index)),
+                "{query}: {plan:?}"
+            );
+        }
     }
 }

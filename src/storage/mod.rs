@@ -3,13 +3,15 @@
 //! replies, see [`writer`]) by default or in
 //! PostgreSQL when several replicas share one truth. Both run the same queries through sqlx's
 //! `Any` driver (`$n` placeholders, portable SQL), with one migration folder per backend
-//! (`migrations/sqlite`, `migrations/postgres`) describing the same schema.
+//! (`migrations/sqlite`, `migrations/postgres`) describing the same tables (but for the
+//! message counter PostgreSQL keeps on each conversation for its numbering trigger).
 //!
 //! Every write that acknowledges something to a caller is committed before it returns, so a
 //! killed process loses nothing it has answered for. Writes that must not race (next message
 //! number, opening a handoff, claiming one, one-time imports) lock or conditionally update a
-//! row first, or number a message in the statement that inserts it (on SQLite under the one
-//! writer connection; on PostgreSQL its trigger locks the conversation's row), which
+//! row first, or number a message in the statement that inserts it (on SQLite, one more than
+//! the conversation's last, under the one writer connection; on PostgreSQL its trigger
+//! locks the conversation's row), which
 //! serializes them on either backend, across replicas included.
 //! A single write with `RETURNING` outside a transaction goes through `Writer::returning`,
 //! which reads it to the end, so a failed commit is reported.
