@@ -218,8 +218,9 @@ pub struct SetMode {
     mode: Mode,
 }
 
-/// `PUT /v1/conversations/{id}/mode`. Back to `ai`, an open handoff is released (it would
-/// wait in the queue for nobody); a conversation on a human-only channel stays human (409).
+/// `PUT /v1/conversations/{id}/mode`. Back to `ai`, an open handoff is released in the same
+/// write (it would wait in the queue for nobody), one opened meanwhile too; a conversation
+/// on a human-only channel stays human (409). The conversation's stream is told once.
 pub async fn set_mode(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -237,26 +238,25 @@ pub async fn set_mode(
                 "This conversation's channel is human-only; switch the channel back first.".into(),
             ));
         }
-        if let Some(open) = state.store.open_handoff_of(&id).await? {
-            // Released meanwhile by someone else: the conversation is back in AI mode anyway.
-            if let Ok(released) = state
-                .store
-                .close_handoff(&open.id, HandoffStatus::Released)
-                .await?
-            {
-                announce(&state, &released, Mode::Ai);
-            }
+        // One status event: the release, when there was a handoff to release.
+        match state.store.return_to_assistant(&id).await? {
+            None => return Err(ApiError::NotFound("conversation")),
+            Some(Some(released)) => announce(&state, &released, Mode::Ai),
+            Some(None) => state.events.publish_status(&id, Mode::Ai, None, false),
         }
+        return Ok(Json(
+            json!({"conversation_id": id, "mode": Mode::Ai, "handoff": null}),
+        ));
     }
-    if !state.store.set_mode(&id, body.mode).await? {
+    if !state.store.set_mode(&id, Mode::Human).await? {
         return Err(ApiError::NotFound("conversation"));
     }
     let handoff = state.store.open_handoff_of(&id).await?;
     state
         .events
-        .publish_status(&id, body.mode, handoff.as_ref(), false);
+        .publish_status(&id, Mode::Human, handoff.as_ref(), false);
     Ok(Json(
-        json!({"conversation_id": id, "mode": body.mode, "handoff": handoff}),
+        json!({"conversation_id": id, "mode": Mode::Human, "handoff": handoff}),
     ))
 }
 

@@ -287,11 +287,88 @@ impl Store {
         Ok(Ok(handoff))
     }
 
+    /// Hands a conversation back to the assistant and releases its open handoff, if any, in
+    /// one transaction: a handoff opened meanwhile (which sets the conversation to human
+    /// mode first, as this sets it back first) is released too, never left waiting beside an
+    /// assistant that answers. None when there is no such conversation; else the handoff
+    /// released.
+    pub async fn return_to_assistant(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<Option<Handoff>>, StoreError> {
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
+        let found = sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        if found.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let released = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE handoffs SET status = 'released', updated_at = $1
+             WHERE conversation_id = $2 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
+        )))
+        .bind(now())
+        .bind(conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(released.as_ref().map(from_row).transpose()?))
+    }
+
     /// Why a queue update matched no row: no such handoff, or someone else's / closed.
     async fn conflict(&self, id: &str) -> Result<Result<Handoff, QueueConflict>, StoreError> {
         Ok(Err(match self.handoff(id).await? {
             None => QueueConflict::Missing,
             Some(h) => QueueConflict::Taken(h),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Mode, NewConversation};
+
+    /// Back to the assistant, the open handoff is released in the same write: the queue has
+    /// nothing left for the conversation, and a missing conversation is told apart.
+    #[tokio::test]
+    async fn returning_to_the_assistant_releases_the_open_handoff() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let conversation = store
+            .create_conversation(NewConversation {
+                channel: "web".into(),
+                locale: None,
+                customer: Default::default(),
+                verified_as: None,
+                token_hash: "hash".into(),
+            })
+            .await
+            .expect("conversation");
+        let id = conversation.id.as_str();
+        let (opened, _) = store
+            .open_handoff(id, HandoffReason::CustomerRequest, "", None)
+            .await
+            .expect("handoff");
+        let released = store.return_to_assistant(id).await.expect("return");
+        assert!(
+            matches!(&released, Some(Some(h)) if h.id == opened.id && h.status == HandoffStatus::Released),
+            "{released:?}"
+        );
+        let mode = store.conversation(id).await.expect("read").map(|c| c.mode);
+        assert_eq!(mode, Some(Mode::Ai));
+        assert!(store.open_handoff_of(id).await.expect("read").is_none());
+        // Nothing left to release; no such conversation.
+        assert!(matches!(
+            store.return_to_assistant(id).await,
+            Ok(Some(None))
+        ));
+        assert!(matches!(
+            store.return_to_assistant("conv_none").await,
+            Ok(None)
+        ));
     }
 }

@@ -656,13 +656,19 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
         .await;
     assert_eq!(body["replies"], json!([]));
     assert_eq!(body["handoff"]["reason"], "policy", "{body}");
-    agent(
+    let stream = app.stream(&chat, None).await;
+    let (status, switched) = agent(
         &app,
         reqwest::Method::PUT,
         &path,
         Some(json!({"mode": "ai"})),
     )
     .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&switched["mode"], &switched["handoff"]),
+        (&json!("ai"), &Value::Null)
+    );
     // Back with the assistant: nothing left waiting for a person.
     assert!(
         waiting(&app)
@@ -674,6 +680,26 @@ async fn human_only_channels_and_conversations_store_messages_and_notify_agents(
         .say(&chat, json!({"text": "Do you ship to Canada?"}))
         .await;
     assert_eq!(body["replies"][0]["role"], "assistant");
+    // The stream was told once, before the reply: its first status (on connecting, human
+    // with the handoff waiting), then the handoff released with the conversation.
+    let answered = |e: &[(String, Value)]| {
+        e.iter()
+            .any(|(n, d)| n == "message" && d["role"] == "assistant")
+    };
+    let events = read_sse_until(stream, answered).await;
+    let statuses: Vec<(&Value, &Value)> = events
+        .iter()
+        .filter(|(n, _)| n == "status")
+        .map(|(_, d)| (&d["mode"], &d["handoff"]["status"]))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (&json!("human"), &json!("waiting")),
+            (&json!("ai"), &json!("released"))
+        ],
+        "{events:?}"
+    );
 }
 
 /// Switches a channel to or from human-only, as an admin.
