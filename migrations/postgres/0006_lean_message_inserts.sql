@@ -1,8 +1,7 @@
--- As in SQLite's 0006: only a customer's message has a client_message_id, and only a reply a
--- reply_to, so each index holds just the messages that have one (a page less to write per
--- message). Numbering stays with the trigger, which locks the conversation's row.
-ALTER TABLE messages DROP CONSTRAINT messages_conversation_id_client_message_id_key;
-CREATE UNIQUE INDEX messages_client_message_id ON messages (conversation_id, client_message_id)
-    WHERE client_message_id IS NOT NULL;
+-- As in SQLite's 0006: only a reply has a reply_to, so its index holds just the replies (a
+-- page less to write per customer message). The unique constraint on (conversation_id,
+-- client_message_id) stays whole here: a replica of an older build, still running during a
+-- rolling upgrade, names it in its ON CONFLICT, which a partial index would not match.
+-- Numbering stays with the trigger, which locks the conversation's row.
 DROP INDEX messages_reply_to;
 CREATE INDEX messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;

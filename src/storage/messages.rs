@@ -484,14 +484,48 @@ mod tests {
                 "INSERT INTO conversations (id, token_hash, channel, last_seq, created_at)
                      VALUES ('conv_old', 'hash', 'web', 2, '2026-12-01T00:00:00Z');
                  INSERT INTO messages (id, conversation_id, seq, role, text, client_message_id, reply_to, created_at)
-                     VALUES ('msg_1', 'conv_old', 1, 'customer', 'Where is my order?', 'c-1', NULL, '2026-12-01T00:00:01Z'),
-                            ('msg_2', 'conv_old', 2, 'assistant', 'It ships today.', NULL, 'msg_1', '2026-12-01T00:00:02Z');",
+                     VALUES ('msg_1', 'conv_old', 1, 'customer', 'Where is my order?', 'c-1', NULL, '2026-12-01T00:00:01Z');
+                 INSERT INTO messages (id, conversation_id, seq, role, text, citations, actions, confidence, author, reply_to, created_at)
+                     VALUES ('msg_2', 'conv_old', 2, 'assistant', 'It ships today.',
+                             '[{\"article_id\":\"art_1\",\"title\":\"Shipping\",\"url\":null,\"snippet\":\"ships\"}]',
+                             '[{\"name\":\"order_status\",\"ok\":true,\"result\":{\"status\":\"packed\"}}]',
+                             0.75, 'Sam', 'msg_1', '2026-12-01T00:00:02Z');",
             )
             .await
             .expect("older rows");
         connection.close().await.expect("close");
 
         let store = Store::open(None, dir.path()).await.expect("store");
+        // The copy is checked in: the log does not keep its size on the disk.
+        let log = std::fs::metadata(
+            dir.path()
+                .join(format!("{}-wal", super::super::DATABASE_FILE)),
+        );
+        assert_eq!(log.map(|m| m.len()).unwrap_or(0), 0);
+        // Every column copied.
+        let copied = store.message("msg_2").await.expect("read");
+        let expected = Message {
+            id: "msg_2".into(),
+            seq: 2,
+            conversation_id: "conv_old".into(),
+            role: Role::Assistant,
+            text: "It ships today.".into(),
+            created_at: "2026-12-01T00:00:02Z".into(),
+            citations: vec![Citation {
+                article_id: "art_1".into(),
+                title: "Shipping".into(),
+                url: None,
+                snippet: "ships".into(),
+            }],
+            actions: vec![ActionRecord {
+                name: "order_status".into(),
+                ok: true,
+                result: serde_json::json!({"status": "packed"}),
+            }],
+            confidence: Some(0.75),
+            author: Some("Sam".into()),
+        };
+        assert_eq!(copied, Some(expected));
         let again = store
             .append_customer_message("conv_old", "Where is my order?", Some("c-1"))
             .await
@@ -535,7 +569,15 @@ mod tests {
             .collect();
         assert_eq!(numbers, [1, 2, 3, 4]);
 
+        // A number is still taken once in a conversation.
         let mut writer = store.writer.acquire().await.expect("writer");
+        let taken = writer
+            .execute(
+                "INSERT INTO messages (id, conversation_id, seq, role, text, created_at)
+                 VALUES ('msg_x', 'conv_old', 4, 'customer', 'Again', '2026-12-01T00:00:03Z')",
+            )
+            .await;
+        assert!(taken.is_err(), "{taken:?}");
         for (query, keys, index) in [
             (
                 "SELECT id FROM messages WHERE conversation_id = $1 AND client_message_id = $2",
@@ -546,6 +588,11 @@ mod tests {
                 "SELECT id FROM messages WHERE reply_to = $1",
                 &["msg_1"][..],
                 "messages_reply_to",
+            ),
+            (
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $1",
+                &["conv_old"][..],
+                "(conversation_id=?)",
             ),
         ] {
             // With parameters, as the store asks: the planner must see that `= $n` is not NULL.

@@ -4,7 +4,8 @@
 //! PostgreSQL when several replicas share one truth. Both run the same queries through sqlx's
 //! `Any` driver (`$n` placeholders, portable SQL), with one migration folder per backend
 //! (`migrations/sqlite`, `migrations/postgres`) describing the same tables (but for the
-//! message counter PostgreSQL keeps on each conversation for its numbering trigger).
+//! message counter PostgreSQL keeps on each conversation for its numbering trigger, and its
+//! whole unique constraint on client message ids, which older replicas name).
 //!
 //! Every write that acknowledges something to a caller is committed before it returns, so a
 //! killed process loses nothing it has answered for. Writes that must not race (next message
@@ -111,6 +112,9 @@ impl Store {
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&mut writer)
                     .await?;
+                // A migration that copies a table logs all of it; the log file would keep that
+                // size on the disk. Nothing else writes yet, so it is checked in and emptied.
+                writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
                 // `mode=ro`: with `create_if_missing` the URL would ask for read-write instead.
                 let reader = AnyPoolOptions::new()
                     .max_connections(4)
