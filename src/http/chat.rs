@@ -378,12 +378,13 @@ pub async fn stream_conversation(
         .ok_or(ApiError::NotFound("conversation"))?;
     let handoff = state.store.open_handoff_of(&id).await?;
     let mode = conversation.mode_shown(human_only);
-    let backlog = match after {
-        Some(after) => state.store.messages(&id, after).await?,
-        None => Vec::new(),
+    // Without `after`, the messages stored before it subscribed are not the client's: the
+    // stream starts after the latest.
+    let (backlog, after) = match after {
+        Some(after) => (state.store.messages(&id, after).await?, after),
+        None => (Vec::new(), state.store.last_seq(&id).await?),
     };
-    // The highest seq sent (unknown until the first message when the client gave none).
-    let last_seq = backlog.last().map(|m| m.seq).or(after);
+    let sent = Sent::through(backlog.last().map_or(after, |m| m.seq));
     let customer = caller.is_customer();
     let status = status_event(mode, handoff.as_ref(), customer);
     let backlog = stream::iter(
@@ -391,7 +392,7 @@ pub async fn stream_conversation(
             .chain(backlog.iter().map(message_event))
             .collect::<Vec<_>>(),
     );
-    let live = live_events(live, last_seq, customer);
+    let live = live_events(live, sent, customer);
     let guard = state.metrics.stream_opened();
     // No timer or shutdown watch of its own: the events hub sends the keep-alives and, at
     // shutdown, closes the channel, which ends the stream (see `Events::maintain`).
@@ -402,26 +403,68 @@ pub async fn stream_conversation(
     Ok(Sse::new(stream))
 }
 
-/// The live part of a conversation stream, after `last_seq`: each new message once, status
-/// changes, and a `resync` event whenever the client may lack messages (this subscriber fell
-/// more than the channel holds behind, the relay from other replicas reconnected, or a
-/// message skipped a number), after which the client fetches what it lacks. A `customer`'s
-/// statuses carry no handoff summary.
+/// The message numbers a conversation stream has sent: each up to `through`, and those of
+/// the next 64 whose bit is set in `ahead` (messages committed at once may be published out
+/// of order: an agent's numbered after a customer's can come first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sent {
+    through: i64,
+    ahead: u64,
+}
+
+impl Sent {
+    fn through(seq: i64) -> Self {
+        Self {
+            through: seq,
+            ahead: 0,
+        }
+    }
+
+    /// Records `seq` as sent; false when it was sent before. One more than 64 ahead counts
+    /// those it passes over as sent, the client fetching them on the `resync` a gap brings.
+    fn first_time(&mut self, seq: i64) -> bool {
+        if seq <= self.through {
+            return false;
+        }
+        if seq - self.through > 64 {
+            *self = Self::through(seq - 64);
+        }
+        let bit = 1u64 << (seq - self.through - 1);
+        if self.ahead & bit != 0 {
+            return false;
+        }
+        self.ahead |= bit;
+        while self.ahead & 1 == 1 {
+            self.ahead >>= 1;
+            self.through += 1;
+        }
+        true
+    }
+
+    /// Whether a number below the highest sent is missing: a message still on its way (from
+    /// this replica or another), or one this stream missed.
+    fn gap(&self) -> bool {
+        self.ahead != 0
+    }
+}
+
+/// The live part of a conversation stream, after what `sent` holds: each new message once
+/// (one numbered before the last sent too, when it comes later), status changes, and a
+/// `resync` event whenever the client may lack messages (this subscriber fell more than the
+/// channel holds behind, the relay from other replicas reconnected, or a message skipped a
+/// number), after which the client fetches what it lacks. A `customer`'s statuses carry no
+/// handoff summary.
 fn live_events(
     live: broadcast::Receiver<ConversationEvent>,
-    mut last_seq: Option<i64>,
+    mut sent: Sent,
     customer: bool,
 ) -> impl Stream<Item = Event> {
     let resync = || Event::default().event("resync").data("{}");
     BroadcastStream::new(live).flat_map(move |event| {
         let out = match event {
-            Ok(ConversationEvent::Message(m)) if last_seq.is_none_or(|last| m.seq > last) => {
-                // A skipped seq is a message still on its way from another replica (or one
-                // this stream missed): send this one, then have the client fetch what it lacks.
-                let gap = last_seq.is_some_and(|last| m.seq > last + 1);
-                last_seq = Some(m.seq);
+            Ok(ConversationEvent::Message(m)) if sent.first_time(m.seq) => {
                 let mut out = vec![message_event(&m)];
-                if gap {
+                if sent.gap() {
                     out.push(resync());
                 }
                 out
@@ -584,6 +627,33 @@ mod tests {
         storage::{Message, Role},
     };
 
+    /// Each number is sent once, one that comes after a higher one too; a gap shows until
+    /// the message that fills it comes, and one far ahead passes over what it skips.
+    #[test]
+    fn a_stream_sends_each_message_once_in_whatever_order_they_come() {
+        let mut sent = Sent::through(3);
+        let mut gaps = Vec::new();
+        let mut firsts = Vec::new();
+        for seq in [3, 4, 6, 4, 5, 6, 7, 9, 8] {
+            firsts.push(sent.first_time(seq));
+            gaps.push(sent.gap());
+        }
+        assert_eq!(
+            firsts,
+            [false, true, true, false, true, false, true, true, true]
+        );
+        assert_eq!(
+            gaps,
+            [false, false, true, true, false, false, false, true, false]
+        );
+        assert_eq!(sent, Sent::through(9));
+        // 64 ahead is kept in mind; further, what it passes over counts as sent.
+        assert!(sent.first_time(9 + 64) && sent.gap());
+        assert!(sent.first_time(10) && !sent.first_time(10));
+        assert!(sent.first_time(200) && sent.gap());
+        assert!(!sent.first_time(100) && sent.first_time(150) && !sent.first_time(150));
+    }
+
     #[test]
     fn the_stream_is_sent_when_accept_prefers_it() {
         for (accept, stream) in [
@@ -617,7 +687,7 @@ mod tests {
         }
         drop(events); // ends the stream once what it holds is out
         // As the client reads it: the response body in SSE's wire format.
-        let stream = live_events(live, Some(0), true).map(Ok::<_, Infallible>);
+        let stream = live_events(live, Sent::through(0), true).map(Ok::<_, Infallible>);
         let body = axum::body::to_bytes(Sse::new(stream).into_response().into_body(), usize::MAX)
             .await
             .expect("body");
@@ -639,7 +709,7 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let live = events.subscribe("conv_1");
         events.maintain(Duration::from_millis(10), shutdown.clone());
-        let stream = live_events(live, None, true).map(Ok::<_, Infallible>);
+        let stream = live_events(live, Sent::through(0), true).map(Ok::<_, Infallible>);
         let mut body = Sse::new(stream)
             .into_response()
             .into_body()

@@ -244,6 +244,16 @@ impl Store {
         Ok(row.map(|row| row.try_get("seq")).transpose()?)
     }
 
+    /// The number of a conversation's latest message (0 when it has none).
+    pub async fn last_seq(&self, conversation_id: &str) -> Result<i64, StoreError> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM messages WHERE conversation_id = $1")
+                .bind(conversation_id)
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
     /// Messages after `after_seq`, in order.
     pub async fn messages(
         &self,

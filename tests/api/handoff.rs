@@ -987,3 +987,43 @@ async fn new_handoffs_are_posted_to_the_webhook_with_retries() {
     assert_eq!(received[0]["handoff"]["reason"], "customer_request");
     assert_eq!(received[0]["conversation"]["id"], chat.id.as_str());
 }
+
+/// Messages committed at once may be published out of order (an agent's, numbered after a
+/// customer's, first): the customer's stream still sends each of them, once.
+#[tokio::test]
+async fn a_customers_stream_gets_every_message_when_an_agent_writes_at_the_same_moment() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    let path = format!("/v1/conversations/{}/agent-messages", chat.id);
+    let write = |text: String| {
+        let path = path.clone();
+        let app = &app;
+        async move {
+            let body = json!({"agent": "sam", "text": text});
+            agent(app, reqwest::Method::POST, &path, Some(body)).await
+        }
+    };
+    // Sam takes the conversation over, then both write at once, again and again.
+    assert_eq!(write("Hi, Sam here.".into()).await.0, 201);
+    let stream = app.stream(&chat, Some(0)).await;
+    let rounds = 30;
+    let pairs = (0..rounds).map(|i| {
+        let customer = app.say(&chat, json!({"text": format!("customer {i}")}));
+        let sam = write(format!("agent {i}"));
+        async move { (customer.await.0, sam.await.0) }
+    });
+    let statuses = futures_util::future::join_all(pairs).await;
+    assert!(statuses.iter().all(|s| *s == (200, 201)), "{statuses:?}");
+    let total = 1 + 2 * rounds;
+    let messages = |events: &[(String, Value)]| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|(name, _)| name == "message")
+            .map(|(_, m)| m["seq"].as_i64().expect("seq"))
+            .collect()
+    };
+    let events = read_sse_until(stream, |e| messages(e).len() >= total).await;
+    let mut seqs = messages(&events);
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=total as i64).collect::<Vec<_>>(), "{events:?}");
+}
