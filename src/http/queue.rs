@@ -159,21 +159,23 @@ pub async fn agent_message(
         .ok_or(ApiError::NotFound("conversation"))?;
     // An agent who writes to a customer answers them. A handoff waiting for someone becomes
     // theirs, so the queue shows the customer answered and no second agent claims them; one
-    // another agent holds is refused (two agents answering one customer confuse them). In a
-    // chat the assistant answers, they take over: it goes to human mode with a handoff they
-    // hold, so the customer's reply reaches them and not the assistant.
+    // another agent holds is refused (two agents answering one customer confuse them). With
+    // none open they take over: the conversation goes to human mode (a chat the assistant
+    // answered, kept from the model as agents' chats are) with a handoff they hold, so the
+    // customer's reply reaches them, not the assistant or the queue. Agents writing at once
+    // find the same handoff, which one of them claims.
     match state.store.open_handoff_of(&id).await? {
         Some(open) if open.claimed_by.as_deref() == Some(agent.as_str()) => {}
         Some(open) => claim_to_answer(&state, &open, &agent).await?,
-        None if conversation.mode == Mode::Ai => {
-            if state.store.set_mode(&id, Mode::Human).await? {
-                state.events.publish_status(&id, Mode::Human, None, false);
+        None => {
+            // Its status is told once the handoff is claimed.
+            if conversation.mode == Mode::Ai {
+                state.store.set_mode(&id, Mode::Human).await?;
             }
             let (open, _) =
                 handoff::open(&state, &conversation, HandoffReason::Policy, None).await?;
             claim_to_answer(&state, &open, &agent).await?;
         }
-        None => {}
     }
     let message = state
         .store

@@ -1027,3 +1027,69 @@ async fn a_customers_stream_gets_every_message_when_an_agent_writes_at_the_same_
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=total as i64).collect::<Vec<_>>(), "{events:?}");
 }
+
+/// Into a chat nobody holds, the first agent who writes takes it over and the others are
+/// refused, however many write at once; and a chat an agent only switched to human mode is
+/// taken over the same way, so the customer's answer is the writer's, not the queue's.
+#[tokio::test]
+async fn one_agent_takes_over_a_chat_nobody_holds() {
+    let app = spawn_app().await;
+    let write = |chat: &Chat, who: String| {
+        let path = format!("/v1/conversations/{}/agent-messages", chat.id);
+        let app = &app;
+        async move {
+            let body = json!({"agent": who, "text": format!("{who} here.")});
+            agent(app, reqwest::Method::POST, &path, Some(body)).await.0
+        }
+    };
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "hi"})).await;
+    let at_once = (0..6).map(|k| write(&chat, format!("agent{k}")));
+    let statuses = futures_util::future::join_all(at_once).await;
+    let (mut written, mut refused) = (0, 0);
+    for status in &statuses {
+        match status {
+            201 => written += 1,
+            409 => refused += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((written, refused), (1, 5), "{statuses:?}");
+    let by_agents: Vec<Value> = app
+        .messages(&chat)
+        .await
+        .into_iter()
+        .filter(|m| m["role"] == "agent")
+        .collect();
+    let (_, seen) = agent(
+        &app,
+        reqwest::Method::GET,
+        &format!("/v1/conversations/{}", chat.id),
+        None,
+    )
+    .await;
+    assert_eq!(by_agents.len(), 1, "{by_agents:?}");
+    assert_eq!(
+        by_agents[0]["author"], seen["handoff"]["claimed_by"],
+        "{seen}"
+    );
+
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "hi"})).await;
+    let path = format!("/v1/conversations/{}", chat.id);
+    let (status, _) = agent(
+        &app,
+        reqwest::Method::PUT,
+        &format!("{path}/mode"),
+        Some(json!({"mode": "human"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(write(&chat, "dan".into()).await, 201);
+    assert_eq!(write(&chat, "kim".into()).await, 409);
+    let (_, body) = app.say(&chat, json!({"text": "Thanks Dan"})).await;
+    assert!(body["handoff"].is_null(), "opened before: {body}");
+    let (_, seen) = agent(&app, reqwest::Method::GET, &path, None).await;
+    assert_eq!(seen["handoff"]["claimed_by"], "dan", "{seen}");
+    assert!(waiting(&app).await.is_empty());
+}
