@@ -229,11 +229,13 @@ pub async fn set_mode(
     _: AgentAuth,
     ApiJson(body): ApiJson<SetMode>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (_, human_only) = state
+    let (conversation, human_only) = state
         .store
         .conversation_and_channel_mode(&id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
+    // A status event tells a change: none when the conversation is in that mode already.
+    let changed = conversation.mode_shown(human_only) != body.mode;
     if body.mode == Mode::Ai {
         if human_only {
             return Err(ApiError::Conflict(
@@ -244,7 +246,8 @@ pub async fn set_mode(
         match state.store.return_to_assistant(&id).await? {
             None => return Err(ApiError::NotFound("conversation")),
             Some(Some(released)) => announce(&state, &released, Mode::Ai),
-            Some(None) => state.events.publish_status(&id, Mode::Ai, None, false),
+            Some(None) if changed => state.events.publish_status(&id, Mode::Ai, None, false),
+            Some(None) => {}
         }
         return Ok(Json(
             json!({"conversation_id": id, "mode": Mode::Ai, "handoff": null}),
@@ -254,9 +257,11 @@ pub async fn set_mode(
         return Err(ApiError::NotFound("conversation"));
     }
     let handoff = state.store.open_handoff_of(&id).await?;
-    state
-        .events
-        .publish_status(&id, Mode::Human, handoff.as_ref(), false);
+    if changed {
+        state
+            .events
+            .publish_status(&id, Mode::Human, handoff.as_ref(), false);
+    }
     Ok(Json(
         json!({"conversation_id": id, "mode": Mode::Human, "handoff": handoff}),
     ))

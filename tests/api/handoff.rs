@@ -1093,3 +1093,40 @@ async fn one_agent_takes_over_a_chat_nobody_holds() {
     assert_eq!(seen["handoff"]["claimed_by"], "dan", "{seen}");
     assert!(waiting(&app).await.is_empty());
 }
+
+/// A switch that changes nothing tells a chat nothing: a channel set as it is, a mode the
+/// conversation is in already.
+#[tokio::test]
+async fn a_switch_that_changes_nothing_sends_no_status() {
+    let app = spawn_app().await;
+    let chat = app.start_chat_with(json!({"channel": "shop"})).await;
+    let stream = app.stream(&chat, None).await;
+    switch_channel(&app, "shop", false).await;
+    let path = format!("/v1/conversations/{}/mode", chat.id);
+    for mode in ["ai", "human", "human", "ai", "ai"] {
+        let (status, body) = agent(
+            &app,
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({ "mode": mode })),
+        )
+        .await;
+        assert_eq!((status, &body["mode"]), (200, &json!(mode)), "{body}");
+    }
+    let (_, body) = app
+        .say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    assert_eq!(body["replies"][0]["role"], "assistant", "{body}");
+    let answered = |e: &[(String, Value)]| {
+        e.iter()
+            .any(|(n, d)| n == "message" && d["role"] == "assistant")
+    };
+    let events = read_sse_until(stream, answered).await;
+    let statuses: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "status")
+        .map(|(_, d)| &d["mode"])
+        .collect();
+    // On connecting, then the two changes.
+    assert_eq!(statuses, ["ai", "human", "ai"], "{events:?}");
+}
