@@ -369,6 +369,13 @@ pub async fn stream_conversation(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok())
         .or(query.after);
+    // Without `after`, the messages stored before the client connected are not theirs: the
+    // stream starts after the latest, read before subscribing so that one stored meanwhile
+    // comes in the backlog. (Numbers start at 1.)
+    let after = match after {
+        Some(after) => after.max(0),
+        None => state.store.last_seq(&id).await?,
+    };
     // Subscribe before reading the status and backlog so nothing falls between them.
     let live = state.events.subscribe(&id);
     let (conversation, human_only) = state
@@ -378,12 +385,7 @@ pub async fn stream_conversation(
         .ok_or(ApiError::NotFound("conversation"))?;
     let handoff = state.store.open_handoff_of(&id).await?;
     let mode = conversation.mode_shown(human_only);
-    // Without `after`, the messages stored before it subscribed are not the client's: the
-    // stream starts after the latest.
-    let (backlog, after) = match after {
-        Some(after) => (state.store.messages(&id, after).await?, after),
-        None => (Vec::new(), state.store.last_seq(&id).await?),
-    };
+    let backlog = state.store.messages(&id, after).await?;
     let sent = Sent::through(backlog.last().map_or(after, |m| m.seq));
     let customer = caller.is_customer();
     let status = status_event(mode, handoff.as_ref(), customer);
@@ -420,14 +422,20 @@ impl Sent {
         }
     }
 
-    /// Records `seq` as sent; false when it was sent before. One more than 64 ahead counts
-    /// those it passes over as sent, the client fetching them on the `resync` a gap brings.
+    /// Records `seq` as sent; false when it was sent before. One more than 64 ahead moves
+    /// the window, counting the numbers it passes over as sent (the client fetched them on
+    /// the `resync` their gap brought).
     fn first_time(&mut self, seq: i64) -> bool {
         if seq <= self.through {
             return false;
         }
-        if seq - self.through > 64 {
-            *self = Self::through(seq - 64);
+        let beyond = seq.saturating_sub(self.through).saturating_sub(64);
+        if beyond > 0 {
+            self.ahead = u32::try_from(beyond)
+                .ok()
+                .and_then(|n| self.ahead.checked_shr(n))
+                .unwrap_or(0);
+            self.through += beyond;
         }
         let bit = 1u64 << (seq - self.through - 1);
         if self.ahead & bit != 0 {
@@ -441,10 +449,25 @@ impl Sent {
         true
     }
 
-    /// Whether a number below the highest sent is missing: a message still on its way (from
-    /// this replica or another), or one this stream missed.
-    fn gap(&self) -> bool {
-        self.ahead != 0
+    /// Counts every number up to the highest sent as sent: the stream missed some (it fell
+    /// behind, or the relay reconnected), which the client fetches on the `resync` it gets.
+    /// Numbers are committed in order, so any below the highest sent can be fetched.
+    fn fetched_below(&mut self) {
+        self.through = self.highest();
+        self.ahead = 0;
+    }
+
+    /// The highest number sent (or `through`).
+    fn highest(&self) -> i64 {
+        self.through + i64::from(64 - self.ahead.leading_zeros())
+    }
+
+    /// Like [`Sent::first_time`], and whether the client should now fetch what it lacks:
+    /// when this message skips a number past the highest sent (one resync a gap; one that
+    /// fills a gap, or follows on above one, needs none).
+    fn send(&mut self, seq: i64) -> Option<bool> {
+        let highest = self.highest();
+        self.first_time(seq).then_some(seq > highest + 1)
     }
 }
 
@@ -462,20 +485,20 @@ fn live_events(
     let resync = || Event::default().event("resync").data("{}");
     BroadcastStream::new(live).flat_map(move |event| {
         let out = match event {
-            Ok(ConversationEvent::Message(m)) if sent.first_time(m.seq) => {
-                let mut out = vec![message_event(&m)];
-                if sent.gap() {
-                    out.push(resync());
-                }
-                out
-            }
-            Ok(ConversationEvent::Message(_)) => Vec::new(),
+            Ok(ConversationEvent::Message(m)) => match sent.send(m.seq) {
+                Some(true) => vec![message_event(&m), resync()],
+                Some(false) => vec![message_event(&m)],
+                None => Vec::new(),
+            },
             Ok(ConversationEvent::Status { mode, handoff }) => {
                 vec![status_event(mode, handoff.as_deref(), customer)]
             }
             // Lagged, or events from other replicas may have been missed: the client
             // resyncs from its last seq.
-            Ok(ConversationEvent::Resync) | Err(_) => vec![resync()],
+            Ok(ConversationEvent::Resync) | Err(_) => {
+                sent.fetched_below();
+                vec![resync()]
+            }
             Ok(ConversationEvent::KeepAlive) => vec![Event::default().comment("")],
         };
         stream::iter(out)
@@ -627,8 +650,9 @@ mod tests {
         storage::{Message, Role},
     };
 
-    /// Each number is sent once, one that comes after a higher one too; a gap shows until
-    /// the message that fills it comes, and one far ahead passes over what it skips.
+    /// Each number is sent once, one that comes after a higher one too; a gap (a number
+    /// missing below the highest sent) shows until the message that fills it comes, and one
+    /// far ahead passes over what it skips.
     #[test]
     fn a_stream_sends_each_message_once_in_whatever_order_they_come() {
         let mut sent = Sent::through(3);
@@ -636,7 +660,7 @@ mod tests {
         let mut firsts = Vec::new();
         for seq in [3, 4, 6, 4, 5, 6, 7, 9, 8] {
             firsts.push(sent.first_time(seq));
-            gaps.push(sent.gap());
+            gaps.push(sent.ahead != 0);
         }
         assert_eq!(
             firsts,
@@ -647,11 +671,73 @@ mod tests {
             [false, false, true, true, false, false, false, true, false]
         );
         assert_eq!(sent, Sent::through(9));
-        // 64 ahead is kept in mind; further, what it passes over counts as sent.
-        assert!(sent.first_time(9 + 64) && sent.gap());
+        // 64 ahead is kept in mind; further, the window moves: what it passes over counts as
+        // sent, what it keeps stays sent.
+        assert!(sent.first_time(9 + 64) && (sent.ahead != 0));
         assert!(sent.first_time(10) && !sent.first_time(10));
-        assert!(sent.first_time(200) && sent.gap());
+        assert!(sent.first_time(20) && sent.first_time(80));
+        assert!(!sent.first_time(20) && !sent.first_time(80) && !sent.first_time(15));
+        assert!(sent.first_time(200) && (sent.ahead != 0));
         assert!(!sent.first_time(100) && sent.first_time(150) && !sent.first_time(150));
+        // After missing some, the stream counts everything below its highest as fetched.
+        sent.fetched_below();
+        assert_eq!(sent, Sent::through(200));
+        // One resync a gap: when it opens, not for each message above it; a new one opens
+        // another, even while an older one is still open.
+        let opened: Vec<Option<bool>> = [202, 203, 201, 201, 205, 207, 208]
+            .map(|seq| sent.send(seq))
+            .into();
+        assert_eq!(
+            opened,
+            [
+                Some(true),
+                Some(false),
+                Some(false),
+                None,
+                Some(true),
+                Some(true),
+                Some(false)
+            ]
+        );
+        // Far ahead of a window with nothing in it, and a client's own huge `after`.
+        assert!(Sent::through(0).first_time(i64::MAX));
+        assert!(!Sent::through(i64::MAX).first_time(i64::MAX));
+    }
+
+    /// A message published after a higher-numbered one is still sent, and the gap the
+    /// higher one opened brings one resync.
+    #[tokio::test]
+    async fn a_stream_sends_a_message_published_after_a_later_one() {
+        let events = Events::default();
+        let live = events.subscribe("conv_1");
+        for seq in [2, 3, 1, 4] {
+            let mut message = Message::for_test(seq, Role::Agent, "hi");
+            message.conversation_id = "conv_1".into();
+            events.publish_message(&message, To::Conversation);
+        }
+        drop(events);
+        let stream = live_events(live, Sent::through(0), true).map(Ok::<_, Infallible>);
+        let body = axum::body::to_bytes(Sse::new(stream).into_response().into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body = String::from_utf8(body.to_vec()).expect("UTF-8");
+        let out: Vec<String> = body
+            .split_terminator("\n\n")
+            .map(|e| {
+                let name = e
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event: "))
+                    .unwrap_or("");
+                match e.lines().find_map(|l| l.strip_prefix("id: ")) {
+                    Some(id) => format!("{name} {id}"),
+                    None => name.to_owned(),
+                }
+            })
+            .collect();
+        assert_eq!(
+            out,
+            ["message 2", "resync", "message 3", "message 1", "message 4"]
+        );
     }
 
     #[test]
