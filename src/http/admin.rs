@@ -46,9 +46,8 @@ pub async fn set_channel(
             "channel must be 1-64 letters, digits, '-' or '_'",
         ));
     }
-    let before = state.store.channel_human_only(&name).await?;
-    let channel = state.store.set_channel(&name, body.human_only).await?;
-    if before == body.human_only {
+    let (channel, changed) = state.store.set_channel(&name, body.human_only).await?;
+    if !changed {
         return Ok(Json(channel)); // nothing changed for its chats
     }
     // Open chats on the channel learn who answers them now (a widget in AI mode would

@@ -229,13 +229,13 @@ pub async fn set_mode(
     _: AgentAuth,
     ApiJson(body): ApiJson<SetMode>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (conversation, human_only) = state
+    let (_, human_only) = state
         .store
         .conversation_and_channel_mode(&id)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
-    // A status event tells a change: none when the conversation is in that mode already.
-    let changed = conversation.mode_shown(human_only) != body.mode;
+    // A status event tells a change (conversations are never deleted): none when the
+    // conversation was in that mode already.
     if body.mode == Mode::Ai {
         if human_only {
             return Err(ApiError::Conflict(
@@ -244,18 +244,15 @@ pub async fn set_mode(
         }
         // One status event: the release, when there was a handoff to release.
         match state.store.return_to_assistant(&id).await? {
-            None => return Err(ApiError::NotFound("conversation")),
-            Some(Some(released)) => announce(&state, &released, Mode::Ai),
-            Some(None) if changed => state.events.publish_status(&id, Mode::Ai, None, false),
-            Some(None) => {}
+            (_, Some(released)) => announce(&state, &released, Mode::Ai),
+            (true, None) => state.events.publish_status(&id, Mode::Ai, None, false),
+            (false, None) => {}
         }
         return Ok(Json(
             json!({"conversation_id": id, "mode": Mode::Ai, "handoff": null}),
         ));
     }
-    if !state.store.set_mode(&id, Mode::Human).await? {
-        return Err(ApiError::NotFound("conversation"));
-    }
+    let changed = state.store.set_mode(&id, Mode::Human).await?;
     let handoff = state.store.open_handoff_of(&id).await?;
     if changed {
         state

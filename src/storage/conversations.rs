@@ -193,9 +193,9 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Switches who answers the conversation.
+    /// Switches who answers the conversation; whether that changed its mode.
     pub async fn set_mode(&self, id: &str, mode: Mode) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE conversations SET mode = $1 WHERE id = $2")
+        let done = sqlx::query("UPDATE conversations SET mode = $1 WHERE id = $2 AND mode <> $1")
             .bind(mode.as_str())
             .bind(id)
             .execute(&mut *self.writer.acquire().await?)

@@ -263,8 +263,18 @@ impl Store {
         id: &str,
         to: HandoffStatus,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
+        let Some(handoff) = self.handoff(id).await? else {
+            return Ok(Err(QueueConflict::Missing));
+        };
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
+        // The conversation's row first, as every write that opens or releases its handoffs
+        // takes them: on PostgreSQL, two that took the rows in turn the other way round
+        // would deadlock.
+        sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1")
+            .bind(&handoff.conversation_id)
+            .execute(&mut *tx)
+            .await?;
         let closed = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = $1, updated_at = $2
              WHERE id = $3 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
@@ -278,34 +288,27 @@ impl Store {
             tx.rollback().await?;
             return self.conflict(id).await;
         };
-        let handoff = from_row(&row)?;
-        sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1")
-            .bind(&handoff.conversation_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        Ok(Ok(handoff))
+        Ok(Ok(from_row(&row)?))
     }
 
     /// Hands a conversation back to the assistant and releases its open handoff, if any, in
     /// one transaction: a handoff opened meanwhile (which sets the conversation to human
     /// mode first, as this sets it back first) is released too, never left waiting beside an
-    /// assistant that answers. None when there is no such conversation; else the handoff
-    /// released.
+    /// assistant that answers. Whether the mode changed, and the handoff released.
     pub async fn return_to_assistant(
         &self,
         conversation_id: &str,
-    ) -> Result<Option<Option<Handoff>>, StoreError> {
+    ) -> Result<(bool, Option<Handoff>), StoreError> {
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
-        let found = sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1")
-            .bind(conversation_id)
-            .execute(&mut *tx)
-            .await?;
-        if found.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
+        let changed =
+            sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1 AND mode <> 'ai'")
+                .bind(conversation_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
         let released = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = 'released', updated_at = $1
              WHERE conversation_id = $2 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
@@ -315,7 +318,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Some(released.as_ref().map(from_row).transpose()?))
+        Ok((changed, released.as_ref().map(from_row).transpose()?))
     }
 
     /// Why a queue update matched no row: no such handoff, or someone else's / closed.
@@ -355,20 +358,16 @@ mod tests {
             .expect("handoff");
         let released = store.return_to_assistant(id).await.expect("return");
         assert!(
-            matches!(&released, Some(Some(h)) if h.id == opened.id && h.status == HandoffStatus::Released),
+            matches!(&released, (true, Some(h)) if h.id == opened.id && h.status == HandoffStatus::Released),
             "{released:?}"
         );
         let mode = store.conversation(id).await.expect("read").map(|c| c.mode);
         assert_eq!(mode, Some(Mode::Ai));
         assert!(store.open_handoff_of(id).await.expect("read").is_none());
-        // Nothing left to release; no such conversation.
+        // Nothing changed, nothing left to release.
         assert!(matches!(
             store.return_to_assistant(id).await,
-            Ok(Some(None))
-        ));
-        assert!(matches!(
-            store.return_to_assistant("conv_none").await,
-            Ok(None)
+            Ok((false, None))
         ));
     }
 }

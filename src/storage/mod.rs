@@ -279,20 +279,38 @@ impl Store {
             .collect())
     }
 
-    /// Switches a channel to (or from) human-only.
-    pub async fn set_channel(&self, name: &str, human_only: bool) -> Result<Channel, StoreError> {
-        sqlx::query(
-            "INSERT INTO channels (name, human_only) VALUES ($1, $2)
-             ON CONFLICT(name) DO UPDATE SET human_only = excluded.human_only",
+    /// Switches a channel to (or from) human-only; whether that changed it for its chats.
+    pub async fn set_channel(
+        &self,
+        name: &str,
+        human_only: bool,
+    ) -> Result<(Channel, bool), StoreError> {
+        let flag = i64::from(human_only);
+        let mut writer = self.writer.acquire().await?;
+        let mut tx = writer.begin().await?;
+        let updated =
+            sqlx::query("UPDATE channels SET human_only = $2 WHERE name = $1 AND human_only <> $2")
+                .bind(name)
+                .bind(flag)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        // A channel set for the first time changes its chats only when it goes human-only.
+        let inserted = sqlx::query(
+            "INSERT INTO channels (name, human_only) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(i64::from(human_only))
-        .execute(&mut *self.writer.acquire().await?)
-        .await?;
-        Ok(Channel {
+        .bind(flag)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        let changed = updated == 1 || (inserted == 1 && human_only);
+        let channel = Channel {
             name: name.to_owned(),
             human_only,
-        })
+        };
+        Ok((channel, changed))
     }
 }
 
