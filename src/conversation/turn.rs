@@ -395,7 +395,7 @@ async fn finish(
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
     state.metrics.reply(draft.confidence);
-    let (reply, took) = timed(state.store.append_message(
+    let (reply, took) = timed(state.store.append_reply(
         &conversation.id,
         NewMessage {
             role: Role::Assistant,
@@ -408,8 +408,13 @@ async fn finish(
         },
     ))
     .await;
-    let reply = reply?;
     record(state, Step::Reply, &mut timings.reply, took);
+    let Some(reply) = reply? else {
+        // People took the conversation over while the reply was being written: they answer
+        // it now, and a handoff it would have opened is theirs already.
+        tracing::info!(conversation = %conversation.id, "reply dropped: people answer now");
+        return Ok(());
+    };
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {

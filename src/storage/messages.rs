@@ -150,7 +150,7 @@ impl Store {
             author: None,
         };
         if let Some(seq) = self
-            .insert(&message, client_message_id, None, Durability::Synced)
+            .insert(&message, client_message_id, None, Durability::Synced, false)
             .await?
         {
             return Ok(Appended::New(Message { seq, ..message }));
@@ -178,6 +178,29 @@ impl Store {
         conversation_id: &str,
         new: NewMessage,
     ) -> Result<Message, StoreError> {
+        self.append(conversation_id, new, false)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound.into())
+    }
+
+    /// Appends the assistant's reply to a turn, while the assistant still answers the
+    /// conversation: None when people took it over since the turn began (an agent wrote or
+    /// switched it to human mode, a handoff opened, its channel went human-only), as a reply
+    /// after theirs would talk over them.
+    pub async fn append_reply(
+        &self,
+        conversation_id: &str,
+        new: NewMessage,
+    ) -> Result<Option<Message>, StoreError> {
+        self.append(conversation_id, new, true).await
+    }
+
+    async fn append(
+        &self,
+        conversation_id: &str,
+        new: NewMessage,
+        while_assistant_answers: bool,
+    ) -> Result<Option<Message>, StoreError> {
         let durability = match new.role {
             Role::Assistant => Durability::Deferred,
             _ => Durability::Synced,
@@ -195,10 +218,15 @@ impl Store {
             author: new.author,
         };
         let seq = self
-            .insert(&message, None, new.reply_to.as_deref(), durability)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        Ok(Message { seq, ..message })
+            .insert(
+                &message,
+                None,
+                new.reply_to.as_deref(),
+                durability,
+                while_assistant_answers,
+            )
+            .await?;
+        Ok(seq.map(|seq| Message { seq, ..message }))
     }
 
     /// Inserts `message` as its conversation's next, in one statement, and returns its
@@ -206,14 +234,23 @@ impl Store {
     /// on PostgreSQL the `messages_number` trigger numbers it again under the conversation's
     /// row lock, for replicas writing at once.
     /// None when nothing was inserted: the conversation does not exist, or
-    /// `client_message_id` was stored before.
+    /// `client_message_id` was stored before, or (`while_assistant_answers`) people answer
+    /// the conversation now.
     async fn insert(
         &self,
         message: &Message,
         client_message_id: Option<&str>,
         reply_to: Option<&str>,
         durability: Durability,
+        while_assistant_answers: bool,
     ) -> Result<Option<i64>, StoreError> {
+        // Read in the statement that inserts, so no switch falls between a check and the write.
+        let assistant_answers = if while_assistant_answers {
+            " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
+             WHERE channels.name = conversations.channel AND channels.human_only <> 0)"
+        } else {
+            ""
+        };
         // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
         // float4, and the statement cached that way then rejects real values. Without a
         // confidence the column is left out (it defaults to NULL).
@@ -224,7 +261,7 @@ impl Store {
         let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO messages (id, conversation_id, seq, role, text, created_at, citations, actions, author, reply_to, client_message_id{column}) \
              SELECT $1, id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $2), \
-             $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2 \
+             $3, $4, $5, $6, $7, $8, $9, $10{mark} FROM conversations WHERE id = $2{assistant_answers} \
              ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING RETURNING seq"
         )))
         .bind(&message.id)

@@ -1130,3 +1130,37 @@ async fn a_switch_that_changes_nothing_sends_no_status() {
     // On connecting, then the two changes.
     assert_eq!(statuses, ["ai", "human", "ai"], "{events:?}");
 }
+
+/// An agent who takes a chat over while the model is still writing its reply has the last
+/// word: the reply is dropped, not stored and sent after theirs.
+#[tokio::test]
+async fn a_reply_still_being_written_when_an_agent_takes_over_is_dropped() {
+    let app = spawn_app_with_llm().await;
+    app.llm().always(Behavior::Slow(
+        std::time::Duration::from_millis(800),
+        Box::new(Behavior::Text(
+            "Standard shipping takes 5 to 7 business days [1].".into(),
+        )),
+    ));
+    let chat = app.start_chat().await;
+    let turn = app.say(
+        &chat,
+        json!({"text": "How long does standard shipping take?"}),
+    );
+    let takeover = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let body = json!({"agent": "dan", "text": "Hi, Dan here: 5 to 7 business days."});
+        let path = format!("/v1/conversations/{}/agent-messages", chat.id);
+        agent(&app, reqwest::Method::POST, &path, Some(body)).await
+    };
+    let ((status, body), (written, _)) = tokio::join!(turn, takeover);
+    assert_eq!((status, written), (200, 201));
+    assert_eq!(body["replies"], json!([]), "{body}");
+    let roles: Vec<Value> = app
+        .messages(&chat)
+        .await
+        .iter()
+        .map(|m| m["role"].clone())
+        .collect();
+    assert_eq!(roles, ["customer", "agent"]);
+}
