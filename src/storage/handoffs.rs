@@ -333,24 +333,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Mode, NewConversation};
+    use crate::storage::{Mode, tests::store_with_a_conversation};
 
     /// Back to the assistant, the open handoff is released in the same write: the queue has
-    /// nothing left for the conversation, and a missing conversation is told apart.
+    /// nothing left for the conversation; a second time, nothing changes.
     #[tokio::test]
     async fn returning_to_the_assistant_releases_the_open_handoff() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(None, dir.path()).await.expect("store");
-        let conversation = store
-            .create_conversation(NewConversation {
-                channel: "web".into(),
-                locale: None,
-                customer: Default::default(),
-                verified_as: None,
-                token_hash: "hash".into(),
-            })
-            .await
-            .expect("conversation");
+        let (_dir, store, conversation) = store_with_a_conversation().await;
         let id = conversation.id.as_str();
         let (opened, _) = store
             .open_handoff(id, HandoffReason::CustomerRequest, "", None)

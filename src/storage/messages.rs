@@ -355,24 +355,7 @@ mod tests {
     use sqlx::{Connection, Executor};
 
     use super::*;
-    use crate::storage::{Conversation, NewConversation};
-
-    /// A store in a folder of its own (removed when dropped), with one conversation.
-    async fn store_with_a_conversation() -> (tempfile::TempDir, Store, Conversation) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(None, dir.path()).await.expect("store");
-        let conversation = store
-            .create_conversation(NewConversation {
-                channel: "web".into(),
-                locale: None,
-                customer: Default::default(),
-                verified_as: None,
-                token_hash: "hash".into(),
-            })
-            .await
-            .expect("conversation");
-        (dir, store, conversation)
-    }
+    use crate::storage::tests::store_with_a_conversation;
 
     /// A failed commit is an error, not a stored message: the insert commits when its
     /// statement finishes, after the row with its number is already out.

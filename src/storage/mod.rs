@@ -315,8 +315,25 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A store in a folder of its own (removed when dropped), with one conversation.
+    pub(crate) async fn store_with_a_conversation() -> (tempfile::TempDir, Store, Conversation) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        let conversation = store
+            .create_conversation(NewConversation {
+                channel: "web".into(),
+                locale: None,
+                customer: Default::default(),
+                verified_as: None,
+                token_hash: "hash".into(),
+            })
+            .await
+            .expect("conversation");
+        (dir, store, conversation)
+    }
 
     /// Ids made in turn sort in turn (within a millisecond too), and stay unique.
     #[test]
