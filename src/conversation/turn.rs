@@ -270,6 +270,8 @@ async fn run(
         .await?;
         if opened {
             let _ = tx.send(TurnEvent::Handoff(handoff));
+        } else {
+            handoff::refresh_summary(state, conversation, &handoff, message).await?;
         }
         return Ok(());
     }

@@ -222,6 +222,19 @@ impl Events {
         self.deliver_status(conversation_id, mode, handoff.cloned(), agents);
     }
 
+    /// Sends a handoff whose summary changed to the agents' feed (the customer's stream has
+    /// nothing new to show); here and on every other replica.
+    pub fn publish_handoff(&self, handoff: &Handoff) {
+        self.relay(|| Notice::Handoff {
+            handoff_id: handoff.id.clone(),
+        });
+        self.deliver_handoff(handoff.clone());
+    }
+
+    fn deliver_handoff(&self, handoff: Handoff) {
+        self.deliver_agents(AgentEvent::Handoff(Arc::new(handoff)));
+    }
+
     /// Tells the streams of a channel's conversations who answers them now that the channel
     /// was switched to or from human-only; here and on every other replica.
     pub async fn publish_channel(&self, store: &Store, channel: &str) -> Result<(), StoreError> {

@@ -37,6 +37,8 @@ pub enum Notice {
         /// The handoff also goes to the agents' feed.
         agents: bool,
     },
+    /// A handoff changed in what only agents see (its summary).
+    Handoff { handoff_id: String },
     /// A channel was switched to or from human-only.
     Channel { channel: String },
 }
@@ -185,6 +187,13 @@ async fn deliver(store: &Store, events: &Events, notice: Notice) -> Result<(), S
                 events.deliver_status(&conversation_id, mode, handoff, agents);
             }
         }
+        Notice::Handoff { handoff_id } => {
+            if events.agents_connected()
+                && let Some(handoff) = store.handoff(&handoff_id).await?
+            {
+                events.deliver_handoff(handoff);
+            }
+        }
         Notice::Channel { channel } => events.deliver_channel(store, &channel).await?,
     }
     Ok(())
@@ -225,5 +234,20 @@ mod tests {
         assert_eq!(wire, r#"{"origin":"b","kind":"channel","channel":"shop"}"#);
         let back: Envelope = serde_json::from_str(&wire).expect("decode");
         assert_eq!(back.notice, switched);
+
+        let summarized = Notice::Handoff {
+            handoff_id: "ho_1".into(),
+        };
+        let wire = serde_json::to_string(&Envelope {
+            origin: "c".into(),
+            notice: summarized.clone(),
+        })
+        .expect("encode");
+        assert_eq!(
+            wire,
+            r#"{"origin":"c","kind":"handoff","handoff_id":"ho_1"}"#
+        );
+        let back: Envelope = serde_json::from_str(&wire).expect("decode");
+        assert_eq!(back.notice, summarized);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::{
     app::AppState,
-    storage::{Conversation, Handoff, HandoffReason, Message, Mode, StoreError},
+    storage::{Conversation, Handoff, HandoffReason, HandoffStatus, Message, Mode, StoreError},
 };
 
 /// Opens a handoff (or returns the one already open) and announces it at once, with the
@@ -60,6 +60,43 @@ pub async fn open(
     Ok((handoff, created))
 }
 
+/// Brings a waiting handoff's built-in summary up to date with the customer's `message`, sent
+/// while they wait: the queue shows its goal line, and "asked for a person without saying
+/// what about" is stale once they say what about. Only a summary that is still the built-in
+/// one of the messages before this one is rewritten (not one the model wrote); the agents'
+/// feed gets the handoff again.
+pub async fn refresh_summary(
+    state: &AppState,
+    conversation: &Conversation,
+    handoff: &Handoff,
+    message: &Message,
+) -> Result<(), StoreError> {
+    if handoff.status != HandoffStatus::Waiting {
+        return Ok(());
+    }
+    let mut transcript = state.store.messages(&conversation.id, 0).await?;
+    transcript.retain(|m| m.seq <= message.seq);
+    let threshold = state.settings.chat.confidence_threshold;
+    let before = transcript
+        .split_last()
+        .map_or(&[][..], |(_, before)| before);
+    if summary::fallback(conversation, handoff.reason, before, threshold) != handoff.summary {
+        return Ok(());
+    }
+    let summary = summary::fallback(conversation, handoff.reason, &transcript, threshold);
+    if summary == handoff.summary {
+        return Ok(());
+    }
+    if let Some(updated) = state
+        .store
+        .set_handoff_summary(&handoff.id, &summary)
+        .await?
+    {
+        state.events.publish_handoff(&updated);
+    }
+    Ok(())
+}
+
 /// The model's summary in place of the built-in one (shown to the agents while the handoff is
 /// open), then the webhook.
 async fn after_opening(
@@ -80,9 +117,7 @@ async fn after_opening(
         match state.store.set_handoff_summary(&handoff.id, &summary).await {
             Ok(Some(updated)) => {
                 handoff = updated;
-                state
-                    .events
-                    .publish_status(&conversation.id, Mode::Human, Some(&handoff), true);
+                state.events.publish_handoff(&handoff);
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, handoff = %handoff.id, "model summary not stored"),

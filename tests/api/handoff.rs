@@ -1188,3 +1188,36 @@ async fn read_sse_until_quiet(mut response: reqwest::Response) -> Vec<(String, V
     }
     crate::helpers::parse_sse(buffer.rsplit_once("\n\n").map_or("", |(done, _)| done))
 }
+
+/// A customer who asks for a person and then, while waiting, says what about: the queue's
+/// summary says it too, and the agents' feed gets the handoff again.
+#[tokio::test]
+async fn a_waiting_customers_new_words_update_the_queues_summary() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "talk to a person"})).await;
+    let before = waiting(&app).await[0]["summary"]
+        .as_str()
+        .expect("summary")
+        .to_owned();
+    assert!(before.starts_with("Goal: asked for a person"), "{before}");
+    let feed = app.agent_stream().await;
+    let (_, body) = app
+        .say(
+            &chat,
+            json!({"text": "My blender arrived broken and I want to return it"}),
+        )
+        .await;
+    assert_eq!(body["replies"], json!([]), "{body}");
+    let after = waiting(&app).await[0]["summary"]
+        .as_str()
+        .expect("summary")
+        .to_owned();
+    assert!(
+        after.starts_with("Goal: \"My blender arrived broken"),
+        "{after}"
+    );
+    let updated = |(n, d): &(String, Value)| n == "handoff" && d["summary"] == after.as_str();
+    let events = read_sse_until(feed, |e| e.iter().any(updated)).await;
+    assert!(events.iter().any(updated), "{events:?}");
+}
