@@ -270,8 +270,11 @@ async fn run(
         .await?;
         if opened {
             let _ = tx.send(TurnEvent::Handoff(handoff));
-        } else {
-            handoff::refresh_summary(state, conversation, &handoff, message).await?;
+        } else if let Err(error) =
+            handoff::refresh_summary(state, conversation, &handoff, message).await
+        {
+            // The message is stored and the agents told: an older summary is no failure.
+            tracing::warn!(%error, handoff = %handoff.id, "handoff summary not refreshed");
         }
         return Ok(());
     }
@@ -396,7 +399,7 @@ async fn finish(
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
-    state.metrics.reply(draft.confidence);
+    let confidence = draft.confidence;
     let (reply, took) = timed(state.store.append_reply(
         &conversation.id,
         NewMessage {
@@ -413,10 +416,20 @@ async fn finish(
     record(state, Step::Reply, &mut timings.reply, took);
     let Some(reply) = reply? else {
         // People took the conversation over while the reply was being written: they answer
-        // it now, and a handoff it would have opened is theirs already.
+        // it now. The message goes to them as one sent in human mode does: to the agents,
+        // and into the queue when no handoff is open (an agent only switched the mode, or
+        // the channel went human-only).
         tracing::info!(conversation = %conversation.id, "reply dropped: people answer now");
+        state.events.publish_message(message, To::Agents);
+        let reason = draft.handoff.unwrap_or(HandoffReason::Policy);
+        let (handoff, opened) =
+            handoff::open(state, conversation, reason, Some(&message.id)).await?;
+        if opened {
+            let _ = tx.send(TurnEvent::Handoff(handoff));
+        }
         return Ok(());
     };
+    state.metrics.reply(confidence);
     state.events.publish_message(&reply, To::Conversation);
     let _ = tx.send(TurnEvent::Reply(reply));
     if let Some(reason) = draft.handoff {

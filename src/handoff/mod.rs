@@ -87,11 +87,11 @@ pub async fn refresh_summary(
     if summary == handoff.summary {
         return Ok(());
     }
-    if let Some(updated) = state
+    let refreshed = state
         .store
-        .set_handoff_summary(&handoff.id, &summary)
-        .await?
-    {
+        .refresh_handoff_summary(&handoff.id, &handoff.summary, &summary)
+        .await?;
+    if let Some(updated) = refreshed {
         state.events.publish_handoff(&updated);
     }
     Ok(())

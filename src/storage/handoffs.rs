@@ -215,6 +215,30 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// Replaces a waiting handoff's summary with `summary` if it is still `expected` (the
+    /// model may have written its own meanwhile); `None` when it is not, or the handoff
+    /// was claimed or closed.
+    pub async fn refresh_handoff_summary(
+        &self,
+        id: &str,
+        expected: &str,
+        summary: &str,
+    ) -> Result<Option<Handoff>, StoreError> {
+        let update = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE handoffs SET summary = $1 WHERE id = $2 AND status = 'waiting' AND summary = $3 \
+             RETURNING {COLUMNS}"
+        )))
+        .bind(summary)
+        .bind(id)
+        .bind(expected);
+        self.writer
+            .returning(update)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
+    }
+
     /// Replaces an open handoff's summary (the model's, written once the handoff is open);
     /// `None` when it was closed meanwhile (its announcement would bring it back).
     pub async fn set_handoff_summary(

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError, new_id, now, writer::Durability};
+use super::{
+    Store, StoreError, new_id, now,
+    writer::{Durability, Writer},
+};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,12 +247,20 @@ impl Store {
         durability: Durability,
         while_assistant_answers: bool,
     ) -> Result<Option<i64>, StoreError> {
-        // Read in the statement that inserts, so no switch falls between a check and the write.
-        let assistant_answers = if while_assistant_answers {
-            " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
-             WHERE channels.name = conversations.channel AND channels.human_only <> 0)"
-        } else {
-            ""
+        // Read in the statement that inserts, so no switch falls between a check and the write:
+        // on SQLite its one writer runs one statement at a time; PostgreSQL checks against the
+        // statement's snapshot, so the conversation's row is locked first, and a switch that
+        // committed while the insert waited for it is seen.
+        let assistant_answers = match (while_assistant_answers, &*self.writer) {
+            (false, _) => "",
+            (true, Writer::Pool(_)) => {
+                " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
+                 WHERE channels.name = conversations.channel AND channels.human_only <> 0) FOR UPDATE"
+            }
+            (true, _) => {
+                " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
+                 WHERE channels.name = conversations.channel AND channels.human_only <> 0)"
+            }
         };
         // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
         // float4, and the statement cached that way then rejects real values. Without a

@@ -1173,6 +1173,31 @@ async fn a_reply_still_being_written_when_an_agent_takes_over_is_dropped() {
         .map(|m| m["role"].clone())
         .collect();
     assert_eq!(roles, ["customer", "agent"]);
+
+    // Only switched to human mode meanwhile: the message waits in the queue for a person.
+    let chat = app.start_chat().await;
+    let turn = app.say(&chat, json!({"text": "Do you ship to Canada?"}));
+    let switch = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let path = format!("/v1/conversations/{}/mode", chat.id);
+        agent(
+            &app,
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"mode": "human"})),
+        )
+        .await
+    };
+    let ((status, body), (switched, _)) = tokio::join!(turn, switch);
+    assert_eq!((status, switched), (200, 200));
+    assert_eq!(body["replies"], json!([]), "{body}");
+    assert_eq!(body["handoff"]["reason"], "policy", "{body}");
+    assert!(
+        waiting(&app)
+            .await
+            .iter()
+            .any(|h| h["conversation_id"] == chat.id.as_str())
+    );
 }
 
 /// The events a stream sends until it has been quiet for half a second.
