@@ -258,25 +258,7 @@ async fn run(
     let (conversation, channel_human_only) = fresh.ok_or(sqlx::Error::RowNotFound)?;
     let conversation = &conversation;
     if conversation.mode == Mode::Human || channel_human_only {
-        state.events.publish_message(message, To::Agents);
-        // In the queue, so a person sees it: with no handoff open, one is opened for the policy
-        // (a human-only channel, or a conversation an agent switched to human mode).
-        let (handoff, opened) = handoff::open(
-            state,
-            conversation,
-            HandoffReason::Policy,
-            Some(&message.id),
-        )
-        .await?;
-        if opened {
-            let _ = tx.send(TurnEvent::Handoff(handoff));
-        } else if let Err(error) =
-            handoff::refresh_summary(state, conversation, &handoff, message).await
-        {
-            // The message is stored and the agents told: an older summary is no failure.
-            tracing::warn!(%error, handoff = %handoff.id, "handoff summary not refreshed");
-        }
-        return Ok(());
+        return to_people(state, conversation, message, HandoffReason::Policy, tx).await;
     }
     let earlier = last(&recent, TRIGGER_WINDOW);
     let lang = reply_lang(conversation, &message.text, earlier);
@@ -416,18 +398,10 @@ async fn finish(
     record(state, Step::Reply, &mut timings.reply, took);
     let Some(reply) = reply? else {
         // People took the conversation over while the reply was being written: they answer
-        // it now. The message goes to them as one sent in human mode does: to the agents,
-        // and into the queue when no handoff is open (an agent only switched the mode, or
-        // the channel went human-only).
+        // it now, and the message goes to them as one sent in human mode does.
         tracing::info!(conversation = %conversation.id, "reply dropped: people answer now");
-        state.events.publish_message(message, To::Agents);
         let reason = draft.handoff.unwrap_or(HandoffReason::Policy);
-        let (handoff, opened) =
-            handoff::open(state, conversation, reason, Some(&message.id)).await?;
-        if opened {
-            let _ = tx.send(TurnEvent::Handoff(handoff));
-        }
-        return Ok(());
+        return to_people(state, conversation, message, reason, tx).await;
     };
     state.metrics.reply(confidence);
     state.events.publish_message(&reply, To::Conversation);
@@ -443,6 +417,30 @@ async fn finish(
         let (handoff, _) = handoff?;
         timings.handoff = took;
         let _ = tx.send(TurnEvent::Handoff(handoff));
+    }
+    Ok(())
+}
+
+/// A customer's message that people answer (human mode, a human-only channel, or a takeover
+/// while the reply was written): to the agents, and into the queue, so a person sees it. With
+/// no handoff open, one is opened for `reason` (an agent only switched the mode, or the
+/// channel went human-only); one waiting has its built-in summary brought up to date.
+async fn to_people(
+    state: &Arc<AppState>,
+    conversation: &Conversation,
+    message: &Message,
+    reason: HandoffReason,
+    tx: &mpsc::UnboundedSender<TurnEvent>,
+) -> Result<(), StoreError> {
+    state.events.publish_message(message, To::Agents);
+    let (handoff, opened) = handoff::open(state, conversation, reason, Some(&message.id)).await?;
+    if opened {
+        let _ = tx.send(TurnEvent::Handoff(handoff));
+    } else if let Err(error) =
+        handoff::refresh_summary(state, conversation, &handoff, message).await
+    {
+        // The message is stored and the agents told: an older summary is no failure.
+        tracing::warn!(%error, handoff = %handoff.id, "handoff summary not refreshed");
     }
     Ok(())
 }
