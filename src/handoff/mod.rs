@@ -89,7 +89,7 @@ pub async fn refresh_summary(
     }
     let refreshed = state
         .store
-        .refresh_handoff_summary(&handoff.id, &handoff.summary, &summary)
+        .set_handoff_summary(&handoff.id, &summary, Some(&handoff.summary))
         .await?;
     if let Some(updated) = refreshed {
         state.events.publish_handoff(&updated);
@@ -114,7 +114,11 @@ async fn after_opening(
     if let Some(summary) =
         written.and_then(|text| summary::with_checked_lines(&text, &handoff.summary))
     {
-        match state.store.set_handoff_summary(&handoff.id, &summary).await {
+        match state
+            .store
+            .set_handoff_summary(&handoff.id, &summary, None)
+            .await
+        {
             Ok(Some(updated)) => {
                 handoff = updated;
                 state.events.publish_handoff(&handoff);

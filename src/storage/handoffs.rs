@@ -215,42 +215,30 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Replaces a waiting handoff's summary with `summary` if it is still `expected` (the
-    /// model may have written its own meanwhile); `None` when it is not, or the handoff
-    /// was claimed or closed.
-    pub async fn refresh_handoff_summary(
-        &self,
-        id: &str,
-        expected: &str,
-        summary: &str,
-    ) -> Result<Option<Handoff>, StoreError> {
-        let update = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE handoffs SET summary = $1 WHERE id = $2 AND status = 'waiting' AND summary = $3 \
-             RETURNING {COLUMNS}"
-        )))
-        .bind(summary)
-        .bind(id)
-        .bind(expected);
-        self.writer
-            .returning(update)
-            .await?
-            .as_ref()
-            .map(from_row)
-            .transpose()
-    }
-
-    /// Replaces an open handoff's summary (the model's, written once the handoff is open);
-    /// `None` when it was closed meanwhile (its announcement would bring it back).
+    /// Replaces an open handoff's summary (the model's, written once the handoff is open; the
+    /// built-in one brought up to date), only while it is still `replacing` when given (the
+    /// model may have written its own meanwhile); `None` when it was not replaced, or the
+    /// handoff was closed meanwhile (its announcement would bring it back).
     pub async fn set_handoff_summary(
         &self,
         id: &str,
         summary: &str,
+        replacing: Option<&str>,
     ) -> Result<Option<Handoff>, StoreError> {
-        let update = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE handoffs SET summary = $1 WHERE id = $2 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
+        let unchanged = if replacing.is_some() {
+            " AND summary = $3"
+        } else {
+            ""
+        };
+        let mut update = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE handoffs SET summary = $1 WHERE id = $2 AND status IN ('waiting', 'claimed'){unchanged} \
+             RETURNING {COLUMNS}"
         )))
         .bind(summary)
         .bind(id);
+        if let Some(replacing) = replacing {
+            update = update.bind(replacing);
+        }
         self.writer
             .returning(update)
             .await?
@@ -287,18 +275,18 @@ impl Store {
         id: &str,
         to: HandoffStatus,
     ) -> Result<Result<Handoff, QueueConflict>, StoreError> {
-        let Some(handoff) = self.handoff(id).await? else {
-            return Ok(Err(QueueConflict::Missing));
-        };
         let mut writer = self.writer.acquire().await?;
         let mut tx = writer.begin().await?;
         // The conversation's row first, as every write that opens or releases its handoffs
         // takes them: on PostgreSQL, two that took the rows in turn the other way round
-        // would deadlock.
-        sqlx::query("UPDATE conversations SET mode = 'ai' WHERE id = $1")
-            .bind(&handoff.conversation_id)
-            .execute(&mut *tx)
-            .await?;
+        // would deadlock. (Undone below when the handoff is not open.)
+        sqlx::query(
+            "UPDATE conversations SET mode = 'ai' \
+             WHERE id = (SELECT conversation_id FROM handoffs WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let closed = sqlx::query(AssertSqlSafe(format!(
             "UPDATE handoffs SET status = $1, updated_at = $2
              WHERE id = $3 AND status IN ('waiting', 'claimed') RETURNING {COLUMNS}"
