@@ -251,16 +251,17 @@ impl Store {
         // on SQLite its one writer runs one statement at a time; PostgreSQL checks against the
         // statement's snapshot, so the conversation's row is locked first, and a switch that
         // committed while the insert waited for it is seen.
-        let assistant_answers = match (while_assistant_answers, &*self.writer) {
-            (false, _) => "",
-            (true, Writer::Pool(_)) => {
+        let assistant_answers = if while_assistant_answers {
+            let lock = match &*self.writer {
+                Writer::Pool(_) => " FOR UPDATE",
+                _ => "",
+            };
+            format!(
                 " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
-                 WHERE channels.name = conversations.channel AND channels.human_only <> 0) FOR UPDATE"
-            }
-            (true, _) => {
-                " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
-                 WHERE channels.name = conversations.channel AND channels.human_only <> 0)"
-            }
+                 WHERE channels.name = conversations.channel AND channels.human_only <> 0){lock}"
+            )
+        } else {
+            String::new()
         };
         // A NULL double must not be bound: sqlx 0.9's Any driver sends it to PostgreSQL as a
         // float4, and the statement cached that way then rejects real values. Without a
