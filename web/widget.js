@@ -342,6 +342,7 @@
       if (s.handoff) setHandoff(s.handoff);
       else { handoff = null; refreshStatus(); }
     });
+    // Sent only when the stream could not read what it missed from the store.
     source.addEventListener('resync', () => { catchUp(); });
     // We manage reconnection ourselves (instead of EventSource's own retry) so that
     // we back off exponentially and resume with after=last_seq.

@@ -16,13 +16,12 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::{StreamExt, stream};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-use tokio::sync::broadcast;
-use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
+use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::{
     error::ApiError,
@@ -31,10 +30,10 @@ use super::{
 use crate::{
     app::AppState,
     conversation::{INTERNAL, Timings, TurnEvent, post_customer_message},
-    events::{ConversationEvent, KEEP_ALIVE},
+    events::KEEP_ALIVE,
     handoff,
     phrases::Lang,
-    storage::{Conversation, Customer, Handoff, HandoffReason, Mode, NewConversation, Role},
+    storage::{Conversation, Customer, Handoff, HandoffReason, NewConversation, Role},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,7 +168,11 @@ fn verify_identity(state: &AppState, identity: Identity) -> Result<String, ApiEr
     Ok(subject)
 }
 
-async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Conversation, ApiError> {
+pub(super) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Conversation, ApiError> {
     caller.require_conversation(id)?;
     // A customer's token check already read the conversation.
     if let Caller::Customer { conversation } = caller {
@@ -337,8 +340,8 @@ fn turn_event_to_sse(event: TurnEvent) -> Option<Event> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct After {
-    after: Option<i64>,
+pub(super) struct After {
+    pub(super) after: Option<i64>,
 }
 
 /// `GET /v1/conversations/{id}/messages?after=<seq>`
@@ -353,180 +356,14 @@ pub async fn list_messages(
     Ok(Json(json!({ "messages": messages })))
 }
 
-/// `GET /v1/conversations/{id}/stream`: the conversation's status (mode and open handoff, so a
-/// reloaded widget shows where it stands), missed messages (after `?after=` or the
-/// `Last-Event-ID` header), then live ones; each message event carries its `seq` as SSE id.
-pub async fn stream_conversation(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    caller: Caller,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<After>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    load(&state, &caller, &id).await?;
-    let after = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .or(query.after);
-    // Without `after`, the messages stored before the client connected are not theirs: the
-    // stream starts after the latest, read before subscribing so that one stored meanwhile
-    // comes in the backlog. (Numbers start at 1.)
-    let after = match after {
-        Some(after) => after.max(0),
-        None => state.store.last_seq(&id).await?,
-    };
-    // Subscribe before reading the status and backlog so nothing falls between them.
-    let live = state.events.subscribe(&id);
-    let (conversation, human_only) = state
-        .store
-        .conversation_and_channel_mode(&id)
-        .await?
-        .ok_or(ApiError::NotFound("conversation"))?;
-    let handoff = state.store.open_handoff_of(&id).await?;
-    let mode = conversation.mode_shown(human_only);
-    let backlog = state.store.messages(&id, after).await?;
-    let sent = Sent::through(backlog.last().map_or(after, |m| m.seq));
-    let customer = caller.is_customer();
-    let status = status_event(mode, handoff.as_ref(), customer);
-    let backlog = stream::iter(
-        std::iter::once(status)
-            .chain(backlog.iter().map(message_event))
-            .collect::<Vec<_>>(),
-    );
-    let live = live_events(live, sent, customer);
-    let guard = state.metrics.stream_opened();
-    // No timer or shutdown watch of its own: the events hub sends the keep-alives and, at
-    // shutdown, closes the channel, which ends the stream (see `Events::maintain`).
-    let stream = backlog.chain(live).map(move |event| {
-        let _open = &guard;
-        Ok(event)
-    });
-    Ok(Sse::new(stream))
-}
-
-/// The message numbers a conversation stream has sent: each up to `through`, and those of
-/// the next 64 whose bit is set in `ahead` (messages committed at once may be published out
-/// of order: an agent's numbered after a customer's can come first).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Sent {
-    through: i64,
-    ahead: u64,
-}
-
-impl Sent {
-    fn through(seq: i64) -> Self {
-        Self {
-            through: seq,
-            ahead: 0,
-        }
-    }
-
-    /// Records `seq` as sent; false when it was sent before. One more than 64 ahead moves
-    /// the window, counting the numbers it passes over as sent (the client fetched them on
-    /// the `resync` their gap brought).
-    fn first_time(&mut self, seq: i64) -> bool {
-        if seq <= self.through {
-            return false;
-        }
-        let beyond = seq.saturating_sub(self.through).saturating_sub(64);
-        if beyond > 0 {
-            self.ahead = u32::try_from(beyond)
-                .ok()
-                .and_then(|n| self.ahead.checked_shr(n))
-                .unwrap_or(0);
-            self.through += beyond;
-        }
-        let bit = 1u64 << (seq - self.through - 1);
-        if self.ahead & bit != 0 {
-            return false;
-        }
-        self.ahead |= bit;
-        while self.ahead & 1 == 1 {
-            self.ahead >>= 1;
-            self.through += 1;
-        }
-        true
-    }
-
-    /// Counts every number up to the highest sent as sent: the stream missed some (it fell
-    /// behind, or the relay reconnected), which the client fetches on the `resync` it gets.
-    /// Numbers are committed in order, so any below the highest sent can be fetched.
-    fn fetched_below(&mut self) {
-        self.through = self.highest();
-        self.ahead = 0;
-    }
-
-    /// The highest number sent (or `through`).
-    fn highest(&self) -> i64 {
-        self.through + i64::from(64 - self.ahead.leading_zeros())
-    }
-
-    /// Like [`Sent::first_time`], and whether the client should now fetch what it lacks:
-    /// when this message skips a number past the highest sent (one resync a gap; one that
-    /// fills a gap, or follows on above one, needs none).
-    fn send(&mut self, seq: i64) -> Option<bool> {
-        let highest = self.highest();
-        self.first_time(seq).then_some(seq > highest + 1)
-    }
-}
-
-/// The live part of a conversation stream, after what `sent` holds: each new message once
-/// (one numbered before the last sent too, when it comes later), status changes, and a
-/// `resync` event whenever the client may lack messages (this subscriber fell more than the
-/// channel holds behind, the relay from other replicas reconnected, or a message skipped a
-/// number), after which the client fetches what it lacks. A `customer`'s statuses carry no
-/// handoff summary.
-fn live_events(
-    live: broadcast::Receiver<ConversationEvent>,
-    mut sent: Sent,
-    customer: bool,
-) -> impl Stream<Item = Event> {
-    let resync = || Event::default().event("resync").data("{}");
-    BroadcastStream::new(live).flat_map(move |event| {
-        let out = match event {
-            Ok(ConversationEvent::Message(m)) => match sent.send(m.seq) {
-                Some(true) => vec![message_event(&m), resync()],
-                Some(false) => vec![message_event(&m)],
-                None => Vec::new(),
-            },
-            Ok(ConversationEvent::Status { mode, handoff }) => {
-                vec![status_event(mode, handoff.as_deref(), customer)]
-            }
-            // Lagged, or events from other replicas may have been missed: the client
-            // resyncs from its last seq.
-            Ok(ConversationEvent::Resync) | Err(_) => {
-                sent.fetched_below();
-                vec![resync()]
-            }
-            Ok(ConversationEvent::KeepAlive) => vec![Event::default().comment("")],
-        };
-        stream::iter(out)
-    })
-}
-
-fn status_event(mode: Mode, handoff: Option<&Handoff>, customer: bool) -> Event {
-    let handoff = shown(handoff, customer);
-    Event::default()
-        .event("status")
-        .data(json!({"mode": mode, "handoff": handoff}).to_string())
-}
-
 /// A handoff as JSON for its reader: a `customer` gets it with an empty summary, which is
 /// written for the agents (the customer's mood, verification and facts, in their words).
-fn shown(handoff: Option<&Handoff>, customer: bool) -> serde_json::Value {
+pub(super) fn shown(handoff: Option<&Handoff>, customer: bool) -> serde_json::Value {
     let mut value = json!(handoff);
     if customer && let Some(summary) = value.get_mut("summary") {
         *summary = json!("");
     }
     value
-}
-
-fn message_event(message: &crate::storage::Message) -> Event {
-    Event::default()
-        .event("message")
-        .id(message.seq.to_string())
-        .data(json!(message).to_string())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -645,100 +482,6 @@ pub async fn get_conversation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        events::{CAPACITY, Events, To},
-        storage::{Message, Role},
-    };
-
-    /// Each number is sent once, one that comes after a higher one too; a gap (a number
-    /// missing below the highest sent) shows until the message that fills it comes, and one
-    /// far ahead passes over what it skips.
-    #[test]
-    fn a_stream_sends_each_message_once_in_whatever_order_they_come() {
-        let mut sent = Sent::through(3);
-        let mut gaps = Vec::new();
-        let mut firsts = Vec::new();
-        for seq in [3, 4, 6, 4, 5, 6, 7, 9, 8] {
-            firsts.push(sent.first_time(seq));
-            gaps.push(sent.ahead != 0);
-        }
-        assert_eq!(
-            firsts,
-            [false, true, true, false, true, false, true, true, true]
-        );
-        assert_eq!(
-            gaps,
-            [false, false, true, true, false, false, false, true, false]
-        );
-        assert_eq!(sent, Sent::through(9));
-        // 64 ahead is kept in mind; further, the window moves: what it passes over counts as
-        // sent, what it keeps stays sent.
-        assert!(sent.first_time(9 + 64) && (sent.ahead != 0));
-        assert!(sent.first_time(10) && !sent.first_time(10));
-        assert!(sent.first_time(20) && sent.first_time(80));
-        assert!(!sent.first_time(20) && !sent.first_time(80) && !sent.first_time(15));
-        assert!(sent.first_time(200) && (sent.ahead != 0));
-        assert!(!sent.first_time(100) && sent.first_time(150) && !sent.first_time(150));
-        // After missing some, the stream counts everything below its highest as fetched.
-        sent.fetched_below();
-        assert_eq!(sent, Sent::through(200));
-        // One resync a gap: when it opens, not for each message above it; a new one opens
-        // another, even while an older one is still open.
-        let opened: Vec<Option<bool>> = [202, 203, 201, 201, 205, 207, 208]
-            .map(|seq| sent.send(seq))
-            .into();
-        assert_eq!(
-            opened,
-            [
-                Some(true),
-                Some(false),
-                Some(false),
-                None,
-                Some(true),
-                Some(true),
-                Some(false)
-            ]
-        );
-        // Far ahead of a window with nothing in it, and a client's own huge `after`.
-        assert!(Sent::through(0).first_time(i64::MAX));
-        assert!(!Sent::through(i64::MAX).first_time(i64::MAX));
-    }
-
-    /// A message published after a higher-numbered one is still sent, and the gap the
-    /// higher one opened brings one resync.
-    #[tokio::test]
-    async fn a_stream_sends_a_message_published_after_a_later_one() {
-        let events = Events::default();
-        let live = events.subscribe("conv_1");
-        for seq in [2, 3, 1, 4] {
-            let mut message = Message::for_test(seq, Role::Agent, "hi");
-            message.conversation_id = "conv_1".into();
-            events.publish_message(&message, To::Conversation);
-        }
-        drop(events);
-        let stream = live_events(live, Sent::through(0), true).map(Ok::<_, Infallible>);
-        let body = axum::body::to_bytes(Sse::new(stream).into_response().into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let body = String::from_utf8(body.to_vec()).expect("UTF-8");
-        let out: Vec<String> = body
-            .split_terminator("\n\n")
-            .map(|e| {
-                let name = e
-                    .lines()
-                    .find_map(|l| l.strip_prefix("event: "))
-                    .unwrap_or("");
-                match e.lines().find_map(|l| l.strip_prefix("id: ")) {
-                    Some(id) => format!("{name} {id}"),
-                    None => name.to_owned(),
-                }
-            })
-            .collect();
-        assert_eq!(
-            out,
-            ["message 2", "resync", "message 3", "message 1", "message 4"]
-        );
-    }
 
     #[test]
     fn the_stream_is_sent_when_accept_prefers_it() {
@@ -757,63 +500,5 @@ mod tests {
         ] {
             assert_eq!(wants_event_stream(accept), stream, "{accept}");
         }
-    }
-
-    /// A subscriber that falls more than the channel holds behind is told to resync (and so
-    /// fetches what it missed), then gets the messages still held, each once.
-    #[tokio::test]
-    async fn a_stream_that_falls_behind_tells_the_client_to_resync() {
-        let events = Events::default();
-        let live = events.subscribe("conv_1");
-        let sent = i64::try_from(CAPACITY).expect("capacity") + 2;
-        for seq in 1..=sent {
-            let mut message = Message::for_test(seq, Role::Assistant, "reply");
-            message.conversation_id = "conv_1".into();
-            events.publish_message(&message, To::Conversation);
-        }
-        drop(events); // ends the stream once what it holds is out
-        // As the client reads it: the response body in SSE's wire format.
-        let stream = live_events(live, Sent::through(0), true).map(Ok::<_, Infallible>);
-        let body = axum::body::to_bytes(Sse::new(stream).into_response().into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let body = String::from_utf8(body.to_vec()).expect("UTF-8");
-        let out: Vec<&str> = body.split_terminator("\n\n").collect();
-        assert!(out[0].starts_with("event: resync"), "{out:#?}");
-        let ids: Vec<i64> = out
-            .iter()
-            .filter(|e| e.starts_with("event: message"))
-            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("id: "))?.parse().ok())
-            .collect();
-        assert_eq!(ids, (3..=sent).collect::<Vec<_>>(), "{out:#?}");
-    }
-
-    /// The hub's keep-alives reach the client as SSE comments, and its shutdown ends the body.
-    #[tokio::test]
-    async fn a_followed_stream_gets_keep_alive_comments_and_ends_at_shutdown() {
-        let events = Events::default();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let live = events.subscribe("conv_1");
-        events.maintain(Duration::from_millis(10), shutdown.clone());
-        let stream = live_events(live, Sent::through(0), true).map(Ok::<_, Infallible>);
-        let mut body = Sse::new(stream)
-            .into_response()
-            .into_body()
-            .into_data_stream();
-        let wait = Duration::from_secs(5);
-        let first = tokio::time::timeout(wait, body.next()).await;
-        assert!(
-            // A comment line (`:`), which SSE clients ignore.
-            matches!(&first, Ok(Some(Ok(chunk))) if chunk.as_ref() == b": \n\n"),
-            "{first:?}"
-        );
-        shutdown.cancel();
-        let end = tokio::time::timeout(wait, async {
-            while let Some(chunk) = body.next().await {
-                chunk.expect("chunk");
-            }
-        })
-        .await;
-        assert!(end.is_ok(), "the stream did not end at shutdown");
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod articles;
 mod chat;
+mod conversation_stream;
 pub mod error;
 pub mod extract;
 mod pages;
@@ -42,7 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/v1/conversations/{id}/stream",
-            get(chat::stream_conversation),
+            get(conversation_stream::stream_conversation),
         )
         .route(
             "/v1/conversations/{id}/handoff",

@@ -315,6 +315,14 @@ impl Store {
 }
 
 #[cfg(test)]
+impl Store {
+    /// Closes the read connections, so that every read fails as with a database gone.
+    pub(crate) async fn close_reads(&self) {
+        self.reader.close().await;
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::helpers::{
@@ -189,9 +189,12 @@ async fn an_article_uploaded_on_one_replica_is_answered_on_the_other() {
 }
 
 #[tokio::test]
-async fn streams_resync_after_the_events_connection_is_lost() {
+/// While a replica's events connection is down, it misses the others' events: once it is
+/// back, its streams read from the store what they missed (the status, and messages written
+/// on the other replica), so their clients miss nothing.
+async fn streams_catch_up_after_the_events_connection_is_lost() {
     use sqlx::Connection;
-    let Some((a, _b, _dirs, url)) = two_replicas().await else {
+    let Some((a, b, _dirs, url)) = two_replicas().await else {
         return;
     };
     let chat = a.start_chat().await;
@@ -218,6 +221,21 @@ async fn streams_resync_after_the_events_connection_is_lost() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let events = read_sse_until(stream, |events| events.iter().any(|(e, _)| e == "resync")).await;
-    assert!(events.iter().any(|(e, _)| e == "resync"));
+    // Written on B while A may still be reconnecting; A's stream gets it either way.
+    b.say(&chat, json!({"text": "Where is my order?"})).await;
+    let seqs = |events: &[(String, Value)]| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|(e, _)| e == "message")
+            .filter_map(|(_, m)| m["seq"].as_i64())
+            .collect()
+    };
+    let statuses =
+        |events: &[(String, Value)]| events.iter().filter(|(e, _)| e == "status").count();
+    let events = read_sse_until(stream, |events| {
+        statuses(events) >= 2 && seqs(events).contains(&2)
+    })
+    .await;
+    assert_eq!(seqs(&events), [1, 2], "{events:?}");
+    assert!(!events.iter().any(|(e, _)| e == "resync"), "{events:?}");
 }
