@@ -115,7 +115,7 @@ impl Default for Events {
 /// The channels of the conversations followed on this replica; none once closed.
 #[derive(Default)]
 struct Followed {
-    channels: HashMap<String, broadcast::Sender<ConversationEvent>>,
+    channels: HashMap<Arc<str>, broadcast::Sender<ConversationEvent>>,
     closed: bool,
 }
 
@@ -125,18 +125,24 @@ impl Events {
         self.conversations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Follows one conversation. Once the hub is closed (shutdown), the subscription is
-    /// closed too.
-    pub fn subscribe(&self, conversation_id: &str) -> broadcast::Receiver<ConversationEvent> {
+    /// Follows one conversation: its events, and its id as the hub keeps it (shared, so a
+    /// stream that needs the id holds no copy of its own). Once the hub is closed
+    /// (shutdown), the subscription is closed too.
+    pub fn subscribe(
+        &self,
+        conversation_id: &str,
+    ) -> (broadcast::Receiver<ConversationEvent>, Arc<str>) {
         let mut followed = self.map();
         if followed.closed {
-            return broadcast::channel(1).1;
+            return (broadcast::channel(1).1, conversation_id.into());
         }
-        followed
-            .channels
-            .entry(conversation_id.to_owned())
-            .or_insert_with(|| broadcast::channel(CAPACITY).0)
-            .subscribe()
+        if let Some((id, sender)) = followed.channels.get_key_value(conversation_id) {
+            return (sender.subscribe(), id.clone());
+        }
+        let (sender, events) = broadcast::channel(CAPACITY);
+        let id: Arc<str> = conversation_id.into();
+        followed.channels.insert(id.clone(), sender);
+        (events, id)
     }
 
     /// Until `shutdown`: `every` so often (the service uses [`KEEP_ALIVE`]), a keep-alive to
@@ -248,7 +254,12 @@ impl Events {
     /// (mode and open handoff), read from the store.
     async fn deliver_channel(&self, store: &Store, channel: &str) -> Result<(), StoreError> {
         let _in_order = self.channel_switches.lock().await;
-        let followed: Vec<String> = self.map().channels.keys().cloned().collect();
+        let followed: Vec<String> = self
+            .map()
+            .channels
+            .keys()
+            .map(|id| id.to_string())
+            .collect();
         if followed.is_empty() {
             return Ok(());
         }
@@ -297,7 +308,7 @@ impl Events {
 
     /// Tells every subscriber on this replica to reload from the store.
     fn resync_all(&self) {
-        let ids: Vec<String> = self.map().channels.keys().cloned().collect();
+        let ids: Vec<Arc<str>> = self.map().channels.keys().cloned().collect();
         for id in ids {
             self.deliver(&id, ConversationEvent::Resync);
         }
@@ -350,8 +361,8 @@ mod tests {
     async fn followers_get_keep_alives_until_shutdown_closes_their_channels() {
         let events = Events::default();
         let shutdown = CancellationToken::new();
-        let mut followed = events.subscribe("a");
-        drop(events.subscribe("b")); // followed once, no longer
+        let mut followed = events.subscribe("a").0;
+        drop(events.subscribe("b").0); // followed once, no longer
         events.maintain(Duration::from_millis(10), shutdown.clone());
         for _ in 0..2 {
             let event = tokio::time::timeout(Duration::from_secs(5), followed.recv()).await;
@@ -362,7 +373,7 @@ mod tests {
         }
         // A stream with an event still unread gets no keep-alive on top: the ring keeps
         // its slots for events, and the stream does not fall behind.
-        let mut idle = events.subscribe("d");
+        let mut idle = events.subscribe("d").0;
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(matches!(idle.try_recv(), Ok(ConversationEvent::KeepAlive)));
         assert!(
@@ -376,7 +387,7 @@ mod tests {
         );
         // More conversations than one batch: each gets its keep-alive.
         let mut many: Vec<_> = (0..=KEEP_ALIVE_BATCH)
-            .map(|i| events.subscribe(&format!("c{i}")))
+            .map(|i| events.subscribe(&format!("c{i}")).0)
             .collect();
         for receiver in &mut many {
             let event = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await;
@@ -398,7 +409,7 @@ mod tests {
         .await;
         assert!(matches!(end, Ok(Err(RecvError::Closed))), "{end:?}");
         // Subscribing after the shutdown gets a closed channel, not one that never ends.
-        let late = events.subscribe("a").recv().await;
+        let late = events.subscribe("a").0.recv().await;
         assert!(matches!(late, Err(RecvError::Closed)), "{late:?}");
     }
 }

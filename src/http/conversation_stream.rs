@@ -18,7 +18,10 @@ use axum::{
 };
 use futures_util::{Stream, future::BoxFuture};
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::{
+    Semaphore,
+    broadcast::{self, error::RecvError},
+};
 use tokio_util::sync::ReusableBoxFuture;
 
 use super::{
@@ -57,7 +60,7 @@ pub async fn stream_conversation(
         None => state.store.last_seq(&id).await?,
     };
     // Subscribe before reading the status and backlog so nothing falls between them.
-    let live = state.events.subscribe(&id);
+    let (live, conversation) = state.events.subscribe(&id);
     let customer = caller.is_customer();
     let status = read_status(&state.store, &id, customer)
         .await?
@@ -74,7 +77,7 @@ pub async fn stream_conversation(
         sent,
         Reader {
             store: state.store.clone(),
-            conversation: id.into(),
+            conversation,
             customer,
         },
         open,
@@ -158,11 +161,11 @@ impl Sent {
         true
     }
 
-    /// Counts every number up to the highest sent as sent: the stream missed some and could
-    /// not read them, which the client fetches on the `resync` it gets. Numbers are committed
-    /// in order, so any below the highest sent can be fetched.
-    fn fetched_below(&mut self) {
-        self.through = self.highest();
+    /// Counts every number up to the highest sent, and up to `seq`, as sent: the stream
+    /// missed some and could not read them, and the client fetches everything after the
+    /// highest it has on the `resync` it gets.
+    fn fetched_through(&mut self, seq: i64) {
+        self.through = self.highest().max(seq);
         self.ahead = 0;
     }
 
@@ -178,6 +181,9 @@ impl Sent {
         seq > self.highest().saturating_add(1)
     }
 }
+
+/// Streams reading what they missed at a time.
+static CATCHING_UP: Semaphore = Semaphore::const_new(4);
 
 /// What a stream reads from the store when it may have missed something.
 struct Reader {
@@ -266,6 +272,8 @@ impl Live {
         let (customer, after) = (self.reader.customer, self.sent.through);
         self.catching_up = Some(Box::pin(async move {
             let read = async {
+                // A relay reconnect sends every stream here at once: a few read at a time.
+                let _turn = CATCHING_UP.acquire().await;
                 let status = match with_status {
                     true => read_status(&store, &conversation, customer).await?,
                     false => None,
@@ -276,14 +284,18 @@ impl Live {
         }));
     }
 
-    /// The events a catch-up makes: the status read, then each message not sent yet.
+    /// The events a catch-up makes: the status read, then each message not sent yet (up to
+    /// the one whose number showed a gap: the later ones, and the statuses between, follow
+    /// in the order they were published).
     fn caught_up(&mut self, read: Read, waiting: Option<Arc<Message>>) -> Vec<Event> {
+        let up_to = waiting.as_ref().map_or(i64::MAX, |m| m.seq);
         match read {
             Ok((status, messages)) => {
                 let mut out: Vec<Event> = status.into_iter().collect();
                 // The waiting message is among those read (it was committed before it was
                 // published); after them in case a read lagged behind the commit.
-                for message in messages.iter().chain(waiting.as_deref()) {
+                let read = messages.iter().take_while(|m| m.seq <= up_to);
+                for message in read.chain(waiting.as_deref()) {
                     if self.sent.first_time(message.seq) {
                         out.push(message_event(message));
                     }
@@ -293,15 +305,11 @@ impl Live {
             Err(error) => {
                 tracing::warn!(%error, conversation = %self.reader.conversation,
                     "a stream could not read what it missed: the client is told to fetch it");
-                let mut out = Vec::new();
-                if let Some(message) = waiting
-                    && self.sent.first_time(message.seq)
-                {
-                    out.push(message_event(&message));
-                }
-                self.sent.fetched_below();
-                out.push(Event::default().event("resync").data("{}"));
-                out
+                // The client fetches everything after the highest number it has, the waiting
+                // message included.
+                self.sent
+                    .fetched_through(waiting.map_or(i64::MIN, |m| m.seq));
+                vec![Event::default().event("resync").data("{}")]
             }
         }
     }
@@ -316,6 +324,8 @@ impl Stream for Live {
             if let Some(event) = this.out.next() {
                 return Poll::Ready(Some(Ok(event)));
             }
+            // Give the spent buffer back: thousands of streams wait here.
+            this.out = Default::default();
             if let Some(catching_up) = this.catching_up.as_mut() {
                 let (read, waiting) = ready!(catching_up.as_mut().poll(cx));
                 this.catching_up = None;
@@ -385,9 +395,11 @@ mod tests {
         assert!(!sent.first_time(100) && sent.first_time(150) && !sent.first_time(150));
         assert!(!sent.skips_past(201) && sent.skips_past(202));
         // After missing some it could not read, the stream counts everything below its
-        // highest as fetched.
-        sent.fetched_below();
+        // highest, or the message that showed the gap, as fetched.
+        sent.fetched_through(i64::MIN);
         assert_eq!(sent, Sent::through(200));
+        sent.fetched_through(205);
+        assert_eq!(sent, Sent::through(205));
         // Far ahead of a window with nothing in it, and a client's own huge `after`.
         assert!(Sent::through(0).first_time(i64::MAX));
         assert!(!Sent::through(i64::MAX).first_time(i64::MAX));
@@ -418,13 +430,13 @@ mod tests {
     }
 
     fn follow(events: &Events, store: &Store, conversation: &Conversation) -> Live {
+        let (live, conversation) = events.subscribe(&conversation.id);
         let reader = Reader {
             store: store.clone(),
-            conversation: conversation.id.as_str().into(),
+            conversation,
             customer: true,
         };
         let open = Arc::new(Metrics::default()).stream_opened();
-        let live = events.subscribe(&conversation.id);
         Live::new(live, Vec::new(), Sent::through(0), reader, open)
     }
 
@@ -467,6 +479,25 @@ mod tests {
         );
     }
 
+    /// The read a gap brings stops at the message that showed it: what was published after
+    /// it (a status among them) follows in the order it came.
+    #[tokio::test]
+    async fn what_follows_a_gap_comes_in_the_order_it_was_published() {
+        let (_dir, store, conversation) = store_with_a_conversation().await;
+        let said = agent_says(&store, &conversation, 3).await;
+        let events = Events::default();
+        let live = follow(&events, &store, &conversation);
+        events.publish_message(&said[1], To::Conversation);
+        events.publish_status(&conversation.id, Mode::Human, None, false);
+        events.publish_message(&said[2], To::Conversation);
+        events.publish_message(&said[0], To::Conversation);
+        drop(events);
+        assert_eq!(
+            read(live).await,
+            ["message 1", "message 2", "status", "message 3"]
+        );
+    }
+
     /// A subscriber that falls more than the channel holds behind reads the status and what
     /// it missed from the store, and sends each message once.
     #[tokio::test]
@@ -485,6 +516,25 @@ mod tests {
         assert_eq!(read(live).await, expected);
     }
 
+    /// What the channel still held when the stream fell behind is older than the store's
+    /// read, so it is not sent after it: a status it held would undo the one read.
+    #[tokio::test]
+    async fn a_stream_that_fell_behind_does_not_send_what_it_read_with_an_older_status() {
+        let (_dir, store, conversation) = store_with_a_conversation().await;
+        let said = agent_says(&store, &conversation, CAPACITY + 1).await;
+        let events = Events::default();
+        let live = follow(&events, &store, &conversation);
+        for message in &said {
+            events.publish_message(message, To::Conversation);
+        }
+        // Not what the store holds (the assistant answers): an event older than the read.
+        events.publish_status(&conversation.id, Mode::Human, None, false);
+        drop(events);
+        let out = read(live).await;
+        assert_eq!(out.iter().filter(|e| *e == "status").count(), 1, "{out:?}");
+        assert_eq!(out.len(), 1 + said.len(), "{out:?}");
+    }
+
     /// When the store cannot say what the stream missed, the client is told to fetch it.
     #[tokio::test]
     async fn a_stream_that_cannot_read_what_it_missed_tells_the_client_to_resync() {
@@ -497,8 +547,8 @@ mod tests {
         events.publish_message(&said[0], To::Conversation);
         events.publish_message(&said[2], To::Conversation);
         drop(events);
-        // The first is now counted as fetched by the client, so not sent again.
-        assert_eq!(read(live).await, ["message 2", "resync", "message 3"]);
+        // The client fetches the first two, so they are not sent again.
+        assert_eq!(read(live).await, ["resync", "message 3"]);
     }
 
     /// The hub's keep-alives reach the client as SSE comments, and its shutdown ends the body.
