@@ -114,7 +114,7 @@ async fn main() {
         envs.push(("FRONTDESK_DATABASE_URL", url.as_str()));
     }
     let mut service = helpers::start_binary(data.path(), &envs).await;
-    let client = reqwest::Client::builder()
+    let client = frontdesk::http_client()
         .pool_max_idle_per_host(1_000)
         .timeout(Duration::from_secs(30))
         .build()

@@ -115,7 +115,7 @@ impl App {
         }
         // Redirects are not followed: an action's backend that answers a lookup with another
         // record's address would show that record's facts under the number asked about.
-        let http = reqwest::Client::builder()
+        let http = crate::http_client()
             .connect_timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none())
             .build()

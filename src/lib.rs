@@ -33,3 +33,11 @@ pub mod telemetry;
 
 pub use app::{App, AppState};
 pub use config::Settings;
+
+/// A builder for an outgoing HTTP client (the model, actions' backends, webhooks), whose TLS
+/// is rustls on ring's cryptography, installed for the process on first use.
+pub fn http_client() -> reqwest::ClientBuilder {
+    // An error means a provider is installed already, which then serves.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}

@@ -158,7 +158,7 @@ impl LlmClient {
         if let Some(key) = &settings.api_key {
             config = config.with_api_key(key.expose());
         }
-        let http = reqwest::Client::builder()
+        let http = crate::http_client()
             .connect_timeout(settings.connect_timeout())
             .read_timeout(settings.first_token_timeout())
             .tcp_nodelay(true)

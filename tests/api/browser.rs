@@ -10,6 +10,7 @@ use std::{
 };
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_KEY, AGENT_KEY, TestApp, repo_dir, shipped_order, spawn_app};
@@ -61,8 +62,9 @@ async fn driver() -> Option<Driver> {
         }
     };
     let url = format!("http://127.0.0.1:{port}");
+    let client = frontdesk::http_client().build().expect("client");
     for _ in 0..100 {
-        if reqwest::get(format!("{url}/status")).await.is_ok() {
+        if client.get(format!("{url}/status")).send().await.is_ok() {
             return Some(Driver {
                 process,
                 url,
@@ -88,8 +90,7 @@ async fn browser(driver: &Driver) -> Client {
     let serde_json::Value::Object(caps) = caps else {
         unreachable!("a JSON object literal")
     };
-    ClientBuilder::rustls()
-        .expect("tls")
+    ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url)
         .await

@@ -32,7 +32,7 @@ impl Api {
     pub fn new(base: String) -> Self {
         Self {
             base,
-            client: reqwest::Client::builder()
+            client: frontdesk::http_client()
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("client"),
