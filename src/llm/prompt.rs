@@ -153,7 +153,31 @@ impl Prompts {
                     source,
                 })?;
         }
-        Ok(Self { env })
+        let prompts = Self { env };
+        prompts.try_out()?;
+        Ok(prompts)
+    }
+
+    /// Renders each template once on a made-up turn, so that what shows only when a
+    /// template runs (an unknown filter or test, a call on the wrong kind of value) stops the
+    /// start, naming the template, instead of failing customers' turns.
+    fn try_out(&self) -> Result<(), PromptError> {
+        self.render(SYSTEM, system_context("Shop", Some("en"), Some("English")))?;
+        let passage = PassageView {
+            n: 1,
+            title: "Shipping",
+            headings: "Delivery times".into(),
+            text: "Standard shipping takes 5 to 7 business days.",
+        };
+        for passages in [vec![], vec![passage]] {
+            self.render(ANSWER, answer_context(&passages, "How long is shipping?"))?;
+        }
+        let transcript = [transcript_line(Role::Customer, "Where is my order?")];
+        self.render(
+            HANDOFF_SUMMARY,
+            summary_context("customer_request", &transcript),
+        )?;
+        Ok(())
     }
 
     fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, PromptError> {
@@ -178,10 +202,7 @@ impl Prompts {
                 text: &input.hits[i].text,
             })
             .collect();
-        self.render(
-            ANSWER,
-            context! { passages => Serde(passages), question => input.question },
-        )
+        self.render(ANSWER, answer_context(&passages, input.question))
     }
 
     /// Builds the chat prompt within `budget` tokens: system prompt and the latest message
@@ -194,11 +215,7 @@ impl Prompts {
     ) -> Result<BuiltPrompt, PromptError> {
         let system = self.render(
             SYSTEM,
-            context! {
-                business_name => input.business_name,
-                locale => input.locale,
-                language => input.language,
-            },
+            system_context(input.business_name, input.locale, input.language),
         )?;
         let fixed = counter.message(&system);
         let mut chosen: Vec<usize> = Vec::new();
@@ -249,14 +266,33 @@ impl Prompts {
     ) -> Result<Vec<PromptMessage>, PromptError> {
         let lines: Vec<_> = transcript
             .iter()
-            .map(|m| context! { role => Serde(m.role), text => m.text.as_str() })
+            .map(|m| transcript_line(m.role, &m.text))
             .collect();
-        let content = self.render(
-            HANDOFF_SUMMARY,
-            context! { reason => reason, transcript => lines },
-        )?;
+        let content = self.render(HANDOFF_SUMMARY, summary_context(reason, &lines))?;
         Ok(vec![PromptMessage::new(Speaker::User, content)])
     }
+}
+
+// What each template is rendered with (the names a business's templates can use).
+
+fn system_context(
+    business_name: &str,
+    locale: Option<&str>,
+    language: Option<&str>,
+) -> minijinja::Value {
+    context! { business_name, locale, language }
+}
+
+fn answer_context(passages: &[PassageView<'_>], question: &str) -> minijinja::Value {
+    context! { passages => Serde(passages), question }
+}
+
+fn transcript_line(role: Role, text: &str) -> minijinja::Value {
+    context! { role => Serde(role), text }
+}
+
+fn summary_context(reason: &str, transcript: &[minijinja::Value]) -> minijinja::Value {
+    context! { reason, transcript }
 }
 
 #[cfg(test)]
@@ -284,6 +320,41 @@ mod tests {
 
     fn prompts() -> Prompts {
         Prompts::load(Path::new("/nonexistent")).expect("built-in templates load")
+    }
+
+    /// A business's template that would fail every turn (a filter that does not exist, a
+    /// loop over a string's method) stops the start instead, naming the template; one using
+    /// every name it is given loads.
+    #[test]
+    fn a_template_that_cannot_render_fails_the_start() {
+        let dir = tempfile::tempdir().expect("dir");
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
+        write(SYSTEM, "You help {{ business_name | shout }}.").expect("write");
+        let error = Prompts::load(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains(SYSTEM) && error.contains("shout"), "{error}");
+        write(
+            SYSTEM,
+            "You help {{ business_name | upper }} ({{ locale }}, {{ language }}).",
+        )
+        .expect("write");
+        write(ANSWER, "{% for p in passages %}{{ p.n }} {{ p.title }} {{ p.headings }} {{ p.text }}{% endfor %} {{ question.nope() }}")
+            .expect("write");
+        let error = Prompts::load(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains(ANSWER), "{error}");
+        write(
+            ANSWER,
+            "{% for p in passages %}{{ p.n }} {{ p.title }}{% endfor %} {{ question }}",
+        )
+        .expect("write");
+        write(HANDOFF_SUMMARY, "{{ reason }}: {% for line in transcript %}{{ line.role }} {{ line.text | title }}{% endfor %}")
+            .expect("write");
+        Prompts::load(dir.path()).expect("loads");
     }
 
     #[test]
