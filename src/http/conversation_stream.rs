@@ -54,11 +54,10 @@ pub async fn stream_conversation(
         .or(query.after);
     // Without `after`, the messages stored before the client connected are not theirs: the
     // stream starts after the latest, read before subscribing so that one stored meanwhile
-    // comes in the backlog. (Numbers start at 1.)
-    let after = match after {
-        Some(after) => after.max(0),
-        None => state.store.last_seq(&id).await?,
-    };
+    // comes in the backlog. An `after` beyond the latest (a client's stale number) counts as
+    // the latest, so the next message is not taken for one it has. (Numbers start at 1.)
+    let latest = state.store.last_seq(&id).await?;
+    let after = after.map_or(latest, |after| after.clamp(0, latest));
     // Subscribe before reading the status and backlog so nothing falls between them.
     let (live, conversation) = state.events.subscribe(&id);
     let customer = caller.is_customer();

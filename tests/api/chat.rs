@@ -431,6 +431,43 @@ async fn the_conversation_stream_delivers_new_messages_live_and_resumes_missed_o
     );
 }
 
+/// A client's stale number (beyond the conversation's latest message, from an earlier
+/// database, or made up) does not hide the messages that follow.
+#[tokio::test]
+async fn a_stream_resumed_after_a_number_beyond_the_latest_gets_what_follows() {
+    let app = spawn_app().await;
+    let chat = app.start_chat().await;
+    app.say(&chat, json!({"text": "Do you ship to Canada?"}))
+        .await;
+    for (query, header) in [("?after=50", None), ("", Some("9223372036854775807"))] {
+        let mut request = app
+            .client
+            .get(app.url(&format!("/v1/conversations/{}/stream{query}", chat.id)))
+            .bearer_auth(&chat.token);
+        if let Some(last) = header {
+            request = request.header("Last-Event-ID", last);
+        }
+        let stream = request.send().await.expect("stream");
+        assert_eq!(stream.status(), 200);
+        let latest = seqs(&app.messages(&chat).await)
+            .last()
+            .copied()
+            .expect("seq");
+        app.say(&chat, json!({"text": "How much are international duties?"}))
+            .await;
+        let events = read_sse_until(stream, |events| {
+            events.iter().filter(|(e, _)| e == "message").count() >= 2
+        })
+        .await;
+        let got: Vec<i64> = events
+            .iter()
+            .filter(|(e, _)| e == "message")
+            .filter_map(|(_, m)| m["seq"].as_i64())
+            .collect();
+        assert_eq!(got, [latest + 1, latest + 2], "{query} {header:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_handed_off_conversation_stores_messages_and_the_assistant_stays_silent() {
     let app = spawn_app().await;
