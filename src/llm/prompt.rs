@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::budget::TokenCounter;
 use crate::{
     retrieval::Hit,
-    storage::{Message, Role},
+    storage::{HandoffReason, Message, Role},
 };
 
 const SYSTEM: &str = "system.md";
@@ -158,25 +158,33 @@ impl Prompts {
         Ok(prompts)
     }
 
-    /// Renders each template once on a made-up turn, so that what shows only when a
-    /// template runs (an unknown filter or test, a call on the wrong kind of value) stops the
-    /// start, naming the template, instead of failing customers' turns.
+    /// Renders each template on made-up turns, one for each way a real turn differs (a
+    /// language known or not, passages or none, each handoff reason, each author), so that
+    /// what shows only when a template runs (an unknown filter or test, a call on the wrong
+    /// kind of value) stops the start, naming the template, instead of failing turns.
     fn try_out(&self) -> Result<(), PromptError> {
-        self.render(SYSTEM, system_context("Shop", Some("en"), Some("English")))?;
-        let passage = PassageView {
+        for (locale, language) in [
+            (Some("en"), Some("English")),
+            (Some("en"), None),
+            (None, None),
+        ] {
+            self.render(SYSTEM, system_context("Shop", locale, language))?;
+        }
+        let passage = |headings: &str| PassageView {
             n: 1,
             title: "Shipping",
-            headings: "Delivery times".into(),
+            headings: headings.into(),
             text: "Standard shipping takes 5 to 7 business days.",
         };
-        for passages in [vec![], vec![passage]] {
+        for passages in [vec![], vec![passage("Delivery times"), passage("")]] {
             self.render(ANSWER, answer_context(&passages, "How long is shipping?"))?;
         }
-        let transcript = [transcript_line(Role::Customer, "Where is my order?")];
-        self.render(
-            HANDOFF_SUMMARY,
-            summary_context("customer_request", &transcript),
-        )?;
+        let transcript = [Role::Customer, Role::Assistant, Role::Agent, Role::System]
+            .map(|role| transcript_line(role, "Where is my order?"));
+        for reason in HandoffReason::ALL {
+            let context = summary_context(reason.as_str(), &transcript);
+            self.render(HANDOFF_SUMMARY, context)?;
+        }
         Ok(())
     }
 
@@ -335,6 +343,18 @@ mod tests {
             .expect("refused")
             .to_string();
         assert!(error.contains(SYSTEM) && error.contains("shout"), "{error}");
+        // A mistake on a branch only some turns take is found too.
+        let branch = "{% if language %}In {{ language }}.{% else %}{{ locale | shout }}{% endif %}";
+        write(SYSTEM, branch).expect("write");
+        assert!(Prompts::load(dir.path()).is_err());
+        let branch = "{% if reason == 'frustration' %}{{ reason | shout }}{% endif %}";
+        write(HANDOFF_SUMMARY, branch).expect("write");
+        write(SYSTEM, "You help {{ business_name }}.").expect("write");
+        let error = Prompts::load(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains(HANDOFF_SUMMARY), "{error}");
         write(
             SYSTEM,
             "You help {{ business_name | upper }} ({{ locale }}, {{ language }}).",

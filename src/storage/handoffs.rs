@@ -49,6 +49,16 @@ pub enum HandoffReason {
 }
 
 impl HandoffReason {
+    pub const ALL: [HandoffReason; 7] = [
+        HandoffReason::CustomerRequest,
+        HandoffReason::LowConfidence,
+        HandoffReason::Frustration,
+        HandoffReason::RepeatedFailure,
+        HandoffReason::LlmUnavailable,
+        HandoffReason::ActionFailed,
+        HandoffReason::Policy,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HandoffReason::CustomerRequest => "customer_request",
@@ -61,15 +71,10 @@ impl HandoffReason {
         }
     }
     fn parse(s: &str) -> Self {
-        match s {
-            "customer_request" => HandoffReason::CustomerRequest,
-            "low_confidence" => HandoffReason::LowConfidence,
-            "frustration" => HandoffReason::Frustration,
-            "repeated_failure" => HandoffReason::RepeatedFailure,
-            "llm_unavailable" => HandoffReason::LlmUnavailable,
-            "action_failed" => HandoffReason::ActionFailed,
-            _ => HandoffReason::Policy,
-        }
+        Self::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == s)
+            .unwrap_or(HandoffReason::Policy)
     }
 }
 
