@@ -35,7 +35,9 @@ pub use app::{App, AppState};
 pub use config::Settings;
 
 /// A builder for an outgoing HTTP client (the model, actions' backends, webhooks), whose TLS
-/// is rustls on ring's cryptography, installed for the process on first use.
+/// is rustls on ring's cryptography, installed for the process on first use. Build every
+/// client here: reqwest is built without a provider of its own, so its `Client::new()` (or
+/// `reqwest::get`) panics in a process that has not been here yet.
 pub fn http_client() -> reqwest::ClientBuilder {
     // An error means a provider is installed already, which then serves.
     let _ = rustls::crypto::ring::default_provider().install_default();
