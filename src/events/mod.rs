@@ -254,12 +254,7 @@ impl Events {
     /// (mode and open handoff), read from the store.
     async fn deliver_channel(&self, store: &Store, channel: &str) -> Result<(), StoreError> {
         let _in_order = self.channel_switches.lock().await;
-        let followed: Vec<String> = self
-            .map()
-            .channels
-            .keys()
-            .map(|id| id.to_string())
-            .collect();
+        let followed = self.followed_ids();
         if followed.is_empty() {
             return Ok(());
         }
@@ -308,11 +303,15 @@ impl Events {
 
     /// Tells every subscriber on this replica to reload from the store.
     fn resync_all(&self) {
-        let ids: Vec<Arc<str>> = self.map().channels.keys().cloned().collect();
-        for id in ids {
+        for id in self.followed_ids() {
             self.deliver(&id, ConversationEvent::Resync);
         }
         self.deliver_agents(AgentEvent::Resync);
+    }
+
+    /// The conversations followed on this replica.
+    fn followed_ids(&self) -> Vec<Arc<str>> {
+        self.map().channels.keys().cloned().collect()
     }
 
     /// Whether anyone on this replica follows the conversation.

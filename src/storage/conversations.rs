@@ -1,5 +1,7 @@
 //! Conversations: who the customer is, which channel, and whether the assistant may reply.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -146,7 +148,7 @@ impl Store {
     pub async fn conversations_on_channel(
         &self,
         channel: &str,
-        ids: &[String],
+        ids: &[Arc<str>],
     ) -> Result<Vec<Conversation>, StoreError> {
         let mut found = Vec::new();
         // A few hundred ids a statement keeps under every backend's limit of parameters.
@@ -161,7 +163,7 @@ impl Store {
                 sqlx::query(AssertSqlSafe(sql))
                     .persistent(false)
                     .bind(channel),
-                |q, id| q.bind(id),
+                |q, id| q.bind(&**id),
             );
             for row in query.fetch_all(&self.reader).await? {
                 found.push(from_row(&row)?);

@@ -3,10 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{
-    Store, StoreError, new_id, now,
-    writer::{Durability, Writer},
-};
+use super::{Store, StoreError, new_id, now, writer::Durability};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,15 +244,10 @@ impl Store {
         durability: Durability,
         while_assistant_answers: bool,
     ) -> Result<Option<i64>, StoreError> {
-        // Read in the statement that inserts, so no switch falls between a check and the write:
-        // on SQLite its one writer runs one statement at a time; PostgreSQL checks against the
-        // statement's snapshot, so the conversation's row is locked first, and a switch that
-        // committed while the insert waited for it is seen.
+        // Read in the statement that inserts, with the conversation's row locked, so no switch
+        // falls between the check and the write (see `Writer::row_lock`).
         let assistant_answers = if while_assistant_answers {
-            let lock = match &*self.writer {
-                Writer::Pool(_) => " FOR UPDATE",
-                _ => "",
-            };
+            let lock = self.writer.row_lock();
             format!(
                 " AND mode = 'ai' AND NOT EXISTS (SELECT 1 FROM channels \
                  WHERE channels.name = conversations.channel AND channels.human_only <> 0){lock}"

@@ -136,6 +136,17 @@ impl Writer {
         })
     }
 
+    /// What a write's statement appends to its read of a row that a switch may change, so
+    /// that it sees a switch committed while it waited: PostgreSQL checks a statement's
+    /// conditions against its snapshot unless the rows are locked (`FOR UPDATE`); SQLite's one
+    /// writer runs one statement at a time, so nothing can commit between its check and write.
+    pub(super) fn row_lock(&self) -> &'static str {
+        match self {
+            Writer::Pool(_) => " FOR UPDATE",
+            Writer::One { .. } => "",
+        }
+    }
+
     /// Runs one `INSERT`/`UPDATE … RETURNING` outside a transaction and returns its first row.
     /// Such a statement commits when it finishes, after its first row is out; sqlx's
     /// `fetch_one` and `fetch_optional` stop at that row and drop what follows (on SQLite the
