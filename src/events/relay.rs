@@ -205,49 +205,41 @@ mod tests {
 
     #[test]
     fn notices_round_trip_with_their_origin() {
-        let notice = Notice::Status {
-            conversation_id: "conv_1".into(),
-            mode: Mode::Human,
-            handoff_id: Some("ho_1".into()),
-            agents: true,
-        };
-        let wire = serde_json::to_string(&Envelope {
-            origin: "a".into(),
-            notice: notice.clone(),
-        })
-        .expect("encode");
-        assert_eq!(
-            wire,
-            r#"{"origin":"a","kind":"status","conversation_id":"conv_1","mode":"human","handoff_id":"ho_1","agents":true}"#
-        );
-        let back: Envelope = serde_json::from_str(&wire).expect("decode");
-        assert_eq!((back.origin.as_str(), back.notice), ("a", notice));
-
-        let switched = Notice::Channel {
-            channel: "shop".into(),
-        };
-        let wire = serde_json::to_string(&Envelope {
-            origin: "b".into(),
-            notice: switched.clone(),
-        })
-        .expect("encode");
-        assert_eq!(wire, r#"{"origin":"b","kind":"channel","channel":"shop"}"#);
-        let back: Envelope = serde_json::from_str(&wire).expect("decode");
-        assert_eq!(back.notice, switched);
-
-        let summarized = Notice::Handoff {
-            handoff_id: "ho_1".into(),
-        };
-        let wire = serde_json::to_string(&Envelope {
-            origin: "c".into(),
-            notice: summarized.clone(),
-        })
-        .expect("encode");
-        assert_eq!(
-            wire,
-            r#"{"origin":"c","kind":"handoff","handoff_id":"ho_1"}"#
-        );
-        let back: Envelope = serde_json::from_str(&wire).expect("decode");
-        assert_eq!(back.notice, summarized);
+        let notices = [
+            (
+                "a",
+                Notice::Status {
+                    conversation_id: "conv_1".into(),
+                    mode: Mode::Human,
+                    handoff_id: Some("ho_1".into()),
+                    agents: true,
+                },
+                r#"{"origin":"a","kind":"status","conversation_id":"conv_1","mode":"human","handoff_id":"ho_1","agents":true}"#,
+            ),
+            (
+                "b",
+                Notice::Channel {
+                    channel: "shop".into(),
+                },
+                r#"{"origin":"b","kind":"channel","channel":"shop"}"#,
+            ),
+            (
+                "c",
+                Notice::Handoff {
+                    handoff_id: "ho_1".into(),
+                },
+                r#"{"origin":"c","kind":"handoff","handoff_id":"ho_1"}"#,
+            ),
+        ];
+        for (origin, notice, expected) in notices {
+            let wire = serde_json::to_string(&Envelope {
+                origin: origin.into(),
+                notice: notice.clone(),
+            })
+            .expect("encode");
+            assert_eq!(wire, expected);
+            let back: Envelope = serde_json::from_str(&wire).expect("decode");
+            assert_eq!((back.origin.as_str(), back.notice), (origin, notice));
+        }
     }
 }
