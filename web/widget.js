@@ -33,6 +33,7 @@
   let agentName = null;        // set when an agent message arrives
   let historyLoaded = false;
   const byId = new Map();      // message id -> element
+  const idBySeq = new Map();   // seq -> id of the message shown with it
   const seenSeq = new Set();
   const pending = [];          // optimistic customer bubbles: {el, text}
 
@@ -501,12 +502,15 @@
   }
 
   // ---------------------------------------------------------------- rendering
-  /** Render a Message once (by id and seq), in seq order. Safe to call repeatedly. */
+  /** Render a Message once (by id), in seq order. Safe to call repeatedly. */
   function render(m) {
     if (!m || typeof m !== 'object' || typeof m.seq !== 'number') return;
-    const known = byId.has(m.id) || seenSeq.has(m.seq);
     markSeen(m.seq);
-    if (known) return;
+    if (byId.has(m.id)) return;
+    // A number that comes back with another message: the one shown with it was lost (a reply
+    // whose write a power cut undid), and this one takes its place.
+    const lost = idBySeq.get(m.seq);
+    if (lost !== undefined) { byId.get(lost).remove(); byId.delete(lost); }
     let node;
     if (m.role === 'customer') {
       // Our own optimistic bubble comes back with its seq: adopt it rather than add a copy.
@@ -524,6 +528,7 @@
     node.dataset.seq = String(m.seq);
     node.dataset.id = m.id;
     byId.set(m.id, node);
+    idBySeq.set(m.seq, m.id);
     place(node, m.seq);
     if (m.role === 'agent') {
       mode = 'human';

@@ -603,3 +603,101 @@ async fn a_channel_switch_reaches_the_open_widget_and_console() {
     customer.close().await.expect("close");
     agent.close().await.expect("close");
 }
+
+/// What a page shows, in order: each message's `[seq, class, text]` (seq -1 while unsent).
+async fn shown(client: &Client, nodes: &str) -> Vec<Value> {
+    let shown = client
+        .execute(
+            &format!(
+                "return [...{nodes}].map((n) => [Number(n.dataset.seq || -1), n.className,
+                    (n.querySelector('.fd-text, .text') || n).textContent])"
+            ),
+            vec![],
+        )
+        .await
+        .expect("shown");
+    shown.as_array().cloned().unwrap_or_default()
+}
+
+/// A reply stored without waiting for the disk and lost in a power cut leaves its number to
+/// the next message: once the service is back, the open widget and console show that message
+/// in the lost one's place, and lose nothing.
+#[tokio::test]
+async fn a_number_a_lost_reply_leaves_goes_to_the_next_message_on_the_page() {
+    use sqlx::Executor;
+
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(driver) = driver().await else { return };
+    let app = spawn_app().await;
+    let customer = browser(&driver).await;
+    open_demo(&app, &customer).await;
+    widget_say(
+        &customer,
+        "This is ridiculous, my order still has not arrived and nobody helps me!",
+    )
+    .await;
+    wait_for(
+        &customer,
+        &format!("{W}.querySelector('.fd-assistant:not(.fd-typing)')"),
+    )
+    .await;
+    let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
+    let texts =
+        "[...document.querySelectorAll('#transcript .msg .text')].map((n) => n.textContent)";
+    wait_for(&agent, &format!("{texts}.length == 2")).await;
+
+    // The service stops, and comes back without its reply.
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let data_dir = app.stop().await;
+    let mut settings = crate::helpers::test_settings(&data_dir);
+    settings.listen = address;
+    let app = crate::helpers::spawn_on(settings, data_dir).await;
+    let lost = app
+        .database()
+        .await
+        .execute("DELETE FROM messages WHERE role = 'assistant'")
+        .await
+        .expect("lose the reply");
+    assert_eq!(lost.rows_affected(), 1);
+    // Both pages follow the conversation again (the widget's stream and the console's feed).
+    for _ in 0..100 {
+        if crate::helpers::sample(&app.metrics().await, "frontdesk_open_streams") >= 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    widget_say(&customer, "Hello, anyone there?").await;
+    wait_for(&agent, &format!("{texts}.includes('Hello, anyone there?')")).await;
+    wait_for(
+        &customer,
+        &format!("!{W}.querySelector('.fd-pending, .fd-typing')"),
+    )
+    .await;
+    let widget = shown(&customer, &format!("{W}.querySelectorAll('.fd-msg')")).await;
+    assert_eq!(
+        widget,
+        [
+            json!([
+                1,
+                "fd-msg fd-customer",
+                "This is ridiculous, my order still has not arrived and nobody helps me!"
+            ]),
+            json!([2, "fd-msg fd-customer", "Hello, anyone there?"]),
+        ],
+    );
+    let console = shown(&agent, "document.querySelectorAll('#transcript .msg')").await;
+    let console: Vec<(&Value, &Value)> = console.iter().map(|n| (&n[0], &n[2])).collect();
+    assert_eq!(
+        console,
+        [
+            (
+                &json!(1),
+                &json!("This is ridiculous, my order still has not arrived and nobody helps me!")
+            ),
+            (&json!(2), &json!("Hello, anyone there?")),
+        ],
+    );
+    customer.close().await.expect("close");
+    agent.close().await.expect("close");
+}

@@ -4,7 +4,7 @@
 use std::{process::Command, time::Duration};
 
 use serde_json::json;
-use sqlx::{AssertSqlSafe, Connection, Executor};
+use sqlx::{AssertSqlSafe, Executor};
 
 use crate::{
     helpers::{
@@ -34,7 +34,7 @@ async fn break_commits(app: &TestApp, event: &str, table: &str) {
              BEGIN INSERT INTO checked_at_commit (id) VALUES ('missing'); END;"
         )
     };
-    database(app)
+    app.database()
         .await
         .execute(AssertSqlSafe(format!("{setup}{trigger}")))
         .await
@@ -47,22 +47,11 @@ async fn mend_commits(app: &TestApp, table: &str) {
     } else {
         "DROP TRIGGER breaks_commit".to_owned()
     };
-    database(app)
+    app.database()
         .await
         .execute(AssertSqlSafe(sql))
         .await
         .expect("mend commits");
-}
-
-async fn database(app: &TestApp) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    let url = database_url_for(app.data_dir.path()).unwrap_or_else(|| {
-        format!(
-            "sqlite://{}",
-            app.data_dir.path().join("frontdesk.db").display()
-        )
-    });
-    sqlx::AnyConnection::connect(&url).await.expect("database")
 }
 
 /// A message the database refuses to commit gets a 503 and nothing answers it: the model is

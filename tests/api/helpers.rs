@@ -294,6 +294,22 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A connection of the test's own to the app's database (SQLite's file, or its PostgreSQL
+    /// database), to do what no endpoint does: break commits, lose a write.
+    pub async fn database(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let url = database_url_for(self.data_dir.path()).unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.path().join("frontdesk.db").display()
+            )
+        });
+        sqlx::AnyConnection::connect(&url).await.expect("database")
+    }
+}
+
 impl std::ops::Deref for TestApp {
     type Target = Api;
     fn deref(&self) -> &Api {
