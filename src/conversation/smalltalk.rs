@@ -51,7 +51,7 @@ static PATTERNS: LazyLock<Vec<(Said, Regex)>> = LazyLock::new(|| {
         (
             Said::Goodbye,
             pattern(
-                r"(?:(?:ok|okay|thanks|thank you|great|perfect) )*(?:bye|goodbye|good bye|bye bye|see you|see ya|cya|have a (?:good|nice|great) (?:day|one|evening|weekend)|thats all|that is all|thats it|nothing else|adios|hasta luego|au revoir|tschuss|auf wiedersehen|ciao|tchau)",
+                r"(?:(?:ok|okay|thanks|thank you|great|perfect|no|nope|nah) )*(?:bye|goodbye|good bye|bye bye|see you|see ya|cya|have a (?:good|nice|great) (?:day|one|evening|weekend)|thats all|that is all|thats it|nothing else|adios|hasta luego|au revoir|tschuss|auf wiedersehen|ciao|tchau)",
             ),
         ),
         (
@@ -107,17 +107,28 @@ pub fn latest_need<'a>(asked: impl DoubleEndedIterator<Item = &'a str>) -> Optio
     asked.rev().find(|text| !asks_nothing(text))
 }
 
-/// The reply to a message that asks nothing, when it is not an answer to an offer of a person
-/// (`offered`: the reply before it offered one; a yes then is a request for a person, which the
-/// caller hands off). `None`: the message is answered as a question.
-pub fn reply(text: &str, offered: bool, phrases: &Phrases) -> Option<&'static str> {
+/// What the reply before a message asked, which a bare yes or no answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyBefore {
+    /// Whether to connect the customer with a person.
+    OfferedPerson,
+    /// Whether there is anything else: after thanks, or a no to a person.
+    AskedAnythingElse,
+    Other,
+}
+
+/// The reply to a message that asks nothing, when it is not a yes to an offer of a person
+/// (a request for a person, which the caller hands off). A no to "anything else?" ends the
+/// chat; any other no asks what else. `None`: the message is answered as a question.
+pub fn reply(text: &str, before: ReplyBefore, phrases: &Phrases) -> Option<&'static str> {
     match said(text)? {
         Said::Greeting => Some(phrases.greeting),
         Said::AboutYou => Some(phrases.about_me),
         Said::Thanks => Some(phrases.welcome),
         Said::Goodbye => Some(phrases.goodbye),
-        Said::No if offered => Some(phrases.no_person),
-        Said::Yes | Said::No => None,
+        Said::No if before == ReplyBefore::AskedAnythingElse => Some(phrases.goodbye),
+        Said::No => Some(phrases.no_person),
+        Said::Yes => None,
     }
 }
 
@@ -160,6 +171,8 @@ mod tests {
             ("Qu'est-ce que vous pouvez faire ?", Some(Said::AboutYou)),
             ("no thanks", Some(Said::No)),
             ("nope", Some(Said::No)),
+            ("nope, that's all", Some(Said::Goodbye)),
+            ("no, bye", Some(Said::Goodbye)),
             // Questions, even with a greeting or thanks in them.
             ("hi, where is my order?", None),
             ("thanks, and how do I return an item?", None),
@@ -208,15 +221,21 @@ mod tests {
     }
 
     #[test]
-    fn a_yes_is_left_to_the_caller_and_a_no_answers_only_an_offer() {
+    fn a_yes_is_left_to_the_caller_and_a_no_to_anything_else_ends_the_chat() {
+        use ReplyBefore::{AskedAnythingElse, OfferedPerson, Other};
         let en = crate::phrases::Lang::En.phrases();
-        assert_eq!(reply("hi", false, en), Some(en.greeting));
-        assert_eq!(reply("thanks!", true, en), Some(en.welcome));
-        assert_eq!(reply("yes please", true, en), None);
-        assert_eq!(reply("no thanks", true, en), Some(en.no_person));
-        assert_eq!(reply("no", false, en), None);
-        assert_eq!(reply("where is my order?", false, en), None);
+        assert_eq!(reply("hi", Other, en), Some(en.greeting));
+        assert_eq!(reply("thanks!", OfferedPerson, en), Some(en.welcome));
+        assert_eq!(reply("yes please", OfferedPerson, en), None);
+        assert_eq!(reply("yes", Other, en), None);
+        assert_eq!(reply("no thanks", OfferedPerson, en), Some(en.no_person));
+        assert_eq!(reply("no", AskedAnythingElse, en), Some(en.goodbye));
+        assert_eq!(reply("no thanks", AskedAnythingElse, en), Some(en.goodbye));
+        // A bare no to an answer is no question for the help center.
+        assert_eq!(reply("no", Other, en), Some(en.no_person));
+        assert_eq!(reply("where is my order?", Other, en), None);
         let es = crate::phrases::Lang::Es.phrases();
-        assert_eq!(reply("hola", false, es), Some(es.greeting));
+        assert_eq!(reply("hola", Other, es), Some(es.greeting));
+        assert_eq!(reply("no gracias", AskedAnythingElse, es), Some(es.goodbye));
     }
 }

@@ -15,7 +15,7 @@
 
 use super::{
     intent, signals,
-    smalltalk::{self, Said},
+    smalltalk::{self, ReplyBefore, Said},
 };
 use crate::{
     config::LowConfidence,
@@ -40,13 +40,30 @@ pub fn offer_in(text: &str) -> Option<&'static str> {
         .find(|offer| text.ends_with(offer))
 }
 
-/// Whether the reply just before asked whether to connect the customer with a person (the
-/// question after "not found"; not the model's "if this doesn't answer your question, I can
-/// …", to which "ok" means "got it").
+/// What the reply just before asked, in the assistant's own fixed words: whether to connect
+/// the customer with a person (the question after "not found"; not the model's "if this
+/// doesn't answer your question, I can …", to which "ok" means "got it"), or whether there is
+/// anything else (after thanks, or a no to a person).
+pub fn reply_before(earlier: &[Message]) -> ReplyBefore {
+    let Some(reply) = earlier.last().filter(|m| m.role == Role::Assistant) else {
+        return ReplyBefore::Other;
+    };
+    let text = reply.text.as_str();
+    if phrases::ALL.iter().any(|p| text.ends_with(p.offer)) {
+        ReplyBefore::OfferedPerson
+    } else if phrases::ALL
+        .iter()
+        .any(|p| text == p.welcome || text == p.no_person)
+    {
+        ReplyBefore::AskedAnythingElse
+    } else {
+        ReplyBefore::Other
+    }
+}
+
+/// Whether the reply just before offered to connect the customer with a person.
 pub fn offered_person(earlier: &[Message]) -> bool {
-    earlier.last().is_some_and(|m| {
-        m.role == Role::Assistant && phrases::ALL.iter().any(|p| m.text.ends_with(p.offer))
-    })
+    reply_before(earlier) == ReplyBefore::OfferedPerson
 }
 
 /// A handoff decided before any answer is drafted (see [`acknowledgement`] for what to say).
@@ -141,6 +158,22 @@ mod tests {
         let unsure = replied(format!("Refunds take 5 days.\n\n{}", en.offer_after_model));
         assert_eq!(before_answer("ok", &unsure), None, "ok means got it");
         assert_eq!(before_answer("Good morning team", &asked), None);
+    }
+
+    #[test]
+    fn the_reply_before_is_read_from_the_assistants_own_words_in_any_language() {
+        let after = |text: &str| reply_before(&[message(1, Role::Assistant, text, None)]);
+        let (en, fr) = (phrases::Lang::En.phrases(), phrases::Lang::Fr.phrases());
+        assert_eq!(
+            after(&format!("{} {}", en.not_found, en.offer)),
+            ReplyBefore::OfferedPerson
+        );
+        assert_eq!(after(en.welcome), ReplyBefore::AskedAnythingElse);
+        assert_eq!(after(fr.no_person), ReplyBefore::AskedAnythingElse);
+        assert_eq!(after("Refunds take 5 days."), ReplyBefore::Other);
+        let asked_last = [message(1, Role::Customer, en.welcome, None)];
+        assert_eq!(reply_before(&asked_last), ReplyBefore::Other);
+        assert_eq!(reply_before(&[]), ReplyBefore::Other);
     }
 
     #[test]

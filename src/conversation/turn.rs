@@ -266,7 +266,7 @@ async fn run(
     // A handoff before any answer, or small talk: a fixed reply, no search and no model.
     let fixed = match triggers::before_answer(&message.text, earlier) {
         Some(reason) => Some((triggers::acknowledgement(reason, phrases), Some(reason))),
-        None => smalltalk::reply(&message.text, triggers::offered_person(earlier), phrases)
+        None => smalltalk::reply(&message.text, triggers::reply_before(earlier), phrases)
             .map(|text| (text, None)),
     };
     if let Some((text, handoff)) = fixed {

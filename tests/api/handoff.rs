@@ -111,8 +111,9 @@ async fn asking_for_a_person_in_any_supported_language_opens_a_handoff() {
     );
 }
 
-/// A greeting, thanks or goodbye gets a reply of its own (no search, no model, no handoff);
-/// a yes to the offer of a person is a request for one, a no is taken as said.
+/// A greeting, thanks or goodbye gets a reply of its own (no search, no model, no handoff), as
+/// does a no to "anything else?"; a yes to the offer of a person is a request for one, a no is
+/// taken as said.
 #[tokio::test]
 async fn small_talk_is_answered_and_a_yes_to_the_offer_of_a_person_hands_off() {
     let app = spawn_app_with_llm().await;
@@ -137,6 +138,13 @@ async fn small_talk_is_answered_and_a_yes_to_the_offer_of_a_person_hands_off() {
             .is_some_and(|t| t.starts_with("You're welcome")),
         "{reply}"
     );
+    // A no to "anything else?" ends the chat: nothing is searched for "no".
+    let reply = said("no").await;
+    assert_eq!(
+        reply["replies"][0]["text"], "Thanks for getting in touch. Have a great day!",
+        "{reply}"
+    );
+    assert_eq!(reply["replies"][0]["citations"], json!([]), "{reply}");
     // Questions about the assistant itself are answered as such, not searched.
     for question in [
         "are you a bot?",
