@@ -58,19 +58,25 @@ pub async fn run(
             })))
         }
         BuiltinQuery::RefundStatus => {
-            if store
-                .customer_order(&customer, &order_number)
-                .await?
-                .is_none()
-            {
+            let Some(order) = store.customer_order(&customer, &order_number).await? else {
                 return Ok(None);
-            }
+            };
             let refunds = store
                 .order_records(OrderRecords::Refunds, &customer, &order_number)
                 .await?;
-            Ok(Some(
-                json!({ "order_number": order_number, "refunds": refunds }),
-            ))
+            // An order cancelled before it was charged has nothing to refund.
+            let payments = store
+                .order_records(OrderRecords::Payments, &customer, &order_number)
+                .await?;
+            let charged = payments
+                .iter()
+                .any(|p| p["kind"] == "capture" && p["status"] == "succeeded");
+            Ok(Some(json!({
+                "order_number": order_number,
+                "status": order["status"],
+                "charged": charged,
+                "refunds": refunds,
+            })))
         }
     }
 }

@@ -274,9 +274,10 @@ fn email_for(number: &str) -> String {
 }
 
 /// A declined refund says why (the record's note), and a cancelled order is not promised an
-/// invoice "when it ships"; payment methods are named as customers know them.
+/// invoice "when it ships", nor a refund once a return arrives; payment methods are named as
+/// customers know them.
 #[tokio::test]
-async fn a_declined_refund_says_why_and_a_cancelled_order_expects_no_invoice() {
+async fn a_declined_refund_says_why_and_a_cancelled_order_expects_no_invoice_nor_refund() {
     let app = spawn_app().await;
     let rejected = demo("refunds.json")
         .into_iter()
@@ -317,6 +318,21 @@ async fn a_declined_refund_says_why_and_a_cancelled_order_expects_no_invoice() {
     let text = reply["text"].as_str().expect("text");
     assert!(
         text.contains("No invoice: the order was cancelled.") && !text.contains("ships"),
+        "{text}"
+    );
+    // Nor is its refund waiting for a return: it was never charged.
+    let reply = reply_of(
+        &app,
+        &chat,
+        &format!("I cancelled {number}, when do I get my money back?"),
+    )
+    .await;
+    assert_eq!(reply["actions"][0]["name"], "refund_status", "{reply}");
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains(&format!(
+            "Order {number} was cancelled before you were charged, so there is nothing to refund."
+        )) && !text.contains("return"),
         "{text}"
     );
 }
