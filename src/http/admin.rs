@@ -63,8 +63,9 @@ pub async fn set_channel(
 
 #[derive(Debug, Deserialize)]
 pub struct Period {
-    /// Days back from now (default 30, at most 3650).
-    days: Option<i64>,
+    /// Days back from now (default 30, at most 3650); read here, so that "abc" is an
+    /// `invalid_days` as 0 is.
+    days: Option<String>,
 }
 
 /// `GET /v1/reports/summary?days=30`
@@ -73,13 +74,15 @@ pub async fn summary(
     _: AdminAuth,
     ApiQuery(period): ApiQuery<Period>,
 ) -> Result<Json<Summary>, ApiError> {
-    let days = period.days.unwrap_or(30);
-    if !(1..=3650).contains(&days) {
+    let days = period
+        .days
+        .map_or(Ok(30), |days| days.trim().parse::<i64>());
+    let Some(days) = days.ok().filter(|days| (1..=3650).contains(days)) else {
         return Err(ApiError::invalid(
             "invalid_days",
-            "days must be between 1 and 3650",
+            "days must be a whole number from 1 to 3650",
         ));
-    }
+    };
     let since = (time::OffsetDateTime::now_utc() - time::Duration::days(days))
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|_| ApiError::invalid("invalid_days", "days is out of range"))?;

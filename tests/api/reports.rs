@@ -88,8 +88,16 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
         json!([{"question": "is there a bitcoin atm nearby?", "count": 1}])
     );
 
-    let (status, _) = app.admin_get("/v1/reports/summary?days=0").await;
-    assert_eq!(status, 400);
+    for days in ["0", "3651", "abc", "1.5"] {
+        let (status, body) = app
+            .admin_get(&format!("/v1/reports/summary?days={days}"))
+            .await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!("invalid_days")),
+            "{days}: {body}"
+        );
+    }
 }
 
 #[tokio::test]
