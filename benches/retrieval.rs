@@ -1,7 +1,8 @@
 //! Retrieval benchmark over a generated corpus (25,000 articles = 100,000 passages, the goal's
 //! size, by default; set `FRONTDESK_BENCH_ARTICLES` for another size): ingest throughput, then
 //! search latency — criterion's estimate, plus p50/p99 over individual timed queries, alone
-//! and as follow-ups in a conversation's context.
+//! and as follow-ups in a conversation's context. First, the search a turn runs on the demo
+//! help center (knowledge/): its labelled questions, each in the context of its history.
 //!
 //! Run: `cargo bench --bench retrieval` (or `cargo bench --benches`, with the load run)
 
@@ -183,7 +184,47 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// The demo help center's articles and synonyms, and its labelled questions (knowledge/*.jsonl)
+/// with the context of their history, searched as a turn searches them.
+fn demo_help_center() {
+    let knowledge = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+    let articles: Vec<Article> = frontdesk::retrieval::knowledge_files(&knowledge)
+        .into_iter()
+        .map(|(stem, input)| input.into_article(stem, String::new()))
+        .collect();
+    let synonyms = Synonyms::load(&knowledge).expect("synonyms");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = Index::open(dir.path(), &synonyms).expect("index");
+    let passages = index.rebuild(&articles, 1).expect("rebuild");
+    let mut questions = Vec::new();
+    let mut contexts = Vec::new();
+    for file in ["questions.jsonl", "sections.jsonl"] {
+        let lines = std::fs::read_to_string(knowledge.join(file)).expect("questions");
+        for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+            let labelled: serde_json::Value = serde_json::from_str(line).expect("a question");
+            let history = labelled["history"].as_array().cloned().unwrap_or_default();
+            let earlier = history.iter().filter_map(|m| m["text"].as_str());
+            contexts.push(frontdesk::retrieval::context(earlier));
+            questions.push(labelled["text"].as_str().expect("text").to_owned());
+        }
+    }
+    let lang = Some(frontdesk::phrases::Lang::En);
+    let search = |i: usize| {
+        let hits = index.search_in_context(&questions[i], lang, &contexts[i], 5);
+        hits.expect("search").len().max(1)
+    };
+    (0..questions.len()).for_each(|i| {
+        search(i);
+    });
+    println!(
+        "the demo help center ({} articles, {passages} passages), a turn's search: {}",
+        articles.len(),
+        timed(&questions, search)
+    );
+}
+
 fn main() {
+    demo_help_center();
     let n = std::env::var("FRONTDESK_BENCH_ARTICLES")
         .ok()
         .and_then(|v| v.parse().ok())

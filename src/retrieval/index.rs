@@ -385,26 +385,36 @@ fn coordinated(
     let docs: Vec<DocAddress> = pool.iter().map(|(_, address)| *address).collect();
     let found = terms_in(searcher, f, terms, &docs)?;
     for ((score, _), found) in pool.iter_mut().zip(found) {
-        *score *= found as f32 / terms.len() as f32;
+        *score *= found.anywhere as f32 / terms.len() as f32;
     }
     pool.sort_by(|a, b| b.0.total_cmp(&a.0));
     pool.truncate(k);
     Ok(pool)
 }
 
-/// How many of `terms` each passage of `docs` has, in its title, headings, tags or body, read from
-/// the index's postings (a seek per passage, term and field; nothing is loaded or analyzed).
+/// How many of a question's words a passage has.
+#[derive(Clone, Copy, Default)]
+struct Found {
+    /// In its title, headings or tags: what the passage is about.
+    named: usize,
+    /// In any of those or its body.
+    anywhere: usize,
+}
+
+/// What each passage of `docs` has of `terms`, read from the index's postings (a seek per
+/// passage, term and field; nothing is loaded or analyzed, and each field's postings are the
+/// analyzed words of its stored text).
 fn terms_in(
     searcher: &tantivy::Searcher,
     f: Fields,
     terms: &[String],
     docs: &[DocAddress],
-) -> tantivy::Result<Vec<usize>> {
+) -> tantivy::Result<Vec<Found>> {
     let mut order: Vec<usize> = (0..docs.len()).collect();
     order.sort_by_key(|&i| (docs[i].segment_ord, docs[i].doc_id));
-    let mut counts = vec![0; docs.len()];
+    let mut counts = vec![Found::default(); docs.len()];
     for term in terms {
-        let mut has = vec![false; docs.len()];
+        let (mut named, mut anywhere) = (vec![false; docs.len()], vec![false; docs.len()]);
         for field in [f.title, f.headings, f.tags, f.body] {
             let term = Term::from_field_text(field, term);
             let mut segment = None;
@@ -424,12 +434,14 @@ fn terms_in(
                     && postings.doc() <= at.doc_id
                     && postings.seek(at.doc_id) == at.doc_id
                 {
-                    has[i] = true;
+                    anywhere[i] = true;
+                    named[i] |= field != f.body;
                 }
             }
         }
-        for (count, has) in counts.iter_mut().zip(has) {
-            *count += usize::from(has);
+        for (count, (named, anywhere)) in counts.iter_mut().zip(named.into_iter().zip(anywhere)) {
+            count.named += usize::from(named);
+            count.anywhere += usize::from(anywhere);
         }
     }
     Ok(counts)
@@ -847,9 +859,8 @@ impl Index {
         };
         // Counted once, and only when a passage needs it (a typo's look-up scans the words).
         let unknown = std::cell::OnceCell::new();
-        let hit_at = |score: f32, address: DocAddress, analyzer: &mut TextAnalyzer| {
-            let (mut hit, about) =
-                self.hit(searcher, address, score, &snippets, &topic, analyzer)?;
+        let hit_at = |score: f32, address: DocAddress, found: Found| {
+            let (mut hit, about) = self.hit(searcher, address, score, &snippets, &topic, found)?;
             // Only for a passage that shares a single word with the question: with two or
             // more, the unknown word is most often a product's name ("exchange my shirt for
             // a bigger size"). Nor when that word is what the passage is about, in its title,
@@ -862,10 +873,17 @@ impl Index {
             }
             Ok::<_, IndexError>(hit)
         };
+        let addresses: Vec<DocAddress> = top.iter().map(|&(_, address)| address).collect();
+        let found = terms_in(searcher, f, &topic, &addresses)?;
         let mut hits = top
             .into_iter()
-            .map(|(score, address)| hit_at(score, address, &mut analyzer))
+            .zip(found)
+            .map(|((score, address), found)| hit_at(score, address, found))
             .collect::<Result<Vec<Hit>, _>>()?;
+        let hit_alone = |score: f32, address: DocAddress| {
+            let found = terms_in(searcher, f, &topic, &[address])?;
+            hit_at(score, address, found[0])
+        };
         // A question its title answers whole ("what is your returns policy?") is about the
         // whole article: its opening passage comes first, not whichever section is shortest
         // ("Returning a gift"), unless that section's heading also has every word of it
@@ -889,7 +907,7 @@ impl Index {
                 .first()
             {
                 // Only an introduction: an article that starts with a section has none.
-                let opening_hit = hit_at(score, address, &mut analyzer)?;
+                let opening_hit = hit_alone(score, address)?;
                 if opening_hit.headings.is_empty() {
                     hits.retain(|hit| hit.chunk_id != opening);
                     hits.insert(0, opening_hit);
@@ -959,7 +977,7 @@ impl Index {
             // score, and its share of the question's words when that is more.
             if let Some(address) = telling {
                 let (score, found, coverage) = displaced;
-                let mut moved = hit_at(score, address, &mut analyzer)?;
+                let mut moved = hit_alone(score, address)?;
                 moved.found = moved.found.max(found);
                 moved.coverage = moved.coverage.max(coverage);
                 hits.retain(|hit| hit.chunk_id != moved.chunk_id);
@@ -979,7 +997,7 @@ impl Index {
         score: f32,
         snippets: &SnippetGenerator,
         topic: &[String],
-        analyzer: &mut TextAnalyzer,
+        found: Found,
     ) -> Result<(Hit, bool), IndexError> {
         let f = self.fields;
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -992,19 +1010,15 @@ impl Index {
         let body = text_of(f.body);
         let title = text_of(f.title);
         let headings = text_of(f.headings);
-        let tags = text_of(f.tags);
         let fragment = snippets.snippet_from_doc(&doc).fragment().trim().to_owned();
         let snippet = if fragment.is_empty() {
             body.chars().take(SNIPPET_CHARS).collect()
         } else {
             fragment
         };
-        // Each text read once: what the title, headings and tags have, then the body.
-        let mut seen = vec![false; topic.len()];
-        let named = mark_terms(analyzer, &[&title, &headings, &tags], topic, &mut seen);
-        let found = mark_terms(analyzer, &[&body], topic, &mut seen);
+        let Found { named, anywhere } = found;
         // Only asked of a passage with a single word of the question.
-        let about = found == 1 && named > 0;
+        let about = anywhere == 1 && named > 0;
         let url = text_of(f.url);
         let hit = Hit {
             article_id: text_of(f.article_id),
@@ -1019,8 +1033,8 @@ impl Index {
             text: body,
             snippet,
             score,
-            coverage: found as f32 / topic.len() as f32,
-            found,
+            coverage: anywhere as f32 / topic.len() as f32,
+            found: anywhere,
         };
         Ok((hit, about))
     }
@@ -1468,7 +1482,14 @@ mod tests {
             .rebuild(
                 &[
                     with_body("a", "Payments", "We take cards."),
-                    with_body("b", "Wallets", "PayPal and Apple Pay."),
+                    Article {
+                        tags: vec!["phones".into()],
+                        ..with_body(
+                            "b",
+                            "Wallets",
+                            "PayPal and Apple Pay.\n\n## On phones\n\nTap to pay.",
+                        )
+                    },
                 ],
                 1,
             )
@@ -1479,7 +1500,7 @@ mod tests {
         assert!(index.segment_count() > 1, "the upsert makes a segment");
         let searcher = index.reader.searcher();
         let mut analyzer = analyzer();
-        let terms = terms_with(&mut analyzer, "take paypal cards");
+        let terms = terms_with(&mut analyzer, "take paypal cards phone tap");
         let all = searcher
             .search(
                 &tantivy::query::AllQuery,
@@ -1497,9 +1518,14 @@ mod tests {
                     .to_owned()
             };
             let f = index.fields;
-            let (title, headings, body) = (text(f.title), text(f.headings), text(f.body));
-            let read = terms_found(&mut analyzer, &[&title, &headings, &body], &terms);
-            assert_eq!(counted, read, "{title}: {body}");
+            let named = [text(f.title), text(f.headings), text(f.tags)];
+            let [title, headings, tags] = named.each_ref().map(String::as_str);
+            let body = text(f.body);
+            let read = (
+                terms_found(&mut analyzer, &[title, headings, tags], &terms),
+                terms_found(&mut analyzer, &[title, headings, tags, &body], &terms),
+            );
+            assert_eq!((counted.named, counted.anywhere), read, "{title}: {body}");
         }
     }
 
