@@ -56,6 +56,33 @@ pub struct HandoffQuestion {
 }
 
 /// The `TOP` most frequent keys, most frequent first, ties by key.
+/// Of a question in the report, at most this many characters.
+const REPORTED_CHARS: usize = 200;
+
+/// A question as the report lists it: case and spaces folded, and no one's details (email
+/// addresses as "[email]", a word with five digits or more, an order or phone number, as
+/// "[number]"), so the same question from two customers counts twice and a report shows what
+/// the knowledge base lacks, not who asked; at most [`REPORTED_CHARS`] characters.
+fn as_reported(question: &str) -> String {
+    let words: Vec<&str> = question
+        .split_whitespace()
+        .map(|word| {
+            if word.contains('@') {
+                "[email]"
+            } else if word.chars().filter(char::is_ascii_digit).count() >= 5 {
+                "[number]"
+            } else {
+                word
+            }
+        })
+        .collect();
+    let folded = words.join(" ").to_lowercase();
+    match folded.char_indices().nth(REPORTED_CHARS) {
+        Some((end, _)) => format!("{}…", &folded[..end]),
+        None => folded,
+    }
+}
+
 fn top<K: Ord>(counts: HashMap<K, i64>) -> Vec<(K, i64)> {
     let mut list: Vec<(K, i64)> = counts.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -200,12 +227,7 @@ impl Store {
             else {
                 continue;
             };
-            let normal = need
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase();
-            *asked.entry(normal).or_default() += 1;
+            *asked.entry(as_reported(need)).or_default() += 1;
         }
         Ok(Summary {
             since: since.to_owned(),
@@ -233,6 +255,23 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reported_question_names_no_one_and_is_short() {
+        assert_eq!(
+            as_reported(
+                "Where is  my order NW-1046247? I'm Niamh.G@example.com, call +1 555 0100123"
+            ),
+            "where is my order [number] i'm [email] call +1 555 [number]"
+        );
+        assert_eq!(
+            as_reported("Is there a Bitcoin ATM nearby?"),
+            "is there a bitcoin atm nearby?"
+        );
+        let long = as_reported(&"🙂".repeat(4000));
+        assert_eq!(long.chars().count(), REPORTED_CHARS + 1);
+        assert!(long.ends_with("🙂…"));
+    }
     use crate::storage::{
         Appended, ArticleInput, Customer, Format, HandoffReason, NewConversation, NewMessage, Role,
     };
