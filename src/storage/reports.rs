@@ -560,7 +560,7 @@ mod tests {
                     count: 2,
                 },
                 HandoffQuestion {
-                    question: broken.to_lowercase(),
+                    question: "my parcel [number] arrived broken, can i talk to someone?".into(),
                     count: 1,
                 },
             ]
