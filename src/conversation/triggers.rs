@@ -89,12 +89,14 @@ pub fn before_answer(text: &str, earlier: &[Message]) -> Option<HandoffReason> {
         .filter(|m| m.role == Role::Customer)
         .map(|m| m.text.as_str())
         .collect();
-    // Account lookups repeat their wording with other identifiers, and small talk ("good
-    // morning team" on a return visit) is said again: neither is frustration.
-    let has_identifiers = intent::order_number(text).is_some() || intent::email(text).is_some();
-    let repeated = !has_identifiers
-        && signals::repeats_question(&answered, text)
-        && smalltalk::said(text).is_none();
+    // Account lookups repeat their wording with other identifiers or for another order ("where
+    // is my order?"), and small talk ("good morning team" on a return visit) is said again:
+    // neither is frustration.
+    let routed = intent::route(text);
+    let account =
+        routed.intent.is_some() || routed.order_number.is_some() || routed.email.is_some();
+    let repeated =
+        !account && signals::repeats_question(&answered, text) && smalltalk::said(text).is_none();
     let stuck = signals::not_helped(text);
     if repeated || stuck || now.abusive || now.count() + previous.count() >= 2 {
         return Some(HandoffReason::Frustration);

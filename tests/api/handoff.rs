@@ -213,6 +213,18 @@ async fn frustration_and_repeated_failure_hand_off_with_their_reason() {
         )
         .await;
     assert_eq!(body["handoff"]["reason"], "frustration", "{body}");
+    // A short question asked again too, but not an account question ("where is my order?"
+    // again is most often about another order).
+    for (question, reason) in [
+        ("How do I return an item?", json!("frustration")),
+        ("Where is my order?", Value::Null),
+    ] {
+        let chat = app.start_chat().await;
+        let (_, first) = app.say(&chat, json!({ "text": question })).await;
+        assert!(first["handoff"].is_null(), "{first}");
+        let (_, body) = app.say(&chat, json!({ "text": question })).await;
+        assert_eq!(body["handoff"]["reason"], reason, "{question}: {body}");
+    }
 
     // Saying the answer did not help hands off; so does refusing the bot, as a request.
     let chat = app.start_chat().await;

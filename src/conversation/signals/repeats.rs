@@ -46,15 +46,20 @@ fn content_words(text: &str) -> HashSet<String> {
 
 /// Whether `text` asks again what an earlier customer message already asked (after an answer):
 /// normalised word overlap (Jaccard over lowercased, accent-folded words of length ≥ 3, minus a
-/// small stop-word list) ≥ 0.6 with any of `earlier`, and at least 3 content words in common.
+/// small stop-word list) ≥ 0.6 with any of `earlier`, and at least 3 content words in common;
+/// a question of two content words, when an earlier one had the same two ("How do I return
+/// an item?" again). One word alone ("refund?") is never a repeat.
 #[must_use]
 pub fn repeats_question(earlier: &[&str], text: &str) -> bool {
     let now = content_words(text);
-    if now.len() < 3 {
+    if now.len() < 2 {
         return false;
     }
     earlier.iter().any(|previous| {
         let before = content_words(previous);
+        if now.len() == 2 {
+            return now == before;
+        }
         let common = now.intersection(&before).count();
         let union = now.union(&before).count();
         // Jaccard ≥ 0.6, in integers: common / union ≥ 3 / 5.
@@ -97,13 +102,25 @@ mod tests {
     }
 
     #[test]
-    fn short_messages_are_never_repeats() {
-        assert!(!repeats_question(&["reset password"], "reset password"));
-        assert!(!repeats_question(&["ok thanks"], "ok thanks"));
-        assert!(!repeats_question(
-            &["Where is my order?"],
-            "where is my order??"
+    fn a_short_question_repeats_only_the_same_words() {
+        assert!(repeats_question(
+            &["How do I return an item?"],
+            "how do i return an item??"
         ));
+        assert!(repeats_question(
+            &["Do you ship to Canada?"],
+            "do you ship to canada"
+        ));
+        assert!(!repeats_question(
+            &["Do you ship to Canada?"],
+            "do you ship to Mexico?"
+        ));
+        assert!(!repeats_question(
+            &["Can I return a kettle I bought on sale?"],
+            "How do I return an item?"
+        ));
+        assert!(!repeats_question(&["refund?"], "refund?"));
+        assert!(!repeats_question(&["ok thanks"], "ok thanks"));
         assert!(!repeats_question(
             &[],
             "How do I reset the password for the mobile app?"
