@@ -45,10 +45,13 @@ fn content_words(text: &str) -> HashSet<String> {
 }
 
 /// Whether `text` asks again what an earlier customer message already asked (after an answer):
-/// normalised word overlap (Jaccard over lowercased, accent-folded words of length ≥ 3, minus a
-/// small stop-word list) ≥ 0.6 with any of `earlier`, and at least 3 content words in common;
-/// a question of two content words, when an earlier one had the same two ("How do I return
-/// an item?" again). One word alone ("refund?") is never a repeat.
+/// its content words (lowercased, accent-folded words of three letters or more, minus a small
+/// stop-word list), two or more, are the same as those of any of `earlier` ("How do I return
+/// an item?" again, "how can I reset my password on the app?" after "How do I reset the
+/// password for the app?"), or a longer question shares three or more and three quarters of
+/// them with it (Jaccard ≥ 0.75). One word alone ("refund?") is never a repeat, nor is a
+/// question with another word in a place of one ("How long does shipping to Alaska take?"
+/// after "... to Canada take?", Jaccard 0.6).
 #[must_use]
 pub fn repeats_question(earlier: &[&str], text: &str) -> bool {
     let now = content_words(text);
@@ -57,13 +60,10 @@ pub fn repeats_question(earlier: &[&str], text: &str) -> bool {
     }
     earlier.iter().any(|previous| {
         let before = content_words(previous);
-        if now.len() == 2 {
-            return now == before;
-        }
         let common = now.intersection(&before).count();
         let union = now.union(&before).count();
-        // Jaccard ≥ 0.6, in integers: common / union ≥ 3 / 5.
-        common >= 3 && common * 5 >= union * 3
+        // Jaccard ≥ 0.75, in integers: common / union ≥ 3 / 4.
+        now == before || (common >= 3 && common * 4 >= union * 3)
     })
 }
 
@@ -129,15 +129,19 @@ mod tests {
 
     #[test]
     fn overlap_below_the_threshold_is_not_a_repeat() {
-        // Three words in common out of six: Jaccard 0.5.
+        // One word in another's place of four: Jaccard 0.6.
         assert!(!repeats_question(
-            &["refund invoice shipping"],
-            "refund invoice shipping warranty battery charger"
+            &["How long does shipping to Canada take?"],
+            "How long does shipping to Alaska take?"
         ));
-        // Three in common out of five: exactly 0.6.
-        assert!(repeats_question(
+        assert!(!repeats_question(
             &["refund invoice shipping warranty"],
             "refund invoice shipping battery"
+        ));
+        // Six in common out of eight: exactly 0.75.
+        assert!(repeats_question(
+            &["refund invoice shipping warranty battery charger label"],
+            "refund invoice shipping warranty battery charger parcel"
         ));
     }
 }
