@@ -141,6 +141,9 @@ const WEAK_COVERAGE: f32 = 0.5;
 #[derive(Clone, Copy)]
 struct Request<'a> {
     when: bool,
+    /// Whether the question denies something ("why can't I ...?"): see
+    /// [`Index::search_terms`].
+    negated: bool,
     context: &'a str,
     k: usize,
 }
@@ -385,20 +388,41 @@ fn coordinated(
     let docs: Vec<DocAddress> = pool.iter().map(|(_, address)| *address).collect();
     let found = terms_in(searcher, f, terms, &docs)?;
     for ((score, _), found) in pool.iter_mut().zip(found) {
-        *score *= found.anywhere as f32 / terms.len() as f32;
+        *score *= found.anywhere() as f32 / terms.len() as f32;
     }
     pool.sort_by(|a, b| b.0.total_cmp(&a.0));
     pool.truncate(k);
     Ok(pool)
 }
 
-/// How many of a question's words a passage has.
-#[derive(Clone, Copy, Default)]
+/// Where a passage has each of a question's words: one set of [`Found::NAMED`],
+/// [`Found::TAGGED`] and [`Found::SAID`] a word.
+#[derive(Clone, Default)]
 struct Found {
-    /// In its title, headings or tags: what the passage is about.
-    named: usize,
-    /// In any of those or its body.
-    anywhere: usize,
+    places: Vec<u8>,
+}
+
+impl Found {
+    /// In its title or headings.
+    const NAMED: u8 = 1;
+    /// In its tags (the article's, and the synonyms of its words).
+    const TAGGED: u8 = 2;
+    /// In its body.
+    const SAID: u8 = 4;
+
+    /// How many of the words the passage is about: in its title, headings or tags.
+    fn about(&self) -> usize {
+        self.count(Self::NAMED | Self::TAGGED)
+    }
+
+    /// How many of the words the passage has anywhere.
+    fn anywhere(&self) -> usize {
+        self.count(Self::NAMED | Self::TAGGED | Self::SAID)
+    }
+
+    fn count(&self, places: u8) -> usize {
+        self.places.iter().filter(|p| **p & places != 0).count()
+    }
 }
 
 /// What each passage of `docs` has of `terms`, read from the index's postings (a seek per
@@ -412,10 +436,19 @@ fn terms_in(
 ) -> tantivy::Result<Vec<Found>> {
     let mut order: Vec<usize> = (0..docs.len()).collect();
     order.sort_by_key(|&i| (docs[i].segment_ord, docs[i].doc_id));
-    let mut counts = vec![Found::default(); docs.len()];
-    for term in terms {
-        let (mut named, mut anywhere) = (vec![false; docs.len()], vec![false; docs.len()]);
-        for field in [f.title, f.headings, f.tags, f.body] {
+    let mut found = vec![
+        Found {
+            places: vec![0; terms.len()]
+        };
+        docs.len()
+    ];
+    for (t, term) in terms.iter().enumerate() {
+        for (field, place) in [
+            (f.title, Found::NAMED),
+            (f.headings, Found::NAMED),
+            (f.tags, Found::TAGGED),
+            (f.body, Found::SAID),
+        ] {
             let term = Term::from_field_text(field, term);
             let mut segment = None;
             let mut postings = None;
@@ -434,17 +467,47 @@ fn terms_in(
                     && postings.doc() <= at.doc_id
                     && postings.seek(at.doc_id) == at.doc_id
                 {
-                    anywhere[i] = true;
-                    named[i] |= field != f.body;
+                    found[i].places[t] |= place;
                 }
             }
         }
-        for (count, (named, anywhere)) in counts.iter_mut().zip(named.into_iter().zip(anywhere)) {
-            count.named += usize::from(named);
-            count.anywhere += usize::from(anywhere);
-        }
     }
-    Ok(counts)
+    Ok(found)
+}
+
+/// For a question that denies nothing ("Do you accept PayPal?", "What payment methods do you
+/// accept?"): the first of `hits` is not a section whose heading denies ("Payment methods we
+/// don't accept") when another says the same plainly ("Payment methods we accept") and has
+/// every word of the question itself (in its title, headings or body, or in tags the first
+/// lacks: the article's own tags are every section's). "Do you accept checks?" and "Do you
+/// accept bitcoin?" (a word no passage has) stay with the first, and so does "Can I return a
+/// kettle I bought on sale?" with "Final-sale items that can't be returned", whose heading
+/// has no plain twin. `found`: the hits' words.
+fn put_plain_first(hits: &mut Vec<Hit>, found: &[Found]) {
+    fn heading(hit: &Hit) -> &str {
+        hit.headings.last().map_or("", String::as_str)
+    }
+    let Some(first) = hits.first() else { return };
+    if !super::question::negates(heading(first)) {
+        return;
+    }
+    let affirmed = super::question::affirmed(heading(first));
+    let plain = (1..hits.len().min(found.len())).find(|&j| {
+        !super::question::negates(heading(&hits[j]))
+            && super::question::affirmed(heading(&hits[j])) == affirmed
+            && found[j]
+                .places
+                .iter()
+                .zip(&found[0].places)
+                .all(|(plain, denied)| {
+                    plain & (Found::NAMED | Found::SAID) != 0
+                        || (plain & Found::TAGGED != 0 && denied & Found::TAGGED == 0)
+                })
+    });
+    if let Some(plain) = plain {
+        let plain = hits.remove(plain);
+        hits.insert(0, plain);
+    }
 }
 
 /// Words of a question's frame that stay in the search ("how long does it take?", "can you
@@ -713,6 +776,7 @@ impl Index {
         let mut analyzer = self.analyzer.clone();
         let request = Request {
             when: super::timing::asks_when(question),
+            negated: super::question::negates(question),
             context,
             k,
         };
@@ -753,7 +817,12 @@ impl Index {
         query_terms: Vec<String>,
         request: &Request<'_>,
     ) -> Result<Vec<Hit>, IndexError> {
-        let Request { when, context, k } = *request;
+        let Request {
+            when,
+            negated,
+            context,
+            k,
+        } = *request;
         let mut analyzer = self.analyzer.clone();
         if query_terms.is_empty() || k == 0 {
             return Ok(Vec::new());
@@ -859,7 +928,7 @@ impl Index {
         };
         // Counted once, and only when a passage needs it (a typo's look-up scans the words).
         let unknown = std::cell::OnceCell::new();
-        let hit_at = |score: f32, address: DocAddress, found: Found| {
+        let hit_at = |score: f32, address: DocAddress, found: &Found| {
             let (mut hit, about) = self.hit(searcher, address, score, &snippets, &topic, found)?;
             // Only for a passage that shares a single word with the question: with two or
             // more, the unknown word is most often a product's name ("exchange my shirt for
@@ -877,12 +946,15 @@ impl Index {
         let found = terms_in(searcher, f, &topic, &addresses)?;
         let mut hits = top
             .into_iter()
-            .zip(found)
+            .zip(&found)
             .map(|((score, address), found)| hit_at(score, address, found))
             .collect::<Result<Vec<Hit>, _>>()?;
+        if !negated {
+            put_plain_first(&mut hits, &found);
+        }
         let hit_alone = |score: f32, address: DocAddress| {
             let found = terms_in(searcher, f, &topic, &[address])?;
-            hit_at(score, address, found[0])
+            hit_at(score, address, &found[0])
         };
         // A question its title answers whole ("what is your returns policy?") is about the
         // whole article: its opening passage comes first, not whichever section is shortest
@@ -997,7 +1069,7 @@ impl Index {
         score: f32,
         snippets: &SnippetGenerator,
         topic: &[String],
-        found: Found,
+        found: &Found,
     ) -> Result<(Hit, bool), IndexError> {
         let f = self.fields;
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -1016,7 +1088,7 @@ impl Index {
         } else {
             fragment
         };
-        let Found { named, anywhere } = found;
+        let (named, anywhere) = (found.about(), found.anywhere());
         // Only asked of a passage with a single word of the question.
         let about = anywhere == 1 && named > 0;
         let url = text_of(f.url);
@@ -1422,6 +1494,46 @@ mod tests {
         );
     }
 
+    /// A question that denies nothing gets the section that says it plainly, not its twin
+    /// that denies, when the plain one has every word of the question.
+    #[test]
+    fn a_section_that_denies_gives_way_to_its_plain_twin() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
+        let payments = Article {
+            tags: vec!["paypal".into()],
+            ..with_body(
+                "payments",
+                "Accepted payment methods",
+                "You can pay by card.\n\n\
+                 ## Payment methods we accept\n\nVisa, Mastercard and PayPal.\n\n\
+                 ## Payment methods we don't accept\n\nWe don't accept checks, cash or \
+                 cryptocurrency; we don't accept money orders.",
+            )
+        };
+        let mut articles = topics(20);
+        articles.push(payments);
+        index.rebuild(&articles, 1).expect("rebuild");
+        let first = |question: &str| {
+            let hits = index.search(question, 3).expect("search");
+            hits[0].headings.last().cloned().unwrap_or_default()
+        };
+        for (question, section) in [
+            ("Do you accept PayPal?", "Payment methods we accept"),
+            (
+                "What payment methods do you accept?",
+                "Payment methods we accept",
+            ),
+            ("Do you accept checks?", "Payment methods we don't accept"),
+            (
+                "Which payment methods don't you accept?",
+                "Payment methods we don't accept",
+            ),
+        ] {
+            assert_eq!(first(question), section, "{question}");
+        }
+    }
+
     #[test]
     fn a_question_its_title_answers_whole_gets_the_articles_opening() {
         let dir = tempfile::tempdir().expect("dir");
@@ -1525,7 +1637,11 @@ mod tests {
                 terms_found(&mut analyzer, &[title, headings, tags], &terms),
                 terms_found(&mut analyzer, &[title, headings, tags, &body], &terms),
             );
-            assert_eq!((counted.named, counted.anywhere), read, "{title}: {body}");
+            assert_eq!(
+                (counted.about(), counted.anywhere()),
+                read,
+                "{title}: {body}"
+            );
         }
     }
 

@@ -5,7 +5,10 @@
 
 use std::borrow::Cow;
 
-use crate::{conversation::signals::words, phrases::Lang};
+use crate::{
+    conversation::signals::{plain_words, words},
+    phrases::Lang,
+};
 
 /// Articles, pronouns, prepositions, auxiliaries and question words, folded (no accents).
 fn function_words(lang: Lang) -> &'static [&'static str] {
@@ -63,6 +66,29 @@ pub fn content_words(question: &str, lang: Option<Lang>) -> Cow<'_, str> {
         .filter(|word| !function.contains(&word.as_str()))
         .collect();
     Cow::Owned(kept.join(" "))
+}
+
+/// Words that deny what follows, folded and without apostrophes ("don't" is "dont"; with a
+/// typographic apostrophe, "don’t" is "don" and "t").
+const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "cannot", "without", "dont", "doesnt", "didnt", "cant", "wont", "isnt",
+    "arent", "wasnt", "werent", "t", "nicht", "kein", "keine", "pas", "nao", "nunca",
+];
+
+/// Whether `text` (a question, or a passage's heading) says what it is about is not so:
+/// "Payment methods we don't accept", "Items that can't be returned".
+pub fn negates(text: &str) -> bool {
+    plain_words(text)
+        .iter()
+        .any(|word| NEGATIONS.contains(&word.as_str()))
+}
+
+/// The words of `text` but those that deny: "Payment methods we don't accept" and "Payment
+/// methods we accept" say the same of opposite things.
+pub fn affirmed(text: &str) -> Vec<String> {
+    let mut words = plain_words(text);
+    words.retain(|word| !NEGATIONS.contains(&word.as_str()));
+    words
 }
 
 #[cfg(test)]
