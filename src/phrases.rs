@@ -244,6 +244,8 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "envios",
             "hacen",
             "puedes",
+            "un",
+            "el",
         ],
     ),
     (
@@ -283,6 +285,11 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "quelle",
             "votre",
             "nous",
+            "au",
+            "aux",
+            "un",
+            "le",
+            "les",
         ],
     ),
     (
@@ -323,6 +330,7 @@ const MARKERS: [(Lang, &[&str]); 4] = [
             "ola", "obrigado", "obrigada", "quero", "onde", "quando", "meu", "minha", "nao",
             "como", "posso", "falar", "pessoa", "preciso", "voce", "uma", "para", "entrega",
             "ajuda", "pedido", "bom", "boa", "tenho", "mas", "esta", "com", "quanto", "demora",
+            "um", "faco",
         ],
     ),
 ];
@@ -558,6 +566,11 @@ mod tests {
             ("Quiero hablar con una persona", Lang::Es),
             ("merci beaucoup", Lang::Fr),
             ("Je veux parler à un conseiller", Lang::Fr),
+            // Short questions with one marker and a function word (QA: labelled in English).
+            ("Livrez-vous au Canada ?", Lang::Fr),
+            ("Comment retourner un article ?", Lang::Fr),
+            ("Como faço para devolver um produto?", Lang::Pt),
+            ("¿Cómo devuelvo un producto?", Lang::Es),
             ("Ich möchte mit einem Mitarbeiter sprechen", Lang::De),
             ("Wo ist meine Bestellung?", Lang::De),
             ("Olá, onde está o meu pedido?", Lang::Pt),
