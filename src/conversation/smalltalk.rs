@@ -90,15 +90,43 @@ pub fn said(text: &str) -> Option<Said> {
 const COMPLAINT_WORDS: usize = 6;
 
 /// Whether a message asks nothing an agent could act on: small talk (see [`said`]), a request
-/// for a person that does not say what about ("can I talk to someone?"), or a complaint that
-/// the answers do not help with no question in it ("that didn't help", "you're useless").
+/// for a person that does not say what about ("can I talk to someone?"), a complaint that
+/// the answers do not help with no question in it ("that didn't help", "you're useless"), or
+/// a request for a person beside such a complaint or a short outburst ("this is ridiculous, I
+/// want a human").
 pub fn asks_nothing(text: &str) -> bool {
     said(text).is_some()
         || signals::only_asks_for_human(text)
-        || (signals::not_helped(text)
-            && !text.contains('?')
-            && text.split_whitespace().count() <= COMPLAINT_WORDS)
+        || complains(text)
+        || (signals::asks_for_human(text)
+            && text
+                .split([',', '.', '!', ';', '\n'])
+                .map(str::trim)
+                .all(|part| {
+                    part.is_empty()
+                        || signals::only_asks_for_human(part)
+                        || complains(part)
+                        || vents(part)
+                }))
 }
+
+/// A complaint that the answers do not help, with no question in it.
+fn complains(text: &str) -> bool {
+    signals::not_helped(text)
+        && !text.contains('?')
+        && text.split_whitespace().count() <= COMPLAINT_WORDS
+}
+
+/// An outburst of a few words that names nothing: "this is ridiculous", "unbelievable".
+fn vents(text: &str) -> bool {
+    signals::frustration(text).negative
+        && !text.contains('?')
+        && text.split_whitespace().count() <= OUTBURST_WORDS
+}
+
+/// An outburst longer than this many words may say what is wrong ("this damn order never
+/// arrived").
+const OUTBURST_WORDS: usize = 4;
 
 /// What the customer needs, from their messages up to the one that led to a handoff (oldest
 /// first): that message when it says more than a bare request for a person, else the latest
@@ -217,6 +245,22 @@ mod tests {
             Some(asked_again)
         );
         assert_eq!(need(&["hello", "I want to speak to a manager"]), None);
+        // Venting beside the request says no more (QA: the goal had read "this is ridiculous").
+        assert_eq!(
+            need(&[
+                "Where is my order NW-1046247?",
+                "I was charged twice for it",
+                "this is ridiculous, I want a human",
+            ]),
+            Some("I was charged twice for it")
+        );
+        for says_what in [
+            "my kettle is broken, I want a human",
+            "WHERE IS MY ORDER, I want a human",
+            "this damn order never arrived, I want a human",
+        ] {
+            assert_eq!(need(&["hi", says_what]), Some(says_what));
+        }
         assert_eq!(need(&[]), None);
     }
 
