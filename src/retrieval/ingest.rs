@@ -228,6 +228,8 @@ pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
             Event::Start(Tag::Item) => sections.push_text("\n- "),
             Event::End(TagEnd::Paragraph | TagEnd::List(_) | TagEnd::CodeBlock)
             | Event::End(TagEnd::Table | TagEnd::BlockQuote(_)) => sections.block_end(),
+            // A row reads as one: "| Standard | 5–7 business days | $5.95 |".
+            Event::Start(Tag::TableRow | Tag::TableHead) => sections.push_text("| "),
             Event::End(TagEnd::TableCell) => sections.push_text(" | "),
             Event::End(TagEnd::TableRow | TagEnd::TableHead) => sections.push_text("\n"),
             _ => {}

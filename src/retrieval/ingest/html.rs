@@ -77,7 +77,12 @@ pub(super) fn scan(html: &str, sections: &mut Sections) -> Option<String> {
             }
             "li" if !closing => sections.push_text("\n- "),
             "br" => sections.push_text("\n"),
-            "tr" => sections.line_end(),
+            "tr" => {
+                sections.line_end();
+                if !closing {
+                    sections.push_text("| ");
+                }
+            }
             "pre" => {
                 in_pre = !closing;
                 sections.block_end();

@@ -243,8 +243,8 @@ mod tests {
         for passage in &passages {
             assert!(passage.text.chars().count() <= MAX_PASSAGE_CHARS);
             let mut lines = passage.text.lines();
-            assert_eq!(lines.next(), Some("Store | Town | Opens |"));
-            assert!(lines.all(|l| l.starts_with("Store ") && l.ends_with("| 7 am |")));
+            assert_eq!(lines.next(), Some("| Store | Town | Opens |"));
+            assert!(lines.all(|l| l.starts_with("| Store ") && l.ends_with("| 7 am |")));
         }
     }
 
@@ -259,12 +259,12 @@ mod tests {
         assert!(
             passages
                 .iter()
-                .all(|p| p.text.starts_with("Store | Town |\nStore "))
+                .all(|p| p.text.starts_with("| Store | Town |\n| Store "))
         );
         assert!(
             passages
                 .iter()
-                .any(|p| p.text.contains("\nStore 321 | Quuxville321 |\n"))
+                .any(|p| p.text.contains("\n| Store 321 | Quuxville321 |\n"))
         );
     }
 
