@@ -682,11 +682,14 @@
     const name = String((action && action.name) || 'action');
     const spec = Object.prototype.hasOwnProperty.call(CARDS, name) ? CARDS[name] : null;
     const ok = Boolean(action && action.ok);
+    // Details that match no record are an answer, not a fault of ours.
+    const noMatch = !ok && Boolean(action && action.result && action.result.error === 'not_found');
     const card = el('div', { class: 'fd-card', 'data-action': name, 'data-ok': String(ok) },
       el('div', { class: 'fd-card-head' },
         el('span', {}, spec ? spec.title : humanize(name)),
-        el('span', { class: ok ? 'fd-ok' : 'fd-bad' }, ok ? 'ok' : 'failed')));
-    if (!ok) card.append(el('p', {}, "We couldn't complete this lookup."));
+        el('span', { class: ok ? 'fd-ok' : 'fd-bad' }, ok ? 'ok' : noMatch ? 'no match' : 'failed')));
+    if (noMatch) card.append(el('p', {}, 'No record matches those details.'));
+    else if (!ok) card.append(el('p', {}, "We couldn't complete this lookup."));
     else if (spec && action.result && typeof action.result === 'object') {
       try { card.append(spec.body(action.result)); } catch { /* unexpected shape: keep the header */ }
     }

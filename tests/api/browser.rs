@@ -231,6 +231,22 @@ async fn a_customer_gets_a_streamed_answer_with_a_citation_and_an_order_card() {
     );
     screenshot(&client, "widget").await;
 
+    // Details that match no record are said to match none, not to have failed.
+    widget_say(
+        &client,
+        &format!("Where is my order {number}? My email is wrong.person@example.com"),
+    )
+    .await;
+    let card = wait_for(
+        &client,
+        &format!("(() => {{ const c = {W}.querySelector('.fd-card[data-ok=\"false\"]'); return c && c.textContent; }})()"),
+    )
+    .await;
+    assert_eq!(
+        card,
+        json!("Verify customerno matchNo record matches those details.")
+    );
+
     // A reload keeps the conversation.
     client.refresh().await.expect("reload");
     let restored = wait_for(
