@@ -371,6 +371,9 @@ fn corrected(
     Ok(out)
 }
 
+/// Passages found (score, address), and where each has the question's words.
+type Ranked = (Vec<(f32, DocAddress)>, Vec<Found>);
+
 /// The best `k` passages for a question asked on its own: of the best k ×
 /// [`COORDINATION_POOL`] by `query`, those with more of its `terms` first, each score times
 /// the share of the terms the passage has.
@@ -380,19 +383,24 @@ fn coordinated(
     query: &dyn Query,
     terms: &[String],
     k: usize,
-) -> tantivy::Result<Vec<(f32, DocAddress)>> {
-    let mut pool = searcher.search(
+) -> tantivy::Result<Ranked> {
+    let pool = searcher.search(
         query,
         &TopDocs::with_limit(k * COORDINATION_POOL).order_by_score(),
     )?;
     let docs: Vec<DocAddress> = pool.iter().map(|(_, address)| *address).collect();
     let found = terms_in(searcher, f, terms, &docs)?;
-    for ((score, _), found) in pool.iter_mut().zip(found) {
-        *score *= found.anywhere() as f32 / terms.len() as f32;
-    }
-    pool.sort_by(|a, b| b.0.total_cmp(&a.0));
-    pool.truncate(k);
-    Ok(pool)
+    let mut ranked: Vec<((f32, DocAddress), Found)> = pool
+        .into_iter()
+        .zip(found)
+        .map(|((score, address), found)| {
+            let share = found.anywhere() as f32 / terms.len() as f32;
+            ((score * share, address), found)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.0.total_cmp(&a.0.0));
+    ranked.truncate(k);
+    Ok(ranked.into_iter().unzip())
 }
 
 /// Where a passage has each of a question's words: one set of [`Found::NAMED`],
@@ -898,10 +906,15 @@ impl Index {
             BooleanQuery::new(clauses)
         };
         let topic = topic_terms(&query_terms);
-        let top = if context_terms.is_empty() {
+        // The passages, and where each has the question's words (ranking by how many read
+        // them already).
+        let (top, found) = if context_terms.is_empty() {
             coordinated(searcher, f, &query, &topic, k)?
         } else {
-            searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?
+            let top = searcher.search(&query, &TopDocs::with_limit(k).order_by_score())?;
+            let addresses: Vec<DocAddress> = top.iter().map(|&(_, address)| address).collect();
+            let found = terms_in(searcher, f, &topic, &addresses)?;
+            (top, found)
         };
         // A word no passage has (in a body, title, heading or tag), nor one a letter away when it
         // is long enough to be a typo ("Canda"), counts twice against the coverage of a
@@ -942,8 +955,6 @@ impl Index {
             }
             Ok::<_, IndexError>(hit)
         };
-        let addresses: Vec<DocAddress> = top.iter().map(|&(_, address)| address).collect();
-        let found = terms_in(searcher, f, &topic, &addresses)?;
         let mut hits = top
             .into_iter()
             .zip(&found)
