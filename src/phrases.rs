@@ -204,8 +204,10 @@ pub const ENGLISH: &Phrases = &EN;
 /// Every language's phrases, English first.
 pub const ALL: [&Phrases; 5] = [&EN, &ES, &FR, &DE, &PT];
 
-/// Words common in one language and in none of the others, nor in English (so not "el",
-/// "le", "die", "mit", "da": place names, abbreviations and English words), accents folded.
+/// Words common in one language, accents folded: mostly in none of the others nor in English;
+/// a few short function words are in two ("un", Spanish and French) or are place names' too
+/// ("el", "le", "les", "au"), and count only with a second marker, as every marker does
+/// ("Livrez-vous au Canada ?"). Not "die", "mit", "da": English words.
 const MARKERS: [(Lang, &[&str]); 4] = [
     (
         Lang::Es,

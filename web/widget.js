@@ -315,11 +315,17 @@
     saveSession();
   }
 
+  /** Where to resume: the last message we hold again, in case its number came back with another
+   *  message (a reply lost in a power cut), which then takes its place. */
+  function since() {
+    return Math.max(0, session.last_seq - 1);
+  }
+
   /** Fetch messages we may have missed (after the last contiguous seq) and render them. */
   async function catchUp() {
     if (!session) return;
     try {
-      const res = await api(convPath(`/messages?after=${session.last_seq}`));
+      const res = await api(convPath(`/messages?after=${since()}`));
       const body = await res.json();
       for (const m of body.messages || []) render(m);
     } catch (err) {
@@ -331,7 +337,7 @@
   function connectStream() {
     if (!session || es) return;
     clearTimeout(retryTimer);
-    const url = `${ORIGIN}${convPath('/stream')}?access_token=${encodeURIComponent(session.token)}&after=${session.last_seq}`;
+    const url = `${ORIGIN}${convPath('/stream')}?access_token=${encodeURIComponent(session.token)}&after=${since()}`;
     const source = new EventSource(url);
     es = source;
     source.onopen = () => { backoff = 1000; failures = 0; };
@@ -346,7 +352,7 @@
     // Sent only when the stream could not read what it missed from the store.
     source.addEventListener('resync', () => { catchUp(); });
     // We manage reconnection ourselves (instead of EventSource's own retry) so that
-    // we back off exponentially and resume with after=last_seq.
+    // we back off exponentially and resume from since().
     source.onerror = () => {
       source.close();
       if (es !== source) return;

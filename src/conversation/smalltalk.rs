@@ -117,16 +117,57 @@ fn complains(text: &str) -> bool {
         && text.split_whitespace().count() <= COMPLAINT_WORDS
 }
 
-/// An outburst of a few words that names nothing: "this is ridiculous", "unbelievable".
+/// An outburst that names nothing, only words of [`OUTBURST`]: "this is ridiculous",
+/// "unbelievable"; not "package still not here", which says what is wrong.
 fn vents(text: &str) -> bool {
-    signals::frustration(text).negative
-        && !text.contains('?')
-        && text.split_whitespace().count() <= OUTBURST_WORDS
+    let words = signals::plain_words(text);
+    !words.is_empty() && words.iter().all(|w| OUTBURST.contains(&w.as_str()))
 }
 
-/// An outburst longer than this many words may say what is wrong ("this damn order never
-/// arrived").
-const OUTBURST_WORDS: usize = 4;
+/// The words of an outburst (folded, without apostrophes).
+const OUTBURST: &[&str] = &[
+    "this",
+    "that",
+    "it",
+    "is",
+    "its",
+    "so",
+    "such",
+    "a",
+    "an",
+    "just",
+    "really",
+    "totally",
+    "absolutely",
+    "seriously",
+    "ridiculous",
+    "unbelievable",
+    "absurd",
+    "insane",
+    "crazy",
+    "outrageous",
+    "pathetic",
+    "useless",
+    "terrible",
+    "awful",
+    "joke",
+    "nonsense",
+    "ugh",
+    "omg",
+    "wtf",
+    "come",
+    "on",
+    "enough",
+    "unacceptable",
+    "frustrating",
+    "annoying",
+    "ridicule",
+    "ridiculo",
+    "lacherlich",
+    "inaceptable",
+    "inacceptable",
+    "inaceitavel",
+];
 
 /// What the customer needs, from their messages up to the one that led to a handoff (oldest
 /// first): that message when it says more than a bare request for a person, else the latest
@@ -142,20 +183,27 @@ pub enum ReplyBefore {
     OfferedPerson,
     /// Whether there is anything else: after thanks, or a no to a person.
     AskedAnythingElse,
+    /// Another question (the model's "Is the item unused?"), which a yes or no answers.
+    AskedOther,
+    /// No question.
     Other,
 }
 
 /// The reply to a message that asks nothing, when it is not a yes to an offer of a person
 /// (a request for a person, which the caller hands off). A no to "anything else?" ends the
-/// chat; any other no asks what else. `None`: the message is answered as a question.
+/// chat, a no to another question is answered as any message, and a no to a reply that asked
+/// nothing asks what else. `None`: the message is answered as a question.
 pub fn reply(text: &str, before: ReplyBefore, phrases: &Phrases) -> Option<&'static str> {
     match said(text)? {
         Said::Greeting => Some(phrases.greeting),
         Said::AboutYou => Some(phrases.about_me),
         Said::Thanks => Some(phrases.welcome),
         Said::Goodbye => Some(phrases.goodbye),
-        Said::No if before == ReplyBefore::AskedAnythingElse => Some(phrases.goodbye),
-        Said::No => Some(phrases.no_person),
+        Said::No => match before {
+            ReplyBefore::AskedAnythingElse => Some(phrases.goodbye),
+            ReplyBefore::AskedOther => None,
+            ReplyBefore::OfferedPerson | ReplyBefore::Other => Some(phrases.no_person),
+        },
         Said::Yes => None,
     }
 }
@@ -255,6 +303,7 @@ mod tests {
             Some("I was charged twice for it")
         );
         for says_what in [
+            "package still not here, agent please",
             "my kettle is broken, I want a human",
             "WHERE IS MY ORDER, I want a human",
             "this damn order never arrived, I want a human",
@@ -266,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_yes_is_left_to_the_caller_and_a_no_to_anything_else_ends_the_chat() {
-        use ReplyBefore::{AskedAnythingElse, OfferedPerson, Other};
+        use ReplyBefore::{AskedAnythingElse, AskedOther, OfferedPerson, Other};
         let en = crate::phrases::Lang::En.phrases();
         assert_eq!(reply("hi", Other, en), Some(en.greeting));
         assert_eq!(reply("thanks!", OfferedPerson, en), Some(en.welcome));
@@ -275,8 +324,10 @@ mod tests {
         assert_eq!(reply("no thanks", OfferedPerson, en), Some(en.no_person));
         assert_eq!(reply("no", AskedAnythingElse, en), Some(en.goodbye));
         assert_eq!(reply("no thanks", AskedAnythingElse, en), Some(en.goodbye));
-        // A bare no to an answer is no question for the help center.
+        // A bare no to an answer is no question for the help center; to a question, it is
+        // an answer for whoever asked it.
         assert_eq!(reply("no", Other, en), Some(en.no_person));
+        assert_eq!(reply("no", AskedOther, en), None);
         assert_eq!(reply("where is my order?", Other, en), None);
         let es = crate::phrases::Lang::Es.phrases();
         assert_eq!(reply("hola", Other, es), Some(es.greeting));

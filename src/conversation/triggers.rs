@@ -40,10 +40,10 @@ pub fn offer_in(text: &str) -> Option<&'static str> {
         .find(|offer| text.ends_with(offer))
 }
 
-/// What the reply just before asked, in the assistant's own fixed words: whether to connect
+/// What the reply just before asked: in the assistant's own fixed words, whether to connect
 /// the customer with a person (the question after "not found"; not the model's "if this
 /// doesn't answer your question, I can …", to which "ok" means "got it"), or whether there is
-/// anything else (after thanks, or a no to a person).
+/// anything else (after thanks, or a no to a person); or another question it ends with.
 pub fn reply_before(earlier: &[Message]) -> ReplyBefore {
     let Some(reply) = earlier.last().filter(|m| m.role == Role::Assistant) else {
         return ReplyBefore::Other;
@@ -56,6 +56,8 @@ pub fn reply_before(earlier: &[Message]) -> ReplyBefore {
         .any(|p| text == p.welcome || text == p.no_person)
     {
         ReplyBefore::AskedAnythingElse
+    } else if text.trim_end().ends_with(['?', '？']) {
+        ReplyBefore::AskedOther
     } else {
         ReplyBefore::Other
     }
@@ -173,6 +175,7 @@ mod tests {
         assert_eq!(after(en.welcome), ReplyBefore::AskedAnythingElse);
         assert_eq!(after(fr.no_person), ReplyBefore::AskedAnythingElse);
         assert_eq!(after("Refunds take 5 days."), ReplyBefore::Other);
+        assert_eq!(after("Is the item unused?"), ReplyBefore::AskedOther);
         let asked_last = [message(1, Role::Customer, en.welcome, None)];
         assert_eq!(reply_before(&asked_last), ReplyBefore::Other);
         assert_eq!(reply_before(&[]), ReplyBefore::Other);

@@ -513,7 +513,9 @@ fn put_plain_first(hits: &mut Vec<Hit>, found: &[Found]) {
                 })
     });
     if let Some(plain) = plain {
-        let plain = hits.remove(plain);
+        // It takes the first's score too, so scores still fall down the list.
+        let mut plain = hits.remove(plain);
+        plain.score = plain.score.max(hits[0].score);
         hits.insert(0, plain);
     }
 }

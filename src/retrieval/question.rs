@@ -68,11 +68,12 @@ pub fn content_words(question: &str, lang: Option<Lang>) -> Cow<'_, str> {
     Cow::Owned(kept.join(" "))
 }
 
-/// Words that deny what follows, folded and without apostrophes ("don't" is "dont"; with a
-/// typographic apostrophe, "don’t" is "don" and "t").
+/// Words that deny what follows, folded and without apostrophes ("don't" and "don’t" are
+/// "dont"). Portuguese "no" ("in the": "Entregam no Brasil?") counts too, which only keeps
+/// such a question's first passage where it is.
 const NEGATIONS: &[&str] = &[
     "not", "no", "never", "cannot", "without", "dont", "doesnt", "didnt", "cant", "wont", "isnt",
-    "arent", "wasnt", "werent", "t", "nicht", "kein", "keine", "pas", "nao", "nunca",
+    "arent", "wasnt", "werent", "nicht", "kein", "keine", "pas", "nao", "nunca",
 ];
 
 /// Whether `text` (a question, or a passage's heading) says what it is about is not so:

@@ -48,34 +48,56 @@ pub struct CitedArticle {
     pub count: i64,
 }
 
-/// A customer question (whitespace and case folded) and how many handoffs it ended in.
+/// A customer question (as [`as_reported`] writes it) and how many handoffs it ended in.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HandoffQuestion {
     pub question: String,
     pub count: i64,
 }
 
-/// The `TOP` most frequent keys, most frequent first, ties by key.
-/// Of a question in the report, at most this many characters.
+/// Of a question in the report, this many characters at most, then "…".
 const REPORTED_CHARS: usize = 200;
 
-/// A question as the report lists it: case and spaces folded, and no one's details (email
-/// addresses as "[email]", a word with five digits or more, an order or phone number, as
-/// "[number]"), so the same question from two customers counts twice and a report shows what
-/// the knowledge base lacks, not who asked; at most [`REPORTED_CHARS`] characters.
+/// A question as the report lists it: case and spaces folded, and no one's details: email
+/// addresses as "[email]", and a number of five digits or more, written as one word
+/// ("NW-1046247") or across several ("+1 555 010 0123", "(555) 010-0123"), as "[number]"; so
+/// the same question from two customers counts twice and a report shows what the knowledge
+/// base lacks, not who asked. Cut after [`REPORTED_CHARS`] characters.
 fn as_reported(question: &str) -> String {
-    let words: Vec<&str> = question
-        .split_whitespace()
-        .map(|word| {
-            if word.contains('@') {
-                "[email]"
-            } else if word.chars().filter(char::is_ascii_digit).count() >= 5 {
-                "[number]"
-            } else {
-                word
+    let digits = |word: &str| word.chars().filter(char::is_ascii_digit).count();
+    // A word of digits and a phone number's marks only (a comma after it aside): a piece of
+    // a longer number.
+    let piece = |word: &str| {
+        let word = word.trim_end_matches([',', ';', ':', '!', '?']);
+        digits(word) > 0
+            && word
+                .chars()
+                .all(|c| c.is_ascii_digit() || "+-().".contains(c))
+    };
+    let typed: Vec<&str> = question.split_whitespace().collect();
+    let mut words: Vec<&str> = Vec::with_capacity(typed.len());
+    let mut at = 0;
+    while at < typed.len() {
+        let pieces = typed[at..].iter().take_while(|w| piece(w)).count();
+        if pieces > 0 {
+            let run = &typed[at..at + pieces];
+            match run.iter().map(|w| digits(w)).sum::<usize>() >= 5 {
+                true => words.push("[number]"),
+                false => words.extend_from_slice(run),
             }
-        })
-        .collect();
+            at += pieces;
+            continue;
+        }
+        let word = typed[at];
+        words.push(if word.contains('@') {
+            "[email]"
+        } else if digits(word) >= 5 {
+            "[number]"
+        } else {
+            word
+        });
+        at += 1;
+    }
     let folded = words.join(" ").to_lowercase();
     match folded.char_indices().nth(REPORTED_CHARS) {
         Some((end, _)) => format!("{}…", &folded[..end]),
@@ -83,6 +105,7 @@ fn as_reported(question: &str) -> String {
     }
 }
 
+/// The `TOP` most frequent keys, most frequent first, ties by key.
 fn top<K: Ord>(counts: HashMap<K, i64>) -> Vec<(K, i64)> {
     let mut list: Vec<(K, i64)> = counts.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -262,7 +285,11 @@ mod tests {
             as_reported(
                 "Where is  my order NW-1046247? I'm Niamh.G@example.com, call +1 555 0100123"
             ),
-            "where is my order [number] i'm [email] call +1 555 [number]"
+            "where is my order [number] i'm [email] call [number]"
+        );
+        assert_eq!(
+            as_reported("My number is (555) 010-0123, order from 2024 for 3 mugs"),
+            "my number is [number] order from 2024 for 3 mugs"
         );
         assert_eq!(
             as_reported("Is there a Bitcoin ATM nearby?"),

@@ -195,6 +195,23 @@ async fn small_talk_is_answered_and_a_yes_to_the_offer_of_a_person_hands_off() {
     let (_, reply) = app.say(&other, json!({"text": "yes"})).await;
     assert!(reply["handoff"].is_null(), "{reply}");
     assert_eq!(app.llm().requests().len(), asked + 1, "{reply}");
+    // Nor is a no to the model's own question small talk.
+    app.llm().push([
+        Behavior::Text("Is the kettle still in its original packaging?".into()),
+        Behavior::Text("Then it can still be returned within 30 days.".into()),
+    ]);
+    let (_, asked_back) = app
+        .say(&other, json!({"text": "Can I return my kettle?"}))
+        .await;
+    assert!(
+        asked_back["replies"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('?')),
+        "{asked_back}"
+    );
+    let asked = app.llm().requests().len();
+    let (_, reply) = app.say(&other, json!({"text": "no"})).await;
+    assert_eq!(app.llm().requests().len(), asked + 1, "{reply}");
 }
 
 #[tokio::test]
