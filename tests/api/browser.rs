@@ -190,6 +190,19 @@ async fn open_demo(app: &TestApp, client: &Client) {
     client.goto(&app.url("/")).await.expect("demo page");
 }
 
+/// A customer on the demo page who said `text` and has the assistant's whole reply.
+async fn customer_answered(driver: &Driver, app: &TestApp, text: &str) -> Client {
+    let customer = browser(driver).await;
+    open_demo(app, &customer).await;
+    widget_say(&customer, text).await;
+    wait_for(
+        &customer,
+        &format!("{W}.querySelector('.fd-assistant:not(.fd-typing)')"),
+    )
+    .await;
+    customer
+}
+
 #[tokio::test]
 async fn a_customer_gets_a_streamed_answer_with_a_citation_and_an_order_card() {
     let _one = BROWSER_LOCK.lock().await;
@@ -263,14 +276,12 @@ async fn a_customer_asks_for_a_person_and_an_agent_replies_from_the_console() {
     let _one = BROWSER_LOCK.lock().await;
     let Some(driver) = driver().await else { return };
     let app = spawn_app().await;
-    let customer = browser(&driver).await;
-    open_demo(&app, &customer).await;
-    widget_say(
-        &customer,
+    let customer = customer_answered(
+        &driver,
+        &app,
         "My kettle arrived broken <img src=x onerror=alert(1)>",
     )
     .await;
-    wait_for(&customer, &format!("{W}.querySelector('.fd-assistant')")).await;
     customer
         .execute(&format!("{W}.querySelector('#fd-human').click();"), vec![])
         .await
@@ -580,14 +591,7 @@ async fn a_channel_switch_reaches_the_open_widget_and_console() {
             assert_eq!(response.status(), 200);
         }
     };
-    let customer = browser(&driver).await;
-    open_demo(&app, &customer).await;
-    widget_say(&customer, "Do you ship to Canada?").await;
-    wait_for(
-        &customer,
-        &format!("{W}.querySelector('.fd-assistant:not(.fd-typing)')"),
-    )
-    .await;
+    let customer = customer_answered(&driver, &app, "Do you ship to Canada?").await;
     let status = format!(
         "{W}.querySelector('#fd-status').textContent + '|' + {W}.querySelector('#fd-human').disabled"
     );
@@ -645,16 +649,10 @@ async fn a_number_a_lost_reply_leaves_goes_to_the_next_message_on_the_page() {
     let _one = BROWSER_LOCK.lock().await;
     let Some(driver) = driver().await else { return };
     let app = spawn_app().await;
-    let customer = browser(&driver).await;
-    open_demo(&app, &customer).await;
-    widget_say(
-        &customer,
+    let customer = customer_answered(
+        &driver,
+        &app,
         "This is ridiculous, my order still has not arrived and nobody helps me!",
-    )
-    .await;
-    wait_for(
-        &customer,
-        &format!("{W}.querySelector('.fd-assistant:not(.fd-typing)')"),
     )
     .await;
     let agent = console_opens_the_first_handoff(&driver, &app, "Sam").await;
