@@ -263,6 +263,18 @@ async fn the_businesss_synonyms_find_the_articles_that_say_it_otherwise() {
             "Accepted payment methods › Payment methods we accept",
         ),
         ("en", "Is my parcel lost?", "Lost or stolen package"),
+        // QA: it had quoted a backorder passage that says "twice".
+        (
+            "en",
+            "Why was I charged twice?",
+            "Pending authorizations and duplicate charges",
+        ),
+        // QA: it had quoted "Payment methods we don't accept".
+        (
+            "en",
+            "Do you accept PayPal?",
+            "Accepted payment methods › Payment methods we accept",
+        ),
     ] {
         let chat = app.start_chat_with(json!({"locale": locale})).await;
         let (_, body) = app.say(&chat, json!({"text": question})).await;
