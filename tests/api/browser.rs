@@ -649,6 +649,11 @@ async fn a_number_a_lost_reply_leaves_goes_to_the_next_message_on_the_page() {
     let _one = BROWSER_LOCK.lock().await;
     let Some(driver) = driver().await else { return };
     let app = spawn_app().await;
+    // PostgreSQL syncs every commit, replies included, and numbers a conversation's messages
+    // from a counter a lost row would not give back: this is SQLite's case.
+    if crate::helpers::database_url_for(app.data_dir.path()).is_some() {
+        return;
+    }
     let customer = customer_answered(
         &driver,
         &app,
