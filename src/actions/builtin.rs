@@ -68,9 +68,7 @@ pub async fn run(
             let payments = store
                 .order_records(OrderRecords::Payments, &customer, &order_number)
                 .await?;
-            let charged = payments
-                .iter()
-                .any(|p| p["kind"] == "capture" && p["status"] == "succeeded");
+            let charged = payments.iter().any(|p| is(p, "capture", "succeeded"));
             Ok(Some(json!({
                 "order_number": order_number,
                 "status": order["status"],
@@ -81,10 +79,14 @@ pub async fn run(
     }
 }
 
+/// Whether a payment record is of this kind ("capture", "authorization") and status.
+fn is(payment: &Value, kind: &str, status: &str) -> bool {
+    payment["kind"] == kind && payment["status"] == status
+}
+
 /// Why a customer may see more than one charge: two successful captures (a real duplicate),
 /// or a pending authorization hold beside the capture (it drops off by itself).
 pub fn explain_charges(payments: &[Value]) -> Option<&'static str> {
-    let is = |p: &Value, kind: &str, status: &str| p["kind"] == kind && p["status"] == status;
     let captures = payments
         .iter()
         .filter(|p| is(p, "capture", "succeeded"))
