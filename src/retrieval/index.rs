@@ -499,10 +499,10 @@ fn put_plain_first(hits: &mut Vec<Hit>, found: &[Found]) {
     if !super::question::negates(heading(first)) {
         return;
     }
+    // The twin's heading is the first's words but those that deny (so it denies nothing).
     let affirmed = super::question::affirmed(heading(first));
     let plain = (1..hits.len().min(found.len())).find(|&j| {
-        !super::question::negates(heading(&hits[j]))
-            && super::question::affirmed(heading(&hits[j])) == affirmed
+        crate::conversation::signals::plain_words(heading(&hits[j])) == affirmed
             && found[j]
                 .places
                 .iter()
