@@ -1061,11 +1061,31 @@ impl Index {
                     }
                 }
             }
+            let (score, found, coverage) = displaced;
+            let mut moved = telling
+                .map(|address| hit_alone(score, address))
+                .transpose()?;
+            // One that lacks a word the displaced passage has ("Canada", for "How long does
+            // shipping to Canada take?", in the article's table of US delivery times) gives
+            // way to another passage found whose heading tells a time and that has every
+            // word the displaced one has ("International shipping times and costs"). Not
+            // for a question asked after others: its words are few ("how long is it
+            // covered?") and the article its context chose is the one it asks about.
+            if context_terms.is_empty()
+                && moved.as_ref().is_some_and(|moved| moved.found < found)
+                && let Some(other) = hits.iter().skip(1).find(|hit| {
+                    let heading = hit.headings.last().map_or("", String::as_str);
+                    hit.found >= found
+                        && super::timing::tells_when(heading, &hit.text)
+                            == super::timing::TELLS_MOST
+                })
+            {
+                moved = Some(other.clone());
+            }
             // It answers what the passage it displaces was found for: it takes that one's
             // score, and its share of the question's words when that is more.
-            if let Some(address) = telling {
-                let (score, found, coverage) = displaced;
-                let mut moved = hit_alone(score, address)?;
+            if let Some(mut moved) = moved {
+                moved.score = moved.score.max(score);
                 moved.found = moved.found.max(found);
                 moved.coverage = moved.coverage.max(coverage);
                 hits.retain(|hit| hit.chunk_id != moved.chunk_id);

@@ -260,6 +260,14 @@ async fn everyday_questions_quote_the_section_that_answers_them() {
             "Do you accept checks?",
             "Accepted payment methods › Payment methods we don't accept",
         ),
+        (
+            "How long does shipping to Canada take?",
+            "International orders › International shipping times and costs",
+        ),
+        (
+            "How long does delivery to Hawaii take?",
+            "Delivery times by region › Alaska and Hawaii",
+        ),
     ] {
         let chat = app.start_chat().await;
         let (_, body) = app.say(&chat, json!({ "text": question })).await;
