@@ -784,6 +784,28 @@ async fn the_models_own_account_claims_are_not_shown() {
         reply["text"].as_str().is_some_and(|t| t.contains(ask)),
         "{reply}"
     );
+
+    // A status told of "it" is the lookup's or nothing (a QA pass saw "it has been
+    // delivered" beside a card that said in transit).
+    app.llm().push([
+        verify_customer_call(&order, &email),
+        Behavior::ToolCalls(vec![(
+            "order_status".into(),
+            json!({"order_number": number}),
+        )]),
+        Behavior::Text(
+            "Good news: it has been delivered, so it should be at your door. It's on its way \
+             with the carrier."
+                .into(),
+        ),
+    ]);
+    let fourth = app.start_chat().await;
+    let reply = reply_of(&app, &fourth, &format!("where is {number}? I'm {email}")).await;
+    let text = reply["text"].as_str().expect("text");
+    assert!(
+        text.contains(&format!("Order {number}: in transit")) && !text.contains("delivered"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

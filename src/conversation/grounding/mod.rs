@@ -90,6 +90,68 @@ static RECORD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
+/// A status stated of an order or parcel named by a pronoun or "the order" ("It was delivered
+/// last week", "they're on their way", "the package has shipped"), in English: found only when
+/// a record the business gave has a status that bears it out ([`SUPPORTED_BY`]), as a lookup
+/// the model made writes it ("Order NW-1043382: delayed" does not bear out "delivered").
+/// Negated, modal or conditional forms are not claims ("it hasn't shipped", "it should have
+/// been delivered", "once it's delivered"). A participle after a bare "is" is a policy ("it
+/// is shipped from Portland"): only a state is a claim after it ("it's in transit").
+static STATUS_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?-u:\b)(?:[Ii]t|[Tt]hey|[Tt]he (?:order|package|parcel|shipment)|[Tt]h(?:is|at) (?:order|package|parcel|shipment))",
+        r"(?:(?:(?:'s|’s| has| have| had) been| was| were| has| have| got)(?: (?:now|already|just|actually|finally|successfully|safely|all))* (?P<done>shipped|dispatched|delivered|cancel+ed|refunded|returned|lost|delayed)",
+        r"|(?:'s|’s|'re|’re| is| are)(?: (?:now|already|just|actually|finally|still|all))* (?P<state>in transit|out for delivery|on (?:its|their|the) way|delayed|lost))(?-u:\b)",
+    ))
+    .expect("valid pattern")
+});
+
+/// The statuses a lookup writes ("Order NW-1043382: in transit") that bear out a status the
+/// model states; one it claims that no record has ("lost") is never borne out.
+const SUPPORTED_BY: &[(&str, &[&str])] = &[
+    (
+        "shipped",
+        &[
+            "shipped",
+            "in transit",
+            "out for delivery",
+            "delivered",
+            "delayed",
+        ],
+    ),
+    (
+        "dispatched",
+        &[
+            "shipped",
+            "in transit",
+            "out for delivery",
+            "delivered",
+            "delayed",
+        ],
+    ),
+    (
+        "in transit",
+        &["shipped", "in transit", "out for delivery", "delayed"],
+    ),
+    (
+        "on the way",
+        &["shipped", "in transit", "out for delivery", "delayed"],
+    ),
+    ("delivered", &["delivered"]),
+    ("out for delivery", &["out for delivery"]),
+    ("delayed", &["delayed"]),
+    ("cancelled", &["cancelled"]),
+    ("refunded", &["refunded", "partially refunded", "issued"]),
+    ("returned", &["returned"]),
+];
+
+/// A record's reference as a lookup writes it, in lower case ("order nw-1043382",
+/// "invoice inv-2026-0042"): the status follows it within [`STATUS_CHARS`].
+static RECORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:order|package|parcel|shipment|refund|invoice|payment) #?[a-z]{0,4}-?[0-9][a-z0-9-]{3,}")
+        .expect("valid pattern")
+});
+
 // The gap between a claim's subject and its verb is ASCII's printable characters but
 // `.`, `!` and `?`, Latin-1's (`nº`, `é`) and `’` (dashes, curly quotes and `€` too cost
 // another MiB): a gap of any character but those three
@@ -207,6 +269,7 @@ pub fn ungrounded<'a>(prose: &'a str, grounds: &Grounds) -> Option<&'a str> {
                 let status = claim["status"].to_lowercase();
                 given.iter().any(|t| states(t, &reference, &status))
             }),
+            Kind::Status => given.iter().any(|t| borne_out(t, &needle)),
         };
         if !found {
             return Some(candidate);
@@ -227,6 +290,8 @@ enum Kind {
     Quantity,
     /// A record's status by its reference ([`RECORD_CLAIM`]).
     Record,
+    /// A status stated of "it" or "the order" ([`STATUS_CLAIM`]).
+    Status,
 }
 
 /// The definite claims about the customer's account in `prose`, a sentence at a time: a
@@ -242,6 +307,10 @@ fn claims(prose: &str) -> impl Iterator<Item = (&str, Kind)> {
             } else {
                 (CLAIM.find(sentence), RECORD_CLAIM.find(sentence))
             };
+            // Its own words say whether it is modal ("it should have been delivered").
+            let status = (!conditional)
+                .then(|| STATUS_CLAIM.find(sentence))
+                .flatten();
             let promise = if claim.is_some() || conditional || has_word(sentence, SCHEDULES) {
                 None
             } else {
@@ -250,6 +319,7 @@ fn claims(prose: &str) -> impl Iterator<Item = (&str, Kind)> {
             [
                 claim.map(|m| (m.as_str(), Kind::Claim)),
                 record.map(|m| (m.as_str(), Kind::Record)),
+                status.map(|m| (m.as_str(), Kind::Status)),
                 promise.map(|m| (m.as_str(), Kind::Claim)),
             ]
             .into_iter()
@@ -374,6 +444,35 @@ fn has_number(text: &str, number: &str) -> bool {
     let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
     text.match_indices(number).any(|(at, _)| {
         !digit(text[..at].chars().next_back()) && !digit(text[at + number.len()..].chars().next())
+    })
+}
+
+/// Whether `text` (in lower case) has a record whose status bears out `claim`, a
+/// [`STATUS_CLAIM`] in lower case.
+fn borne_out(text: &str, claim: &str) -> bool {
+    let Some(claimed) = STATUS_CLAIM.captures(claim).and_then(|c| {
+        let status = c.name("done").or_else(|| c.name("state"))?.as_str();
+        Some(match status {
+            "canceled" => "cancelled",
+            s if s.starts_with("on ") => "on the way",
+            s => s,
+        })
+    }) else {
+        return false;
+    };
+    let supporting = SUPPORTED_BY
+        .iter()
+        .find(|(status, _)| *status == claimed)
+        .map_or(&[][..], |(_, by)| *by);
+    RECORD.find_iter(text).any(|record| {
+        let after = &text[record.end()..];
+        let end = after
+            .char_indices()
+            .nth(STATUS_CHARS)
+            .map_or(after.len(), |(i, _)| i);
+        supporting
+            .iter()
+            .any(|status| after[..end].contains(status))
     })
 }
 
@@ -659,6 +758,64 @@ mod tests {
                 None,
                 "{fine}"
             );
+        }
+    }
+
+    /// A status stated of "it" or "the order" must be borne out by a record's status: a model
+    /// that looked up a delayed order and wrote "It was delivered last week" (found by a QA
+    /// pass) is not shown.
+    #[test]
+    fn a_status_stated_of_it_must_be_the_records() {
+        let delayed = "Order NW-1043382: delayed\nIt's running later than estimated; the carrier \
+                       still has it.";
+        let transit = "Order NW-1046294: in transit\nCarrier: UPS";
+        for (wrong, grounds, claim) in [
+            (
+                "It was delivered last week and signed for by you.",
+                delayed,
+                "It was delivered",
+            ),
+            (
+                "Good news: it has been delivered, so it should be at your door.",
+                transit,
+                "it has been delivered",
+            ),
+            (
+                "The package was lost in transit.",
+                transit,
+                "The package was lost",
+            ),
+            (
+                "It's out for delivery today.",
+                transit,
+                "It's out for delivery",
+            ),
+            // No lookup at all: the model cannot know.
+            ("It has shipped.", PASSAGE, "It has shipped"),
+        ] {
+            assert_eq!(
+                ungrounded(wrong, &business(&[grounds])),
+                Some(claim),
+                "{wrong}"
+            );
+        }
+        let delivered = "Order NW-1047206: delivered\nDelivered: 2026-11-20";
+        for (fine, grounds) in [
+            ("It was delivered on 2026-11-20.", delivered),
+            ("It has shipped and is on its way.", transit),
+            ("It's on its way with UPS.", transit),
+            ("They were delivered.", delivered),
+            ("It's running late; the carrier still has it.", delayed),
+            ("It hasn't been delivered yet.", transit),
+            ("It should have been delivered by now.", transit),
+            (
+                "Once it's been delivered, you can start a return online.",
+                transit,
+            ),
+            ("It is shipped from our Portland warehouse.", PASSAGE),
+            ("It was delayed by the carrier.", delayed),
+        ] {
+            assert_eq!(ungrounded(fine, &business(&[grounds])), None, "{fine}");
         }
     }
 
