@@ -144,11 +144,13 @@ async fn a_streamed_reply_arrives_as_deltas_then_the_reply_then_done() {
     assert_eq!(
         streamed,
         [
-            "The frobnicator warranty lasts two years [1].",
+            "The frobnicator warranty lasts two years.",
             " It covers parts.\n",
-            "Keep the receipt [1]."
+            "Keep the receipt."
         ]
     );
+    // The pieces read as the stored reply: no citation marker shows while it streams.
+    assert_eq!(events[3].1["text"], streamed.concat());
     assert_eq!(
         events[3].1["text"],
         "The frobnicator warranty lasts two years. It covers parts.\nKeep the receipt."

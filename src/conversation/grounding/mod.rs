@@ -384,21 +384,35 @@ impl<'a> Gate<'a> {
             self.stopped = true;
             return None;
         }
-        // Checked as the whole reply is: without its `[n]` markers.
-        let (checked, _) = super::model::strip_citation_markers(&sentences, usize::MAX);
-        if ungrounded(&checked, self.grounds).is_some() {
+        // Checked, and sent, as the whole reply is: without its `[n]` markers.
+        let unmarked = unmarked(&sentences);
+        if ungrounded(&unmarked, self.grounds).is_some() {
             self.stopped = true;
             return None;
         }
-        Some(sentences)
+        Some(unmarked)
     }
 
-    /// The rest of the text, not yet checked: for the caller to send once the whole reply
-    /// has passed. None when the gate stopped or the text is the marker.
+    /// The rest of the text, not yet checked, without its `[n]` markers: for the caller to
+    /// send once the whole reply has passed. None when the gate stopped or the text is the
+    /// marker.
     pub fn rest(self) -> Option<String> {
         let marker = !self.started && without_marker(self.held.trim(), self.withheld).is_some();
-        (!self.stopped && !marker && !self.held.is_empty()).then_some(self.held)
+        (!self.stopped && !marker && !self.held.is_empty()).then(|| unmarked(&self.held))
     }
+}
+
+/// `text` without its `[n]` citation markers, its white space at either end kept (the
+/// pieces of a stream join up as the stored reply reads).
+fn unmarked(text: &str) -> String {
+    let body = text.trim();
+    if body.is_empty() {
+        return text.to_owned();
+    }
+    let (stripped, _) = super::model::strip_citation_markers(body, usize::MAX);
+    let start = text.len() - text.trim_start().len();
+    let end = text.trim_end().len();
+    format!("{}{stripped}{}", &text[..start], &text[end..])
 }
 
 /// Characters models put around a marker ("**NO_ANSWER**", "`NO_ANSWER`", "NO_ANSWER.").
@@ -842,7 +856,7 @@ mod tests {
             &given,
         );
         assert_eq!(sent, ["Standard shipping is $5.95."]);
-        assert_eq!(rest.as_deref(), Some(" It takes 5–7 days [1]"));
+        assert_eq!(rest.as_deref(), Some(" It takes 5–7 days"));
 
         let (sent, rest) = streamed(
             &[
