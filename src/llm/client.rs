@@ -42,8 +42,10 @@ pub enum LlmError {
     Truncated,
     #[error("the model's reply passed {0} bytes")]
     TooLong(usize),
-    #[error("the model endpoint asked to wait {0:?} before trying again")]
-    RateLimited(Duration),
+    #[error("the model's stream went silent for {0:?}")]
+    Stalled(Duration),
+    #[error("the model endpoint limits our rate{}", asked_wait(.0))]
+    RateLimited(Option<Duration>),
     #[error("cannot build the model client: {0}")]
     Setup(String),
 }
@@ -59,9 +61,16 @@ impl LlmError {
             LlmError::Truncated => "truncated",
             LlmError::TooLong(_) => "too_long",
             LlmError::RateLimited(_) => "rate_limited",
+            LlmError::Stalled(_) => "stalled",
             LlmError::Setup(_) => "setup",
         }
     }
+}
+
+/// How long a rate limit asked to wait, for its message.
+fn asked_wait(wait: &Option<Duration>) -> String {
+    wait.map(|wait| format!(" and asked to wait {wait:?}"))
+        .unwrap_or_default()
 }
 
 /// A function the model may call.
@@ -106,6 +115,10 @@ pub struct Completion {
     /// keeps its whole sentences, [`sentences::whole`]); 0 when the model finished.
     pub cut: usize,
 }
+
+/// How much earlier than the first-token timeout a stream's error may come and still be
+/// the HTTP client's read timeout (its timer starts at the last read, before ours).
+const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(100);
 
 /// How long a 429 asks to wait (`Retry-After` in seconds), if it does.
 fn asks_to_wait(response: &reqwest::Response) -> Option<Duration> {
@@ -175,9 +188,9 @@ impl LlmClient {
             async move {
                 let response = reqwest.oneshot(factory).await?;
                 match asks_to_wait(&response) {
-                    Some(wait) if wait > longest_wait => {
-                        Err(OpenAIError::Boxed(Box::new(LlmError::RateLimited(wait))))
-                    }
+                    Some(wait) if wait > longest_wait => Err(OpenAIError::Boxed(Box::new(
+                        LlmError::RateLimited(Some(wait)),
+                    ))),
                     _ => Ok(response),
                 }
             }
@@ -244,16 +257,27 @@ impl LlmClient {
             let mut cut = false;
             let limit = self.reply_bytes();
             loop {
-                // Until output arrives, the first-token timeout applies; after, the read timeout.
-                let next = if text.is_empty() && calls.is_empty() {
-                    tokio::time::timeout(first_token, stream.next())
-                        .await
-                        .map_err(|_| LlmError::FirstTokenTimeout(first_token))?
+                // Until output arrives, the first-token timeout applies; after, it bounds a
+                // silence between two pieces. The HTTP client's read timeout is the same, so
+                // whichever notices first, the failure is named the same.
+                let silent = if text.is_empty() && calls.is_empty() {
+                    LlmError::FirstTokenTimeout
                 } else {
-                    stream.next().await
+                    LlmError::Stalled
                 };
+                let waiting = Instant::now();
+                let next = tokio::time::timeout(first_token, stream.next())
+                    .await
+                    .map_err(|_| silent(first_token))?;
                 let Some(chunk) = next else { break };
-                let chunk = chunk?;
+                // A stream's error is text only: a read that timed out is told by its time.
+                let chunk = chunk.map_err(|error| {
+                    if waiting.elapsed() + READ_TIMEOUT_SLACK >= first_token {
+                        silent(first_token)
+                    } else {
+                        LlmError::Api(error)
+                    }
+                })?;
                 for choice in chunk.choices {
                     finished |= choice.finish_reason.is_some();
                     cut |= choice.finish_reason == Some(FinishReason::Length);
@@ -332,11 +356,15 @@ impl LlmClient {
             .map_err(|_| LlmError::Deadline(self.total_timeout))?
     }
 
-    /// An attempt's error: a read that timed out is the first-token timeout.
+    /// An attempt's error: a read that timed out is the first-token timeout, a rate limit
+    /// still there after the retries a rate limit.
     fn attempt_failed(&self, error: OpenAIError) -> LlmError {
         match &error {
             OpenAIError::Reqwest(e) if e.is_timeout() => {
                 LlmError::FirstTokenTimeout(self.first_token_timeout)
+            }
+            OpenAIError::ApiError(e) if e.status_code == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                LlmError::RateLimited(None)
             }
             OpenAIError::Boxed(e) => match e.downcast_ref::<LlmError>() {
                 Some(LlmError::RateLimited(wait)) => LlmError::RateLimited(*wait),

@@ -325,6 +325,50 @@ async fn a_rate_limit_of_a_few_seconds_is_waited_out() {
     );
 }
 
+/// A model that goes silent, before its first word or after it, and a rate limit that lasts
+/// past the retries: each an honest handoff within the first-token timeout, counted under
+/// its own kind, every time (a QA pass saw a silent model counted as `first_token_timeout`
+/// in one run and `api` in the next, and a lasting rate limit as `api`).
+#[tokio::test]
+async fn a_silent_model_and_a_lasting_rate_limit_are_named_as_they_are() {
+    let llm = ScriptedLlm::start().await;
+    let app = spawn_app_with(|s| {
+        crate::helpers::use_scripted_llm(s, &llm);
+        s.llm.first_token_timeout_ms = 400;
+        s.llm.max_retries = 1;
+    })
+    .await;
+    let ask = |question: &'static str| {
+        let app = &app;
+        async move {
+            let chat = app.start_chat().await;
+            let started = Instant::now();
+            let (_, body) = app.say(&chat, json!({ "text": question })).await;
+            assert_eq!(body["handoff"]["reason"], "llm_unavailable", "{body}");
+            assert!(started.elapsed() < Duration::from_secs(3), "{question}");
+        }
+    };
+    for _ in 0..3 {
+        llm.push([Behavior::Stalls(String::new())]);
+        ask("How long does standard shipping take?").await;
+        llm.push([Behavior::Stalls("Standard shipping takes ".into())]);
+        ask("How long does standard shipping take?").await;
+    }
+    llm.push([Behavior::Status(429), Behavior::Status(429)]);
+    ask("How long does standard shipping take?").await;
+    let metrics = app.metrics().await;
+    let failures = |kind: &str| {
+        sample(
+            &metrics,
+            &format!("frontdesk_llm_failures_total{{kind=\"{kind}\"}}"),
+        )
+    };
+    assert_eq!(failures("first_token_timeout"), 3.0, "{metrics}");
+    assert_eq!(failures("stalled"), 3.0, "{metrics}");
+    assert_eq!(failures("rate_limited"), 1.0, "{metrics}");
+    assert!(!metrics.contains("kind=\"api\""), "{metrics}");
+}
+
 #[tokio::test]
 async fn retries_are_as_many_as_configured() {
     let llm = ScriptedLlm::start().await;

@@ -35,6 +35,9 @@ pub enum Behavior {
     Truncated(String),
     /// Stream this text, then finish for the token limit (`finish_reason: "length"`).
     CutOff(String),
+    /// Stream this text (maybe none: the headers and an empty first chunk), then send
+    /// nothing more, the stream held open.
+    Stalls(String),
 }
 
 #[derive(Default)]
@@ -155,6 +158,23 @@ async fn respond(mut behavior: Behavior, stream: bool) -> Response {
                 return Response::builder()
                     .header(header::CONTENT_TYPE, "text/event-stream")
                     .body(Body::from(body))
+                    .expect("sse response");
+            }
+            Behavior::Stalls(text) => {
+                let mut body = chunk(json!({"role": "assistant", "content": ""}), None);
+                for word in text.split_inclusive(' ') {
+                    body.push_str(&chunk(json!({ "content": word }), None));
+                }
+                let sent =
+                    futures_util::stream::once(
+                        async move { Ok::<_, std::convert::Infallible>(body) },
+                    );
+                return Response::builder()
+                    .header(header::CONTENT_TYPE, "text/event-stream")
+                    .body(Body::from_stream(futures_util::StreamExt::chain(
+                        sent,
+                        futures_util::stream::pending(),
+                    )))
                     .expect("sse response");
             }
             Behavior::Text(text) if stream => return sse(&text, "stop"),
