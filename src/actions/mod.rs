@@ -18,7 +18,7 @@ pub use spec::{BackendSpec, Intent, Spec};
 use crate::{
     llm::Tool,
     phrases::{Lang, REFERENCE_EXAMPLE},
-    storage::{ActionRecord, Store, StoreError},
+    storage::{ActionRecord, HandoffReason, Store, StoreError},
     telemetry::{Metrics, Step},
 };
 
@@ -38,9 +38,36 @@ pub fn tools_for(specs: &[Spec]) -> Vec<Tool> {
     tools.push(Tool {
         name: HANDOFF_TOOL.into(),
         description: "Hand the conversation to a human support agent, when the customer asks for a person or you cannot help.".into(),
-        parameters: json!({"type": "object", "properties": {}}),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "type": "string",
+                    "enum": HANDOFF_REASONS.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+                    "description": "customer_asked: they asked for a person; frustrated: they are upset; cannot_help: you cannot answer or do what they need."
+                }
+            }
+        }),
     });
     tools
+}
+
+/// The reasons the model may give the handoff tool, and the handoff each is.
+const HANDOFF_REASONS: &[(&str, HandoffReason)] = &[
+    ("customer_asked", HandoffReason::CustomerRequest),
+    ("frustrated", HandoffReason::Frustration),
+    ("cannot_help", HandoffReason::LowConfidence),
+];
+
+/// The handoff a call of the handoff tool with `arguments` is: the reason it gives, else
+/// that the model could not help (the service's own checks hand off a customer who asks
+/// for a person before any model call, so one left to the model most often did not).
+pub fn handoff_reason(arguments: &str) -> HandoffReason {
+    let args: serde_json::Value = serde_json::from_str(arguments).unwrap_or_default();
+    HANDOFF_REASONS
+        .iter()
+        .find(|(name, _)| args["reason"] == *name)
+        .map_or(HandoffReason::LowConfidence, |(_, reason)| *reason)
 }
 
 /// Failed identity checks and not-found lookups allowed per conversation, and failed identity

@@ -235,7 +235,7 @@ pub async fn generate(
         for call in completion.tool_calls {
             let result = if call.name == HANDOFF_TOOL {
                 handed_to_person = true;
-                handoff.get_or_insert(HandoffReason::CustomerRequest);
+                handoff.get_or_insert(crate::actions::handoff_reason(&call.arguments));
                 json!({"ok": true, "handed_off": true})
             } else {
                 let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
@@ -297,7 +297,7 @@ pub async fn generate(
     if handed_to_person {
         // The model handed the customer to a person: no more model calls, and the service
         // says so in its own words (after any facts looked up on the way).
-        let reason = handoff.unwrap_or(HandoffReason::CustomerRequest);
+        let reason = handoff.unwrap_or(HandoffReason::LowConfidence);
         let said = super::triggers::acknowledgement(reason, phrases);
         let _ = tx.send(TurnEvent::Delta(said.to_owned()));
         let mut parts = gathered.facts;

@@ -28,7 +28,8 @@ use crate::{
 pub fn acknowledgement(reason: HandoffReason, phrases: &Phrases) -> &'static str {
     match reason {
         HandoffReason::CustomerRequest => phrases.connecting,
-        _ => phrases.sorry,
+        HandoffReason::Frustration | HandoffReason::RepeatedFailure => phrases.sorry,
+        _ => phrases.handed_off,
     }
 }
 

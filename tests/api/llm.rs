@@ -217,28 +217,53 @@ async fn a_customers_own_claim_or_one_in_another_language_is_not_confirmed() {
 }
 
 /// The model's call of the handoff tool hands off at once, in the service's own words: no
-/// further model call writes the goodbye.
+/// further model call writes the goodbye. The reason is the one the model gives; without
+/// one, that it could not help (a QA pass saw "Of course. I'm connecting you…" and
+/// `customer_request` for a customer who never asked).
 #[tokio::test]
 async fn the_models_handoff_call_hands_off_in_the_services_words() {
     let app = spawn_app_with_llm().await;
-    app.llm().push([
-        Behavior::ToolCalls(vec![("handoff_to_human".into(), json!({}))]),
-        text("Sure, a human will come (this call should never be made)."),
-    ]);
-    let chat = app.start_chat().await;
-    let (_, body) = app
-        .say(
-            &chat,
-            json!({"text": "I have a complicated problem with my lamp"}),
-        )
-        .await;
-    assert_eq!(body["handoff"]["reason"], "customer_request", "{body}");
-    let reply = body["replies"][0]["text"].as_str().expect("reply");
-    assert!(reply.contains("connect"), "{reply}");
-    assert!(!reply.contains("should never"), "{reply}");
-    // The only other call is the handoff's summary.
-    for request in &app.llm().requests()[1..] {
-        let prompt = first_message(request);
+    for (arguments, reason, said) in [
+        (json!({}), "low_confidence", "I've passed your conversation"),
+        (
+            json!({"reason": "cannot_help"}),
+            "low_confidence",
+            "I've passed your conversation",
+        ),
+        (
+            json!({"reason": "customer_asked"}),
+            "customer_request",
+            "I'm connecting you",
+        ),
+        (
+            json!({"reason": "frustrated"}),
+            "frustration",
+            "I'm sorry this has been frustrating",
+        ),
+    ] {
+        app.llm().push([
+            Behavior::ToolCalls(vec![("handoff_to_human".into(), arguments)]),
+            text("Sure, a human will come (this call should never be made)."),
+        ]);
+        let calls = app.llm().requests().len();
+        let chat = app.start_chat().await;
+        let (_, body) = app
+            .say(
+                &chat,
+                json!({"text": "I have a complicated problem with my lamp"}),
+            )
+            .await;
+        assert_eq!(body["handoff"]["reason"], reason, "{body}");
+        let reply = body["replies"][0]["text"].as_str().expect("reply");
+        assert!(reply.contains(said), "{reply}");
+        // The only other call is the handoff's summary (which takes the scripted text).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app.llm().requests().len() < calls + 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let requests = app.llm().requests();
+        assert_eq!(requests.len(), calls + 2);
+        let prompt = first_message(&requests[calls + 1]);
         assert!(
             prompt.contains("Summarise this support conversation"),
             "{prompt}"
