@@ -46,6 +46,8 @@ pub struct CitedArticle {
     /// Its current title; for a deleted article, the title the latest citing reply showed.
     pub title: String,
     pub count: i64,
+    /// Whether the article was deleted since (its replies still count: they were given).
+    pub deleted: bool,
 }
 
 /// A customer question (as [`as_reported`] writes it) and how many handoffs it ended in.
@@ -219,6 +221,7 @@ impl Store {
                     .bind(&article_id)
                     .fetch_optional(&self.reader)
                     .await?;
+            let deleted = current.is_none();
             let title = current
                 .or_else(|| cited_titles.remove(&article_id))
                 .unwrap_or_default();
@@ -226,6 +229,7 @@ impl Store {
                 article_id,
                 title,
                 count,
+                deleted,
             });
         }
         // The question behind each handoff, by the summary's rule (the latest need up to the
@@ -489,17 +493,19 @@ mod tests {
         );
         // Waits 400, 1,000, 2,500, 3,000: the mean of the middle two.
         assert_eq!(summary.median_first_response_ms, Some(1750));
-        let article = |id: &str, title: &str, count| CitedArticle {
+        let article = |id: &str, title: &str, count, deleted| CitedArticle {
             article_id: id.into(),
             title: title.into(),
             count,
+            deleted,
         };
+        // The shipping articles are in no store: as if deleted since.
         assert_eq!(
             summary.top_cited_articles,
             vec![
-                article(refunds, "Refunds, returns and exchanges", 3),
-                article("art_ship_eu", "Shipping", 1),
-                article("art_ship_us", "Shipping", 1),
+                article(refunds, "Refunds, returns and exchanges", 3, false),
+                article("art_ship_eu", "Shipping", 1, true),
+                article("art_ship_us", "Shipping", 1, true),
             ]
         );
         let question = |q: &str| HandoffQuestion {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{agent, spawn_app};
+use crate::helpers::{ADMIN_KEY, agent, spawn_app};
 
 #[tokio::test]
 async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
@@ -82,6 +82,7 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
         cited["title"].to_string().to_lowercase().contains("refund"),
         "{report}"
     );
+    assert_eq!(cited["deleted"], false, "{report}");
     // The question the help center lacked, not the request for a person after it.
     assert_eq!(
         report["top_handoff_questions"],
@@ -98,6 +99,25 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
             "{days}: {body}"
         );
     }
+
+    // An article deleted since still counts for the replies that cited it, marked deleted (a
+    // QA pass found it listed as if it were there).
+    let id = cited["article_id"].as_str().expect("id");
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/articles/{id}")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    let (_, after) = app.admin_get("/v1/reports/summary?days=1").await;
+    let listed = &after["top_cited_articles"][0];
+    assert_eq!(
+        (&listed["article_id"], &listed["title"], &listed["deleted"]),
+        (&cited["article_id"], &cited["title"], &json!(true)),
+        "{after}"
+    );
 }
 
 #[tokio::test]
