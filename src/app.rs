@@ -9,7 +9,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     actions::Actions,
     config::{Secret, Settings},
-    conversation::{intent, retries::RetryLocks},
+    conversation::{intent, locks::KeyedLocks},
     events::{Events, KEEP_ALIVE, relay},
     http,
     llm::{LlmClient, Prompts, TokenCounter},
@@ -71,8 +71,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Connections, turns and other background work, awaited at shutdown.
     pub tasks: TaskTracker,
-    /// Retries of a message wait here for its first turn.
-    pub retry_locks: RetryLocks,
+    /// Retries of a message wait here for its first turn, by (conversation, client message id).
+    pub retry_locks: KeyedLocks,
+    /// A conversation's turns wait here for the one before, by (conversation, "").
+    pub turn_locks: KeyedLocks,
     /// Cancelled at shutdown, so endless streams end and the server can drain.
     pub shutdown: CancellationToken,
     pub admin_key: Secret,
@@ -175,7 +177,8 @@ impl App {
             metrics,
             http,
             tasks: TaskTracker::new(),
-            retry_locks: RetryLocks::default(),
+            retry_locks: KeyedLocks::default(),
+            turn_locks: KeyedLocks::default(),
             shutdown,
             admin_key,
             agent_key,

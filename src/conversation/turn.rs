@@ -118,6 +118,18 @@ pub async fn post_customer_message(
             let customer_message = message.clone();
             state.tasks.spawn(async move {
                 let _held = held;
+                // After the turn of the message before, if it still runs: its reply comes
+                // first, and this turn reads it (and whatever it changed, such as a verified
+                // customer) as context.
+                let conversation = customer_message.conversation_id.as_str();
+                let in_turn = turn_state.turn_locks.lock(conversation, "").await;
+                let context = if in_turn.waited {
+                    read_context(&turn_state, conversation)
+                        .await
+                        .map(|(fresh, latest)| (fresh, Latest::Settled(latest)))
+                } else {
+                    context.map(|(fresh, latest)| (fresh, Latest::AlongsideStore(latest)))
+                };
                 let turn = run(
                     &turn_state,
                     &customer_message,
@@ -126,8 +138,8 @@ pub async fn post_customer_message(
                     &tx,
                     &mut timings,
                 );
-                let conversation = customer_message.conversation_id.as_str();
                 let (ended, took) = timed(ended(turn, conversation)).await;
+                drop(in_turn);
                 turn_state.metrics.observe(Step::Turn, took);
                 turn_state.metrics.observe(
                     Step::Overhead,
@@ -155,6 +167,15 @@ pub(super) struct Draft {
 /// What a turn reads besides its message: the conversation with whether its channel is
 /// human-only, and its latest messages.
 type Context = (Option<(Conversation, bool)>, Vec<Message>);
+
+/// A conversation's latest messages, as a turn read them.
+enum Latest {
+    /// While its message was being stored: one may be missing ([`before`]).
+    AlongsideStore(Vec<Message>),
+    /// After its message was stored and the turn before it ended: every message but its own
+    /// is its context, replies to earlier messages numbered after it included.
+    Settled(Vec<Message>),
+}
 
 /// Reads a turn's context while its message is stored, fresh since the request loaded the
 /// conversation (an agent may have switched the mode, or a signed identity or an earlier turn
@@ -236,14 +257,23 @@ fn before(latest: Vec<Message>, seq: i64, window: usize) -> Option<Vec<Message>>
 async fn run(
     state: &Arc<AppState>,
     message: &Message,
-    context: Result<Context, StoreError>,
+    context: Result<(Option<(Conversation, bool)>, Latest), StoreError>,
     early_search: Option<Searching>,
     tx: &mpsc::UnboundedSender<TurnEvent>,
     timings: &mut Timings,
 ) -> Result<(), StoreError> {
     let (fresh, latest) = context?;
     let window = window(state);
-    let recent = match before(latest, message.seq, window) {
+    let read = match latest {
+        Latest::AlongsideStore(latest) => before(latest, message.seq, window),
+        Latest::Settled(mut latest) => {
+            latest.retain(|m| m.id != message.id);
+            let surplus = latest.len().saturating_sub(window);
+            latest.drain(..surplus);
+            Some(latest)
+        }
+    };
+    let recent = match read {
         Some(recent) => recent,
         None => {
             let again = state

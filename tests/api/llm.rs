@@ -271,6 +271,65 @@ async fn the_models_handoff_call_hands_off_in_the_services_words() {
     }
 }
 
+/// A message sent while the reply to the one before is still being written is answered
+/// after it: the transcript reads question, question, answer, answer, and the second turn's
+/// model sees the first answer (a QA pass saw the second answer stored before the first).
+#[tokio::test]
+async fn a_message_sent_during_a_reply_is_answered_after_it() {
+    let app = spawn_app_with_llm().await;
+    let first = "Standard shipping takes 5 to 7 business days.";
+    let second = "You can start a return from your account page.";
+    app.llm().push([
+        Behavior::Slow(Duration::from_millis(600), Box::new(text(first))),
+        text(second),
+    ]);
+    let chat = app.start_chat().await;
+    let asked_first = app.say(
+        &chat,
+        json!({"text": "How long does standard shipping take?"}),
+    );
+    let asked_second = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        app.say(&chat, json!({"text": "How do I start a return?"}))
+            .await
+    };
+    let ((_, one), (_, two)) = tokio::join!(asked_first, asked_second);
+    assert_eq!(one["replies"][0]["text"], first, "{one}");
+    assert_eq!(two["replies"][0]["text"], second, "{two}");
+    let texts: Vec<String> = app
+        .messages(&chat)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "How long does standard shipping take?",
+            "How do I start a return?",
+            first,
+            second
+        ]
+    );
+    // The second turn's model was given the first answer, before the second question.
+    let requests = app.llm().requests();
+    let history: Vec<String> = messages_of(&requests[1])
+        .into_iter()
+        .skip(1)
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_eq!(
+        history[..2],
+        ["How long does standard shipping take?", first],
+        "{history:?}"
+    );
+    assert!(
+        history[2].ends_with("How do I start a return?"),
+        "{history:?}"
+    );
+}
+
 #[tokio::test]
 async fn rate_limits_and_server_errors_are_retried() {
     let app = spawn_app_with_llm().await;

@@ -1,7 +1,9 @@
-//! Retries of a message while its first turn still runs: one lock per (conversation, client
-//! message id), held from storing the message to the end of its turn, so a retry waits for
-//! the first and then gets its stored outcome, not a turn half done. Within one process: a
-//! retry that reaches another replica while the first turn runs still sees it half done.
+//! Locks by a pair of names, held across awaits: one per (conversation, client message id)
+//! for retries, held from storing the message to the end of its turn, so a retry waits for
+//! the first and then gets its stored outcome, not a turn half done; and one per conversation
+//! for its turns, so a message sent while the reply to the one before is still being written
+//! is answered after it, in order. Within one process: a retry or a message that reaches
+//! another replica while the first turn runs still sees it half done.
 
 use std::{
     collections::HashMap,
@@ -13,21 +15,23 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 type Key = (String, String);
 type Locks = Arc<Mutex<HashMap<Key, Arc<AsyncMutex<()>>>>>;
 
-/// The locks of the messages whose turns are running (or waited for).
+/// The locks being held (or waited for), by name; the others are forgotten.
 #[derive(Default)]
-pub struct RetryLocks(Locks);
+pub struct KeyedLocks(Locks);
 
-/// A held lock; dropping it lets the next retry of the same message in.
+/// A held lock; dropping it lets the next holder in.
 pub struct Held {
     guard: Option<OwnedMutexGuard<()>>,
     key: Key,
     locks: Locks,
+    /// Whether another held it when it was asked for.
+    pub waited: bool,
 }
 
-impl RetryLocks {
-    /// Waits until no other request for this message holds its lock, and takes it.
-    pub async fn lock(&self, conversation_id: &str, client_message_id: &str) -> Held {
-        let key = (conversation_id.to_owned(), client_message_id.to_owned());
+impl KeyedLocks {
+    /// Waits until nobody else holds the lock of (`first`, `second`), and takes it.
+    pub async fn lock(&self, first: &str, second: &str) -> Held {
+        let key = (first.to_owned(), second.to_owned());
         let lock = self
             .0
             .lock()
@@ -35,10 +39,15 @@ impl RetryLocks {
             .entry(key.clone())
             .or_default()
             .clone();
+        let (guard, waited) = match lock.clone().try_lock_owned() {
+            Ok(guard) => (guard, false),
+            Err(_) => (lock.lock_owned().await, true),
+        };
         Held {
-            guard: Some(lock.lock_owned().await),
+            guard: Some(guard),
             key,
             locks: self.0.clone(),
+            waited,
         }
     }
 
@@ -73,8 +82,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_waits_for_the_first_and_the_lock_is_forgotten_after() {
-        let locks = Arc::new(RetryLocks::default());
+        let locks = Arc::new(KeyedLocks::default());
         let first = locks.lock("c1", "m1").await;
+        assert!(!first.waited);
         // Another message, or the same id in another conversation, does not wait.
         let other = locks.lock("c1", "m2").await;
         let elsewhere = locks.lock("c2", "m1").await;
@@ -82,7 +92,7 @@ mod tests {
         let retry = tokio::spawn({
             let locks = locks.clone();
             async move {
-                let _held = locks.lock("c1", "m1").await;
+                assert!(locks.lock("c1", "m1").await.waited);
             }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
