@@ -1120,9 +1120,9 @@ impl Index {
         let headings = text_of(f.headings);
         let fragment = snippets.snippet_from_doc(&doc).fragment().trim().to_owned();
         let snippet = if fragment.is_empty() {
-            body.chars().take(SNIPPET_CHARS).collect()
+            clipped(&body, &body.chars().take(SNIPPET_CHARS).collect::<String>())
         } else {
-            fragment
+            clipped(&body, &fragment)
         };
         let (named, anywhere) = (found.about(), found.anywhere());
         // Only asked of a passage with a single word of the question.
@@ -1148,9 +1148,70 @@ impl Index {
     }
 }
 
+/// A snippet of `body` as a citation shows it: from the start of a line or sentence in its
+/// first third when it starts mid-sentence ("y\n- en el caso de ropa…" starts at "- en el
+/// caso"), else with "…" before; and with "…" after when the passage goes on past a
+/// sentence cut short.
+fn clipped(body: &str, fragment: &str) -> String {
+    let Some(at) = body.find(fragment) else {
+        return fragment.to_owned();
+    };
+    let mut text = fragment;
+    let mut head = "";
+    if at > 0 {
+        let third = text.len() / 3;
+        let start = ["\n", ". ", "? ", "! ", "; "]
+            .iter()
+            .filter_map(|end| text.find(end).map(|i| i + end.len()))
+            .filter(|&i| i <= third)
+            .min();
+        match start {
+            Some(i) => text = text[i..].trim_start(),
+            None => head = "…",
+        }
+    }
+    let text = text.trim_end();
+    let tail = if at + fragment.len() < body.trim_end().len() && !text.ends_with(['.', '?', '!']) {
+        "…"
+    } else {
+        ""
+    };
+    format!("{head}{text}{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snippet_starts_at_a_line_or_sentence_and_says_where_it_was_cut() {
+        let body =
+            "Puedes devolver la ropa sin usar y\n- en el caso de ropa, con etiquetas.\nNada más.";
+        let fragment = "y\n- en el caso de ropa, con etiquetas.";
+        assert_eq!(
+            clipped(body, fragment),
+            "- en el caso de ropa, con etiquetas."
+        );
+        assert_eq!(
+            clipped(body, "y\n- en el caso de ropa"),
+            "- en el caso de ropa…"
+        );
+        // No line or sentence starts early in it: "…" says it was cut.
+        let body = "Standard orders travel with USPS or UPS in the mainland states and Washington.";
+        assert_eq!(
+            clipped(body, "in the mainland states and Washington."),
+            "…in the mainland states and Washington."
+        );
+        // From the passage's start to its end: as it is.
+        assert_eq!(
+            clipped("Whole passage.", "Whole passage."),
+            "Whole passage."
+        );
+        assert_eq!(
+            clipped("Whole passage, and more.", "Whole passage"),
+            "Whole passage…"
+        );
+    }
     use crate::storage::Format;
 
     fn article(id: &str, text: &str) -> Article {
