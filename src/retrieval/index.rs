@@ -136,11 +136,42 @@ const MAX_TYPO_LETTERS: usize = 15;
 /// as the ones they were meant to be.
 const WEAK_COVERAGE: f32 = 0.5;
 
-/// What a search is for besides its words: whether it asks about time, the conversation
-/// before it, and how many passages.
+/// What a question asks that one passage of an article tells better than the others.
+#[derive(Clone, Copy, PartialEq)]
+enum Asks {
+    /// A time ([`super::timing`]).
+    When,
+    /// How to do something: the steps ([`super::steps`]).
+    How,
+}
+
+impl Asks {
+    fn of(question: &str) -> Option<Asks> {
+        if super::timing::asks_when(question) {
+            Some(Asks::When)
+        } else if super::steps::asks_how(question) {
+            Some(Asks::How)
+        } else {
+            None
+        }
+    }
+
+    /// How well a passage (its heading, its text) tells it: 0 to
+    /// [`super::timing::TELLS_MOST`].
+    fn told(self, heading: &str, body: &str) -> u8 {
+        match self {
+            Asks::When => super::timing::tells_when(heading, body),
+            Asks::How => super::steps::tells_how(heading, body),
+        }
+    }
+}
+
+/// What a search is for besides its words: what kind of passage answers it (one that tells
+/// a time, or steps), the conversation before it, and how many passages.
 #[derive(Clone, Copy)]
 struct Request<'a> {
-    when: bool,
+    /// Whether the question asks a time or how to do something.
+    asks: Option<Asks>,
     /// Whether the question denies something ("why can't I ...?"): see
     /// [`Index::search_terms`].
     negated: bool,
@@ -788,7 +819,7 @@ impl Index {
     ) -> Result<Vec<Hit>, IndexError> {
         let mut analyzer = self.analyzer.clone();
         let request = Request {
-            when: super::timing::asks_when(question),
+            asks: Asks::of(question),
             negated: super::question::negates(question),
             context,
             k,
@@ -831,7 +862,7 @@ impl Index {
         request: &Request<'_>,
     ) -> Result<Vec<Hit>, IndexError> {
         let Request {
-            when,
+            asks,
             negated,
             context,
             k,
@@ -893,7 +924,7 @@ impl Index {
             clauses.extend(common.iter().flat_map(|(term, _)| per_term(term)));
             BooleanQuery::new(clauses)
         };
-        let asked_when = when.then(|| asked.box_clone());
+        let asked_again = asks.map(|asks| (asks, asked.box_clone()));
         // Snippets show the question's words.
         let mut snippets = SnippetGenerator::create(searcher, &asked, f.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
@@ -1006,19 +1037,26 @@ impl Index {
         // A question about time ("How long do refunds take?") is answered by the passage of
         // the article found first that tells one (its heading, else a duration in its text),
         // not by the one with the most of the question's other words ("What is refunded"),
-        // whether or not it has them ("When will I get my money back?" has no "soon").
-        if let Some(asked) = asked_when
+        // whether or not it has them ("When will I get my money back?" has no "soon"). And a
+        // question about how to do something ("How do I make a claim?") by its steps
+        // ("Submit a warranty claim online"), not what to know before ("Before you make a
+        // claim").
+        if let Some((asks, asked)) = asked_again
             && let Some(first) = hits.first()
             && let heading = first.headings.last().map_or("", String::as_str)
-            && let mut best = super::timing::tells_when(heading, &first.text)
+            && let mut best = asks.told(heading, &first.text)
             && best < super::timing::TELLS_MOST
         {
             let displaced = (first.score, first.found, first.coverage);
             let article = first.article_id.clone();
             // A first passage that tells a time and is found for a word of its own heading
             // that the article's title lacks ("Refunds for cancelled orders" for "I cancelled
-            // my order, when do I get my money back?") gives way only to one with that word.
-            let own: Vec<String> = if best > 0 {
+            // my order, when do I get my money back?") gives way only to one with that word;
+            // any first passage, to steps ("Updating your saved addresses" for "how do I
+            // update my saved address", not "Change the address within 1 hour"). And steps
+            // must have a word of the question besides the title's ("how should I wash linen
+            // pants" stays with "Caring for your clothes", not "How to measure yourself").
+            let own: Vec<String> = if best > 0 || asks == Asks::How {
                 let (mut in_heading, mut in_title) =
                     (vec![false; topic.len()], vec![false; topic.len()]);
                 mark_terms(&mut analyzer, &[heading], &topic, &mut in_heading);
@@ -1053,9 +1091,13 @@ impl Index {
                     heading.unwrap_or_default(),
                     text(f.body).unwrap_or_default(),
                 );
-                let tells = super::timing::tells_when(heading, body);
-                if tells > best && terms_found(&mut analyzer, &[heading, body], &own) == own.len() {
-                    (best, telling) = (tells, Some(address));
+                let told = asks.told(heading, body);
+                if told > best
+                    && terms_found(&mut analyzer, &[heading, body], &own) == own.len()
+                    && (asks == Asks::When
+                        || terms_found(&mut analyzer, &[heading, body], &topic) > 0)
+                {
+                    (best, telling) = (told, Some(address));
                     if best == super::timing::TELLS_MOST {
                         break;
                     }
@@ -1072,12 +1114,11 @@ impl Index {
             // for a question asked after others: its words are few ("how long is it
             // covered?") and the article its context chose is the one it asks about.
             if context_terms.is_empty()
+                && asks == Asks::When
                 && moved.as_ref().is_some_and(|moved| moved.found < found)
                 && let Some(other) = hits.iter().skip(1).find(|hit| {
                     let heading = hit.headings.last().map_or("", String::as_str);
-                    hit.found >= found
-                        && super::timing::tells_when(heading, &hit.text)
-                            == super::timing::TELLS_MOST
+                    hit.found >= found && asks.told(heading, &hit.text) == super::timing::TELLS_MOST
                 })
             {
                 moved = Some(other.clone());

@@ -4,6 +4,7 @@
 pub mod index;
 pub mod ingest;
 mod question;
+mod steps;
 pub mod synonyms;
 mod timing;
 mod typos;

@@ -268,6 +268,19 @@ async fn everyday_questions_quote_the_section_that_answers_them() {
             "How long does delivery to Hawaii take?",
             "Delivery times by region › Alaska and Hawaii",
         ),
+        // How to do something: the steps, not the article's opening or another section.
+        (
+            "how do i delete my northwind account",
+            "Closing your account › How to close your account",
+        ),
+        (
+            "How do I set up two-factor authentication?",
+            "Two-step verification (two-factor authentication) › How to turn on two-step verification",
+        ),
+        (
+            "how should I wash linen pants",
+            "Apparel size guide and care instructions › Caring for your clothes",
+        ),
     ] {
         let chat = app.start_chat().await;
         let (_, body) = app.say(&chat, json!({ "text": question })).await;
