@@ -53,6 +53,12 @@ struct Identity {
     signature: Option<String>,
 }
 
+/// A control character (a line break, a tab, NUL) or one that reorders text as it is shown
+/// (the bidirectional embeddings, overrides and isolates).
+fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// `POST /v1/conversations`
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -75,6 +81,14 @@ pub async fn create(
             return Err(ApiError::invalid(
                 "invalid_customer",
                 format!("customer.{field} must be at most {most} characters"),
+            ));
+        }
+        // One line, read left to right as written: agents read the name in a handoff's
+        // summary, where a line break could forge the service's own "Facts:" line.
+        if value.as_ref().is_some_and(|v| v.chars().any(unprintable)) {
+            return Err(ApiError::invalid(
+                "invalid_customer",
+                format!("customer.{field} must be one line of text, without control characters"),
             ));
         }
     }

@@ -192,5 +192,6 @@ fn invalid_code(reason: &InvalidArticle) -> &'static str {
         InvalidArticle::Locale => "invalid_locale",
         InvalidArticle::Tags => "invalid_tags",
         InvalidArticle::FrontMatter(_) => "invalid_front_matter",
+        InvalidArticle::Nul => "invalid_text",
     }
 }

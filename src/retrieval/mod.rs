@@ -60,13 +60,16 @@ pub enum InvalidArticle {
     Tags,
     #[error("{0}")]
     FrontMatter(#[from] ingest::FrontMatterError),
+    #[error("text must not contain the NUL character")]
+    Nul,
 }
 
 /// The one check of an article's fields, whatever way they came (its title trimmed): a title
 /// of 1 to [`MAX_TITLE_CHARS`] characters, a link that is http or https (a help article's
 /// link is shown to customers, so never `javascript:` or `data:`), a locale that is a
 /// language tag, up to [`MAX_TAGS`] tags of up to [`MAX_TAG_CHARS`] characters (blank ones
-/// dropped), front matter that can be read (a markdown body's), text to index.
+/// dropped), front matter that can be read (a markdown body's), text to index, and no NUL
+/// character anywhere.
 pub fn validate(input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
     let (passages, meta) = ingest::passages(input.format, &input.body);
     meta?;
@@ -75,6 +78,15 @@ pub fn validate(input: ArticleInput) -> Result<ArticleInput, InvalidArticle> {
 
 /// [`validate`], for an article whose passages are already known to exist or not.
 fn check(mut input: ArticleInput, has_text: bool) -> Result<ArticleInput, InvalidArticle> {
+    // PostgreSQL cannot store it, and no article needs it.
+    let texts = [&input.title, &input.body]
+        .into_iter()
+        .chain(&input.tags)
+        .chain(&input.url)
+        .chain(&input.source);
+    if texts.into_iter().any(|t| t.contains('\0')) {
+        return Err(InvalidArticle::Nul);
+    }
     input.title = input.title.trim().to_owned();
     if input.title.is_empty() || input.title.chars().count() > MAX_TITLE_CHARS {
         return Err(InvalidArticle::Title);
