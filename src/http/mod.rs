@@ -89,7 +89,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::map_response(error::json_errors))
-        .layer(TraceLayer::new_for_http())
+        // The path only: a stream's query carries its credential (`access_token`).
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("Something went wrong on our side.".into()).into_response()
         }))

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, AGENT_KEY, spawn_app, spawn_app_with};
+use crate::helpers::{ADMIN_KEY, AGENT_KEY, spawn_app, spawn_app_with, start_binary};
 
 fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
     assert_eq!(status, expected_status, "{body}");
@@ -397,5 +397,24 @@ async fn only_the_customer_api_answers_other_origins() {
     assert!(
         admin.headers().get("access-control-allow-origin").is_none(),
         "admin routes are same-origin only"
+    );
+}
+
+/// A stream's credential rides in its query string (`EventSource` sends no headers): the
+/// service's request log, even at debug level, shows the path without it (a QA pass found the
+/// agents' key and customers' tokens in it).
+#[tokio::test]
+async fn stream_credentials_never_reach_the_log() {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let service = start_binary(data_dir.path(), &[("RUST_LOG", "debug")]).await;
+    let chat = service.start_chat_with(json!({})).await;
+    drop(service.stream(&chat, None).await);
+    drop(service.agent_stream().await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = service.log.lock().expect("log").join("\n");
+    assert!(log.contains("/stream"), "requests are logged: {log}");
+    assert!(
+        !log.contains(&chat.token) && !log.contains(AGENT_KEY),
+        "{log}"
     );
 }

@@ -6,6 +6,7 @@ use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -193,6 +194,8 @@ pub async fn spawn_on(settings: Settings, data_dir: TempDir) -> TestApp {
 pub struct Binary {
     pub child: Child,
     pub api: Api,
+    /// Every line it has logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl std::ops::Deref for Binary {
@@ -255,16 +258,20 @@ pub async fn start_binary(data_dir: &Path, envs: &[(&str, &str)]) -> Binary {
     };
     // Keep draining stdout so the child never blocks on a full pipe; its warnings and errors
     // join the test's output.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let kept = log.clone();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             if line.contains("WARN") || line.contains("ERROR") {
                 eprintln!("[frontdesk] {line}");
             }
+            kept.lock().expect("log lock").push(line);
         }
     });
     Binary {
         child,
         api: Api::new(base),
+        log,
     }
 }
 
