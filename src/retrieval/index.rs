@@ -37,7 +37,7 @@ const ANALYZER: &str = "frontdesk";
 /// Bumped whenever the schema, the analyzer or the passage splitting changes, so an index built
 /// the old way is rebuilt (as it is when the business's synonyms change: their fingerprint
 /// follows it).
-const INDEX_FORMAT: &str = "8";
+const INDEX_FORMAT: &str = "9";
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;

@@ -196,12 +196,18 @@ impl Sections {
     }
 }
 
+/// The elements whose text is never an article's.
+const HIDDEN_TAGS: &[&str] = &["script", "style", "noscript", "template"];
+
 /// Passages of a markdown body (front matter already removed).
 pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
     let mut sections = Sections::default();
     let mut heading: Option<(usize, String)> = None;
     // A raw HTML block's text counts as the page's would (see `html::scan`).
     let mut html_block = String::new();
+    // Inside an inline `<script>`, `<style>`, `<noscript>` or `<template>` (in a paragraph's
+    // text): its text is no article's, as in an HTML block.
+    let mut hidden = false;
     for event in Parser::new_ext(body, Options::ENABLE_TABLES) {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
@@ -212,6 +218,22 @@ pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
                     sections.heading(level, title.trim().to_owned());
                 }
             }
+            Event::InlineHtml(tag) => {
+                let tag = tag.to_ascii_lowercase();
+                let named = |prefix: &str| {
+                    HIDDEN_TAGS.iter().any(|name| {
+                        tag.strip_prefix(prefix)
+                            .and_then(|rest| rest.strip_prefix(name))
+                            .is_some_and(|rest| rest.starts_with(['>', ' ', '\t', '\n', '/']))
+                    })
+                };
+                if named("</") {
+                    hidden = false;
+                } else if named("<") {
+                    hidden = true;
+                }
+            }
+            Event::Text(_) | Event::Code(_) if hidden => {}
             Event::Text(t) | Event::Code(t) => match &mut heading {
                 Some((_, title)) => title.push_str(&t),
                 None => sections.push_text(&t),
@@ -399,5 +421,15 @@ mod tests {
 
         let (found, _) = passages(Format::Markdown, "<div>\n<p>Only HTML here.</p>\n</div>");
         assert_eq!(found[0].text, "Only HTML here.");
+    }
+
+    /// A script or style inside a paragraph is no more the article's text than one in a
+    /// block (a QA pass found "alert('XSS')" quoted in a reply); other inline tags keep theirs.
+    #[test]
+    fn inline_scripts_and_styles_are_not_indexed() {
+        let doc = "Call us <script>alert('XSS')</script>any day. <STYLE type=\"x\">p{}</STYLE>Or \
+                   <b>write</b>; <scripts>stay</scripts>.";
+        let (found, _) = passages(Format::Markdown, doc);
+        assert_eq!(found[0].text, "Call us any day. Or write; stay.");
     }
 }
