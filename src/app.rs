@@ -12,6 +12,7 @@ use crate::{
     conversation::{intent, locks::KeyedLocks},
     events::{Events, KEEP_ALIVE, relay},
     http,
+    http::limits::Buckets,
     llm::{LlmClient, Prompts, TokenCounter},
     retrieval::{Retrieval, Synonyms},
     storage::Store,
@@ -75,6 +76,11 @@ pub struct AppState {
     pub retry_locks: KeyedLocks,
     /// A conversation's turns wait here for the one before, by (conversation, "").
     pub turn_locks: KeyedLocks,
+    /// New conversations by client address, and messages by conversation.
+    pub conversation_limits: Buckets,
+    pub message_limits: Buckets,
+    /// The most streams open at once (`limits.max_streams`, under the open-file limit).
+    pub max_streams: usize,
     /// Cancelled at shutdown, so endless streams end and the server can drain.
     pub shutdown: CancellationToken,
     pub admin_key: Secret,
@@ -164,6 +170,9 @@ impl App {
             None => Events::default(),
         };
         events.maintain(KEEP_ALIVE, shutdown.clone());
+        let conversation_limits = Buckets::new(settings.limits.conversations_per_minute);
+        let message_limits = Buckets::new(settings.limits.messages_per_minute);
+        let max_streams = streams_under_file_limit(settings.limits.max_streams);
         let state = Arc::new(AppState {
             settings,
             store,
@@ -179,6 +188,9 @@ impl App {
             tasks: TaskTracker::new(),
             retry_locks: KeyedLocks::default(),
             turn_locks: KeyedLocks::default(),
+            conversation_limits,
+            message_limits,
+            max_streams,
             shutdown,
             admin_key,
             agent_key,
@@ -215,5 +227,25 @@ impl App {
         }
         // The last replies' log reaches the disk before the process ends, not 20 ms later.
         state.store.sync_deferred().await;
+    }
+}
+
+/// `configured` streams (0: no limit), but at most the process's open-file limit less 256
+/// for everything else (the index, the database, other requests): past it, accepting
+/// connections fails for everyone, and an index writer that cannot open a file dies.
+fn streams_under_file_limit(configured: usize) -> usize {
+    let open_files = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|line| line.starts_with("Max open files"))
+                .and_then(|line| line.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse::<usize>().ok())
+        });
+    let under = open_files.map_or(usize::MAX, |n| n.saturating_sub(256));
+    match configured {
+        0 => under,
+        n => n.min(under),
     }
 }

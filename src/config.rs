@@ -231,7 +231,7 @@ pub enum LowConfidence {
     Handoff,
 }
 
-/// Request size limits.
+/// Request size and rate limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -239,6 +239,17 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest article body, in bytes.
     pub max_article_bytes: usize,
+    /// New conversations a minute from one client address (0: no limit).
+    pub conversations_per_minute: u32,
+    /// Customer messages a minute in one conversation (0: no limit).
+    pub messages_per_minute: u32,
+    /// Open streams of one conversation a customer may hold (0: no limit).
+    pub streams_per_conversation: usize,
+    /// Open streams in all (0: no limit); at most the process's open-file limit less 256.
+    pub max_streams: usize,
+    /// Behind a proxy, the header whose last address is the client's (`x-forwarded-for`,
+    /// `x-real-ip`); empty: the connection's own address.
+    pub client_address_header: String,
 }
 
 impl Default for Limits {
@@ -246,6 +257,11 @@ impl Default for Limits {
         Self {
             max_body_bytes: 5 * 1024 * 1024,
             max_article_bytes: 1024 * 1024,
+            conversations_per_minute: 30,
+            messages_per_minute: 20,
+            streams_per_conversation: 8,
+            max_streams: 20_000,
+            client_address_header: String::new(),
         }
     }
 }

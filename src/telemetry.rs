@@ -162,6 +162,11 @@ impl Metrics {
         StreamGuard(self.clone())
     }
 
+    /// SSE streams open now.
+    pub fn open_streams(&self) -> usize {
+        usize::try_from(self.open_streams.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -145,6 +145,14 @@ impl Events {
         (events, id)
     }
 
+    /// How many follow one conversation on this replica (its open streams).
+    pub fn followers(&self, conversation_id: &str) -> usize {
+        self.map()
+            .channels
+            .get(conversation_id)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
     /// Until `shutdown`: `every` so often (the service uses [`KEEP_ALIVE`]), a keep-alive to
     /// each followed conversation, forgetting those nobody follows any more. Then closes every
     /// conversation channel, which ends their streams.

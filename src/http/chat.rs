@@ -8,7 +8,7 @@ use std::{
 };
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, State},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{
@@ -26,6 +26,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use super::{
     error::ApiError,
     extract::{AgentAuth, ApiJson, ApiQuery, Caller, OptionalJson, digest},
+    limits::{Peer, client_address},
 };
 use crate::{
     app::AppState,
@@ -62,8 +63,16 @@ fn unprintable(c: char) -> bool {
 /// `POST /v1/conversations`
 pub async fn create(
     State(state): State<Arc<AppState>>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
     OptionalJson(request): OptionalJson<CreateConversation>,
 ) -> Result<Response, ApiError> {
+    let client = client_address(
+        peer.map(|Extension(Peer(ip))| ip),
+        &headers,
+        &state.settings.limits.client_address_header,
+    );
+    state.conversation_limits.take(&client)?;
     let channel = request.channel.unwrap_or_else(|| "web".into());
     if !valid_channel(&channel) {
         return Err(ApiError::invalid(
@@ -248,6 +257,7 @@ pub async fn post_message(
         ));
     }
     let conversation = load(&state, &caller, &id).await?;
+    state.message_limits.take(&conversation.id)?;
     let (message, events) = post_customer_message(
         &state,
         &conversation,

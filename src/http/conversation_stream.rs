@@ -47,6 +47,22 @@ pub async fn stream_conversation(
     ApiQuery(query): ApiQuery<After>,
 ) -> Result<Sse<Live>, ApiError> {
     load(&state, &caller, &id).await?;
+    // A stream holds a connection, and connections are open files: a customer may hold a
+    // few (tabs), the service as many as its open-file limit allows with room to spare.
+    let limits = &state.settings.limits;
+    if caller.is_customer()
+        && limits.streams_per_conversation > 0
+        && state.events.followers(&id) >= limits.streams_per_conversation
+    {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: 5,
+        });
+    }
+    if state.metrics.open_streams() >= state.max_streams {
+        return Err(ApiError::Unavailable(
+            "Too many open streams; try again shortly.".into(),
+        ));
+    }
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

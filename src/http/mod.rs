@@ -7,6 +7,7 @@ mod chat;
 mod conversation_stream;
 pub mod error;
 pub mod extract;
+pub mod limits;
 mod pages;
 mod queue;
 pub mod server;

@@ -17,6 +17,8 @@ use axum::{Router, body::Body, extract::Request};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+use super::limits::Peer;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
 
@@ -32,10 +34,10 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.half_close(true);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok((tcp, peer)) => (tcp, peer.ip()),
                 Err(error) if connection_error(&error) => continue,
                 Err(error) => {
                     // Out of file descriptors and the like: wait instead of spinning.
@@ -52,7 +54,8 @@ pub async fn serve(
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
         let router = router.clone();
-        let service = service_fn(move |request: Request<Incoming>| {
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(Peer(peer));
             Box::pin(router.clone().oneshot(request.map(Body::new)))
         });
         let mut connection = http.serve_connection(TokioIo::new(tcp), service);

@@ -418,3 +418,78 @@ async fn stream_credentials_never_reach_the_log() {
         "{log}"
     );
 }
+
+/// What anyone can do without a key is rate limited (a QA pass sent 300 messages in 7 s into
+/// one conversation, created 2,000 conversations in 2.6 s, and held 21,000 streams open until
+/// the service ran out of open files): 429 with `Retry-After`, and nothing stored.
+#[tokio::test]
+async fn messages_conversations_and_streams_are_limited() {
+    let app = spawn_app_with(|s| {
+        s.limits.messages_per_minute = 6;
+        s.limits.conversations_per_minute = 8;
+        s.limits.streams_per_conversation = 2;
+        s.limits.max_streams = 3;
+    })
+    .await;
+    let chat = app.start_chat().await;
+    let url = app.url(&format!("/v1/conversations/{}/messages", chat.id));
+    for i in 0..3 {
+        let (status, body) = app.say(&chat, json!({"text": format!("hello {i}")})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let response = app
+        .client
+        .post(&url)
+        .bearer_auth(&chat.token)
+        .json(&json!({"text": "one too many"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=10).contains(&wait), "{wait}");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let stored = app.messages(&chat).await;
+    assert!(
+        stored.iter().all(|m| m["text"] != "one too many"),
+        "{stored:?}"
+    );
+    // Another conversation has its own allowance.
+    let other = app.start_chat().await;
+    assert_eq!(app.say(&other, json!({"text": "hi"})).await.0, 200);
+
+    // Conversations from one address: four at once (two are made above), then 429.
+    let create = || {
+        app.client
+            .post(app.url("/v1/conversations"))
+            .json(&json!({}))
+    };
+    for _ in 0..2 {
+        assert_eq!(create().send().await.expect("send").status(), 201);
+    }
+    let (status, body) = send(create()).await;
+    assert_error(status, &body, 429, "rate_limited");
+
+    // Streams: two a conversation for its customer, three in all.
+    let first = app.stream(&chat, None).await;
+    let second = app.stream(&chat, None).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(app.stream(&chat, None).await.status(), 429);
+    let third = app.stream(&other, None).await;
+    assert_eq!(third.status(), 200);
+    let (status, body) = send(app.client.get(app.url(&format!(
+        "/v1/conversations/{}/stream?access_token={}",
+        other.id, other.token
+    ))))
+    .await;
+    assert_error(status, &body, 503, "unavailable");
+    drop((first, second, third));
+}
