@@ -415,7 +415,10 @@
       await ensureConversation();
       await postMessage(text, item);
     } catch (err) {
-      if (err.status) failPending(item, err); // the server refused it
+      if (err.status) {
+        failPending(item, err); // the server refused it: the text goes back to be sent again
+        if (!input.value) input.value = text;
+      }
       else { await catchUp(); if (pending.includes(item)) failPending(item, err); }
       showError(err);
     } finally {

@@ -79,10 +79,10 @@ impl IntoResponse for ApiError {
                 "unsupported_media_type",
                 message.clone(),
             ),
-            ApiError::RateLimited { .. } => (
+            ApiError::RateLimited { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                "Too many attempts; try again later.".into(),
+                format!("Too many requests at once; try again in {retry_after_secs} s."),
             ),
             ApiError::Internal(message) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

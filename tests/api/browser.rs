@@ -13,7 +13,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, AGENT_KEY, TestApp, repo_dir, shipped_order, spawn_app};
+use crate::helpers::{
+    ADMIN_KEY, AGENT_KEY, TestApp, repo_dir, shipped_order, spawn_app, spawn_app_with,
+};
 
 /// One browser at a time: Chromium is heavy on a 2-core machine.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -719,4 +721,34 @@ async fn a_number_a_lost_reply_leaves_goes_to_the_next_message_on_the_page() {
     );
     customer.close().await.expect("close");
     agent.close().await.expect("close");
+}
+
+/// A message past the conversation's rate limit is refused: the widget says why and gives
+/// the text back to be sent again, nothing lost.
+#[tokio::test]
+async fn a_message_sent_too_fast_comes_back_to_the_box_with_the_reason() {
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(driver) = driver().await else { return };
+    let app = spawn_app_with(|s| s.limits.messages_per_minute = 2).await;
+    let customer = customer_answered(&driver, &app, "hello").await;
+    widget_say(&customer, "Do you ship to Canada?").await;
+    let note = wait_for(
+        &customer,
+        &format!("{W}.querySelector('.fd-failed .fd-note') && {W}.querySelector('.fd-failed .fd-note').textContent"),
+    )
+    .await;
+    assert!(
+        note.as_str()
+            .is_some_and(|n| n.starts_with("Not sent: Too many requests at once; try again in")),
+        "{note}"
+    );
+    let kept = customer
+        .execute(
+            &format!("return {W}.querySelector('#fd-input').value;"),
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(kept, json!("Do you ship to Canada?"));
+    customer.close().await.expect("close");
 }
