@@ -497,16 +497,21 @@ pub fn route_with(text: &str, reference: Option<String>) -> Routed {
 /// also bare 6–10 digit ids when the text has order wording (returned as written, digits only,
 /// but for 7 digits: the store's numbers without their `NW-`).
 ///
-/// A store-format number anywhere in the text wins over a bare id. A bare id written with
+/// A store-format number anywhere in the text wins over a bare id, and of several the last
+/// does. A bare id written with
 /// `#` (`#12345678`) counts as having order wording. Digits inside email addresses, paths,
 /// amounts or longer numbers are ignored. Only the matched digits are ever returned.
 pub fn order_number(text: &str) -> Option<String> {
     let p = PATTERNS.as_ref()?;
     let folded = fold(text);
     let without_emails = p.email_address.replace_all(&folded, " ");
+    // The last one: a customer who corrects themselves names the right one after the
+    // wrong one ("NW-1044332, sorry, I mean NW-1044331"), as one who compares ("is NW-1041968
+    // like my NW-1044331?") names theirs last.
     if let Some(digits) = p
         .store_order
-        .captures(&without_emails)
+        .captures_iter(&without_emails)
+        .last()
         .and_then(|c| c.get(1))
     {
         return Some(format!("NW-{}", digits.as_str()));
@@ -977,6 +982,12 @@ mod tests {
         ("#1048276", Some("NW-1048276")),
         ("(NW\u{2013}1048276)", Some("NW-1048276")),
         ("order number: NW-1048276.", Some("NW-1048276")),
+        // A correction, or a comparison with theirs: the last one named.
+        (
+            "order NW-1044332 sorry, I mean NW-1044331",
+            Some("NW-1044331"),
+        ),
+        ("Is NW-1041968 like my NW-1044331?", Some("NW-1044331")),
         ("order 00123842 or NW-1048276", Some("NW-1048276")),
         ("my order 00123842 is late", Some("00123842")),
         ("order #12345678", Some("12345678")),
