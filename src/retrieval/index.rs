@@ -38,6 +38,8 @@ const ANALYZER: &str = "frontdesk";
 /// the old way is rebuilt (as it is when the business's synonyms change: their fingerprint
 /// follows it).
 const INDEX_FORMAT: &str = "9";
+/// The index writer's memory budget.
+const WRITER_BYTES: usize = 50_000_000;
 const SNIPPET_CHARS: usize = 240;
 const TITLE_BOOST: f32 = 3.0;
 const HEADING_BOOST: f32 = 2.0;
@@ -185,7 +187,8 @@ pub struct Index {
     analyzer: TextAnalyzer,
     index: TantivyIndex,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// None after a write failed and a new writer could not be made yet.
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     /// What the index records it was built as: [`INDEX_FORMAT`], and the synonyms'
     /// fingerprint when there are any.
@@ -648,7 +651,7 @@ impl Index {
         // in score the same way on every build (two threads share them out by chance, and
         // the eval's figures moved from run to run). Ingest of 10,000 articles measured the
         // same; of 25,000, 1.9 s against 1.5–1.7 s.
-        let writer = index.writer_with_num_threads(1, 50_000_000)?;
+        let writer = index.writer_with_num_threads(1, WRITER_BYTES)?;
         let format = match synonyms.fingerprint() {
             None => INDEX_FORMAT.to_owned(),
             Some(fingerprint) => format!("{INDEX_FORMAT}.{fingerprint}"),
@@ -659,7 +662,7 @@ impl Index {
             analyzer,
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             fields,
             format,
             aliases,
@@ -681,24 +684,25 @@ impl Index {
 
     /// Replaces the whole index with these articles.
     pub fn rebuild(&self, articles: &[Article], version: i64) -> Result<usize, IndexError> {
-        let mut writer = self.lock_writer();
-        writer.delete_all_documents()?;
-        let mut count = 0;
-        for article in articles {
-            count += self.add_article(&writer, article)?;
-        }
-        self.commit(&mut writer, Some(version))?;
-        // One segment ranks fastest: top-k pruning starts over in every segment.
-        // Best effort: the rebuild is committed either way (a merge already running makes
-        // this one fail).
-        let segments = self.index.searchable_segment_ids()?;
-        if segments.len() > 1 {
-            match writer.merge(&segments).wait() {
-                Ok(_) => self.reader.reload()?,
-                Err(error) => tracing::warn!(%error, "index segments not merged"),
+        self.write(|writer| {
+            writer.delete_all_documents()?;
+            let mut count = 0;
+            for article in articles {
+                count += self.add_article(writer, article)?;
             }
-        }
-        Ok(count)
+            self.commit(writer, Some(version))?;
+            // One segment ranks fastest: top-k pruning starts over in every segment.
+            // Best effort: the rebuild is committed either way (a merge already running makes
+            // this one fail).
+            let segments = self.index.searchable_segment_ids()?;
+            if segments.len() > 1 {
+                match writer.merge(&segments).wait() {
+                    Ok(_) => self.reader.reload()?,
+                    Err(error) => tracing::warn!(%error, "index segments not merged"),
+                }
+            }
+            Ok(count)
+        })
     }
 
     /// Adds or replaces articles changed at store version `version`; returns the number of
@@ -710,14 +714,15 @@ impl Index {
                 .map(|a| ingest::passages(a.format, &a.body).0.len())
                 .collect());
         };
-        let mut writer = self.lock_writer();
-        let mut counts = Vec::with_capacity(articles.len());
-        for article in articles {
-            writer.delete_term(Term::from_field_text(self.fields.article_id, &article.id));
-            counts.push(self.add_article(&writer, article)?);
-        }
-        self.commit(&mut writer, recorded)?;
-        Ok(counts)
+        self.write(|writer| {
+            let mut counts = Vec::with_capacity(articles.len());
+            for article in articles {
+                writer.delete_term(Term::from_field_text(self.fields.article_id, &article.id));
+                counts.push(self.add_article(writer, article)?);
+            }
+            self.commit(writer, recorded)?;
+            Ok(counts)
+        })
     }
 
     /// Removes an article's passages (deleted at store version `version`).
@@ -725,9 +730,10 @@ impl Index {
         let Some(recorded) = self.after_change(version) else {
             return Ok(());
         };
-        let mut writer = self.lock_writer();
-        writer.delete_term(Term::from_field_text(self.fields.article_id, article_id));
-        self.commit(&mut writer, recorded)
+        self.write(|writer| {
+            writer.delete_term(Term::from_field_text(self.fields.article_id, article_id));
+            self.commit(writer, recorded)
+        })
     }
 
     /// What to do with the one change that made store version `version`:
@@ -743,10 +749,33 @@ impl Index {
         }
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+    /// Runs `work` with the writer. A writer whose work failed is dropped and a new one made
+    /// (now, else before the next write): tantivy kills a writer that hits an I/O error (a
+    /// QA pass ran the service out of open files), and every later write would fail with it.
+    /// What the failed work did not commit is lost; the index follows the store's articles
+    /// version, so the next sync brings it back.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&mut IndexWriter) -> Result<T, IndexError>,
+    ) -> Result<T, IndexError> {
         // A panic while holding the lock leaves the writer usable: tantivy rolls back
         // uncommitted work on the next commit, so recover the guard instead of failing forever.
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        let mut slot = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(self.index.writer_with_num_threads(1, WRITER_BYTES)?);
+        }
+        let writer = slot.as_mut().expect("a writer was just made");
+        let done = work(writer);
+        if let Err(error) = &done {
+            tracing::warn!(%error, "index write failed; starting a new writer");
+            // The old one goes first: it holds the index's lock.
+            drop(slot.take());
+            match self.index.writer_with_num_threads(1, WRITER_BYTES) {
+                Ok(fresh) => *slot = Some(fresh),
+                Err(error) => tracing::warn!(%error, "no new index writer yet"),
+            }
+        }
+        done
     }
 
     fn add_article(&self, writer: &IndexWriter, article: &Article) -> Result<usize, IndexError> {
@@ -1311,6 +1340,29 @@ mod tests {
         assert_eq!(terms_found(&mut analyzer, &texts, &terms), 2);
         assert_eq!(terms_found(&mut analyzer, &["kettles"], &terms), 1);
         assert_eq!(terms_found(&mut analyzer, &[""], &terms), 0);
+    }
+
+    /// A write that fails gets the writer replaced: its uncommitted work is gone and the next
+    /// write works (tantivy kills a writer that hits an I/O error, and before, every later
+    /// write failed with it until a restart).
+    #[test]
+    fn a_failed_write_leaves_a_working_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Index::open(dir.path(), &Synonyms::default()).expect("index");
+        index
+            .rebuild(&[article("a", "returns")], 1)
+            .expect("rebuild");
+        let failed: Result<(), IndexError> = index.write(|writer| {
+            index.add_article(writer, &article("b", "zeppelins"))?;
+            Err(std::io::Error::other("no more open files").into())
+        });
+        assert!(failed.is_err());
+        index
+            .upsert(&[article("c", "shipping")], 2)
+            .expect("the next write works");
+        assert_eq!(index.version(), Some(2));
+        assert!(index.search("zeppelins", 5).expect("search").is_empty());
+        assert_eq!(index.search("shipping", 5).expect("search").len(), 1);
     }
 
     #[test]
