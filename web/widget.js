@@ -5,7 +5,9 @@
  *
  * Adds a launcher button and a chat panel inside a Shadow DOM root. Talks to the
  * Frontdesk API on the script's own origin. Every message is rendered with
- * textContent only (never innerHTML).
+ * textContent only (never innerHTML). data-locale (else the browser's language) sets
+ * the widget's own words (English, Spanish, French, German or Portuguese; else
+ * English), its number and date formats, and the language the assistant answers in.
  */
 (() => {
   'use strict';
@@ -18,6 +20,192 @@
   const LOCALE = (script && script.dataset.locale) || navigator.language || 'en';
   const STORE_KEY = `frontdesk:${ORIGIN}:${CHANNEL}`;
   const MAX_CHARS = 4000;
+
+  // ---------------------------------------------------------------- words
+  // Every word the widget itself shows, in the languages the service answers in (the wording of
+  // src/phrases.rs and of the actions' translations). No fact of the business's (a delay, a
+  // price) is written here: those come with the reply, from the actions' templates. Grouped keys ("orderStatus.in_transit")
+  // name the API's own values; a value no language names is humanized ("In transit").
+  const STRINGS = {
+    en: {
+      title: 'Chat with support', open: 'Open chat', close: 'Close chat', messages: 'Messages',
+      welcome: 'Hi! Ask us about orders, shipping, returns or anything else.',
+      placeholder: 'Type your message…', yourMessage: 'Your message', send: 'Send', person: 'Talk to a person',
+      typing: 'Assistant is typing', anAgent: 'An agent', supportAgent: 'Support agent',
+      joined: '{name} joined', left: '{name} left the chat.', back: 'The assistant can help again.',
+      waiting: 'Waiting for a person…', personSoon: 'A person will reply here shortly.',
+      offline: "We can't reach the chat right now. Check your connection and try again.",
+      requestFailed: 'Request failed ({status})', wrong: 'Something went wrong.',
+      tooLong: 'Your message is too long (at most {max} characters).', notSent: 'Not sent: {reason}', networkError: 'network error',
+      sources: 'Sources: ', article: 'Article', helpful: 'Helpful', notHelpful: 'Not helpful',
+      feedbackSaved: 'Thanks, feedback recorded.', feedbackFailed: "Couldn't send feedback: {reason}",
+      ok: 'ok', noMatch: 'no match', failed: 'failed', noRecord: 'No record matches those details.',
+      lookupFailed: "We couldn't complete this lookup.", noRecentOrders: 'No recent orders.', noRefunds: 'No refunds for this order.',
+      order: 'Order', status: 'Status', placed: 'Placed', total: 'Total', carrier: 'Carrier', tracking: 'Tracking',
+      delivered: 'Delivered', estimatedDelivery: 'Estimated delivery', item: 'Item', orderTotal: 'Order total',
+      invoice: 'Invoice', notIssued: 'Not issued yet', issued: 'Issued', amount: 'Amount', invoiceStatus: 'Invoice status',
+      pdf: 'PDF', download: 'Download invoice', refund: 'Refund', expectedBy: 'Expected by', to: 'To',
+      'card.order_status': 'Order status', 'card.recent_orders': 'Recent orders', 'card.billing_lookup': 'Invoice & payments',
+      'card.refund_status': 'Refund status', 'card.verify_customer': 'Verify customer',
+      'method.paypal': 'PayPal', 'method.apple_pay': 'Apple Pay', 'method.google_pay': 'Google Pay',
+      'explanation.pending_hold': 'The pending authorization is a temporary hold, not a second charge.',
+      'explanation.duplicate_capture': 'You were charged twice for this order.',
+    },
+    es: {
+      title: 'Chat con soporte', open: 'Abrir chat', close: 'Cerrar chat', messages: 'Mensajes',
+      welcome: '¡Hola! Pregúntanos por pedidos, envíos, devoluciones o cualquier otra cosa.',
+      placeholder: 'Escribe tu mensaje…', yourMessage: 'Tu mensaje', send: 'Enviar', person: 'Hablar con una persona',
+      typing: 'El asistente está escribiendo', anAgent: 'Un agente', supportAgent: 'Agente de soporte',
+      joined: '{name} se ha unido al chat', left: '{name} ha salido del chat.', back: 'El asistente puede volver a ayudarte.',
+      waiting: 'Esperando a una persona…', personSoon: 'Una persona te responderá aquí en breve.',
+      offline: 'Ahora mismo no podemos conectar con el chat. Comprueba tu conexión e inténtalo de nuevo.',
+      requestFailed: 'La solicitud ha fallado ({status})', wrong: 'Algo ha salido mal.',
+      tooLong: 'Tu mensaje es demasiado largo (como máximo {max} caracteres).', notSent: 'No enviado: {reason}', networkError: 'error de red',
+      sources: 'Fuentes: ', article: 'Artículo', helpful: 'Útil', notHelpful: 'No es útil',
+      feedbackSaved: 'Gracias, hemos registrado tu opinión.', feedbackFailed: 'No se ha podido enviar tu opinión: {reason}',
+      ok: 'ok', noMatch: 'sin coincidencias', failed: 'error', noRecord: 'Esos datos no coinciden con nuestros registros.',
+      lookupFailed: 'No hemos podido completar esta consulta.', noRecentOrders: 'No hay pedidos recientes.', noRefunds: 'No hay reembolsos en este pedido.',
+      order: 'Pedido', status: 'Estado', placed: 'Fecha del pedido', total: 'Total', carrier: 'Transportista', tracking: 'Seguimiento',
+      delivered: 'Entregado', estimatedDelivery: 'Entrega estimada', item: 'Artículo', orderTotal: 'Total del pedido',
+      invoice: 'Factura', notIssued: 'Todavía no emitida', issued: 'Emitida', amount: 'Importe', invoiceStatus: 'Estado de la factura',
+      pdf: 'PDF', download: 'Descargar factura', refund: 'Reembolso', expectedBy: 'Previsto para el', to: 'Destino',
+      'card.order_status': 'Estado del pedido', 'card.recent_orders': 'Pedidos recientes', 'card.billing_lookup': 'Factura y cargos',
+      'card.refund_status': 'Estado del reembolso', 'card.verify_customer': 'Verificación de tus datos',
+      'orderStatus.processing': 'en preparación', 'orderStatus.shipped': 'enviado', 'orderStatus.in_transit': 'en tránsito',
+      'orderStatus.out_for_delivery': 'en reparto', 'orderStatus.delivered': 'entregado', 'orderStatus.backordered': 'pendiente de reposición',
+      'orderStatus.delayed': 'con retraso', 'orderStatus.cancelled': 'cancelado', 'orderStatus.returned': 'devuelto',
+      'invoiceStatus.paid': 'pagada', 'invoiceStatus.void': 'anulada', 'invoiceStatus.refunded': 'reembolsada',
+      'invoiceStatus.partially_refunded': 'reembolsada en parte',
+      'paymentKind.authorization': 'autorización', 'paymentKind.capture': 'cobro', 'paymentKind.refund': 'reembolso',
+      'paymentStatus.pending': 'pendiente', 'paymentStatus.succeeded': 'realizado', 'paymentStatus.failed': 'fallido', 'paymentStatus.voided': 'anulado',
+      'paymentStatus.authorization.succeeded': 'realizada', 'paymentStatus.authorization.failed': 'fallida', 'paymentStatus.authorization.voided': 'anulada',
+      'refundStatus.requested': 'solicitado', 'refundStatus.approved': 'aprobado', 'refundStatus.processing': 'en proceso',
+      'refundStatus.issued': 'emitido', 'refundStatus.rejected': 'rechazado',
+      'method.card': 'tarjeta', 'method.gift_card': 'tarjeta regalo', 'method.store_credit': 'crédito de tienda',
+      'explanation.pending_hold': 'La autorización pendiente es una retención temporal, no un segundo cargo.',
+      'explanation.duplicate_capture': 'Se te cobró dos veces este pedido.',
+    },
+    fr: {
+      title: "Discuter avec l'assistance", open: 'Ouvrir le chat', close: 'Fermer le chat', messages: 'Messages',
+      welcome: 'Bonjour ! Posez-nous vos questions sur les commandes, la livraison, les retours ou autre chose.',
+      placeholder: 'Écrivez votre message…', yourMessage: 'Votre message', send: 'Envoyer', person: 'Parler à un conseiller',
+      typing: "L'assistant écrit", anAgent: 'Un conseiller', supportAgent: 'Conseiller',
+      joined: '{name} a rejoint la conversation', left: '{name} a quitté la conversation.', back: "L'assistant peut de nouveau vous aider.",
+      waiting: "En attente d'un conseiller…", personSoon: 'Une personne vous répondra ici très bientôt.',
+      offline: 'Impossible de joindre le chat pour le moment. Vérifiez votre connexion et réessayez.',
+      requestFailed: 'La requête a échoué ({status})', wrong: "Une erreur s'est produite.",
+      tooLong: 'Votre message est trop long ({max} caractères au maximum).', notSent: 'Non envoyé : {reason}', networkError: 'erreur réseau',
+      sources: 'Sources : ', article: 'Article', helpful: 'Utile', notHelpful: 'Pas utile',
+      feedbackSaved: 'Merci, votre avis est enregistré.', feedbackFailed: "Impossible d'envoyer votre avis : {reason}",
+      ok: 'ok', noMatch: 'aucune correspondance', failed: 'échec', noRecord: 'Ces informations ne correspondent pas à nos dossiers.',
+      lookupFailed: "Nous n'avons pas pu effectuer cette recherche.", noRecentOrders: 'Aucune commande récente.', noRefunds: 'Aucun remboursement pour cette commande.',
+      order: 'Commande', status: 'Statut', placed: 'Passée le', total: 'Total', carrier: 'Transporteur', tracking: 'Suivi',
+      delivered: 'Livrée le', estimatedDelivery: 'Livraison estimée', item: 'Article', orderTotal: 'Total de la commande',
+      invoice: 'Facture', notIssued: 'Pas encore émise', issued: 'Émise le', amount: 'Montant', invoiceStatus: 'Statut de la facture',
+      pdf: 'PDF', download: 'Télécharger la facture', refund: 'Remboursement', expectedBy: "Prévu d'ici le", to: 'Sur',
+      'card.order_status': 'Statut de la commande', 'card.recent_orders': 'Commandes récentes', 'card.billing_lookup': 'Facture et paiements',
+      'card.refund_status': 'Statut du remboursement', 'card.verify_customer': 'Vérification de vos informations',
+      'orderStatus.processing': 'en préparation', 'orderStatus.shipped': 'expédiée', 'orderStatus.in_transit': 'en transit',
+      'orderStatus.out_for_delivery': 'en cours de livraison', 'orderStatus.delivered': 'livrée',
+      'orderStatus.backordered': 'en attente de réapprovisionnement', 'orderStatus.delayed': 'en retard',
+      'orderStatus.cancelled': 'annulée', 'orderStatus.returned': 'retournée',
+      'invoiceStatus.paid': 'payée', 'invoiceStatus.void': 'annulée', 'invoiceStatus.refunded': 'remboursée',
+      'invoiceStatus.partially_refunded': 'remboursée en partie',
+      'paymentKind.authorization': 'autorisation', 'paymentKind.capture': 'débit', 'paymentKind.refund': 'remboursement',
+      'paymentStatus.pending': 'en attente', 'paymentStatus.succeeded': 'effectué', 'paymentStatus.failed': 'échoué', 'paymentStatus.voided': 'annulé',
+      'paymentStatus.authorization.succeeded': 'effectuée', 'paymentStatus.authorization.failed': 'échouée', 'paymentStatus.authorization.voided': 'annulée',
+      'refundStatus.requested': 'demandé', 'refundStatus.approved': 'approuvé', 'refundStatus.processing': 'en cours',
+      'refundStatus.issued': 'effectué', 'refundStatus.rejected': 'refusé',
+      'method.card': 'carte', 'method.gift_card': 'carte cadeau', 'method.store_credit': 'avoir',
+      'explanation.pending_hold': "L'autorisation en attente est une retenue temporaire, pas un second débit.",
+      'explanation.duplicate_capture': 'Cette commande vous a été débitée deux fois.',
+    },
+    de: {
+      title: 'Chat mit dem Support', open: 'Chat öffnen', close: 'Chat schließen', messages: 'Nachrichten',
+      welcome: 'Hallo! Fragen Sie uns zu Bestellungen, Versand, Rücksendungen oder allem anderen.',
+      placeholder: 'Ihre Nachricht…', yourMessage: 'Ihre Nachricht', send: 'Senden', person: 'Mit einer Person sprechen',
+      typing: 'Der Assistent schreibt', anAgent: 'Ein Mitarbeiter', supportAgent: 'Support-Mitarbeiter',
+      joined: '{name} ist dem Chat beigetreten', left: '{name} hat den Chat verlassen.', back: 'Der Assistent kann wieder helfen.',
+      waiting: 'Warten auf eine Person…', personSoon: 'Eine Person antwortet Ihnen hier in Kürze.',
+      offline: 'Der Chat ist gerade nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.',
+      requestFailed: 'Anfrage fehlgeschlagen ({status})', wrong: 'Etwas ist schiefgelaufen.',
+      tooLong: 'Ihre Nachricht ist zu lang (höchstens {max} Zeichen).', notSent: 'Nicht gesendet: {reason}', networkError: 'Netzwerkfehler',
+      sources: 'Quellen: ', article: 'Artikel', helpful: 'Hilfreich', notHelpful: 'Nicht hilfreich',
+      feedbackSaved: 'Danke, Ihr Feedback wurde gespeichert.', feedbackFailed: 'Feedback konnte nicht gesendet werden: {reason}',
+      ok: 'ok', noMatch: 'kein Treffer', failed: 'fehlgeschlagen', noRecord: 'Diese Angaben stimmen nicht mit unseren Daten überein.',
+      lookupFailed: 'Diese Abfrage konnte nicht abgeschlossen werden.', noRecentOrders: 'Noch keine Bestellungen.', noRefunds: 'Keine Erstattungen zu dieser Bestellung.',
+      order: 'Bestellung', status: 'Status', placed: 'Bestellt am', total: 'Gesamt', carrier: 'Versanddienst', tracking: 'Sendungsnummer',
+      delivered: 'Zugestellt am', estimatedDelivery: 'Voraussichtliche Zustellung', item: 'Artikel', orderTotal: 'Bestellsumme',
+      invoice: 'Rechnung', notIssued: 'Noch nicht ausgestellt', issued: 'Ausgestellt am', amount: 'Betrag', invoiceStatus: 'Rechnungsstatus',
+      pdf: 'PDF', download: 'Rechnung herunterladen', refund: 'Erstattung', expectedBy: 'Voraussichtlich bis', to: 'Auf',
+      'card.order_status': 'Bestellstatus', 'card.recent_orders': 'Letzte Bestellungen', 'card.billing_lookup': 'Rechnung und Zahlungen',
+      'card.refund_status': 'Erstattungsstatus', 'card.verify_customer': 'Prüfung Ihrer Angaben',
+      'orderStatus.processing': 'in Bearbeitung', 'orderStatus.shipped': 'versandt', 'orderStatus.in_transit': 'unterwegs',
+      'orderStatus.out_for_delivery': 'in Zustellung', 'orderStatus.delivered': 'zugestellt', 'orderStatus.backordered': 'wartet auf Nachschub',
+      'orderStatus.delayed': 'verspätet', 'orderStatus.cancelled': 'storniert', 'orderStatus.returned': 'zurückgeschickt',
+      'invoiceStatus.paid': 'bezahlt', 'invoiceStatus.void': 'storniert', 'invoiceStatus.refunded': 'erstattet',
+      'invoiceStatus.partially_refunded': 'teilweise erstattet',
+      'paymentKind.authorization': 'Autorisierung', 'paymentKind.capture': 'Belastung', 'paymentKind.refund': 'Erstattung',
+      'paymentStatus.pending': 'ausstehend', 'paymentStatus.succeeded': 'erfolgreich', 'paymentStatus.failed': 'fehlgeschlagen', 'paymentStatus.voided': 'aufgehoben',
+      'refundStatus.requested': 'beantragt', 'refundStatus.approved': 'genehmigt', 'refundStatus.processing': 'in Bearbeitung',
+      'refundStatus.issued': 'ausgezahlt', 'refundStatus.rejected': 'abgelehnt',
+      'method.card': 'Karte', 'method.gift_card': 'Geschenkkarte', 'method.store_credit': 'Guthaben',
+      'explanation.pending_hold': 'Die ausstehende Autorisierung ist eine vorübergehende Reservierung, keine zweite Belastung.',
+      'explanation.duplicate_capture': 'Diese Bestellung wurde Ihnen zweimal belastet.',
+    },
+    pt: {
+      title: 'Converse com o suporte', open: 'Abrir chat', close: 'Fechar chat', messages: 'Mensagens',
+      welcome: 'Olá! Pergunte sobre pedidos, entregas, devoluções ou qualquer outra coisa.',
+      placeholder: 'Digite sua mensagem…', yourMessage: 'Sua mensagem', send: 'Enviar', person: 'Falar com uma pessoa',
+      typing: 'O assistente está digitando', anAgent: 'Um atendente', supportAgent: 'Atendente',
+      joined: '{name} entrou no chat', left: '{name} saiu do chat.', back: 'O assistente pode ajudar de novo.',
+      waiting: 'Aguardando uma pessoa…', personSoon: 'Uma pessoa responderá aqui em breve.',
+      offline: 'Não conseguimos acessar o chat agora. Verifique sua conexão e tente de novo.',
+      requestFailed: 'A solicitação falhou ({status})', wrong: 'Algo deu errado.',
+      tooLong: 'Sua mensagem é longa demais (no máximo {max} caracteres).', notSent: 'Não enviada: {reason}', networkError: 'erro de rede',
+      sources: 'Fontes: ', article: 'Artigo', helpful: 'Útil', notHelpful: 'Não foi útil',
+      feedbackSaved: 'Obrigado, sua avaliação foi registrada.', feedbackFailed: 'Não foi possível enviar sua avaliação: {reason}',
+      ok: 'ok', noMatch: 'sem correspondência', failed: 'falhou', noRecord: 'Esses dados não correspondem aos nossos registros.',
+      lookupFailed: 'Não conseguimos concluir esta consulta.', noRecentOrders: 'Nenhum pedido recente.', noRefunds: 'Nenhum reembolso neste pedido.',
+      order: 'Pedido', status: 'Status', placed: 'Data do pedido', total: 'Total', carrier: 'Transportadora', tracking: 'Código de rastreio',
+      delivered: 'Entregue em', estimatedDelivery: 'Previsão de entrega', item: 'Item', orderTotal: 'Total do pedido',
+      invoice: 'Fatura', notIssued: 'Ainda não emitida', issued: 'Emitida em', amount: 'Valor', invoiceStatus: 'Status da fatura',
+      pdf: 'PDF', download: 'Baixar fatura', refund: 'Reembolso', expectedBy: 'Previsto até', to: 'Para',
+      'card.order_status': 'Status do pedido', 'card.recent_orders': 'Pedidos recentes', 'card.billing_lookup': 'Fatura e cobranças',
+      'card.refund_status': 'Status do reembolso', 'card.verify_customer': 'Verificação dos seus dados',
+      'orderStatus.processing': 'em preparação', 'orderStatus.shipped': 'enviado', 'orderStatus.in_transit': 'em trânsito',
+      'orderStatus.out_for_delivery': 'saiu para entrega', 'orderStatus.delivered': 'entregue', 'orderStatus.backordered': 'aguardando estoque',
+      'orderStatus.delayed': 'atrasado', 'orderStatus.cancelled': 'cancelado', 'orderStatus.returned': 'devolvido',
+      'invoiceStatus.paid': 'paga', 'invoiceStatus.void': 'anulada', 'invoiceStatus.refunded': 'reembolsada',
+      'invoiceStatus.partially_refunded': 'reembolsada em parte',
+      'paymentKind.authorization': 'autorização', 'paymentKind.capture': 'cobrança', 'paymentKind.refund': 'reembolso',
+      'paymentStatus.pending': 'pendente', 'paymentStatus.succeeded': 'concluído', 'paymentStatus.failed': 'recusado', 'paymentStatus.voided': 'anulado',
+      'paymentStatus.authorization.succeeded': 'concluída', 'paymentStatus.authorization.failed': 'recusada', 'paymentStatus.authorization.voided': 'anulada',
+      'paymentStatus.capture.succeeded': 'concluída', 'paymentStatus.capture.failed': 'recusada', 'paymentStatus.capture.voided': 'anulada',
+      'refundStatus.requested': 'solicitado', 'refundStatus.approved': 'aprovado', 'refundStatus.processing': 'em processamento',
+      'refundStatus.issued': 'emitido', 'refundStatus.rejected': 'recusado',
+      'method.card': 'cartão', 'method.gift_card': 'cartão-presente', 'method.store_credit': 'crédito na loja',
+      'explanation.pending_hold': 'A autorização pendente é uma reserva temporária, não uma segunda cobrança.',
+      'explanation.duplicate_capture': 'Você foi cobrado duas vezes por este pedido.',
+    },
+  };
+  // The page's language (data-locale, else the browser's), by its primary subtag: "pt-BR" → pt.
+  const primary = LOCALE.split(/[-_]/)[0].toLowerCase();
+  const LANG = Object.prototype.hasOwnProperty.call(STRINGS, primary) ? primary : 'en';
+  /** The widget's words for `key`, with `{name}` placeholders filled from `vars`. */
+  function t(key, vars) {
+    const text = STRINGS[LANG][key] ?? STRINGS.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (m, name) => (vars && name in vars ? String(vars[name]) : m));
+  }
+  /** An API value ("in_transit") as named by the first of `groups` that names it, else humanized. */
+  function word(value, ...groups) {
+    for (const group of groups) {
+      const key = `${group}.${value}`;
+      const text = STRINGS[LANG][key] ?? STRINGS.en[key];
+      if (text) return humanize(text);
+    }
+    return humanize(value);
+  }
 
   // ---------------------------------------------------------------- state
   let session = loadSession(); // {conversation_id, token, last_seq}
@@ -169,25 +357,25 @@
   `;
 
   // ---------------------------------------------------------------- build UI
-  const host = el('div', { id: 'frontdesk-widget' });
+  const host = el('div', { id: 'frontdesk-widget', lang: LANG });
   const root = host.attachShadow({ mode: 'open' });
   const launcherDot = el('span', { class: 'fd-dot', hidden: true });
-  const launcher = el('button', { id: 'fd-launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false',
+  const launcher = el('button', { id: 'fd-launcher', type: 'button', 'aria-label': t('open'), 'aria-expanded': 'false',
     'aria-controls': 'fd-panel', onclick: () => (panel.hidden ? open() : close()) },
   svgIcon('M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z'),
   launcherDot);
   const statusEl = el('div', { id: 'fd-status', role: 'status', 'aria-live': 'polite' });
-  const list = el('div', { id: 'fd-messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', tabindex: '0', 'aria-label': 'Messages' },
-    el('p', { class: 'fd-welcome' }, 'Hi! Ask us about orders, shipping, returns or anything else.'));
-  const input = el('textarea', { id: 'fd-input', rows: '1', maxlength: String(MAX_CHARS), placeholder: 'Type your message…', autocomplete: 'off' });
-  const sendBtn = el('button', { id: 'fd-send', type: 'submit' }, 'Send');
-  const humanBtn = el('button', { id: 'fd-human', type: 'button', onclick: requestHuman }, 'Talk to a person');
+  const list = el('div', { id: 'fd-messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', tabindex: '0', 'aria-label': t('messages') },
+    el('p', { class: 'fd-welcome' }, t('welcome')));
+  const input = el('textarea', { id: 'fd-input', rows: '1', maxlength: String(MAX_CHARS), placeholder: t('placeholder'), autocomplete: 'off' });
+  const sendBtn = el('button', { id: 'fd-send', type: 'submit' }, t('send'));
+  const humanBtn = el('button', { id: 'fd-human', type: 'button', onclick: requestHuman }, t('person'));
   const form = el('form', { class: 'fd-row', onsubmit: (e) => { e.preventDefault(); send(input.value); } },
-    el('label', { for: 'fd-input', class: 'fd-sr' }, 'Your message'), input, sendBtn);
-  const panel = el('div', { id: 'fd-panel', class: 'fd', role: 'dialog', 'aria-label': 'Chat with support', hidden: true },
+    el('label', { for: 'fd-input', class: 'fd-sr' }, t('yourMessage')), input, sendBtn);
+  const panel = el('div', { id: 'fd-panel', class: 'fd', role: 'dialog', 'aria-label': t('title'), hidden: true },
     el('div', { class: 'fd-head' },
-      el('h2', {}, 'Chat with support'),
-      el('button', { class: 'fd-close', type: 'button', 'aria-label': 'Close chat', onclick: () => close() }, '×')),
+      el('h2', {}, t('title')),
+      el('button', { class: 'fd-close', type: 'button', 'aria-label': t('close'), onclick: () => close() }, '×')),
     statusEl, list, el('div', { class: 'fd-foot' }, humanBtn, form));
   root.append(el('style', {}, CSS), el('div', { class: 'fd' }, launcher), panel);
 
@@ -206,7 +394,7 @@
   function open() {
     panel.hidden = false;
     launcher.setAttribute('aria-expanded', 'true');
-    launcher.setAttribute('aria-label', 'Close chat');
+    launcher.setAttribute('aria-label', t('close'));
     launcherDot.hidden = true;
     input.focus();
     scrollDown();
@@ -215,7 +403,7 @@
   function close() {
     panel.hidden = true;
     launcher.setAttribute('aria-expanded', 'false');
-    launcher.setAttribute('aria-label', 'Open chat');
+    launcher.setAttribute('aria-label', t('open'));
     launcher.focus();
   }
   const scrollDown = () => { list.scrollTop = list.scrollHeight; };
@@ -228,7 +416,7 @@
   // ---------------------------------------------------------------- status line
   function showError(err) {
     statusEl.className = 'fd-error';
-    statusEl.textContent = (err && err.message) || String(err || 'Something went wrong.');
+    statusEl.textContent = (err && err.message) || String(err || t('wrong'));
   }
   function refreshStatus() {
     let text = '';
@@ -236,18 +424,14 @@
     // Whoever holds the handoff now; else the author of the latest agent message (an agent may
     // write before the handoff's status catches up, or without one).
     const closed = handoff && (handoff.status === 'resolved' || handoff.status === 'released');
-    if (active && handoff.status === 'claimed' && handoff.claimed_by) text = `${handoff.claimed_by} joined`;
+    if (active && handoff.status === 'claimed' && handoff.claimed_by) text = t('joined', { name: handoff.claimed_by });
     // Closed while the customer watched: who left, and who answers now.
-    else if (closed && mode === 'human') text = 'A person will reply here shortly.';
-    else if (closed) {
-      text = handoff.claimed_by
-        ? `${handoff.claimed_by} left the chat. The assistant can help again.`
-        : 'The assistant can help again.';
-    }
-    else if (agentName && (active || mode === 'human')) text = `${agentName} joined`;
-    else if (active && handoff.status === 'waiting') text = 'Waiting for a person…';
-    else if (active) text = 'An agent joined';
-    else if (mode === 'human') text = 'A person will reply here shortly.';
+    else if (closed && mode === 'human') text = t('personSoon');
+    else if (closed) text = handoff.claimed_by ? `${t('left', { name: handoff.claimed_by })} ${t('back')}` : t('back');
+    else if (agentName && (active || mode === 'human')) text = t('joined', { name: agentName });
+    else if (active && handoff.status === 'waiting') text = t('waiting');
+    else if (active) text = t('joined', { name: t('anAgent') });
+    else if (mode === 'human') text = t('personSoon');
     statusEl.className = '';
     statusEl.textContent = text;
     updateControls();
@@ -261,9 +445,9 @@
   }
 
   // ---------------------------------------------------------------- API
-  const OFFLINE = "We can't reach the chat right now. Check your connection and try again.";
+  const OFFLINE = t('offline');
   async function apiError(res) {
-    const err = new Error(res.statusText || `Request failed (${res.status})`);
+    const err = new Error(t('requestFailed', { status: res.status }));
     err.status = res.status;
     try {
       const body = await res.json();
@@ -401,7 +585,7 @@
   async function send(raw) {
     const text = String(raw || '').trim();
     if (!text || busy) return;
-    if ([...text].length > MAX_CHARS) { showError(`Your message is too long (at most ${MAX_CHARS} characters).`); return; }
+    if ([...text].length > MAX_CHARS) { showError(t('tooLong', { max: MAX_CHARS })); return; }
     input.value = '';
     input.style.height = '';
     const bubble = el('div', { class: 'fd-msg fd-customer fd-pending' }, el('div', { class: 'fd-text' }, text));
@@ -432,7 +616,7 @@
     if (i >= 0) pending.splice(i, 1);
     item.el.classList.remove('fd-pending');
     item.el.classList.add('fd-failed');
-    item.el.append(el('div', { class: 'fd-note' }, `Not sent: ${(err && err.message) || 'network error'}`));
+    item.el.append(el('div', { class: 'fd-note' }, t('notSent', { reason: (err && err.message) || t('networkError') })));
   }
 
   async function postMessage(text, item) {
@@ -469,7 +653,7 @@
     removeTyping();
     typing = el('div', { class: 'fd-msg fd-assistant fd-typing', 'aria-busy': 'true' },
       el('div', { class: 'fd-text' }),
-      el('span', { class: 'fd-dots' }, el('span'), el('span'), el('span'), el('span', { class: 'fd-sr' }, 'Assistant is typing')));
+      el('span', { class: 'fd-dots' }, el('span'), el('span'), el('span'), el('span', { class: 'fd-sr' }, t('typing'))));
     list.append(typing);
     scrollDown();
   }
@@ -503,10 +687,10 @@
     try {
       await api(convPath('/feedback'), { method: 'POST', body: { rating, message_id: messageId } });
       box.querySelector(rating === 'up' ? '.fd-up' : '.fd-down').setAttribute('aria-pressed', 'true');
-      box.querySelector('.fd-fb-note').textContent = 'Thanks, feedback recorded.';
+      box.querySelector('.fd-fb-note').textContent = t('feedbackSaved');
     } catch (err) {
       buttons.forEach((b) => { b.disabled = false; });
-      box.querySelector('.fd-fb-note').textContent = `Couldn't send feedback: ${err.message}`;
+      box.querySelector('.fd-fb-note').textContent = t('feedbackFailed', { reason: err.message });
     }
   }
 
@@ -541,7 +725,7 @@
     place(node, m.seq);
     if (m.role === 'agent') {
       mode = 'human';
-      const name = m.author || 'An agent';
+      const name = m.author || t('anAgent');
       if (name !== agentName) { agentName = name; refreshStatus(); }
     }
     if (historyLoaded && panel.hidden && m.role !== 'customer') launcherDot.hidden = false;
@@ -566,20 +750,20 @@
   function buildMessage(m) {
     const role = ['customer', 'assistant', 'agent', 'system'].includes(m.role) ? m.role : 'system';
     const node = el('div', { class: `fd-msg fd-${role}` });
-    if (role === 'agent') node.append(el('div', { class: 'fd-author' }, m.author || 'Support agent'));
+    if (role === 'agent') node.append(el('div', { class: 'fd-author' }, m.author || t('supportAgent')));
     node.append(el('div', { class: 'fd-text' }, m.text ?? ''));
     if (role === 'assistant') {
       for (const action of Array.isArray(m.actions) ? m.actions : []) node.append(actionCard(action));
       const cites = Array.isArray(m.citations) ? m.citations : [];
       if (cites.length) {
-        const box = el('div', { class: 'fd-citations' }, 'Sources: ');
+        const box = el('div', { class: 'fd-citations' }, t('sources'));
         const seen = new Set();
         for (const c of cites) {
           const key = c.article_id || c.url || c.title;
           if (seen.has(key)) continue;
           seen.add(key);
           const href = safeUrl(c.url);
-          const label = c.title || c.url || 'Article';
+          const label = c.title || c.url || t('article');
           box.append(href
             ? el('a', { href, target: '_blank', rel: 'noopener noreferrer', title: c.snippet || null }, label)
             : el('span', { class: 'fd-source' }, label), ' ');
@@ -589,8 +773,8 @@
       if (m.id) {
         const box = el('div', { class: 'fd-feedback' });
         box.append(
-          el('button', { type: 'button', class: 'fd-up', 'aria-label': 'Helpful', 'aria-pressed': 'false', onclick: () => sendFeedback(m.id, 'up', box) }, '👍'),
-          el('button', { type: 'button', class: 'fd-down', 'aria-label': 'Not helpful', 'aria-pressed': 'false', onclick: () => sendFeedback(m.id, 'down', box) }, '👎'),
+          el('button', { type: 'button', class: 'fd-up', 'aria-label': t('helpful'), 'aria-pressed': 'false', onclick: () => sendFeedback(m.id, 'up', box) }, '👍'),
+          el('button', { type: 'button', class: 'fd-down', 'aria-label': t('notHelpful'), 'aria-pressed': 'false', onclick: () => sendFeedback(m.id, 'down', box) }, '👎'),
           el('span', { class: 'fd-fb-note', 'aria-live': 'polite' }));
         node.append(box);
       }
@@ -612,95 +796,88 @@
     const s = o.shipping || {};
     const frag = document.createDocumentFragment();
     frag.append(table([
-      ['Order', o.number],
-      ['Status', o.status && humanize(o.status)],
-      ['Placed', fmtDate(o.placed_at)],
-      ['Total', money(o.total, o.currency)],
-      ['Carrier', s.carrier],
-      ['Tracking', s.tracking_number],
-      s.delivered_at ? ['Delivered', fmtDate(s.delivered_at)] : ['Estimated delivery', fmtDate(s.estimated_delivery)],
+      [t('order'), o.number],
+      [t('status'), o.status && word(o.status, 'orderStatus')],
+      [t('placed'), fmtDate(o.placed_at)],
+      [t('total'), money(o.total, o.currency)],
+      [t('carrier'), s.carrier],
+      [t('tracking'), s.tracking_number],
+      s.delivered_at ? [t('delivered'), fmtDate(s.delivered_at)] : [t('estimatedDelivery'), fmtDate(s.estimated_delivery)],
     ]));
     const items = Array.isArray(o.items) ? o.items : [];
     if (items.length) {
       frag.append(el('ul', { class: 'fd-items' }, items.map((it) =>
-        el('li', {}, `${it.quantity ?? 1} × ${it.name ?? 'Item'}`, it.unit_price != null ? ` — ${money(it.unit_price, o.currency)}` : ''))));
+        el('li', {}, `${it.quantity ?? 1} × ${it.name ?? t('item')}`, it.unit_price != null ? ` — ${money(it.unit_price, o.currency)}` : ''))));
     }
     return frag;
   }
   function methodText(m) {
     if (!m) return '';
-    if (typeof m === 'string') return humanize(m);
-    const brand = m.brand ? humanize(m.brand) : humanize(m.type || '');
+    if (typeof m === 'string') return word(m, 'method');
+    const brand = m.brand ? humanize(m.brand) : word(m.type, 'method');
     return m.last4 ? `${brand} •••• ${m.last4}` : brand;
   }
+  /** Each action's card body, by action name (titles: STRINGS' "card.<name>"). */
   const CARDS = {
-    order_status: { title: 'Order status', body: orderBody },
-    recent_orders: {
-      title: 'Recent orders',
-      body: (r) => {
-        const orders = Array.isArray(r.orders) ? r.orders : [];
-        if (!orders.length) return el('p', {}, 'No recent orders.');
-        return el('div', {}, orders.map((o) => el('div', { class: 'fd-subcard' }, orderBody(o))));
-      },
+    order_status: orderBody,
+    recent_orders: (r) => {
+      const orders = Array.isArray(r.orders) ? r.orders : [];
+      if (!orders.length) return el('p', {}, t('noRecentOrders'));
+      return el('div', {}, orders.map((o) => el('div', { class: 'fd-subcard' }, orderBody(o))));
     },
-    billing_lookup: {
-      title: 'Invoice & payments',
-      body: (r) => {
-        const inv = r.invoice;
-        const pdf = inv && safeUrl(inv.pdf_url);
-        const frag = document.createDocumentFragment();
+    billing_lookup: (r) => {
+      const inv = r.invoice;
+      const pdf = inv && safeUrl(inv.pdf_url);
+      const frag = document.createDocumentFragment();
+      frag.append(table([
+        [t('order'), r.order_number],
+        [t('orderTotal'), money(r.total)],
+        [t('invoice'), inv ? inv.number : t('notIssued')],
+        [t('issued'), inv && fmtDate(inv.issued_at)],
+        [t('amount'), inv && money(inv.amount)],
+        [t('invoiceStatus'), inv && inv.status && word(inv.status, 'invoiceStatus')],
+        [t('pdf'), pdf && el('a', { href: pdf, target: '_blank', rel: 'noopener noreferrer' }, t('download'))],
+      ]));
+      const pays = Array.isArray(r.payments) ? r.payments : [];
+      if (pays.length) {
+        frag.append(el('ul', { class: 'fd-payments' }, pays.map((p) => el('li', {},
+          [word(p.kind, 'paymentKind'), money(p.amount), p.status && word(p.status, `paymentStatus.${p.kind}`, 'paymentStatus'),
+            methodText(p.method), fmtDate(p.created_at)]
+            .filter(Boolean).join(' · ')))));
+      }
+      if (r.explanation) frag.append(el('p', {}, word(r.explanation, 'explanation')));
+      return frag;
+    },
+    refund_status: (r) => {
+      const refunds = Array.isArray(r.refunds) ? r.refunds : [];
+      const frag = document.createDocumentFragment();
+      frag.append(table([[t('order'), r.order_number]]));
+      if (!refunds.length) frag.append(el('p', {}, t('noRefunds')));
+      for (const f of refunds) {
         frag.append(table([
-          ['Order', r.order_number],
-          ['Order total', money(r.total)],
-          ['Invoice', inv ? inv.number : 'Not issued yet'],
-          ['Issued', inv && fmtDate(inv.issued_at)],
-          ['Amount', inv && money(inv.amount)],
-          ['Invoice status', inv && inv.status && humanize(inv.status)],
-          ['PDF', pdf && el('a', { href: pdf, target: '_blank', rel: 'noopener noreferrer' }, 'Download invoice')],
+          [t('refund'), money(f.amount)],
+          [t('status'), f.status && word(f.status, 'refundStatus')],
+          [t('expectedBy'), fmtDate(f.expected_by)],
+          [t('to'), methodText(f.method)],
         ]));
-        const pays = Array.isArray(r.payments) ? r.payments : [];
-        if (pays.length) {
-          frag.append(el('ul', { class: 'fd-payments' }, pays.map((p) => el('li', {},
-            [humanize(p.kind), money(p.amount), p.status && humanize(p.status), methodText(p.method), fmtDate(p.created_at)]
-              .filter(Boolean).join(' · ')))));
-        }
-        if (r.explanation) frag.append(el('p', {}, r.explanation));
-        return frag;
-      },
-    },
-    refund_status: {
-      title: 'Refund status',
-      body: (r) => {
-        const refunds = Array.isArray(r.refunds) ? r.refunds : [];
-        const frag = document.createDocumentFragment();
-        frag.append(table([['Order', r.order_number]]));
-        if (!refunds.length) frag.append(el('p', {}, 'No refunds for this order.'));
-        for (const f of refunds) {
-          frag.append(table([
-            ['Refund', money(f.amount)],
-            ['Status', f.status && humanize(f.status)],
-            ['Expected by', fmtDate(f.expected_by)],
-            ['To', methodText(f.method)],
-          ]));
-        }
-        return frag;
-      },
+      }
+      return frag;
     },
   };
   function actionCard(action) {
     const name = String((action && action.name) || 'action');
-    const spec = Object.prototype.hasOwnProperty.call(CARDS, name) ? CARDS[name] : null;
+    const body = Object.prototype.hasOwnProperty.call(CARDS, name) ? CARDS[name] : null;
     const ok = Boolean(action && action.ok);
     // Details that match no record are an answer, not a fault of ours.
     const noMatch = !ok && Boolean(action && action.result && action.result.error === 'not_found');
     const card = el('div', { class: 'fd-card', 'data-action': name, 'data-ok': String(ok) },
       el('div', { class: 'fd-card-head' },
-        el('span', {}, spec ? spec.title : humanize(name)),
-        el('span', { class: ok ? 'fd-ok' : 'fd-bad' }, ok ? 'ok' : noMatch ? 'no match' : 'failed')));
-    if (noMatch) card.append(el('p', {}, 'No record matches those details.'));
-    else if (!ok) card.append(el('p', {}, "We couldn't complete this lookup."));
-    else if (spec && action.result && typeof action.result === 'object') {
-      try { card.append(spec.body(action.result)); } catch { /* unexpected shape: keep the header */ }
+        el('span', {}, word(name, 'card')),
+        el('span', { class: ok ? 'fd-ok' : 'fd-bad' }, t(ok ? 'ok' : noMatch ? 'noMatch' : 'failed'))));
+    if (noMatch) card.append(el('p', {}, t('noRecord')));
+    else if (!ok) card.append(el('p', {}, t('lookupFailed')));
+    else if (body && action.result && typeof action.result === 'object') {
+      try { card.append(body(action.result)); } catch { /* unexpected shape: keep the header */ }
     }
     return card;
   }

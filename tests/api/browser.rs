@@ -752,3 +752,122 @@ async fn a_message_sent_too_fast_comes_back_to_the_box_with_the_reason() {
     assert_eq!(kept, json!("Do you ship to Canada?"));
     customer.close().await.expect("close");
 }
+
+/// A page that says `data-locale="fr"` (the demo page's `?locale=fr`) gets the widget's own
+/// words in French, as the replies are: title, placeholder, buttons, cards and status lines.
+/// A page that names no language, or one the service does not speak, keeps English; a
+/// regional locale counts by its language (`pt-BR`: Portuguese).
+#[tokio::test]
+async fn a_french_page_gets_the_widget_in_french_and_english_stays_the_default() {
+    let _one = BROWSER_LOCK.lock().await;
+    let Some(driver) = driver().await else { return };
+    let app = spawn_app().await;
+    let client = browser(&driver).await;
+    let words = format!(
+        "window.FrontdeskWidget && ['h2', '.fd-welcome', '#fd-human', '#fd-send']
+            .map((css) => {W}.querySelector(css).textContent)
+            .concat({W}.querySelector('#fd-input').placeholder)"
+    );
+    let english = json!([
+        "Chat with support",
+        "Hi! Ask us about orders, shipping, returns or anything else.",
+        "Talk to a person",
+        "Send",
+        "Type your message…"
+    ]);
+    for page in ["/", "/?locale=it"] {
+        client.goto(&app.url(page)).await.expect("demo page");
+        assert_eq!(wait_for(&client, &words).await, english, "{page}");
+    }
+    client
+        .goto(&app.url("/?locale=pt-BR"))
+        .await
+        .expect("demo page");
+    let portuguese = wait_for(&client, &words).await;
+    assert_eq!(portuguese[2], json!("Falar com uma pessoa"), "{portuguese}");
+
+    client
+        .goto(&app.url("/?locale=fr"))
+        .await
+        .expect("demo page");
+    assert_eq!(
+        wait_for(&client, &words).await,
+        json!([
+            "Discuter avec l'assistance",
+            "Bonjour ! Posez-nous vos questions sur les commandes, la livraison, les retours ou autre chose.",
+            "Parler à un conseiller",
+            "Envoyer",
+            "Écrivez votre message…"
+        ])
+    );
+    // An order's card: its title, labels and status in the words of the French reply.
+    let (order, email) = shipped_order();
+    let number = order["number"].as_str().expect("number");
+    widget_say(
+        &client,
+        &format!("Où est ma commande {number} ? Mon e-mail est {email}"),
+    )
+    .await;
+    let rows = wait_for(
+        &client,
+        &format!("(() => {{ const c = {W}.querySelector('.fd-card[data-action=\"order_status\"]'); return c && [c.querySelector('.fd-card-head span').textContent, ...[...c.querySelectorAll('tr')].map((r) => r.querySelector('th').textContent + '=' + r.querySelector('td').textContent)]; }})()"),
+    )
+    .await;
+    let tracking = order["shipping"]["tracking_number"]
+        .as_str()
+        .expect("tracking");
+    for row in [
+        "Statut de la commande".to_owned(),
+        format!("Commande={number}"),
+        "Statut=En transit".to_owned(),
+        format!("Suivi={tracking}"),
+    ] {
+        assert!(
+            rows.as_array().is_some_and(|r| r.contains(&json!(row))),
+            "{row}: {rows}"
+        );
+    }
+    let reply = wait_for(
+        &client,
+        &format!("(() => {{ const m = {W}.querySelector('.fd-assistant:not(.fd-typing) .fd-text'); return m && m.textContent; }})()"),
+    )
+    .await;
+    assert!(
+        reply
+            .as_str()
+            .is_some_and(|t| t.starts_with(&format!("Commande {number} : en transit"))),
+        "{reply}"
+    );
+    // Details that match no record, said in French.
+    widget_say(
+        &client,
+        &format!("Où est ma commande {number} ? Mon e-mail est wrong.person@example.com"),
+    )
+    .await;
+    let card = wait_for(
+        &client,
+        &format!("(() => {{ const c = {W}.querySelector('.fd-card[data-ok=\"false\"]'); return c && c.textContent; }})()"),
+    )
+    .await;
+    assert_eq!(
+        card,
+        json!(
+            "Vérification de vos informationsaucune correspondanceCes informations ne correspondent pas à nos dossiers."
+        )
+    );
+    // Asking for a person: the status line and the launcher's label in French.
+    wait_for(&client, &format!("!{W}.querySelector('#fd-send').disabled")).await;
+    client
+        .execute(&format!("{W}.querySelector('#fd-human').click();"), vec![])
+        .await
+        .expect("talk to a person");
+    let status = format!(
+        "{W}.querySelector('#fd-status').textContent + '|' + {W}.querySelector('#fd-human').disabled + '|' + {W}.querySelector('#fd-launcher').getAttribute('aria-label')"
+    );
+    wait_for(
+        &client,
+        &format!("({status}) === 'En attente d\\'un conseiller…|true|Fermer le chat'"),
+    )
+    .await;
+    client.close().await.expect("close");
+}
