@@ -173,6 +173,13 @@ impl App {
         let conversation_limits = Buckets::new(settings.limits.conversations_per_minute);
         let message_limits = Buckets::new(settings.limits.messages_per_minute);
         let max_streams = streams_under_file_limit(settings.limits.max_streams);
+        let configured = settings.limits.max_streams;
+        if max_streams != usize::MAX && (configured == 0 || max_streams < configured) {
+            tracing::info!(
+                max_streams,
+                "open streams capped under the process's open-file limit (raise it with ulimit -n)"
+            );
+        }
         let state = Arc::new(AppState {
             settings,
             store,
@@ -243,7 +250,8 @@ fn streams_under_file_limit(configured: usize) -> usize {
                 .and_then(|line| line.split_whitespace().nth(3))
                 .and_then(|soft| soft.parse::<usize>().ok())
         });
-    let under = open_files.map_or(usize::MAX, |n| n.saturating_sub(256));
+    // Half of a small limit (a default soft limit of 256 leaves 128).
+    let under = open_files.map_or(usize::MAX, |n| if n > 512 { n - 256 } else { n / 2 });
     match configured {
         0 => under,
         n => n.min(under),

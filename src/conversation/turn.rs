@@ -123,12 +123,16 @@ pub async fn post_customer_message(
                 // customer) as context.
                 let conversation = customer_message.conversation_id.as_str();
                 let in_turn = turn_state.turn_locks.lock(conversation, "").await;
-                let context = if in_turn.waited {
-                    read_context(&turn_state, conversation)
+                let (context, early_search) = if in_turn.waited {
+                    // The search too: the reply it follows may be what the question is about.
+                    let fresh = read_context(&turn_state, conversation)
                         .await
-                        .map(|(fresh, latest)| (fresh, Latest::Settled(latest)))
+                        .map(|(fresh, latest)| (fresh, Latest::Settled(latest)));
+                    (fresh, None)
                 } else {
-                    context.map(|(fresh, latest)| (fresh, Latest::AlongsideStore(latest)))
+                    let early =
+                        context.map(|(fresh, latest)| (fresh, Latest::AlongsideStore(latest)));
+                    (early, early_search)
                 };
                 let turn = run(
                     &turn_state,
@@ -172,8 +176,8 @@ type Context = (Option<(Conversation, bool)>, Vec<Message>);
 enum Latest {
     /// While its message was being stored: one may be missing ([`before`]).
     AlongsideStore(Vec<Message>),
-    /// After its message was stored and the turn before it ended: every message but its own
-    /// is its context, replies to earlier messages numbered after it included.
+    /// After its message was stored and the turn before it ended: every message before its
+    /// own, and the replies and agents' messages numbered after it, is its context.
     Settled(Vec<Message>),
 }
 
@@ -267,7 +271,8 @@ async fn run(
     let read = match latest {
         Latest::AlongsideStore(latest) => before(latest, message.seq, window),
         Latest::Settled(mut latest) => {
-            latest.retain(|m| m.id != message.id);
+            // Its own message is the question; customers' messages after it wait their turn.
+            latest.retain(|m| m.seq < message.seq || m.role != Role::Customer);
             let surplus = latest.len().saturating_sub(window);
             latest.drain(..surplus);
             Some(latest)

@@ -54,10 +54,10 @@ struct Identity {
     signature: Option<String>,
 }
 
-/// A control character (a line break, a tab, NUL) or one that reorders text as it is shown
-/// (the bidirectional embeddings, overrides and isolates).
+/// A control character (a line break, a tab, NUL), Unicode's line and paragraph separators, or
+/// one that reorders text as it is shown (the bidirectional embeddings, overrides, isolates).
 fn unprintable(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || matches!(c, '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `POST /v1/conversations`

@@ -71,19 +71,42 @@ impl Buckets {
     }
 }
 
-/// The address a request came from: the connection's peer, or behind a proxy the last
-/// address of `header` (as `X-Forwarded-For` ends with the one the proxy saw; the addresses
-/// before it are the client's to write).
+/// Who a request came from, for its limits: the last address of `header` (as
+/// `X-Forwarded-For` ends with the one our proxy saw; the addresses before it are the client's
+/// to write, and so is a line of the header before the proxy's own); with no header set, that
+/// of `X-Forwarded-For` when the connection comes from a proxy on this machine or a private
+/// network (the README's nginx sets it), else the connection's address. An IPv6 client is
+/// its /64, which one subscriber holds whole.
 pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, header: &str) -> String {
-    let forwarded = (!header.is_empty())
-        .then(|| headers.get(header))
-        .flatten()
+    let proxied = peer.is_some_and(|ip| match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    });
+    let header = match header {
+        "" if proxied => "x-forwarded-for",
+        "" => return key(peer),
+        named => named,
+    };
+    let forwarded = headers
+        .get_all(header)
+        .iter()
+        .next_back()
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.rsplit(',').next())
         .and_then(|last| last.trim().parse::<IpAddr>().ok());
-    forwarded
-        .or(peer)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    key(forwarded.or(peer))
+}
+
+/// An address as a limit's key: IPv4 whole, IPv6 by its first 64 bits.
+fn key(ip: Option<IpAddr>) -> String {
+    match ip {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "unknown".to_owned(),
+    }
 }
 
 /// A connection's peer address, put on each of its requests.
@@ -122,21 +145,32 @@ mod tests {
 
     #[test]
     fn the_address_is_the_peers_or_the_last_a_trusted_proxy_forwarded() {
-        let peer = Some("10.0.0.2".parse().expect("ip"));
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("ip"));
         let mut headers = HeaderMap::new();
         headers.insert(
             "x-forwarded-for",
             "6.6.6.6, 203.0.113.9".parse().expect("value"),
         );
-        assert_eq!(client_address(peer, &headers, ""), "10.0.0.2");
+        // A client on the internet writes what it likes: its own address counts.
         assert_eq!(
-            client_address(peer, &headers, "x-forwarded-for"),
-            "203.0.113.9"
+            client_address(ip("198.51.100.7"), &headers, ""),
+            "198.51.100.7"
+        );
+        // A proxy on a private network or this machine: the address it saw, the last one.
+        assert_eq!(client_address(ip("10.0.0.2"), &headers, ""), "203.0.113.9");
+        assert_eq!(client_address(ip("127.0.0.1"), &headers, ""), "203.0.113.9");
+        // A header named: trusted from any peer; of two lines, the proxy's, the last.
+        headers.append("x-forwarded-for", "192.0.2.1".parse().expect("value"));
+        assert_eq!(
+            client_address(ip("198.51.100.7"), &headers, "x-forwarded-for"),
+            "192.0.2.1"
         );
         headers.insert("x-forwarded-for", "nonsense".parse().expect("value"));
+        assert_eq!(client_address(ip("10.0.0.2"), &headers, ""), "10.0.0.2");
+        // IPv6 by its /64.
         assert_eq!(
-            client_address(peer, &headers, "x-forwarded-for"),
-            "10.0.0.2"
+            client_address(ip("2001:db8:1:2:aaaa::1"), &HeaderMap::new(), ""),
+            "2001:db8:1:2::/64"
         );
     }
 }

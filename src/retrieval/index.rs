@@ -1228,7 +1228,10 @@ fn clipped(body: &str, fragment: &str) -> String {
     };
     let mut text = fragment;
     let mut head = "";
-    if at > 0 {
+    let after_an_end = body[..at]
+        .trim_end_matches(' ')
+        .ends_with(['.', '?', '!', ';', '\n']);
+    if at > 0 && !after_an_end {
         let third = text.len() / 3;
         let start = ["\n", ". ", "? ", "! ", "; "]
             .iter()
@@ -1272,6 +1275,8 @@ mod tests {
             clipped(body, "in the mainland states and Washington."),
             "…in the mainland states and Washington."
         );
+        // After a sentence's end: no "…".
+        assert_eq!(clipped("One. Two is here.", "Two is here."), "Two is here.");
         // From the passage's start to its end: as it is.
         assert_eq!(
             clipped("Whole passage.", "Whole passage."),

@@ -211,6 +211,7 @@ pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
     for event in Parser::new_ext(body, Options::ENABLE_TABLES) {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
+                hidden = false;
                 heading = Some((heading_level(level), String::new()));
             }
             Event::End(TagEnd::Heading(_)) => {
@@ -249,7 +250,12 @@ pub fn markdown_passages(body: &str) -> (Vec<Passage>, Option<String>) {
             }
             Event::Start(Tag::Item) => sections.push_text("\n- "),
             Event::End(TagEnd::Paragraph | TagEnd::List(_) | TagEnd::CodeBlock)
-            | Event::End(TagEnd::Table | TagEnd::BlockQuote(_)) => sections.block_end(),
+            | Event::End(TagEnd::Table | TagEnd::BlockQuote(_)) => {
+                // An inline tag never closed ("paste it into a <script> tag") hides no more
+                // than its own paragraph.
+                hidden = false;
+                sections.block_end();
+            }
             // A row reads as one: "| Standard | 5–7 business days | $5.95 |".
             Event::Start(Tag::TableRow | Tag::TableHead) => sections.push_text("| "),
             Event::End(TagEnd::TableCell) => sections.push_text(" | "),
@@ -431,5 +437,19 @@ mod tests {
                    <b>write</b>; <scripts>stay</scripts>.";
         let (found, _) = passages(Format::Markdown, doc);
         assert_eq!(found[0].text, "Call us any day. Or write; stay.");
+        // One never closed hides only the rest of its paragraph.
+        let doc = "Paste it into a <script> tag, then save.\n\n## Next\n\nReload the page.";
+        let (found, _) = passages(Format::Markdown, doc);
+        let texts: Vec<(&[String], &str)> = found
+            .iter()
+            .map(|p| (p.headings.as_slice(), p.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (&[][..], "Paste it into a"),
+                (&["Next".to_owned()][..], "Reload the page.")
+            ]
+        );
     }
 }

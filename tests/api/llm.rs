@@ -279,23 +279,28 @@ async fn a_message_sent_during_a_reply_is_answered_after_it() {
     let app = spawn_app_with_llm().await;
     let first = "Standard shipping takes 5 to 7 business days.";
     let second = "You can start a return from your account page.";
+    let third = "We accept Visa and PayPal.";
     app.llm().push([
         Behavior::Slow(Duration::from_millis(600), Box::new(text(first))),
         text(second),
+        text(third),
     ]);
     let chat = app.start_chat().await;
-    let asked_first = app.say(
-        &chat,
-        json!({"text": "How long does standard shipping take?"}),
-    );
-    let asked_second = async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        app.say(&chat, json!({"text": "How do I start a return?"}))
-            .await
+    let later = |ms: u64, question: &'static str| {
+        let (app, chat) = (&app, &chat);
+        async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            app.say(chat, json!({ "text": question })).await
+        }
     };
-    let ((_, one), (_, two)) = tokio::join!(asked_first, asked_second);
+    let ((_, one), (_, two), (_, three)) = tokio::join!(
+        later(0, "How long does standard shipping take?"),
+        later(150, "How do I start a return?"),
+        later(300, "Which cards do you take?"),
+    );
     assert_eq!(one["replies"][0]["text"], first, "{one}");
     assert_eq!(two["replies"][0]["text"], second, "{two}");
+    assert_eq!(three["replies"][0]["text"], third, "{three}");
     let texts: Vec<String> = app
         .messages(&chat)
         .await
@@ -307,11 +312,14 @@ async fn a_message_sent_during_a_reply_is_answered_after_it() {
         [
             "How long does standard shipping take?",
             "How do I start a return?",
+            "Which cards do you take?",
             first,
-            second
+            second,
+            third
         ]
     );
-    // The second turn's model was given the first answer, before the second question.
+    // The second turn's model was given the first answer before the second question, and not
+    // the third question, which came after it.
     let requests = app.llm().requests();
     let history: Vec<String> = messages_of(&requests[1])
         .into_iter()

@@ -145,12 +145,10 @@ const SUPPORTED_BY: &[(&str, &[&str])] = &[
     ("returned", &["returned"]),
 ];
 
-/// A record's reference as a lookup writes it, in lower case ("order nw-1043382",
-/// "invoice inv-2026-0042"): the status follows it within [`STATUS_CHARS`].
-static RECORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:order|package|parcel|shipment|refund|invoice|payment) #?[a-z]{0,4}-?[0-9][a-z0-9-]{3,}")
-        .expect("valid pattern")
-});
+/// A record's reference as the lookups write it, in lower case ("nw-1043382",
+/// "inv-2026-0042"): a text that has one is a lookup's facts.
+static RECORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)[a-z]{2,4}-[0-9][a-z0-9-]{3,}").expect("valid pattern"));
 
 // The gap between a claim's subject and its verb is ASCII's printable characters but
 // `.`, `!` and `?`, Latin-1's (`nº`, `é`) and `’` (dashes, curly quotes and `€` too cost
@@ -478,15 +476,20 @@ fn borne_out(text: &str, claim: &str) -> bool {
         .iter()
         .find(|(status, _)| *status == claimed)
         .map_or(&[][..], |(_, by)| *by);
-    RECORD.find_iter(text).any(|record| {
-        let after = &text[record.end()..];
-        let end = after
-            .char_indices()
-            .nth(STATUS_CHARS)
-            .map_or(after.len(), |(i, _)| i);
-        supporting
-            .iter()
-            .any(|status| after[..end].contains(status))
+    // Anywhere in the facts, as the templates write statuses after the reference ("Order
+    // NW-1043382: delayed"), on an order's line ("- NW-1043382 (2026-11-10): delivered") or on
+    // the line below ("Refunds for order NW-…:\n- $89.00 to Visa: issued").
+    RECORD.is_match(text) && supporting.iter().any(|status| gives_status(text, status))
+}
+
+/// Whether `text` has `status` on its own and not denied ("not refunded").
+fn gives_status(text: &str, status: &str) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(status).any(|(at, _)| {
+        let before = &text[..at];
+        !alnum(before.chars().next_back())
+            && !alnum(text[at + status.len()..].chars().next())
+            && !before.trim_end().ends_with("not")
     })
 }
 
@@ -828,9 +831,24 @@ mod tests {
             ),
             ("It is shipped from our Portland warehouse.", PASSAGE),
             ("It was delayed by the carrier.", delayed),
+            // As the other lookups write a status: on an order's line, or below the reference.
+            (
+                "It was delivered on November 10.",
+                "Recent orders:\n- NW-1043382 (2026-11-10): delivered, $89.00",
+            ),
+            (
+                "It has been refunded.",
+                "Refunds for order NW-1043382:\n- $89.00 to Visa •••• 4242: issued",
+            ),
         ] {
             assert_eq!(ungrounded(fine, &business(&[grounds])), None, "{fine}");
         }
+        // A status denied is not given.
+        let rejected = "Refunds for order NW-1043382:\n- $89.00 to Visa •••• 4242: not refunded";
+        assert_eq!(
+            ungrounded("It has been refunded.", &business(&[rejected])),
+            Some("It has been refunded")
+        );
     }
 
     /// Streamed in pieces, what passes is let through a sentence at a time; from a sentence
