@@ -60,7 +60,12 @@ pub async fn serve(
         let shared = Arc::new((router.clone(), Peer(peer)));
         let service = service_fn(move |mut request: Request<Incoming>| {
             let (router, peer) = &*shared;
-            request.extensions_mut().insert(*peer);
+            // Only a new conversation is limited by its address.
+            if request.method() == axum::http::Method::POST
+                && request.uri().path() == "/v1/conversations"
+            {
+                request.extensions_mut().insert(*peer);
+            }
             Box::pin(router.clone().oneshot(request.map(Body::new)))
         });
         let mut connection = http.serve_connection(TokioIo::new(tcp), service);

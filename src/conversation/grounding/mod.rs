@@ -305,8 +305,10 @@ fn claims(prose: &str) -> impl Iterator<Item = (&str, Kind)> {
             } else {
                 (CLAIM.find(sentence), RECORD_CLAIM.find(sentence))
             };
-            // Its own words say whether it is modal ("it should have been delivered").
-            let status = (!conditional)
+            // Its own words say whether it is modal ("it should have been delivered"). Only a
+            // sentence with a status word is matched against the pattern: most have none,
+            // and the pattern's search state then takes no memory.
+            let status = (!conditional && names_a_status(sentence))
                 .then(|| STATUS_CLAIM.find(sentence))
                 .flatten();
             let promise = if claim.is_some() || conditional || has_word(sentence, SCHEDULES) {
@@ -323,6 +325,25 @@ fn claims(prose: &str) -> impl Iterator<Item = (&str, Kind)> {
             .into_iter()
             .flatten()
         })
+}
+
+/// Whether `sentence` has a word [`STATUS_CLAIM`] names as a status (in any case).
+fn names_a_status(sentence: &str) -> bool {
+    const STATUS_WORDS: &[&str] = &[
+        "shipped",
+        "dispatched",
+        "delivered",
+        "cancel",
+        "refunded",
+        "returned",
+        "lost",
+        "delayed",
+        "transit",
+        "out for delivery",
+        "way",
+    ];
+    let lower = sentence.to_ascii_lowercase();
+    STATUS_WORDS.iter().any(|word| lower.contains(word))
 }
 
 /// Whether `sentence` has one of `words` (in any case).
