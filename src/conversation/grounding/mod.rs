@@ -503,15 +503,9 @@ fn borne_out(text: &str, claim: &str) -> bool {
     RECORD.is_match(text) && supporting.iter().any(|status| gives_status(text, status))
 }
 
-/// Whether `text` has `status` on its own and not denied ("not refunded").
+/// Whether `text` has `status` on its own ([`token_places`]) and not denied ("not refunded").
 fn gives_status(text: &str, status: &str) -> bool {
-    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    text.match_indices(status).any(|(at, _)| {
-        let before = &text[..at];
-        !alnum(before.chars().next_back())
-            && !alnum(text[at + status.len()..].chars().next())
-            && !before.trim_end().ends_with("not")
-    })
+    token_places(text, status).any(|at| !text[..at].trim_end().ends_with("not"))
 }
 
 /// Whether `text` gives `status` for the record `reference`, right after it as the lookups'
@@ -533,10 +527,18 @@ const STATUS_CHARS: usize = 24;
 
 /// Whether `token` is in `text` on its own (not inside a longer number or reference).
 pub fn has_token(text: &str, token: &str) -> bool {
+    token_places(text, token).next().is_some()
+}
+
+/// Where `token` stands in `text` on its own (no letter or digit touching it).
+fn token_places<'a>(text: &'a str, token: &'a str) -> impl Iterator<Item = usize> + 'a {
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    text.match_indices(token).any(|(at, _)| {
-        !alnum(text[..at].chars().next_back()) && !alnum(text[at + token.len()..].chars().next())
-    })
+    text.match_indices(token)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            !alnum(text[..at].chars().next_back())
+                && !alnum(text[at + token.len()..].chars().next())
+        })
 }
 
 #[cfg(test)]
