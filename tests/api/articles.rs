@@ -92,14 +92,7 @@ async fn created_updated_and_deleted_articles_show_in_search_at_once() {
     assert_eq!(status, 200);
     assert!(body["body"].as_str().is_some_and(|b| b.contains("quokka")));
 
-    let response = app
-        .client
-        .delete(app.url(&format!("/v1/articles/{id}")))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(response.status(), 204);
+    assert_eq!(app.delete_article(&id).await, 204);
     assert!(ids(&app.search("quokka zorbing").await).is_empty());
 
     let chat = app.start_chat().await;

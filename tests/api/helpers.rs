@@ -466,6 +466,18 @@ impl Api {
         (status, body)
     }
 
+    /// Deletes an article as the admin; the answer's status.
+    pub async fn delete_article(&self, id: &str) -> u16 {
+        self.client
+            .delete(self.url(&format!("/v1/articles/{id}")))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .expect("delete article")
+            .status()
+            .as_u16()
+    }
+
     pub async fn create_article(&self, body: Value) -> Value {
         let response = self
             .client

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{ADMIN_KEY, agent, spawn_app};
+use crate::helpers::{agent, spawn_app};
 
 #[tokio::test]
 async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
@@ -103,14 +103,7 @@ async fn the_summary_report_counts_resolution_handoffs_feedback_and_gaps() {
     // An article deleted since still counts for the replies that cited it, marked deleted (a
     // QA pass found it listed as if it were there).
     let id = cited["article_id"].as_str().expect("id");
-    let response = app
-        .client
-        .delete(app.url(&format!("/v1/articles/{id}")))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(response.status(), 204);
+    assert_eq!(app.delete_article(id).await, 204);
     let (_, after) = app.admin_get("/v1/reports/summary?days=1").await;
     let listed = &after["top_cited_articles"][0];
     assert_eq!(
